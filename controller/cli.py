@@ -1,0 +1,127 @@
+"""The `motcua` console script: one parser, each subcommand handled by its own package.
+
+Subcommand handlers are imported only when used, so `motcua voice words 21` does not
+pay for FastAPI and `motcua serve` does not import pygame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["build_parser", "main"]
+
+# subcommand -> "module:function" taking the parsed Namespace and returning an exit code
+HANDLERS: dict[str, str] = {
+    "serve": "controller.serve:run",
+    "users": "controller.accounts_cli:run",
+    "sim": "sim.cli:run",
+    "load": "sim.load:run",
+    "bridge": "firmware_bridge.cli:run",
+    "voice": "devices.voice.cli:run",
+    "printer": "devices.printer.cli:run",
+    "hall": "counter_display.hall_native:run",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser of CONTRACT.md section 1."""
+    parser = argparse.ArgumentParser(prog="motcua", description="motcua floor controller")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the floor controller")
+    serve.add_argument("--site", required=True, help="site or province TOML file")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", default="data")
+    serve.add_argument("--store", default="sqlite", help="sqlite | redis://HOST:PORT/DB")
+    serve.add_argument("--mqtt", default="none", help="embedded | none | mqtt://HOST:PORT")
+    serve.add_argument("--devices", default="none", choices=["sim", "real", "none"])
+    serve.add_argument("--demo", action="store_true", help="seed demo accounts (README)")
+    serve.add_argument(
+        "--any-hour",
+        action="store_true",
+        help="issue tickets outside the site's opening hours (implied by --demo)",
+    )
+    serve.add_argument("--log-level", default="info")
+
+    users = sub.add_parser("users", help="manage accounts in a data dir")
+    users.add_argument("--data-dir", default="data")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add or replace an account")
+    add.add_argument("--user", required=True)
+    add.add_argument("--role", required=True, choices=["staff", "manager", "admin", "ops", "kiosk"])
+    add.add_argument("--site", default="*", help="site id, or * for every site")
+    add.add_argument("--counter", type=int, default=None, help="staff: the counter number")
+    add.add_argument("--secret", default=None, help="password/PIN (asked when omitted)")
+    users_sub.add_parser("list", help="list accounts")
+
+    sim = sub.add_parser("sim", help="fast-forward simulation on a virtual clock")
+    sim.add_argument("--scenario", required=True)
+    sim.add_argument("--policy", default="deadline")
+    sim.add_argument("--days", type=int, default=1)
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--json", action="store_true")
+    sim.add_argument("--out", default=None)
+    sim.add_argument("--no-standby", action="store_true", help="never open standby counters")
+
+    load = sub.add_parser("load", help="drive a running controller with emulated clients")
+    load.add_argument("--url", required=True)
+    load.add_argument("--mqtt", default=None)
+    load.add_argument("--scenario", required=True)
+    load.add_argument("--speed", type=float, default=20.0)
+    load.add_argument("--duration", type=float, default=60.0)
+    load.add_argument("--kiosk-key", default="kiosk-demo")
+
+    bridge = sub.add_parser("bridge", help="serve the serial devices of one bus over MQTT")
+    bridge.add_argument("--site-file", required=True)
+    bridge.add_argument("--bus", required=True)
+    bridge.add_argument("--serial", required=True)
+    bridge.add_argument("--baud", type=int, default=9600)
+    bridge.add_argument("--mqtt", required=True)
+    bridge.add_argument("--site", default=None, help="site id when the file names several")
+
+    voice = sub.add_parser("voice", help="Vietnamese voice announcements")
+    voice_sub = voice.add_subparsers(dest="voice_command", required=True)
+    build = voice_sub.add_parser("build", help="render the clip library")
+    build.add_argument("--renderer", default=None, choices=["gtts", "espeak", "clips"])
+    build.add_argument("--cache-dir", default=None)
+    words = voice_sub.add_parser("words", help="print the Vietnamese reading of N")
+    words.add_argument("number", type=int)
+    words.add_argument("--southern", action="store_true", help="read 0 tens as 'lẻ'")
+    say = voice_sub.add_parser("say", help="play, or write a WAV of, one announcement")
+    say.add_argument("text")
+    say.add_argument("--out", default=None)
+    say.add_argument("--cache-dir", default=None)
+
+    printer = sub.add_parser("printer", help="ticket printers")
+    printer_sub = printer.add_subparsers(dest="printer_command", required=True)
+    ptest = printer_sub.add_parser("test", help="print a sample ticket")
+    ptest.add_argument("--printer", required=True, help="tcp://HOST:9100|serial:PORT|file:PATH|dummy")
+    ptest.add_argument("--width-mm", type=int, default=80, choices=[58, 80])
+    ptest.add_argument("--text-only", action="store_true")
+
+    hall = sub.add_parser("hall", help="native (pygame) hall display")
+    hall.add_argument("--url", required=True)
+    hall.add_argument("--site", required=True)
+    hall.add_argument("--windowed", action="store_true")
+    return parser
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    module_name, _, func_name = HANDLERS[command].partition(":")
+    module = importlib.import_module(module_name)
+    handler: Callable[[argparse.Namespace], int] = getattr(module, func_name)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return _handler(args.command)(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
