@@ -1,0 +1,67 @@
+"""`make bench`: run every benchmarks/bench_*.py and write docs/BENCHMARKS.md.
+
+Each bench module exposes `run() -> str`, returning one markdown section that
+states what it measured, the goal, the figures (medians, p99, ratios measured
+side by side in one run) and the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine_line() -> str:
+    """Describe the machine the figures come from."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    only = set(argv[1:])
+    modules = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
+    sections: list[str] = []
+    for name in modules:
+        if only and name not in only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        module = importlib.import_module(f"benchmarks.{name}")
+        sections.append(module.run().strip())
+        print(f"  {name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    header = (
+        "# Benchmarks\n\n"
+        "Written by `make bench` (`python -m benchmarks.run [bench_name ...]`).\n\n"
+        f"- Machine: {machine_line()}\n"
+        f"- Commit: {commit or 'uncommitted'}; run at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+    )
+    out = ROOT / "docs" / "BENCHMARKS.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
