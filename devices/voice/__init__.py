@@ -1,0 +1,1 @@
+"""Vietnamese voice announcements: number reading, clip library, composition, playback."""
