@@ -1,0 +1,432 @@
+"""Commands and the decisions they lead to.
+
+`decide(state, command, now, policy)` reads the state and returns the events
+the command causes, or raises DomainError; it never changes the state. The
+runtime commits the events, then folds them with `SiteState.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from controller.core.clock import local_seconds
+from controller.core.errors import DomainError
+from controller.core.events import Event
+from controller.core.policies import RoutingPolicy
+from controller.core.state import SiteState
+from controller.core.tickets import (
+    CHANNELS,
+    OUTCOMES,
+    PRIORITY_CLASSES,
+    CounterStatus,
+    Ticket,
+    TicketState,
+)
+
+__all__ = [
+    "Abandon",
+    "AcknowledgeAlert",
+    "CallNext",
+    "CloseCounter",
+    "Command",
+    "Finish",
+    "IssueTicket",
+    "NoShow",
+    "OpenCounter",
+    "PauseCounter",
+    "Rate",
+    "Recall",
+    "ResumeCounter",
+    "Start",
+    "Transfer",
+    "decide",
+    "ticket_id_for",
+]
+
+
+def _bad(code: str, message: str) -> DomainError:
+    return DomainError(code, message, status=422)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueTicket:
+    """A citizen takes a ticket for a procedure."""
+
+    procedure: str
+    priority: str | None = None
+    channel: str = "kiosk"
+    kiosk: str | None = None
+    idempotency_key: str | None = None
+    slot_at: float | None = None
+    check_hours: bool = True
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.priority is not None and self.priority not in PRIORITY_CLASSES:
+            raise _bad("invalid_priority", f"priority must be one of {', '.join(PRIORITY_CLASSES)}")
+        if self.channel not in CHANNELS:
+            raise _bad("invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
+        if self.idempotency_key is not None and not 1 <= len(self.idempotency_key) <= 128:
+            raise _bad("invalid_idempotency_key", "Idempotency-Key must be 1..128 characters")
+
+
+@dataclass(frozen=True, slots=True)
+class _CounterCommand:
+    counter: int
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCounter(_CounterCommand):
+    """Staff log in at a counter and open it."""
+
+    staff: str | None = None
+    auto: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCounter(_CounterCommand):
+    """Close a counter (no ticket may be in progress)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PauseCounter(_CounterCommand):
+    """Pause a counter, with a reason."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeCounter(_CounterCommand):
+    """Resume a paused counter."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallNext(_CounterCommand):
+    """Call the next ticket the routing policy chooses."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recall(_CounterCommand):
+    """Announce the called ticket again."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoShow(_CounterCommand):
+    """The called citizen did not come."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start(_CounterCommand):
+    """The called citizen arrived; service starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finish(_CounterCommand):
+    """Service ends with an outcome; the journey moves on when done."""
+
+    outcome: str = "done"
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise _bad("invalid_outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer(_CounterCommand):
+    """Send the current ticket to another procedure or counter, keeping its wait clock."""
+
+    procedure: str | None = None
+    to_counter: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.procedure is None) == (self.to_counter is None):
+            raise _bad("invalid_transfer", "give exactly one of procedure or counter")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate(_CounterCommand):
+    """A satisfaction rating pressed at a counter's keypad."""
+
+    score: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Abandon:
+    """A citizen left without being served (observed, simulated, or at closing)."""
+
+    ticket: str
+    reason: str = "left"
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert:
+    """A manager acknowledges an alert."""
+
+    alert: str
+    by: str | None = None
+
+
+Command = (
+    IssueTicket | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
+    | NoShow | Start | Finish | Transfer | Rate | Abandon | AcknowledgeAlert
+)
+
+
+def ticket_id_for(day: str, number: str) -> str:
+    """Ticket ids are the day and the number: unique per site, readable on a receipt."""
+    return f"{day.replace('-', '')}-{number}"
+
+
+def decide(state: SiteState, command: Command, now: float, policy: RoutingPolicy) -> list[Event]:
+    """The events a command causes; DomainError when it cannot happen. State is not changed."""
+    match command:
+        case IssueTicket():
+            return _issue(state, command, now)
+        case CallNext():
+            return _call_next(state, command, now, policy)
+        case OpenCounter() | CloseCounter() | PauseCounter() | ResumeCounter():
+            return _counter_status(state, command, now)
+        case Recall() | NoShow() | Start() | Finish() | Transfer():
+            return _ticket_action(state, command, now)
+        case Rate():
+            return _rate(state, command, now)
+        case Abandon():
+            return _abandon(state, command, now)
+        case AcknowledgeAlert():
+            if command.alert not in state.alerts:
+                raise DomainError("unknown_alert", f"no alert {command.alert!r}", status=404)
+            return [Event("alert.acknowledged", now, {"alert": command.alert, "by": command.by})]
+    raise TypeError(f"not a command: {command!r}")
+
+
+def _open_now(state: SiteState, now: float) -> bool:
+    site = state.site
+    t = local_seconds(now, site.utc_offset_s)
+    last = len(site.hours) - 1
+    for i, (start, end) in enumerate(site.hours):
+        close = end * 60 - (site.issue_cutoff_s if i == last else 0)
+        if start * 60 <= t < close:
+            return True
+    return False
+
+
+def _issue(state: SiteState, cmd: IssueTicket, now: float) -> list[Event]:
+    site = state.site
+    if cmd.idempotency_key and cmd.idempotency_key in state.idempotency:
+        return []
+    procedure = site.procedures.get(cmd.procedure)
+    if procedure is None:
+        raise DomainError("unknown_procedure", f"no procedure {cmd.procedure!r} at site {site.id}", 404)
+    if procedure.step_only:
+        raise _bad("not_a_kiosk_procedure", f"{procedure.id} is a journey step, not chosen at the kiosk")
+    if cmd.check_hours and not _open_now(state, now):
+        raise DomainError("centre_closed", "Trung tâm đang ngoài giờ cấp số / outside ticket hours", 409)
+    agency = site.agencies[procedure.agency]
+    if agency.daily_cap is not None and state.issued_per_agency[agency.id] >= agency.daily_cap:
+        raise DomainError("daily_cap_reached", f"{agency.name}: đã hết số hôm nay / daily cap reached", 429)
+    number = state.next_number[agency.id]
+    if number > agency.last_number:
+        raise DomainError("numbers_exhausted", f"{agency.id}: the number block is used up today", 409)
+    data: dict[str, Any] = {
+        "ticket": ticket_id_for(state.day, str(number)),
+        "number": str(number),
+        "procedure": procedure.id,
+        "agency": agency.id,
+        "steps": list(site.journey(procedure.id)),
+        "priority": cmd.priority,
+        "channel": cmd.channel,
+        "kiosk": cmd.kiosk,
+    }
+    if cmd.idempotency_key:
+        data["idempotency_key"] = cmd.idempotency_key
+    if cmd.slot_at is not None:
+        data["slot_at"] = cmd.slot_at
+    if cmd.by:
+        data["by"] = cmd.by
+    return [Event("ticket.issued", now, data)]
+
+
+def _counter(state: SiteState, counter_id: int) -> tuple[Any, Any]:
+    spec = state.site.counters.get(counter_id)
+    if spec is None:
+        raise DomainError("unknown_counter", f"no counter {counter_id} at site {state.site.id}", 404)
+    return spec, state.counters[counter_id]
+
+
+def _call_next(state: SiteState, cmd: CallNext, now: float, policy: RoutingPolicy) -> list[Event]:
+    spec, counter = _counter(state, cmd.counter)
+    if counter.status == CounterStatus.CLOSED:
+        raise DomainError("counter_closed", f"counter {cmd.counter} is closed: open it first")
+    if counter.status == CounterStatus.PAUSED:
+        raise DomainError("counter_paused", f"counter {cmd.counter} is paused: resume it first")
+    if counter.current is not None:
+        raise DomainError(
+            "counter_busy",
+            f"counter {cmd.counter} has ticket {state.tickets[counter.current].number}: finish, transfer or no-show it first",
+        )
+    chosen = policy.choose(state, spec, now)
+    if chosen is None:
+        return []
+    ticket = state.tickets[chosen]
+    return [
+        Event(
+            "ticket.called",
+            now,
+            {
+                "ticket": ticket.id,
+                "number": ticket.number,
+                "counter": cmd.counter,
+                "staff": counter.staff,
+                "agency": ticket.agency,
+                "procedure": ticket.procedure,
+                "waited_s": round(ticket.waited(now), 3),
+                "policy": policy.name,
+            },
+        )
+    ]
+
+
+def _counter_status(
+    state: SiteState, cmd: OpenCounter | CloseCounter | PauseCounter | ResumeCounter, now: float
+) -> list[Event]:
+    _spec, counter = _counter(state, cmd.counter)
+    data: dict[str, Any] = {"counter": cmd.counter, "staff": counter.staff, "by": cmd.by}
+    match cmd:
+        case OpenCounter():
+            staff = cmd.staff or counter.staff or cmd.by
+            if counter.status == CounterStatus.OPEN and counter.staff == staff:
+                return []
+            if counter.current is not None and counter.staff != staff:
+                raise DomainError("counter_busy", "finish the current ticket before changing staff")
+            data.update(status="open", staff=staff, by="auto" if cmd.auto else cmd.by)
+        case CloseCounter():
+            if counter.status == CounterStatus.CLOSED:
+                return []
+            if counter.current is not None:
+                raise DomainError("counter_busy", "finish, transfer or no-show the current ticket before closing")
+            data.update(status="closed", staff=None)
+        case PauseCounter():
+            if counter.status != CounterStatus.OPEN:
+                raise DomainError("counter_not_open", f"counter {cmd.counter} is {counter.status}")
+            if counter.current is not None:
+                raise DomainError("counter_busy", "finish the current ticket before pausing")
+            data.update(status="paused", reason=cmd.reason[:200])
+        case ResumeCounter():
+            if counter.status != CounterStatus.PAUSED:
+                raise DomainError("counter_not_paused", f"counter {cmd.counter} is {counter.status}")
+            data.update(status="open")
+    return [Event("counter.changed", now, data)]
+
+
+def _current(state: SiteState, counter_id: int) -> Ticket:
+    _spec, counter = _counter(state, counter_id)
+    if counter.current is None:
+        raise DomainError("no_current_ticket", f"counter {counter_id} has no ticket in progress")
+    return state.tickets[counter.current]
+
+
+def _ticket_action(state: SiteState, cmd: Recall | NoShow | Start | Finish | Transfer, now: float) -> list[Event]:
+    ticket = _current(state, cmd.counter)
+    base = {"ticket": ticket.id, "number": ticket.number, "counter": cmd.counter, "agency": ticket.agency}
+    if cmd.by:
+        base["by"] = cmd.by
+    match cmd:
+        case Recall():
+            if ticket.state != TicketState.CALLED:
+                raise DomainError("not_called", "only a called ticket (not yet served) can be recalled")
+            if ticket.calls > state.site.recall_limit:
+                raise DomainError("recall_limit_reached", "recall limit reached: mark it no-show")
+            return [Event("ticket.recalled", now, {**base, "calls": ticket.calls + 1})]
+        case NoShow():
+            if ticket.state != TicketState.CALLED:
+                raise DomainError("not_called", "only a called ticket (not yet served) can be a no-show")
+            requeue = ticket.no_shows + 1 < state.site.recall_limit
+            data = {**base, "requeued": requeue, "no_shows": ticket.no_shows + 1}
+            if requeue:
+                data["ready_at"] = now + state.site.no_show_hold_s
+            return [Event("ticket.no_show", now, data)]
+        case Start():
+            if ticket.state != TicketState.CALLED:
+                raise DomainError("already_started", "this ticket is already being served")
+            return [Event("ticket.started", now, base)]
+        case Finish():
+            return [Event("ticket.finished", now, {**base, **_next_step(state, ticket, cmd.outcome, now)})]
+        case Transfer():
+            return [Event("ticket.transferred", now, {**base, **_transfer_target(state, ticket, cmd)})]
+    raise TypeError(cmd)
+
+
+def _next_step(state: SiteState, ticket: Ticket, outcome: str, now: float) -> dict[str, Any]:
+    site = state.site
+    data: dict[str, Any] = {"outcome": outcome, "procedure": ticket.procedure, "next_step": None}
+    if outcome != "done" or ticket.step + 1 >= len(ticket.steps):
+        return data
+    next_step = ticket.steps[ticket.step + 1]
+    data["next_step"] = next_step
+    if next_step == site.result_procedure:
+        intake = site.procedures[ticket.intake_procedure]
+        finished_intake = ticket.intake_finished_at if ticket.step > 0 else now
+        back_office = intake.on_the_spot_s or 0.0
+        data["ready_at"] = max(now, (finished_intake or now) + back_office)
+    return data
+
+
+def _transfer_target(state: SiteState, ticket: Ticket, cmd: Transfer) -> dict[str, Any]:
+    site = state.site
+    if cmd.procedure is not None:
+        procedure = site.procedures.get(cmd.procedure)
+        if procedure is None:
+            raise DomainError("unknown_procedure", f"no procedure {cmd.procedure!r}", 404)
+        if procedure.id == ticket.procedure:
+            raise _bad("same_procedure", "the ticket is already for this procedure")
+        if ticket.step == 0:
+            steps = list(site.journey(procedure.id))
+        else:
+            steps = [*ticket.steps[: ticket.step], procedure.id, *ticket.steps[ticket.step + 1 :]]
+        return {"procedure": procedure.id, "to_agency": procedure.agency, "steps": steps}
+    assert cmd.to_counter is not None
+    if cmd.to_counter == cmd.counter:
+        raise _bad("same_counter", "transfer to another counter")
+    _spec, target = _counter(state, cmd.to_counter)
+    if target.status == CounterStatus.CLOSED:
+        raise DomainError("counter_closed", f"counter {cmd.to_counter} is closed")
+    return {"to_counter": cmd.to_counter}
+
+
+def _rate(state: SiteState, cmd: Rate, now: float) -> list[Event]:
+    _spec, counter = _counter(state, cmd.counter)
+    levels = state.site.rating_levels
+    if isinstance(cmd.score, bool) or not isinstance(cmd.score, int) or not 1 <= cmd.score <= levels:
+        raise _bad("invalid_score", f"score must be an integer 1..{levels}")
+    if counter.last_served is None:
+        raise DomainError("nothing_to_rate", f"counter {cmd.counter} has served nobody yet today")
+    if (counter.last_served, cmd.counter) in state.rated:
+        raise DomainError("already_rated", "this ticket has already been rated at this counter")
+    ticket = state.tickets[counter.last_served]
+    return [
+        Event(
+            "rating.recorded",
+            now,
+            {
+                "counter": cmd.counter,
+                "score": cmd.score,
+                "levels": levels,
+                "ticket": ticket.id,
+                "agency": ticket.agency,
+                "staff": ticket.staff,
+            },
+        )
+    ]
+
+
+def _abandon(state: SiteState, cmd: Abandon, now: float) -> list[Event]:
+    ticket = state.tickets.get(cmd.ticket)
+    if ticket is None:
+        raise DomainError("unknown_ticket", f"no ticket {cmd.ticket!r}", 404)
+    if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.CALLED):
+        raise DomainError("ticket_not_waiting", f"ticket {ticket.number} is {ticket.state}")
+    return [Event("ticket.abandoned", now, {"ticket": ticket.id, "number": ticket.number,
+                                            "agency": ticket.agency, "reason": cmd.reason})]

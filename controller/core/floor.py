@@ -1,0 +1,173 @@
+"""Floor: one site's state, its routing policy and its forecast, behind one object.
+
+The server's runtime and the simulator both drive a Floor, so a policy that
+wins in simulation is the policy that runs on the floor:
+
+    events = floor.decide(command, now)   # pure: raises DomainError or returns events
+    ...commit events (runtime) ...
+    floor.apply(events)                   # fold
+
+`execute` does both, for the simulator and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from controller.core.clock import local_day
+from controller.core.commands import Command, decide
+from controller.core.errors import DomainError
+from controller.core.estimator import Forecast, forecast
+from controller.core.events import Event
+from controller.core.policies import RoutingPolicy, make_policy
+from controller.core.site import Site
+from controller.core.state import SiteState
+from controller.core.targets import enforce
+from controller.core.tickets import Ticket, TicketState
+
+__all__ = ["Floor"]
+
+# Predictions are recomputed when the state changed and at least this much time passed.
+FORECAST_REFRESH_S = 2.0
+
+
+class Floor:
+    """The pure controller of one site."""
+
+    def __init__(self, site: Site, policy: RoutingPolicy | str = "deadline", day: str = "") -> None:
+        self.site = site
+        self.policy: RoutingPolicy = make_policy(policy) if isinstance(policy, str) else policy
+        self.state = SiteState(site, day)
+        self._forecast: Forecast | None = None
+
+    # ------------------------------------------------------------- commands
+    def day_event(self, now: float) -> Event | None:
+        """A day.started event when `now` is on a new local day, else None."""
+        day = local_day(now, self.site.utc_offset_s)
+        if day == self.state.day:
+            return None
+        return Event("day.started", now, {"day": day, "site": self.site.id})
+
+    def decide(self, command: Command, now: float) -> list[Event]:
+        """Events the command causes (DomainError if it cannot happen); nothing changes."""
+        day = self.day_event(now)
+        if day is not None:
+            # Decide against the fresh day, without touching the current state.
+            fresh = Floor(self.site, self.policy, day.data["day"])
+            return [day, *decide(fresh.state, command, now, self.policy)]
+        return decide(self.state, command, now, self.policy)
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Fold committed events into the state."""
+        for event in events:
+            if event.type == "day.started":
+                self.state = SiteState(self.site, str(event.data["day"]))
+                self._forecast = None
+            self.state.apply(event)
+
+    def execute(self, command: Command, now: float) -> list[Event]:
+        """Decide and apply at once (simulator, tests)."""
+        events = self.decide(command, now)
+        self.apply(events)
+        return events
+
+    def tick(self, now: float) -> list[Event]:
+        """Target enforcement events due at `now` (not applied)."""
+        day = self.day_event(now)
+        if day is not None:
+            return [day]
+        return enforce(self.state, now, self.forecast(now))
+
+    # ------------------------------------------------------------- reading
+    def forecast(self, now: float) -> Forecast:
+        """Predicted call times, recomputed when stale."""
+        cached = self._forecast
+        if (
+            cached is None
+            or (cached.state_version != self.state.version and now - cached.computed_at >= FORECAST_REFRESH_S)
+            or now - cached.computed_at >= 30.0
+            or now < cached.computed_at
+        ):
+            cached = forecast(self.state, now, by_deadline=self.policy.name == "deadline")
+            self._forecast = cached
+        return cached
+
+    def refresh_forecast(self, now: float) -> Forecast:
+        """Recompute the forecast now, whatever its age."""
+        self._forecast = forecast(self.state, now, by_deadline=self.policy.name == "deadline")
+        return self._forecast
+
+    def estimated_wait(self, ticket: Ticket, now: float) -> float | None:
+        """Seconds until the ticket is likely called; None when no open counter serves it."""
+        if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE):
+            return 0.0
+        fc = self.forecast(now)
+        at = fc.call_at.get(ticket.id)
+        if at is not None:
+            return max(0.0, at - now)
+        # Issued after the last forecast: behind everyone it knew of.
+        base = fc.new_ticket_call_at.get(ticket.agency)
+        if base is None:
+            return None
+        newer = self.state.issued_per_agency.get(ticket.agency, 0) - fc.issued_since.get(ticket.agency, 0)
+        counters = max(1, len(self.state.open_counters(ticket.agency)))
+        per_ticket = self.state.service_times.expected(ticket.procedure) / counters
+        start = max(now, base, ticket.ready_at or now)
+        return max(0.0, start + max(0, newer - 1) * per_ticket - now)
+
+    def position(self, ticket: Ticket) -> int | None:
+        """1-based place in its line (1 = next), None when not waiting."""
+        if ticket.state != TicketState.WAITING:
+            return None
+        if ticket.target_counter is not None:
+            return self.state.directed[ticket.target_counter].index(ticket.id) + 1
+        queue = self.state.queues[ticket.agency]
+        by_deadline = self.policy.name == "deadline"
+        index = queue.priority if ticket.is_priority else queue.normal
+        start, deadline, order = index.keys(ticket.id)
+        mine = (deadline if by_deadline else start, order)
+        ahead = len(queue.priority) if not ticket.is_priority else 0
+        for other in index.ordered_by_deadline() if by_deadline else index.ordered_by_start():
+            if other == ticket.id:
+                break
+            ahead += 1
+        del mine
+        return ahead + 1
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        """A ticket of today; DomainError 404 when unknown."""
+        ticket = self.state.tickets.get(ticket_id)
+        if ticket is None:
+            raise DomainError("unknown_ticket", f"no ticket {ticket_id!r} today", 404)
+        return ticket
+
+    def ticket_view(self, ticket: Ticket, now: float) -> dict[str, Any]:
+        """What a citizen (and the API) sees of a ticket."""
+        site = self.site
+        procedure = site.procedures[ticket.procedure]
+        estimate = self.estimated_wait(ticket, now)
+        return {
+            "id": ticket.id,
+            "number": ticket.number,
+            "site": site.id,
+            "procedure": ticket.procedure,
+            "procedure_name": procedure.name,
+            "agency": ticket.agency,
+            "agency_name": site.agencies[ticket.agency].name,
+            "state": str(ticket.state),
+            "priority": ticket.priority,
+            "channel": ticket.channel,
+            "position": self.position(ticket),
+            "estimated_wait_s": None if estimate is None else round(estimate),
+            "counter": ticket.counter,
+            "counters": [c.id for c in site.counters_for(ticket.agency)],
+            "step": ticket.step,
+            "steps": list(ticket.steps),
+            "waited_s": round(ticket.waited(now)),
+            "visit_waited_s": round(ticket.visit_waited + ticket.waited(now)),
+            "deadline": self.state.deadline_of(ticket) if ticket.is_open else None,
+            "at_risk": ticket.at_risk,
+            "outcome": ticket.outcome,
+            "issued_at": ticket.issued_at,
+        }

@@ -1,0 +1,136 @@
+"""Waiting tickets of one agency, ordered two ways: by wait start and by deadline.
+
+Heaps with lazy deletion: removing a ticket only forgets its membership, and
+stale heap entries are dropped when they reach the top. Priority tickets live
+in their own pair of heaps so policies can serve legal priority first without
+scanning.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+__all__ = ["AgencyQueue", "OrderedIndex"]
+
+# heap entry: (key, order, ticket_id, version)
+_Entry = tuple[float, int, str, int]
+
+
+class OrderedIndex:
+    """A set of ticket ids with two orders (start, deadline) and O(log n) heads."""
+
+    __slots__ = ("_by_deadline", "_by_start", "_members", "_version")
+
+    def __init__(self) -> None:
+        self._members: dict[str, tuple[float, float, int, int]] = {}
+        self._by_start: list[_Entry] = []
+        self._by_deadline: list[_Entry] = []
+        self._version = 0
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self._members
+
+    def add(self, ticket_id: str, start: float, deadline: float, order: int) -> None:
+        """Insert (or re-key) a ticket."""
+        self._version += 1
+        version = self._version
+        self._members[ticket_id] = (start, deadline, order, version)
+        heapq.heappush(self._by_start, (start, order, ticket_id, version))
+        heapq.heappush(self._by_deadline, (deadline, order, ticket_id, version))
+        # Lazy deletion leaves garbage behind; rebuild when it dominates.
+        if len(self._by_start) > 64 and len(self._by_start) > 4 * len(self._members):
+            self._compact()
+
+    def discard(self, ticket_id: str) -> None:
+        """Forget a ticket (it was called, transferred, abandoned...)."""
+        self._members.pop(ticket_id, None)
+
+    def _valid(self, entry: _Entry) -> bool:
+        member = self._members.get(entry[2])
+        return member is not None and member[3] == entry[3]
+
+    def _head(self, heap: list[_Entry]) -> _Entry | None:
+        while heap and not self._valid(heap[0]):
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def head_by_start(self) -> tuple[str, float] | None:
+        """The ticket waiting longest, with its wait start."""
+        entry = self._head(self._by_start)
+        return None if entry is None else (entry[2], entry[0])
+
+    def head_by_deadline(self) -> tuple[str, float] | None:
+        """The ticket with the earliest deadline, with that deadline."""
+        entry = self._head(self._by_deadline)
+        return None if entry is None else (entry[2], entry[0])
+
+    def due_by(self, limit: float) -> Iterator[tuple[str, float, float, int]]:
+        """Every member whose deadline is <= limit: (id, start, deadline, order).
+
+        Walks the heap as a tree and prunes subtrees past the limit, so it costs
+        O(k) for k results, not O(n).
+        """
+        heap = self._by_deadline
+        stack = [0] if heap else []
+        while stack:
+            i = stack.pop()
+            entry = heap[i]
+            if entry[0] > limit:
+                continue
+            if self._valid(entry):
+                start, deadline, order, _ = self._members[entry[2]]
+                yield entry[2], start, deadline, order
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(heap):
+                    stack.append(child)
+
+    def ordered_by_start(self) -> list[str]:
+        """Members from longest waiting to newest."""
+        return [tid for tid, _ in sorted(self._members.items(), key=lambda kv: (kv[1][0], kv[1][2]))]
+
+    def ordered_by_deadline(self) -> list[str]:
+        """Members from earliest deadline to latest."""
+        return [tid for tid, _ in sorted(self._members.items(), key=lambda kv: (kv[1][1], kv[1][2]))]
+
+    def keys(self, ticket_id: str) -> tuple[float, float, int]:
+        start, deadline, order, _ = self._members[ticket_id]
+        return start, deadline, order
+
+    def _compact(self) -> None:
+        self._by_start = [(s, o, t, v) for t, (s, _d, o, v) in self._members.items()]
+        self._by_deadline = [(d, o, t, v) for t, (_s, d, o, v) in self._members.items()]
+        heapq.heapify(self._by_start)
+        heapq.heapify(self._by_deadline)
+
+
+class AgencyQueue:
+    """The waiting line of one agency: legal priority and the rest."""
+
+    __slots__ = ("normal", "priority")
+
+    def __init__(self) -> None:
+        self.priority = OrderedIndex()
+        self.normal = OrderedIndex()
+
+    def __len__(self) -> int:
+        return len(self.priority) + len(self.normal)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self.priority or ticket_id in self.normal
+
+    def add(self, ticket_id: str, priority: bool, start: float, deadline: float, order: int) -> None:
+        (self.priority if priority else self.normal).add(ticket_id, start, deadline, order)
+
+    def discard(self, ticket_id: str) -> None:
+        self.priority.discard(ticket_id)
+        self.normal.discard(ticket_id)
+
+    def ordered(self, by_deadline: bool = False) -> list[str]:
+        """Priority first, then the rest, each in the given order."""
+        if by_deadline:
+            return self.priority.ordered_by_deadline() + self.normal.ordered_by_deadline()
+        return self.priority.ordered_by_start() + self.normal.ordered_by_start()

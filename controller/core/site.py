@@ -1,0 +1,465 @@
+"""The site model: agencies, procedures, counters, hours, targets, arrival profile.
+
+`parse_site` turns the plain dict of a site TOML file into frozen, validated
+values. It is pure: reading files and resolving time zones happen in
+controller/sitefile.py. Every refusal names the source, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.core.errors import SiteError
+
+__all__ = [
+    "AGENCY_ROLES",
+    "Agency",
+    "ArrivalProfile",
+    "Counter",
+    "Procedure",
+    "Site",
+    "Targets",
+    "parse_site",
+]
+
+AGENCY_ROLES = ("service", "fee", "result", "guidance")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """An agency with counters in the hall and its ticket number block."""
+
+    id: str
+    name: str
+    number_block: int
+    role: str = "service"
+    name_en: str = ""
+    daily_cap: int | None = None
+
+    @property
+    def first_number(self) -> int:
+        return self.number_block + 1
+
+    @property
+    def last_number(self) -> int:
+        return self.number_block + 999
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """An administrative procedure as chosen at the kiosk, or a journey step."""
+
+    id: str
+    agency: str
+    name: str
+    share: float
+    service_s: float
+    service_cv: float
+    on_the_spot_s: float | None = None
+    fee: bool = False
+    step_only: bool = False
+    papers: tuple[str, ...] = ()
+    name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A numbered counter and the agencies it serves, home agency first."""
+
+    id: int
+    serves: tuple[str, ...]
+    priority: bool = False
+    standby: bool = False
+
+    @property
+    def home_agency(self) -> str:
+        return self.serves[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The province's service targets, in seconds and as a share."""
+
+    transaction_wait_s: float = 15 * 60
+    visit_wait_s: float = 30 * 60
+    satisfaction: float = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalProfile:
+    """Demand shape used by the simulator and the forecaster."""
+
+    half_hour_weights: tuple[float, ...]
+    weekday_factor: tuple[float, ...]
+    priority_share: float
+    appointment_share: float
+    abandon_after_s: float
+
+
+@dataclass(frozen=True)
+class Site:
+    """One service centre: everything the core needs to know about it."""
+
+    id: str
+    name: str
+    level: str
+    timezone: str
+    utc_offset_s: int
+    hours: tuple[tuple[int, int], ...]  # minutes from local midnight, [open, close)
+    expected_daily_visits: float
+    targets: Targets
+    arrivals: ArrivalProfile
+    agencies: Mapping[str, Agency]
+    procedures: Mapping[str, Procedure]
+    counters: Mapping[int, Counter]
+    rating_levels: int = 4
+    recall_limit: int = 2
+    no_show_hold_s: float = 120.0
+    auto_open_standby: bool = False
+    appointment_grace_s: float = 10 * 60
+    appointment_slot_capacity: int = 4
+    issue_cutoff_s: float = 15 * 60
+    fee_procedure: str | None = None
+    result_procedure: str | None = None
+    name_en: str = ""
+    devices: tuple[Any, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def counters_for(self, agency: str) -> tuple[Counter, ...]:
+        """Counters that serve an agency, in counter order."""
+        return tuple(c for c in self.counters.values() if agency in c.serves)
+
+    def kiosk_procedures(self) -> tuple[Procedure, ...]:
+        """Procedures a citizen may choose at the kiosk (journey steps excluded)."""
+        return tuple(p for p in self.procedures.values() if not p.step_only)
+
+    def journey(self, procedure_id: str) -> tuple[str, ...]:
+        """The steps of a visit for a procedure: intake, then fee, then on-the-spot result."""
+        proc = self.procedures[procedure_id]
+        steps = [proc.id]
+        if proc.fee and self.fee_procedure is not None:
+            steps.append(self.fee_procedure)
+        if proc.on_the_spot_s is not None and self.result_procedure is not None:
+            steps.append(self.result_procedure)
+        return tuple(steps)
+
+    @property
+    def opening_s(self) -> int:
+        return self.hours[0][0] * 60
+
+    @property
+    def closing_s(self) -> int:
+        return self.hours[-1][1] * 60
+
+
+class _Reader:
+    """Typed field access with errors that name the source and the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, reason: str) -> SiteError:
+        return SiteError(self.source, where, reason)
+
+    def table(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "missing table" if value is None else "must be a table")
+        return value
+
+    def tables(self, data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise self.fail(where, "must be an array of tables")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}.{key}", "missing" if value is None else "must be a non-empty string")
+        return value
+
+    def ident(self, data: Mapping[str, Any], key: str, where: str) -> str:
+        value = self.text(data, key, where)
+        if not _ID.match(value):
+            raise self.fail(f"{where}.{key}", f"{value!r} is not a valid id (letters, digits, - _ .)")
+        return value
+
+    def number(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        where: str,
+        *,
+        default: float | None = None,
+        low: float | None = None,
+        high: float | None = None,
+        strict_low: bool = False,
+    ) -> float:
+        value = data.get(key, default)
+        if value is None:
+            raise self.fail(f"{where}.{key}", "missing")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{where}.{key}", f"must be a number, got {value!r}")
+        if low is not None and (value <= low if strict_low else value < low):
+            raise self.fail(f"{where}.{key}", f"must be {'>' if strict_low else '>='} {low}, got {value}")
+        if high is not None and value > high:
+            raise self.fail(f"{where}.{key}", f"must be <= {high}, got {value}")
+        return float(value)
+
+    def integer(self, data: Mapping[str, Any], key: str, where: str, *, default: int | None = None,
+                low: int | None = None, high: int | None = None) -> int:
+        value = data.get(key, default)
+        if value is None:
+            raise self.fail(f"{where}.{key}", "missing")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{where}.{key}", f"must be an integer, got {value!r}")
+        if low is not None and value < low:
+            raise self.fail(f"{where}.{key}", f"must be >= {low}, got {value}")
+        if high is not None and value > high:
+            raise self.fail(f"{where}.{key}", f"must be <= {high}, got {value}")
+        return value
+
+    def flag(self, data: Mapping[str, Any], key: str, where: str, default: bool = False) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"must be true or false, got {value!r}")
+        return value
+
+    def floats(self, data: Mapping[str, Any], key: str, where: str) -> tuple[float, ...]:
+        value = data.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(f"{where}.{key}", "must be a non-empty array of numbers")
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int | float) or item < 0:
+                raise self.fail(f"{where}.{key}[{i}]", f"must be a number >= 0, got {item!r}")
+            out.append(float(item))
+        return tuple(out)
+
+    def strings(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(f"{where}.{key}", "must be an array of non-empty strings")
+        return tuple(value)
+
+    def minutes(self, text: Any, where: str) -> int:
+        if not isinstance(text, str) or not _HHMM.match(text):
+            raise self.fail(where, f"must be a time HH:MM, got {text!r}")
+        hh, mm = text.split(":")
+        return int(hh) * 60 + int(mm)
+
+
+def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 3600) -> Site:
+    """Validate the dict of one site file and build the Site; raise SiteError naming the field."""
+    r = _Reader(source)
+    site_t = r.table(data, "site", "site")
+    site_id = r.ident(site_t, "id", "site")
+    hours_raw = site_t.get("hours")
+    if not isinstance(hours_raw, list) or not hours_raw:
+        raise r.fail("site.hours", "must be a non-empty array of [open, close] pairs")
+    hours: list[tuple[int, int]] = []
+    for i, pair in enumerate(hours_raw):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise r.fail(f"site.hours[{i}]", "must be a pair [\"HH:MM\", \"HH:MM\"]")
+        start, end = r.minutes(pair[0], f"site.hours[{i}][0]"), r.minutes(pair[1], f"site.hours[{i}][1]")
+        if end <= start:
+            raise r.fail(f"site.hours[{i}]", "closes before it opens")
+        if hours and start < hours[-1][1]:
+            raise r.fail(f"site.hours[{i}]", "overlaps or precedes the previous period")
+        hours.append((start, end))
+
+    targets = Targets(
+        transaction_wait_s=60 * r.number(site_t, "wait_target_transaction_min", "site", default=15, low=0, strict_low=True),
+        visit_wait_s=60 * r.number(site_t, "wait_target_visit_min", "site", default=30, low=0, strict_low=True),
+        satisfaction=r.number(site_t, "satisfaction_target", "site", default=0.95, low=0, high=1),
+    )
+    if targets.visit_wait_s < targets.transaction_wait_s:
+        raise r.fail("site.wait_target_visit_min", "must not be below the transaction target")
+
+    agencies = _parse_agencies(r, data)
+    procedures = _parse_procedures(r, data, agencies)
+    counters = _parse_counters(r, data, agencies)
+    arrivals = _parse_arrivals(r, data, hours)
+
+    fee_procedure = _journey_step(r, site_t, "fee_procedure", procedures, agencies, "fee")
+    result_procedure = _journey_step(r, site_t, "result_procedure", procedures, agencies, "result",
+                                     exclude=fee_procedure)
+    for pid, proc in procedures.items():
+        if proc.fee and fee_procedure is None:
+            raise r.fail(f"procedure[{pid}].fee", "the site has no fee step (a step_only procedure of a fee agency)")
+        if proc.on_the_spot_s is not None and result_procedure is None:
+            raise r.fail(f"procedure[{pid}].on_the_spot_min", "the site has no on-the-spot result step")
+    for agency in agencies.values():
+        if not any(agency.id in c.serves for c in counters.values()):
+            raise r.fail(f"agency[{agency.id}]", "no counter serves this agency")
+
+    return Site(
+        id=site_id,
+        name=r.text(site_t, "name", "site"),
+        name_en=str(site_t.get("name_en", "")),
+        level=str(site_t.get("level", "province")),
+        timezone=str(site_t.get("timezone", "Asia/Ho_Chi_Minh")),
+        utc_offset_s=utc_offset_s,
+        hours=tuple(hours),
+        expected_daily_visits=r.number(site_t, "expected_daily_visits", "site", default=100, low=0),
+        targets=targets,
+        arrivals=arrivals,
+        agencies=agencies,
+        procedures=procedures,
+        counters=counters,
+        rating_levels=r.integer(site_t, "rating_levels", "site", default=4, low=3, high=5),
+        recall_limit=r.integer(site_t, "recall_limit", "site", default=2, low=1, high=10),
+        no_show_hold_s=60 * r.number(site_t, "no_show_hold_min", "site", default=2, low=0),
+        auto_open_standby=r.flag(site_t, "auto_open_standby", "site", default=False),
+        appointment_grace_s=60 * r.number(site_t, "appointment_grace_min", "site", default=10, low=0),
+        appointment_slot_capacity=r.integer(site_t, "appointment_slot_capacity", "site", default=4, low=0),
+        issue_cutoff_s=60 * r.number(site_t, "issue_cutoff_min", "site", default=15, low=0),
+        fee_procedure=fee_procedure,
+        result_procedure=result_procedure,
+        raw=data,
+    )
+
+
+def _parse_agencies(r: _Reader, data: Mapping[str, Any]) -> dict[str, Agency]:
+    agencies: dict[str, Agency] = {}
+    blocks: dict[int, str] = {}
+    for i, item in enumerate(r.tables(data, "agency", "agency")):
+        where = f"agency[{i}]"
+        agency_id = r.ident(item, "id", where)
+        if agency_id in agencies:
+            raise r.fail(f"{where}.id", f"duplicate agency {agency_id!r}")
+        block = r.integer(item, "number_block", where, low=1000)
+        if block % 1000:
+            raise r.fail(f"{where}.number_block", f"must be a multiple of 1000, got {block}")
+        if block in blocks:
+            raise r.fail(f"{where}.number_block", f"{block} is already used by {blocks[block]}")
+        role = item.get("role", "service")
+        if role not in AGENCY_ROLES:
+            raise r.fail(f"{where}.role", f"must be one of {', '.join(AGENCY_ROLES)}, got {role!r}")
+        cap = item.get("daily_cap")
+        blocks[block] = agency_id
+        agencies[agency_id] = Agency(
+            id=agency_id,
+            name=r.text(item, "name", where),
+            number_block=block,
+            role=role,
+            name_en=str(item.get("name_en", "")),
+            daily_cap=None if cap is None else r.integer(item, "daily_cap", where, low=1),
+        )
+    if not agencies:
+        raise r.fail("agency", "a site needs at least one [[agency]]")
+    return agencies
+
+
+def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, Agency]) -> dict[str, Procedure]:
+    procedures: dict[str, Procedure] = {}
+    for i, item in enumerate(r.tables(data, "procedure", "procedure")):
+        where = f"procedure[{i}]"
+        proc_id = r.ident(item, "id", where)
+        where = f"procedure[{proc_id}]"
+        if proc_id in procedures:
+            raise r.fail(f"{where}.id", "duplicate procedure")
+        agency = r.text(item, "agency", where)
+        if agency not in agencies:
+            raise r.fail(f"{where}.agency", f"unknown agency {agency!r}")
+        on_spot = item.get("on_the_spot_min")
+        procedures[proc_id] = Procedure(
+            id=proc_id,
+            agency=agency,
+            name=r.text(item, "name", where),
+            name_en=str(item.get("name_en", "")),
+            share=r.number(item, "share", where, default=0.0, low=0),
+            service_s=60 * r.number(item, "service", where, low=0, strict_low=True),
+            service_cv=r.number(item, "service_cv", where, default=0.5, low=0, high=5),
+            on_the_spot_s=None if on_spot is None else 60 * r.number(item, "on_the_spot_min", where, low=0, strict_low=True),
+            fee=r.flag(item, "fee", where),
+            step_only=r.flag(item, "step_only", where),
+            papers=r.strings(item, "papers", where),
+        )
+    if not any(not p.step_only for p in procedures.values()):
+        raise r.fail("procedure", "a site needs at least one procedure citizens can choose")
+    if sum(p.share for p in procedures.values() if not p.step_only) <= 0:
+        raise r.fail("procedure", "the shares of kiosk procedures add up to 0")
+    return procedures
+
+
+def _parse_counters(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, Agency]) -> dict[int, Counter]:
+    counters: dict[int, Counter] = {}
+    for i, item in enumerate(r.tables(data, "counter", "counter")):
+        where = f"counter[{i}]"
+        ids = item.get("ids", [item["id"]] if "id" in item else None)
+        if not isinstance(ids, list) or not ids:
+            raise r.fail(f"{where}.ids", "must be a non-empty array of counter numbers")
+        serves = r.strings(item, "serves", where)
+        if not serves:
+            raise r.fail(f"{where}.serves", "must name at least one agency")
+        for agency in serves:
+            if agency not in agencies:
+                raise r.fail(f"{where}.serves", f"unknown agency {agency!r}")
+        if len(set(serves)) != len(serves):
+            raise r.fail(f"{where}.serves", "names an agency twice")
+        priority = r.flag(item, "priority", where)
+        standby = r.flag(item, "standby", where)
+        for number in ids:
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 999:
+                raise r.fail(f"{where}.ids", f"counter numbers are integers 1..999, got {number!r}")
+            if number in counters:
+                raise r.fail(f"{where}.ids", f"counter {number} is defined twice")
+            counters[number] = Counter(id=number, serves=serves, priority=priority, standby=standby)
+    if not counters:
+        raise r.fail("counter", "a site needs at least one [[counter]]")
+    return dict(sorted(counters.items()))
+
+
+def _parse_arrivals(r: _Reader, data: Mapping[str, Any], hours: Sequence[tuple[int, int]]) -> ArrivalProfile:
+    table = data.get("arrivals")
+    half_hours = sum((end - start + 29) // 30 for start, end in hours)
+    if table is None:
+        return ArrivalProfile((1.0,) * half_hours, (1.0,) * 5 + (0.0, 0.0), 0.05, 0.0, 3600.0)
+    if not isinstance(table, Mapping):
+        raise r.fail("arrivals", "must be a table")
+    weights = r.floats(table, "half_hour_weights", "arrivals")
+    if len(weights) != half_hours:
+        raise r.fail("arrivals.half_hour_weights", f"needs {half_hours} values (one per open half hour), got {len(weights)}")
+    weekday = r.floats(table, "weekday_factor", "arrivals")
+    if len(weekday) != 7:
+        raise r.fail("arrivals.weekday_factor", f"needs 7 values (Monday..Sunday), got {len(weekday)}")
+    return ArrivalProfile(
+        half_hour_weights=weights,
+        weekday_factor=weekday,
+        priority_share=r.number(table, "priority_share", "arrivals", default=0.05, low=0, high=1),
+        appointment_share=r.number(table, "appointment_share", "arrivals", default=0.0, low=0, high=1),
+        abandon_after_s=60 * r.number(table, "abandon_after_min", "arrivals", default=60, low=0, strict_low=True),
+    )
+
+
+def _journey_step(
+    r: _Reader,
+    site_t: Mapping[str, Any],
+    key: str,
+    procedures: Mapping[str, Procedure],
+    agencies: Mapping[str, Agency],
+    role: str,
+    exclude: str | None = None,
+) -> str | None:
+    """Find the fee or result step: named in [site], else inferred from step_only procedures."""
+    named = site_t.get(key)
+    if named is not None:
+        if named not in procedures:
+            raise r.fail(f"site.{key}", f"unknown procedure {named!r}")
+        return str(named)
+    steps = [p for p in procedures.values() if p.step_only and p.id != exclude]
+    by_role = [p for p in steps if agencies[p.agency].role == role]
+    if role == "fee":
+        # A commune takes fees at the result counter: the fee step is then named as such.
+        named_fee = [p for p in steps if "phí" in p.name.lower()]
+        by_role = [p for p in by_role if p in named_fee] or by_role or named_fee
+    if len(by_role) > 1:
+        raise r.fail(f"site.{key}", f"several {role} steps ({', '.join(p.id for p in by_role)}): name one")
+    return by_role[0].id if by_role else None

@@ -1,0 +1,314 @@
+"""The state of one site for one day: a fold of its events.
+
+`SiteState.apply(event)` is the only mutator. Commands (controller/core/commands.py)
+read the state and return events without touching it; the runtime commits those
+events and then applies them, so a restart that replays the log rebuilds exactly
+the same state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from controller.core.clock import local_hour
+from controller.core.events import Event
+from controller.core.queues import AgencyQueue
+from controller.core.service_times import ServiceTimes
+from controller.core.site import Site
+from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
+
+__all__ = ["SiteState"]
+
+
+class SiteState:
+    """Tickets, queues and counters of one site today."""
+
+    def __init__(self, site: Site, day: str) -> None:
+        self.site = site
+        self.day = day
+        self.tickets: dict[str, Ticket] = {}
+        self.by_number: dict[str, str] = {}
+        self.counters: dict[int, CounterState] = {cid: CounterState(id=cid) for cid in site.counters}
+        self.queues: dict[str, AgencyQueue] = {aid: AgencyQueue() for aid in site.agencies}
+        self.directed: dict[int, list[str]] = defaultdict(list)  # transfers to one counter
+        self.pending: dict[str, float] = {}   # HELD/BACK_OFFICE ticket -> ready_at
+        self.next_number: dict[str, int] = {a.id: a.first_number for a in site.agencies.values()}
+        self.issued_per_agency: dict[str, int] = defaultdict(int)
+        self.idempotency: dict[str, str] = {}
+        self.service_times = ServiceTimes(site)
+        self.ratings: list[dict[str, Any]] = []
+        self.rated: set[tuple[str, int]] = set()
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.breaches: list[dict[str, Any]] = []
+        self.risk_since: dict[str, float] = {}  # ticket -> when it was flagged at risk
+        self.issue_times: dict[str, list[float]] = defaultdict(list)  # agency -> intake issue times
+        self.served_per_agency: dict[str, int] = defaultdict(int)
+        self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
+        self.last_event_at = 0.0
+        self.issue_order = 0
+        self.version = 0  # bumped by every event; caches key on it
+        self._handlers: dict[str, Callable[[Event], None]] = {
+            "day.started": self._noop,
+            "ticket.issued": self._issued,
+            "ticket.called": self._called,
+            "ticket.recalled": self._recalled,
+            "ticket.no_show": self._no_show,
+            "ticket.started": self._started,
+            "ticket.finished": self._finished,
+            "ticket.transferred": self._transferred,
+            "ticket.ready": self._ready,
+            "ticket.abandoned": self._abandoned,
+            "counter.changed": self._counter_changed,
+            "rating.recorded": self._rating,
+            "target.at_risk": self._at_risk,
+            "target.breached": self._breached,
+            "alert.raised": self._alert_raised,
+            "alert.acknowledged": self._alert_acknowledged,
+            "device.changed": self._noop,
+        }
+
+    # ------------------------------------------------------------------ folding
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        self._handlers[event.type](event)
+        self.last_event_at = max(self.last_event_at, event.at)
+        self.version += 1
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def _noop(self, event: Event) -> None:
+        return None
+
+    def deadline_of(self, ticket: Ticket) -> float:
+        targets = self.site.targets
+        return ticket.deadline(targets.transaction_wait_s, targets.visit_wait_s)
+
+    def _enqueue(self, ticket: Ticket, now: float) -> None:
+        """Put a ticket in line for its current step, its wait clock running from now."""
+        ticket.state = TicketState.WAITING
+        ticket.waiting_since = now
+        ticket.counter = None
+        ticket.called_at = None
+        ticket.started_at = None
+        ticket.ready_at = None
+        ticket.at_risk = False
+        self.pending.pop(ticket.id, None)
+        if ticket.target_counter is not None:
+            self.directed[ticket.target_counter].append(ticket.id)
+            return
+        start = ticket.effective_start()
+        if ticket.slot_at is not None:
+            # Appointment holders are due at their slot, not when they checked in early.
+            start = min(start, ticket.slot_at) if start > ticket.slot_at else ticket.slot_at
+        self.queues[ticket.agency].add(ticket.id, ticket.is_priority, start, self.deadline_of(ticket), ticket.order)
+
+    def _dequeue(self, ticket: Ticket) -> None:
+        self.queues[ticket.agency].discard(ticket.id)
+        if ticket.target_counter is not None:
+            line = self.directed.get(ticket.target_counter)
+            if line and ticket.id in line:
+                line.remove(ticket.id)
+        self.pending.pop(ticket.id, None)
+
+    def _issued(self, event: Event) -> None:
+        d = event.data
+        steps = tuple(d["steps"])
+        self.issue_order += 1
+        ticket = Ticket(
+            id=d["ticket"],
+            number=d["number"],
+            intake_procedure=steps[0],
+            procedure=steps[0],
+            agency=d["agency"],
+            steps=steps,
+            priority=d.get("priority"),
+            channel=d.get("channel", "kiosk"),
+            kiosk=d.get("kiosk"),
+            issued_at=event.at,
+            order=self.issue_order,
+            slot_at=d.get("slot_at"),
+        )
+        self.tickets[ticket.id] = ticket
+        self.by_number[ticket.number] = ticket.id
+        agency = self.site.agencies[ticket.agency]
+        self.next_number[agency.id] = int(ticket.number) + 1
+        self.issued_per_agency[agency.id] += 1
+        self.issue_times[agency.id].append(event.at)
+        key = d.get("idempotency_key")
+        if key:
+            self.idempotency[key] = ticket.id
+        self._enqueue(ticket, event.at)
+
+    def _called(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        counter = self.counters[event.data["counter"]]
+        waited = ticket.waited(event.at)
+        self._dequeue(ticket)
+        ticket.tx_waited_before = waited
+        ticket.state = TicketState.CALLED
+        ticket.counter = counter.id
+        ticket.staff = counter.staff
+        ticket.called_at = event.at
+        ticket.calls = 1
+        ticket.target_counter = None
+        counter.current = ticket.id
+        counter.last_served = ticket.id
+
+    def _recalled(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        ticket.calls += 1
+
+    def _no_show(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        counter = self.counters[event.data["counter"]]
+        counter.current = None
+        ticket.no_shows += 1
+        if event.data.get("requeued"):
+            ticket.state = TicketState.HELD
+            ticket.counter = None
+            ticket.waiting_since = event.at
+            ticket.ready_at = float(event.data["ready_at"])
+            self.pending[ticket.id] = ticket.ready_at
+        else:
+            ticket.state = TicketState.NO_SHOW
+            ticket.visit_waited += ticket.tx_waited_before
+            ticket.transaction_waits.append(ticket.tx_waited_before)
+
+    def _started(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        ticket.state = TicketState.SERVING
+        ticket.started_at = event.at
+
+    def _finished(self, event: Event) -> None:
+        d = event.data
+        ticket = self.tickets[d["ticket"]]
+        counter = self.counters[d["counter"]]
+        began = ticket.started_at if ticket.started_at is not None else ticket.called_at
+        service = max(0.0, event.at - (began if began is not None else event.at))
+        self.service_times.observe(ticket.procedure, counter.id, local_hour(event.at, self.site.utc_offset_s), service)
+        counter.current = None
+        counter.served += 1
+        self.served_per_agency[ticket.agency] += 1
+        self.waits_per_agency[ticket.agency].append(ticket.tx_waited_before)
+        ticket.service_times.append(service)
+        ticket.transaction_waits.append(ticket.tx_waited_before)
+        ticket.visit_waited += ticket.tx_waited_before
+        if ticket.step == 0:
+            ticket.intake_finished_at = event.at
+        next_step = d.get("next_step")
+        if next_step is None:
+            ticket.state = TicketState.DONE
+            ticket.outcome = d.get("outcome", "done")
+            return
+        ticket.step += 1
+        ticket.procedure = next_step
+        ticket.agency = self.site.procedures[next_step].agency
+        ticket.tx_waited_before = 0.0
+        ticket.calls = 0
+        ticket.no_shows = 0
+        ticket.breached_tx = False
+        ready_at = d.get("ready_at")
+        if ready_at is not None and ready_at > event.at:
+            ticket.state = TicketState.BACK_OFFICE
+            ticket.counter = None
+            ticket.ready_at = float(ready_at)
+            self.pending[ticket.id] = ticket.ready_at
+        else:
+            self._enqueue(ticket, event.at)
+
+    def _transferred(self, event: Event) -> None:
+        d = event.data
+        ticket = self.tickets[d["ticket"]]
+        counter = self.counters[d["counter"]]
+        counter.current = None
+        ticket.transfers += 1
+        procedure = d.get("procedure")
+        if procedure is not None:
+            ticket.procedure = procedure
+            ticket.agency = self.site.procedures[procedure].agency
+            ticket.steps = tuple(d["steps"])
+        ticket.target_counter = d.get("to_counter")
+        # The wait clock keeps what the citizen already waited in this transaction.
+        self._enqueue(ticket, event.at)
+
+    def _ready(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        if ticket.state == TicketState.HELD:
+            kept = ticket.tx_waited_before + max(0.0, event.at - ticket.waiting_since)
+            ticket.tx_waited_before = kept
+        self._enqueue(ticket, event.at)
+
+    def _abandoned(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        waited = ticket.waited(event.at)
+        self._dequeue(ticket)
+        if ticket.counter is not None and self.counters[ticket.counter].current == ticket.id:
+            self.counters[ticket.counter].current = None
+        ticket.tx_waited_before = waited
+        ticket.transaction_waits.append(waited)
+        ticket.visit_waited += waited
+        ticket.state = TicketState.ABANDONED
+
+    def _counter_changed(self, event: Event) -> None:
+        d = event.data
+        counter = self.counters[d["counter"]]
+        counter.status = CounterStatus(d["status"])
+        counter.staff = d.get("staff")
+        counter.pause_reason = d.get("reason") if counter.status == CounterStatus.PAUSED else None
+        counter.opened_by = d.get("by")
+        counter.changed_at = event.at
+
+    def _rating(self, event: Event) -> None:
+        d = event.data
+        self.ratings.append({**d, "at": event.at})
+        self.rated.add((d["ticket"], d["counter"]))
+
+    def _at_risk(self, event: Event) -> None:
+        ticket = self.tickets.get(event.data["ticket"])
+        if ticket is not None:
+            ticket.at_risk = True
+            self.risk_since[ticket.id] = event.at
+
+    def _breached(self, event: Event) -> None:
+        d = event.data
+        ticket = self.tickets.get(d["ticket"])
+        if ticket is not None:
+            if d["kind"] == "visit":
+                ticket.breached_visit = True
+            else:
+                ticket.breached_tx = True
+        self.breaches.append({**d, "at": event.at})
+
+    def _alert_raised(self, event: Event) -> None:
+        self.alerts[event.data["alert"]] = {**event.data, "at": event.at, "acknowledged": False}
+
+    def _alert_acknowledged(self, event: Event) -> None:
+        alert = self.alerts.get(event.data["alert"])
+        if alert is not None:
+            alert["acknowledged"] = True
+            alert["acknowledged_by"] = event.data.get("by")
+
+    # ------------------------------------------------------------------ reading
+    def waiting_count(self, agency: str) -> int:
+        """Tickets in line for an agency (including transfers directed to its counters)."""
+        directed = sum(
+            1 for tids in self.directed.values() for tid in tids if self.tickets[tid].agency == agency
+        )
+        return len(self.queues[agency]) + directed
+
+    def open_counters(self, agency: str | None = None) -> list[CounterState]:
+        """Counters taking calls now (open, not paused), optionally for one agency."""
+        out = []
+        for cid, counter in self.counters.items():
+            if counter.status != CounterStatus.OPEN:
+                continue
+            if agency is None or agency in self.site.counters[cid].serves:
+                out.append(counter)
+        return out
+
+    def waiting_tickets(self) -> Iterable[Ticket]:
+        return (t for t in self.tickets.values() if t.state == TicketState.WAITING)

@@ -1,0 +1,194 @@
+"""Target enforcement: the tick that acts before a wait target is missed.
+
+Called by the runtime about once a second and by the simulator whenever
+something can change. It returns events only; the caller commits and applies.
+
+- tickets whose back-office time or no-show hold is over re-enter their queue;
+- a ticket whose predicted call time passes its deadline raises target.at_risk;
+- a ticket that passes its deadline while waiting records target.breached with
+  its most likely cause;
+- when at-risk tickets of an agency persist, a closed standby counter that
+  serves it is opened (where the site allows) or recommended to the manager;
+  an auto-opened counter closes again once its agencies are comfortable.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from typing import Any
+
+from controller.core.clock import local_seconds
+from controller.core.estimator import Forecast
+from controller.core.events import Event
+from controller.core.state import SiteState
+from controller.core.tickets import CounterStatus, Ticket, TicketState
+
+__all__ = ["STANDBY_AFTER_S", "enforce"]
+
+STANDBY_AFTER_S = 120.0          # at-risk this long before a standby counter is opened
+STANDBY_MIN_OPEN_S = 30 * 60.0   # an auto-opened counter stays open at least this long
+SURGE_WINDOW_S = 30 * 60.0
+SURGE_FACTOR = 1.5
+LONG_SERVICE_FACTOR = 1.25
+
+
+def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
+    """All events the tick causes at `now`."""
+    events: list[Event] = []
+    for tid, ready_at in sorted(state.pending.items(), key=lambda kv: kv[1]):
+        if ready_at <= now:
+            ticket = state.tickets[tid]
+            events.append(Event("ticket.ready", now, {"ticket": tid, "number": ticket.number,
+                                                      "agency": ticket.agency}))
+    events.extend(_breaches(state, now))
+    at_risk_agencies = _at_risk(state, now, forecast, events)
+    events.extend(_standby(state, now, forecast, at_risk_agencies))
+    return events
+
+
+def _waiting(state: SiteState, now: float) -> Iterable[Ticket]:
+    """Tickets that count as waiting for the targets and could be overdue by now."""
+    for queue in state.queues.values():
+        for index in (queue.priority, queue.normal):
+            for tid, *_ in index.due_by(now):
+                yield state.tickets[tid]
+    for tids in state.directed.values():
+        for tid in tids:
+            yield state.tickets[tid]
+    for tid in state.pending:
+        ticket = state.tickets[tid]
+        if ticket.state == TicketState.HELD:
+            yield ticket
+
+
+def _breaches(state: SiteState, now: float) -> list[Event]:
+    targets = state.site.targets
+    events = []
+    for ticket in _waiting(state, now):
+        start = ticket.effective_start()
+        for kind, deadline, flagged in (
+            ("transaction", start + targets.transaction_wait_s, ticket.breached_tx),
+            ("visit", start + targets.visit_wait_s - ticket.visit_waited, ticket.breached_visit),
+        ):
+            if not flagged and deadline <= now:
+                events.append(Event("target.breached", now, {
+                    "ticket": ticket.id,
+                    "number": ticket.number,
+                    "agency": ticket.agency,
+                    "kind": kind,
+                    "deadline": deadline,
+                    "waited_s": round(ticket.waited(now), 1),
+                    "cause": breach_cause(state, ticket, now),
+                }))
+    return events
+
+
+def breach_cause(state: SiteState, ticket: Ticket, now: float) -> str:
+    """The most likely reason a ticket is (or will be) late, in a fixed vocabulary."""
+    site = state.site
+    if ticket.no_shows > 0:
+        return "recall_limit"
+    serving = [c for c in site.counters_for(ticket.agency) if state.counters[c.id].status == CounterStatus.OPEN]
+    if not serving:
+        return "no_open_counter"
+    regular = [c for c in site.counters_for(ticket.agency) if not c.standby]
+    if len(serving) < len(regular):
+        return "counters_closed"
+    if _surging(state, ticket.agency, now):
+        return "surge"
+    nominal = site.procedures[ticket.procedure].service_s
+    if state.service_times.expected(ticket.procedure) > LONG_SERVICE_FACTOR * nominal:
+        return "long_service"
+    return "capacity"
+
+
+def _surging(state: SiteState, agency: str, now: float) -> bool:
+    site = state.site
+    times = state.issue_times.get(agency, [])
+    recent = bisect.bisect_right(times, now) - bisect.bisect_left(times, now - SURGE_WINDOW_S)
+    share = sum(p.share for p in site.kiosk_procedures() if p.agency == agency)
+    total_share = sum(p.share for p in site.kiosk_procedures()) or 1.0
+    weights = site.arrivals.half_hour_weights
+    index = int((local_seconds(now, site.utc_offset_s) - site.opening_s) // 1800)
+    weight = weights[index] if 0 <= index < len(weights) else 0.0
+    expected = site.expected_daily_visits * (share / total_share) * weight / (sum(weights) or 1.0)
+    return recent >= max(3.0, SURGE_FACTOR * expected)
+
+
+def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event]) -> set[str]:
+    """Flag tickets predicted to pass their deadline; return agencies at risk long enough."""
+    persistent: set[str] = set()
+    flagged_now = {e.data["ticket"] for e in out if e.type == "target.breached"}
+    for ticket in state.waiting_tickets():
+        deadline = state.deadline_of(ticket)
+        predicted = forecast.call_at.get(ticket.id)
+        late = predicted is None or predicted > deadline
+        if not late:
+            continue
+        if ticket.at_risk:
+            risk_since = state.risk_since.get(ticket.id, now)
+            if now - risk_since >= STANDBY_AFTER_S:
+                persistent.add(ticket.agency)
+            continue
+        if ticket.id in flagged_now or deadline <= now:
+            continue
+        data: dict[str, Any] = {
+            "ticket": ticket.id,
+            "number": ticket.number,
+            "agency": ticket.agency,
+            "deadline": deadline,
+            "predicted_call_at": predicted,
+            "cause": breach_cause(state, ticket, now),
+        }
+        out.append(Event("target.at_risk", now, data))
+    return persistent
+
+
+def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str]) -> list[Event]:
+    site = state.site
+    events: list[Event] = []
+    opened: set[int] = set()
+    for agency in sorted(agencies):
+        candidates = [
+            c for c in site.counters_for(agency)
+            if c.standby and state.counters[c.id].status == CounterStatus.CLOSED and c.id not in opened
+        ]
+        if not candidates:
+            continue
+        counter = candidates[0]
+        if site.auto_open_standby:
+            opened.add(counter.id)
+            events.append(Event("counter.changed", now, {
+                "counter": counter.id, "status": "open", "staff": f"standby-{counter.id}",
+                "by": "auto", "reason": f"at_risk:{agency}",
+            }))
+        else:
+            alert_id = f"standby-{agency}"
+            existing = state.alerts.get(alert_id)
+            if existing is None or existing.get("acknowledged"):
+                if existing is not None and now - existing["at"] < STANDBY_AFTER_S * 5:
+                    continue
+                events.append(Event("alert.raised", now, {
+                    "alert": alert_id, "code": "standby_recommended", "agency": agency,
+                    "counter": counter.id,
+                    "message": f"Nên mở quầy dự phòng {counter.id} cho {site.agencies[agency].name} / "
+                               f"open standby counter {counter.id}",
+                }))
+    # An auto-opened counter goes back to standby when its agencies are comfortable.
+    for cid, cs in state.counters.items():
+        if cs.opened_by != "auto" or cs.status != CounterStatus.OPEN or cs.current is not None:
+            continue
+        if now - cs.changed_at < STANDBY_MIN_OPEN_S:
+            continue
+        serves = site.counters[cid].serves
+        if any(a in agencies for a in serves):
+            continue
+        comfortable = all(
+            (forecast.new_ticket_call_at.get(a) or now) - now < 0.3 * site.targets.transaction_wait_s
+            for a in serves
+        )
+        if comfortable:
+            events.append(Event("counter.changed", now, {"counter": cid, "status": "closed", "staff": None,
+                                                         "by": "auto", "reason": "load_normal"}))
+    return events

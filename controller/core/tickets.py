@@ -1,0 +1,125 @@
+"""Tickets and counters as the fold keeps them, and the vocabularies they use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "CHANNELS",
+    "OUTCOMES",
+    "PRIORITY_CLASSES",
+    "CounterState",
+    "CounterStatus",
+    "Ticket",
+    "TicketState",
+]
+
+PRIORITY_CLASSES = ("elderly", "pregnant", "disabled", "child", "merit")
+CHANNELS = ("kiosk", "appointment", "online", "staff")
+OUTCOMES = ("done", "incomplete", "rejected")
+
+
+class TicketState(StrEnum):
+    """Where a ticket is. Every issued ticket is in exactly one of these."""
+
+    WAITING = "waiting"          # in a queue, ready to be called
+    HELD = "held"                # missed its call; back in the queue after a hold
+    CALLED = "called"            # called to a counter, not yet served
+    SERVING = "serving"          # at the counter
+    BACK_OFFICE = "back_office"  # waiting for an on-the-spot result (not queue waiting)
+    DONE = "done"                # journey over (see outcome)
+    NO_SHOW = "no_show"          # missed its calls too often; left the queue
+    ABANDONED = "abandoned"      # left without being served
+
+
+class CounterStatus(StrEnum):
+    """A counter's availability."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    PAUSED = "paused"
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One visit: a number, a journey of steps, and the wait clocks the targets count."""
+
+    id: str
+    number: str
+    intake_procedure: str
+    procedure: str                  # the current step's procedure
+    agency: str                     # the current step's agency (queue it waits in)
+    steps: tuple[str, ...]          # planned journey; steps[step] is the current one
+    priority: str | None
+    channel: str
+    kiosk: str | None
+    issued_at: float
+    order: int                      # issue order within the day, for stable ties
+    state: TicketState = TicketState.WAITING
+    step: int = 0
+    waiting_since: float = 0.0      # start of the current waiting segment
+    tx_waited_before: float = 0.0   # waiting already counted in this transaction
+    visit_waited: float = 0.0       # waiting of finished transactions of this visit
+    counter: int | None = None
+    staff: str | None = None
+    called_at: float | None = None
+    started_at: float | None = None
+    intake_finished_at: float | None = None
+    ready_at: float | None = None   # BACK_OFFICE/HELD: when it re-enters the queue
+    calls: int = 0                  # calls of the current transaction (first + recalls)
+    no_shows: int = 0
+    target_counter: int | None = None  # transferred to one counter
+    slot_at: float | None = None       # appointment slot
+    outcome: str | None = None
+    transaction_waits: list[float] = field(default_factory=list)
+    service_times: list[float] = field(default_factory=list)
+    transfers: int = 0
+    at_risk: bool = False
+    breached_tx: bool = False
+    breached_visit: bool = False
+
+    @property
+    def is_priority(self) -> bool:
+        return self.priority is not None
+
+    @property
+    def is_open(self) -> bool:
+        """Still part of today's floor (not finished, abandoned or gone)."""
+        return self.state not in (TicketState.DONE, TicketState.NO_SHOW, TicketState.ABANDONED)
+
+    def effective_start(self) -> float:
+        """When the current transaction's wait clock started, counting kept waits."""
+        return self.waiting_since - self.tx_waited_before
+
+    def waited(self, now: float) -> float:
+        """Queue waiting of the current transaction so far."""
+        if self.state in (TicketState.WAITING, TicketState.HELD):
+            return self.tx_waited_before + max(0.0, now - self.waiting_since)
+        return self.tx_waited_before
+
+    def transaction_deadline(self, target_s: float) -> float:
+        return self.effective_start() + target_s
+
+    def visit_deadline(self, target_s: float) -> float:
+        return self.effective_start() + (target_s - self.visit_waited)
+
+    def deadline(self, tx_target_s: float, visit_target_s: float) -> float:
+        """The earlier of the transaction and visit deadlines."""
+        start = self.effective_start()
+        return start + min(tx_target_s, visit_target_s - self.visit_waited)
+
+
+@dataclass(slots=True)
+class CounterState:
+    """A counter on the floor today."""
+
+    id: int
+    status: CounterStatus = CounterStatus.CLOSED
+    staff: str | None = None
+    current: str | None = None       # ticket called or being served here
+    last_served: str | None = None   # what a rating binds to
+    pause_reason: str | None = None
+    served: int = 0
+    opened_by: str | None = None     # "auto" when target enforcement opened it
+    changed_at: float = 0.0
