@@ -1,0 +1,237 @@
+"""JSON payloads of the device topics (CONTRACT.md section 4): checked values and codecs.
+
+Values are checked when made. The `parse_*` functions are the edge where loose
+input (numbers as strings, "no-show" for "no_show", missing optional fields) is
+accepted and normalised once; anything else raises ProtocolError with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal, TypeVar, get_args
+
+from devices.errors import ProtocolError
+
+__all__ = [
+    "KEY_NAMES",
+    "DeviceStatus",
+    "DisplayState",
+    "KeyName",
+    "KeyPress",
+    "RatingPress",
+    "encode_device_status",
+    "encode_display_state",
+    "encode_key_press",
+    "encode_rating_press",
+    "parse_device_status",
+    "parse_display_state",
+    "parse_key_press",
+    "parse_rating_press",
+]
+
+KeyName = Literal["next", "recall", "no_show", "start", "finish", "pause", "transfer"]
+KEY_NAMES: Final[tuple[KeyName, ...]] = get_args(KeyName)
+MAX_SEQ: Final = 2**53  # what a JSON number holds exactly in every client
+MAX_SCORE: Final = 5
+MAX_TEXT: Final = 200
+
+_T = TypeVar("_T")
+
+_NUMBER = re.compile(r"[0-9A-Za-z]{1,16}")
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} {value!r} must be an integer {lo}..{hi}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayState:
+    """What the LED display of a counter shows; number None means blank."""
+
+    number: str | None
+    counter: int
+    blink: bool = False
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.number is not None and (
+            not isinstance(self.number, str) or not _NUMBER.fullmatch(self.number)
+        ):
+            raise ValueError(f"number {self.number!r} must be 1-16 ASCII letters or digits")
+        _check_int("counter", self.counter, 1, 9999)
+        if not isinstance(self.blink, bool):
+            raise ValueError(f"blink {self.blink!r} must be true or false")
+        if not isinstance(self.text, str) or len(self.text) > MAX_TEXT:
+            raise ValueError(f"text must be a string of at most {MAX_TEXT} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPress:
+    """A staff keypad press; seq lets the controller drop duplicates."""
+
+    key: KeyName
+    seq: int
+
+    def __post_init__(self) -> None:
+        if self.key not in KEY_NAMES:
+            raise ValueError(f"unknown key {self.key!r}; expected one of {', '.join(KEY_NAMES)}")
+        _check_int("seq", self.seq, 0, MAX_SEQ)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPress:
+    """A rating keypad press: score 1..5 (the site decides how many levels it uses)."""
+
+    score: int
+    seq: int
+
+    def __post_init__(self) -> None:
+        _check_int("score", self.score, 1, MAX_SCORE)
+        _check_int("seq", self.seq, 0, MAX_SEQ)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """Availability of a device, with optional health details (paper, errors, firmware)."""
+
+    online: bool
+    health: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "status" in self.health:
+            raise ValueError("health must not repeat the 'status' field")
+
+
+def _dumps(value: Mapping[str, object]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def encode_display_state(state: DisplayState) -> bytes:
+    """UTF-8 JSON of a display state."""
+    return _dumps(
+        {"number": state.number, "counter": state.counter, "blink": state.blink, "text": state.text}
+    )
+
+
+def encode_key_press(press: KeyPress) -> bytes:
+    """UTF-8 JSON of a keypad press."""
+    return _dumps({"key": press.key, "seq": press.seq})
+
+
+def encode_rating_press(press: RatingPress) -> bytes:
+    """UTF-8 JSON of a rating press."""
+    return _dumps({"score": press.score, "seq": press.seq})
+
+
+def encode_device_status(status: DeviceStatus) -> bytes:
+    """b"online"/b"offline", or a JSON object with "status" and the health fields."""
+    word = "online" if status.online else "offline"
+    if not status.health:
+        return word.encode("ascii")
+    return _dumps({"status": word, **status.health})
+
+
+# parsing: the edge where loose input is accepted
+
+
+def _text(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"payload is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def _object(data: bytes | str, what: str) -> dict[str, object]:
+    try:
+        value = json.loads(_text(data))
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"{what} payload is not JSON ({exc.msg})") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{what} payload must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _loose_int(obj: Mapping[str, object], name: str, what: str) -> int:
+    if name not in obj:
+        raise ProtocolError(f"{what} payload lacks {name!r}")
+    value = obj[name]
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ProtocolError(f"{what} {name} {value!r} is not an integer")
+
+
+def _build(what: str, make: type[_T], **kwargs: object) -> _T:
+    try:
+        return make(**kwargs)
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: {exc}") from exc
+
+
+def parse_display_state(data: bytes | str) -> DisplayState:
+    """Parse a display state; number may be a JSON number, null or "" (blank)."""
+    obj = _object(data, "display state")
+    number = obj.get("number")
+    if isinstance(number, int) and not isinstance(number, bool):
+        number = str(number)
+    elif number == "":
+        number = None
+    elif number is not None and not isinstance(number, str):
+        raise ProtocolError(f"display state number {number!r} is not a string")
+    blink = obj.get("blink", False)
+    if not isinstance(blink, bool):
+        raise ProtocolError(f"display state blink {blink!r} is not true/false")
+    text = obj.get("text") or ""
+    if not isinstance(text, str):
+        raise ProtocolError(f"display state text {text!r} is not a string")
+    counter = _loose_int(obj, "counter", "display state")
+    return _build(
+        "display state", DisplayState, number=number, counter=counter, blink=blink, text=text
+    )
+
+
+def parse_key_press(data: bytes | str) -> KeyPress:
+    """Parse a keypad press; key names are case-insensitive and may use '-' for '_'."""
+    obj = _object(data, "key press")
+    key = obj.get("key")
+    if not isinstance(key, str):
+        raise ProtocolError(f"key press key {key!r} is not a string")
+    name = key.strip().lower().replace("-", "_")
+    if name not in KEY_NAMES:
+        expected = ", ".join(KEY_NAMES)
+        raise ProtocolError(f"key press: unknown key {key!r}; expected one of {expected}")
+    seq = _loose_int(obj, "seq", "key press")
+    return _build("key press", KeyPress, key=name, seq=seq)
+
+
+def parse_rating_press(data: bytes | str, levels: int = MAX_SCORE) -> RatingPress:
+    """Parse a rating press, refusing scores above the site's number of levels."""
+    obj = _object(data, "rating press")
+    score = _loose_int(obj, "score", "rating press")
+    if not 1 <= score <= levels:
+        raise ProtocolError(f"rating press: score {score} outside 1..{levels}")
+    seq = _loose_int(obj, "seq", "rating press")
+    return _build("rating press", RatingPress, score=score, seq=seq)
+
+
+def parse_device_status(data: bytes | str) -> DeviceStatus:
+    """Parse "online"/"offline" (bare or JSON string) or a JSON object with "status"."""
+    text = _text(data).strip()
+    word = text.strip('"').lower()
+    if word in ("online", "offline") and not text.startswith("{"):
+        return DeviceStatus(online=word == "online")
+    obj = _object(text, "device status")
+    status = obj.pop("status", None)
+    if not isinstance(status, str) or status.lower() not in ("online", "offline"):
+        raise ProtocolError(f"device status {status!r} must be 'online' or 'offline'")
+    return DeviceStatus(online=status.lower() == "online", health=obj)
