@@ -46,6 +46,7 @@ class SiteState:
         self.issue_times: dict[str, list[float]] = defaultdict(list)  # agency -> intake issue times
         self.served_per_agency: dict[str, int] = defaultdict(int)
         self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
+        self.history: dict[str, list[tuple[str, float, int | None]]] = defaultdict(list)
         self.last_event_at = 0.0
         self.issue_order = 0
         self.version = 0  # bumped by every event; caches key on it
@@ -73,6 +74,9 @@ class SiteState:
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
         self._handlers[event.type](event)
+        ticket_id = event.data.get("ticket")
+        if ticket_id is not None and event.type.startswith("ticket."):
+            self.history[ticket_id].append((event.type, event.at, event.data.get("counter")))
         self.last_event_at = max(self.last_event_at, event.at)
         self.version += 1
 

@@ -1,0 +1,174 @@
+"""Accounts, kiosk keys and bearer tokens, kept in SQLite beside the event log.
+
+Secrets (passwords, PINs) are hashed with argon2 (argon2-cffi). Tokens are
+random; only their SHA-256 is stored, so a stolen database does not yield
+live tokens, and a token can be revoked. Kiosk keys are looked up by their
+SHA-256 too (a kiosk sends only its key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+__all__ = ["ROLES", "AccountStore", "Principal", "demo_accounts"]
+
+ROLES = ("staff", "manager", "admin", "ops", "kiosk")
+TOKEN_TTL_S = 12 * 3600.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, site TEXT NOT NULL, counter INTEGER,
+    secret_hash TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS kiosk_keys (
+    key_hash TEXT PRIMARY KEY, kiosk TEXT NOT NULL, site TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, site TEXT NOT NULL,
+    counter INTEGER, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user with a role, scoped to a site ("*" = all) and maybe a counter."""
+
+    name: str
+    role: str
+    site: str
+    counter: int | None = None
+    expires_at: float | None = None
+
+    def covers_site(self, site: str) -> bool:
+        return self.site in ("*", site)
+
+
+class AccountStore:
+    """Accounts, kiosk keys and tokens in one SQLite file (thread-safe, small)."""
+
+    def __init__(self, path: str | Path, hasher: PasswordHasher | None = None) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._hasher = hasher or PasswordHasher()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def count(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM kiosk_keys)")
+            return int(row.fetchone()[0])
+
+    def add_account(self, name: str, role: str, secret: str, site: str = "*", counter: int | None = None) -> None:
+        """Create or replace an account; the secret is stored only as an argon2 hash."""
+        if role not in ROLES or role == "kiosk":
+            raise ValueError(f"role must be one of staff, manager, admin, ops, got {role!r}")
+        if not name or len(secret) < 4:
+            raise ValueError("a user name and a secret of at least 4 characters are needed")
+        if role == "staff" and counter is None:
+            raise ValueError("a staff account needs its counter")
+        digest = self._hasher.hash(secret)
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?,?)",
+                (name, role, site, counter, digest, time.time()),
+            )
+
+    def add_kiosk_key(self, key: str, kiosk: str, site: str = "*") -> None:
+        """Register a kiosk key (the X-Kiosk-Key header) for a kiosk."""
+        if len(key) < 8:
+            raise ValueError("a kiosk key needs at least 8 characters")
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO kiosk_keys VALUES (?,?,?)", (_sha(key), kiosk, site))
+
+    def kiosk(self, key: str) -> Principal | None:
+        """The kiosk a key belongs to, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT kiosk, site FROM kiosk_keys WHERE key_hash = ?", (_sha(key),)).fetchone()
+        return None if row is None else Principal(name=str(row[0]), role="kiosk", site=str(row[1]))
+
+    def login(self, name: str, secret: str, now: float | None = None) -> tuple[str, Principal] | None:
+        """Check a secret; on success a new token and the principal it stands for."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT role, site, counter, secret_hash FROM accounts WHERE name = ?", (name,)
+            ).fetchone()
+        if row is None:
+            # Spend the same time as a real check so names cannot be probed by timing.
+            self._hasher.hash(secret)
+            return None
+        try:
+            self._hasher.verify(str(row[3]), secret)
+        except (VerificationError, InvalidHashError):
+            return None
+        issued = time.time() if now is None else now
+        principal = Principal(name, str(row[0]), str(row[1]), row[2], issued + TOKEN_TTL_S)
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO tokens VALUES (?,?,?,?,?,?,0)",
+                (_sha(token), name, principal.role, principal.site, principal.counter, principal.expires_at),
+            )
+        return token, principal
+
+    def principal(self, token: str, now: float | None = None) -> Principal | None:
+        """The principal of a live token; None when unknown, expired or revoked."""
+        now = time.time() if now is None else now
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT name, role, site, counter, expires_at, revoked FROM tokens WHERE token_hash = ?",
+                (_sha(token),),
+            ).fetchone()
+        if row is None or row[5] or float(row[4]) <= now:
+            return None
+        return Principal(str(row[0]), str(row[1]), str(row[2]), row[3], float(row[4]))
+
+    def revoke(self, token: str) -> bool:
+        """Revoke one token (logout, or a lost device)."""
+        with self._lock:
+            cur = self._conn.execute("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", (_sha(token),))
+        return cur.rowcount > 0
+
+    def revoke_user(self, name: str) -> int:
+        """Revoke every token of a user."""
+        with self._lock:
+            cur = self._conn.execute("UPDATE tokens SET revoked = 1 WHERE name = ?", (name,))
+        return cur.rowcount
+
+    def list_accounts(self) -> list[tuple[str, str, str, int | None]]:
+        with self._lock:
+            return [
+                (str(r[0]), str(r[1]), str(r[2]), r[3])
+                for r in self._conn.execute("SELECT name, role, site, counter FROM accounts ORDER BY name")
+            ]
+
+
+def demo_accounts(store: AccountStore, counter_ids: Iterable[int]) -> list[str]:
+    """Seed the demo accounts of CONTRACT.md; returns the lines printed at start-up."""
+    store.add_account("quanly", "manager", "demo")
+    store.add_account("admin", "admin", "demo")
+    store.add_account("ops", "ops", "demo")
+    counters = sorted(set(counter_ids))
+    for n in counters:
+        store.add_account(f"quay{n}", "staff", "1234", counter=n)
+    store.add_kiosk_key("kiosk-demo", "k1")
+    return [
+        "manager: quanly / demo    admin: admin / demo    ops: ops / demo",
+        f"staff: quay{{n}} / PIN 1234 for counter n (n = {counters[0]}..{counters[-1]})",
+        "kiosk key: kiosk-demo (header X-Kiosk-Key)",
+    ]

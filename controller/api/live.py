@@ -1,0 +1,80 @@
+"""WS /api/v1/sites/{site}/live: every committed event in order, resumable with ?after=SEQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from controller.core.events import Event
+from controller.core.views import monitor_snapshot
+from controller.runtime.controller import Controller
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+SNAPSHOT_EVERY_S = 5.0
+BACKLOG_PAGE = 1000
+
+
+@router.websocket("/api/v1/sites/{site}/live")
+async def live(websocket: WebSocket, site: str, after: int | None = None, snapshots: bool = True) -> None:
+    """Stream a site's events; first what the client missed after `after`."""
+    controller: Controller = websocket.app.state.controller
+    runtime = controller.runtimes.get(site)
+    if runtime is None:
+        await websocket.close(code=4404, reason=f"unknown site {site}")
+        return
+    await websocket.accept()
+    # Subscribe before reading the backlog, so nothing committed in between is missed.
+    async with controller.hub.subscribe(site) as sub:
+        last = runtime.last_seq if after is None else max(0, after)
+        try:
+            if after is not None:
+                while True:
+                    page = await controller.store.read_after(site, last, BACKLOG_PAGE)
+                    for stored in page:
+                        await websocket.send_json(runtime.message(stored.seq, Event.from_dict(stored.body)))
+                        last = stored.seq
+                    if len(page) < BACKLOG_PAGE:
+                        break
+            sender = asyncio.create_task(_forward(websocket, sub, last))
+            ticker = asyncio.create_task(_snapshots(websocket, controller, site)) if snapshots else None
+            try:
+                # Reading keeps the connection's close handshake flowing; clients send nothing else.
+                while True:
+                    await websocket.receive_text()
+            finally:
+                sender.cancel()
+                if ticker is not None:
+                    ticker.cancel()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+
+
+async def _forward(websocket: WebSocket, sub: Any, last: int) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            if sub.overflowed:
+                await websocket.close(code=4008, reason="too slow: reconnect with ?after=SEQ")
+                return
+            message = await sub.get()
+            if message["seq"] <= last:
+                continue
+            last = message["seq"]
+            await websocket.send_json(message)
+
+
+async def _snapshots(websocket: WebSocket, controller: Controller, site: str) -> None:
+    runtime = controller.runtime(site)
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await asyncio.sleep(SNAPSHOT_EVERY_S)
+            now = runtime.clock()
+            await websocket.send_json(
+                {"seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
+                 "snapshot": monitor_snapshot(runtime.floor, now)}
+            )

@@ -1,0 +1,69 @@
+"""GET /metrics: Prometheus series motcua_*, read from the live state at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.core.tickets import CounterStatus, TicketState
+from controller.runtime.controller import Controller
+
+__all__ = ["ControllerCollector", "render_metrics"]
+
+
+class ControllerCollector(Collector):
+    """Exposes the floor of every site as gauges and counters."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+
+    def collect(self) -> Iterator[Metric]:
+        waiting = GaugeMetricFamily("motcua_waiting", "Tickets waiting", labels=["site", "agency"])
+        longest = GaugeMetricFamily("motcua_longest_wait_seconds", "Longest current wait", labels=["site", "agency"])
+        at_risk = GaugeMetricFamily("motcua_at_risk", "Waiting tickets at risk of the target", labels=["site", "agency"])
+        issued = CounterMetricFamily("motcua_tickets_issued", "Tickets issued today", labels=["site", "agency"])
+        served = CounterMetricFamily("motcua_transactions_served", "Transactions served today",
+                                     labels=["site", "agency"])
+        within = GaugeMetricFamily("motcua_within_target_ratio",
+                                   "Share of today's transactions called within the wait target",
+                                   labels=["site", "agency"])
+        counters = GaugeMetricFamily("motcua_counters", "Counters by status", labels=["site", "status"])
+        breaches = CounterMetricFamily("motcua_breaches", "Target breaches today", labels=["site", "kind"])
+        satisfaction = GaugeMetricFamily("motcua_satisfaction_ratio", "Share of top-two ratings today",
+                                         labels=["site"])
+        last_seq = GaugeMetricFamily("motcua_last_seq", "Last committed event sequence", labels=["site"])
+        for site_id, runtime in self.controller.runtimes.items():
+            state = runtime.floor.state
+            now = runtime.clock()
+            target = runtime.site.targets.transaction_wait_s
+            for agency in runtime.site.agencies:
+                tickets = [t for t in state.tickets.values()
+                           if t.agency == agency and t.state in (TicketState.WAITING, TicketState.HELD)]
+                waiting.add_metric([site_id, agency], len(tickets))
+                longest.add_metric([site_id, agency], max((t.waited(now) for t in tickets), default=0.0))
+                at_risk.add_metric([site_id, agency], sum(1 for t in tickets if t.at_risk))
+                issued.add_metric([site_id, agency], state.issued_per_agency.get(agency, 0))
+                served.add_metric([site_id, agency], state.served_per_agency.get(agency, 0))
+                waits = state.waits_per_agency.get(agency, [])
+                if waits:
+                    within.add_metric([site_id, agency], sum(1 for w in waits if w <= target) / len(waits))
+            for status in CounterStatus:
+                counters.add_metric([site_id, str(status)],
+                                    sum(1 for c in state.counters.values() if c.status == status))
+            for kind in ("transaction", "visit"):
+                breaches.add_metric([site_id, kind], sum(1 for b in state.breaches if b["kind"] == kind))
+            if state.ratings:
+                top = sum(1 for r in state.ratings if r["score"] >= r["levels"] - 1)
+                satisfaction.add_metric([site_id], top / len(state.ratings))
+            last_seq.add_metric([site_id], runtime.last_seq)
+        yield from (waiting, longest, at_risk, issued, served, within, counters, breaches, satisfaction, last_seq)
+
+
+def render_metrics(controller: Controller) -> bytes:
+    """The text exposition of every motcua_* series."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ControllerCollector(controller))
+    return generate_latest(registry)

@@ -1,0 +1,326 @@
+"""HTTP endpoints of CONTRACT.md section 2 (prefix /api/v1)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.api.errors import ApiError
+from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
+from controller.core import commands as cmd
+from controller.core.clock import iso
+from controller.core.errors import DomainError
+from controller.core.views import catalogue, counter_view, monitor_snapshot
+from controller.runtime.controller import Controller
+from controller.runtime.site_runtime import SiteRuntime
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+
+Priority = Literal["elderly", "pregnant", "disabled", "child", "merit"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Strict):
+    user: str = Field(min_length=1, max_length=64)
+    secret: str = Field(min_length=1, max_length=256)
+
+
+class IssueBody(Strict):
+    procedure: str = Field(min_length=1, max_length=80)
+    priority: Priority | None = None
+    channel: Literal["kiosk", "appointment", "online", "staff"] = "kiosk"
+    kiosk: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
+
+
+class OpenBody(Strict):
+    staff: str | None = Field(default=None, max_length=64)
+
+
+class PauseBody(Strict):
+    reason: str = Field(default="", max_length=200)
+
+
+class FinishBody(Strict):
+    outcome: Literal["done", "incomplete", "rejected"] = "done"
+
+
+class TransferBody(Strict):
+    procedure: str | None = Field(default=None, max_length=80)
+    counter: int | None = Field(default=None, ge=1, le=999)
+
+
+class RatingBody(Strict):
+    counter: int = Field(ge=1, le=999)
+    score: int = Field(ge=1, le=5)
+
+
+def _controller(request: Request) -> Controller:
+    controller: Controller = request.app.state.controller
+    return controller
+
+
+def _runtime(request: Request, site: str) -> SiteRuntime:
+    return _controller(request).runtime(site)
+
+
+@router.post("/auth/login")
+async def login(request: Request, body: LoginBody) -> dict[str, Any]:
+    """Exchange a user name and secret (password or PIN) for a bearer token."""
+    result = await asyncio.to_thread(request.app.state.accounts.login, body.user, body.secret)
+    if result is None:
+        raise ApiError(401, "invalid_credentials", "wrong user name or secret")
+    token, principal = result
+    return {
+        "token": token,
+        "role": principal.role,
+        "site": principal.site,
+        "counter": principal.counter,
+        "expires_at": iso(principal.expires_at or 0.0),
+    }
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request) -> Response:
+    """Revoke the token used for this request."""
+    principal = authenticate(request)
+    if principal is None or principal.role == "kiosk":
+        raise ApiError(401, "unauthenticated", "send the token to revoke")
+    token = request.headers["authorization"].partition(" ")[2].strip()
+    request.app.state.accounts.revoke(token)
+    return Response(status_code=204)
+
+
+@router.get("/sites")
+async def sites(request: Request) -> list[dict[str, Any]]:
+    """The sites this process serves."""
+    return [{"id": s.id, "name": s.name, "level": s.level} for s in _controller(request).sites.values()]
+
+
+@router.get("/sites/{site}/catalogue")
+async def get_catalogue(request: Request, site: str) -> dict[str, Any]:
+    """Agencies, procedures and counters (public)."""
+    return catalogue(_runtime(request, site).site)
+
+
+def _issued_body(runtime: SiteRuntime, ticket_id: str) -> dict[str, Any]:
+    now = runtime.clock()
+    ticket = runtime.floor.ticket(ticket_id)
+    view = runtime.floor.ticket_view(ticket, now)
+    return {
+        **view,
+        "issued_at": iso(ticket.issued_at, runtime.site.utc_offset_s),
+        "status_url": f"/t/{runtime.site.id}/{ticket.id}",
+    }
+
+
+@router.post("/sites/{site}/tickets", status_code=201)
+async def issue_ticket(
+    request: Request,
+    response: Response,
+    site: str,
+    body: IssueBody,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """Issue a ticket; a retry with the same Idempotency-Key returns the same ticket."""
+    runtime = _runtime(request, site)
+    principal = require_issuer(request, site)
+    kiosk = body.kiosk or (principal.name if principal.role == "kiosk" else None)
+    command = cmd.IssueTicket(
+        procedure=body.procedure,
+        priority=body.priority,
+        channel=body.channel if principal.role == "kiosk" or body.channel != "kiosk" else "staff",
+        kiosk=kiosk,
+        idempotency_key=idempotency_key,
+        check_hours=runtime.check_hours,
+        by=principal.name,
+    )
+    committed = await runtime.execute(command)
+    issued = [e for e in committed.events if e.type == "ticket.issued"]
+    if issued:
+        return _issued_body(runtime, str(issued[0].data["ticket"]))
+    assert idempotency_key is not None
+    ticket_id = runtime.floor.state.idempotency[idempotency_key]
+    if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
+        raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
+    response.headers["Idempotent-Replayed"] = "true"
+    return _issued_body(runtime, ticket_id)
+
+
+@router.get("/sites/{site}/tickets/{ticket_id}")
+async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, Any]:
+    """A ticket's state, position, estimate and history (public: the QR on the ticket)."""
+    runtime = _runtime(request, site)
+    floor = runtime.floor
+    state = floor.state
+    if ticket_id not in state.tickets and ticket_id in state.by_number:
+        ticket_id = state.by_number[ticket_id]  # looking up by the printed number works too
+    ticket = floor.ticket(ticket_id)
+    body = _issued_body(runtime, ticket.id)
+    body["history"] = [
+        {"type": kind, "at": iso(at, runtime.site.utc_offset_s), "counter": counter}
+        for kind, at, counter in state.history.get(ticket.id, [])
+    ]
+    return body
+
+
+async def _counter_command(request: Request, site: str, counter: int, command: cmd.Command) -> list[Any]:
+    runtime = _runtime(request, site)
+    return (await runtime.execute(command)).events
+
+
+def _counter_exists(runtime: SiteRuntime, counter: int) -> None:
+    if counter not in runtime.site.counters:
+        raise DomainError("unknown_counter", f"no counter {counter} at site {runtime.site.id}", 404)
+
+
+@router.get("/sites/{site}/counters/{counter}")
+async def get_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
+    """A counter's state and the tickets waiting that it may serve."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    now = runtime.clock()
+    view = counter_view(runtime.floor, counter, now)
+    serves = runtime.site.counters[counter].serves
+    waiting = [
+        runtime.floor.ticket_view(t, now)
+        for t in runtime.floor.state.waiting_tickets()
+        if t.agency in serves or t.target_counter == counter
+    ]
+    waiting.sort(key=lambda v: (v["priority"] is None, v["deadline"] or 0))
+    view["waiting"] = waiting[:50]
+    view["waiting_count"] = len(waiting)
+    return view
+
+
+@router.post("/sites/{site}/counters/{counter}/open")
+async def open_counter(
+    request: Request, site: str, counter: int, body: Annotated[OpenBody | None, Body()] = None
+) -> dict[str, Any]:
+    """Open a counter (staff log in at it)."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    staff = (body.staff if body else None) or principal.name
+    await runtime.execute(cmd.OpenCounter(counter=counter, staff=staff, by=principal.name))
+    return counter_view(runtime.floor, counter, runtime.clock())
+
+
+@router.post("/sites/{site}/counters/{counter}/close")
+async def close_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    await runtime.execute(cmd.CloseCounter(counter=counter, by=principal.name))
+    return counter_view(runtime.floor, counter, runtime.clock())
+
+
+@router.post("/sites/{site}/counters/{counter}/pause")
+async def pause_counter(
+    request: Request, site: str, counter: int, body: Annotated[PauseBody | None, Body()] = None
+) -> dict[str, Any]:
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    await runtime.execute(cmd.PauseCounter(counter=counter, reason=body.reason if body else "", by=principal.name))
+    return counter_view(runtime.floor, counter, runtime.clock())
+
+
+@router.post("/sites/{site}/counters/{counter}/resume")
+async def resume_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    await runtime.execute(cmd.ResumeCounter(counter=counter, by=principal.name))
+    return counter_view(runtime.floor, counter, runtime.clock())
+
+
+@router.post("/sites/{site}/counters/{counter}/call-next", response_model=None)
+async def call_next(request: Request, site: str, counter: int) -> dict[str, Any] | Response:
+    """Call the next ticket for this counter: 200 with the ticket, 204 when nobody waits."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    events = (await runtime.execute(cmd.CallNext(counter=counter, by=principal.name))).events
+    if not events or events[-1].type != "ticket.called":
+        return Response(status_code=204)
+    return _issued_body(runtime, str(events[-1].data["ticket"]))
+
+
+def _ticket_action(name: str, make: Any) -> Any:
+    async def action(request: Request, site: str, counter: int) -> dict[str, Any]:
+        runtime = _runtime(request, site)
+        _counter_exists(runtime, counter)
+        principal = require_counter_actor(request, site, counter)
+        events = (await runtime.execute(make(counter=counter, by=principal.name))).events
+        ticket_id = str(events[-1].data["ticket"])
+        return _issued_body(runtime, ticket_id)
+
+    action.__name__ = name.replace("-", "_")
+    return action
+
+
+router.post("/sites/{site}/counters/{counter}/recall", name="recall")(_ticket_action("recall", cmd.Recall))
+router.post("/sites/{site}/counters/{counter}/no-show", name="no_show")(_ticket_action("no-show", cmd.NoShow))
+router.post("/sites/{site}/counters/{counter}/start", name="start")(_ticket_action("start", cmd.Start))
+
+
+@router.post("/sites/{site}/counters/{counter}/finish")
+async def finish(
+    request: Request, site: str, counter: int, body: Annotated[FinishBody | None, Body()] = None
+) -> dict[str, Any]:
+    """Finish the current ticket with an outcome; a done intake moves on to its next step."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    outcome = body.outcome if body else "done"
+    events = (await runtime.execute(cmd.Finish(counter=counter, outcome=outcome, by=principal.name))).events
+    return _issued_body(runtime, str(events[-1].data["ticket"]))
+
+
+@router.post("/sites/{site}/counters/{counter}/transfer")
+async def transfer(request: Request, site: str, counter: int, body: TransferBody) -> dict[str, Any]:
+    """Transfer the current ticket to a procedure or a counter; its wait clock is kept."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    principal = require_counter_actor(request, site, counter)
+    command = cmd.Transfer(counter=counter, procedure=body.procedure, to_counter=body.counter, by=principal.name)
+    events = (await runtime.execute(command)).events
+    return _issued_body(runtime, str(events[-1].data["ticket"]))
+
+
+@router.post("/sites/{site}/ratings", status_code=201)
+async def rate(request: Request, site: str, body: RatingBody) -> dict[str, Any]:
+    """Record a satisfaction rating for the ticket last served at a counter."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, body.counter)
+    principal = require_role(request, site, "kiosk", "staff", "manager", "admin")
+    if principal.role == "staff" and principal.counter != body.counter:
+        raise ApiError(403, "wrong_counter", "staff may record ratings only at their counter")
+    events = (await runtime.execute(cmd.Rate(counter=body.counter, score=body.score, by=principal.name))).events
+    return dict(events[-1].data)
+
+
+@router.get("/sites/{site}/monitor")
+async def monitor(request: Request, site: str) -> dict[str, Any]:
+    """The live snapshot for floor managers."""
+    runtime = _runtime(request, site)
+    require_role(request, site, "manager", "admin", "ops")
+    return monitor_snapshot(runtime.floor, runtime.clock())
+
+
+@router.post("/sites/{site}/alerts/{alert}/acknowledge")
+async def acknowledge(request: Request, site: str, alert: str) -> dict[str, Any]:
+    """A manager acknowledges an alert (recorded in the log)."""
+    runtime = _runtime(request, site)
+    principal = require_role(request, site, "manager", "admin")
+    events = (await runtime.execute(cmd.AcknowledgeAlert(alert=alert, by=principal.name))).events
+    return dict(events[-1].data)

@@ -1,0 +1,116 @@
+"""The FastAPI application factory: settings in, a running floor controller out.
+
+Lifetimes (event log, accounts, the tick loop) are owned by the lifespan, so
+nothing is built at import time and tests can start many apps side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from controller.accounts import AccountStore, demo_accounts
+from controller.api import live, routes
+from controller.api.errors import install_error_handlers
+from controller.api.metrics import render_metrics
+from controller.core.site import Site
+from controller.runtime.controller import Controller
+from controller.settings import Settings, SettingsError
+from controller.sitefile import load_sites
+from controller.store import open_store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("motcua")
+
+
+def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list[str]]:
+    if settings.demo:
+        # Demo PINs are verified at every login; light argon2 parameters keep the demo snappy.
+        store = AccountStore(settings.data_dir / "accounts.db", PasswordHasher(time_cost=1, memory_cost=8192))
+        lines = demo_accounts(store, {c for site in sites for c in site.counters})
+        return store, lines
+    store = AccountStore(settings.data_dir / "accounts.db")
+    if store.count() == 0:
+        store.close()
+        raise SettingsError(
+            f"no accounts are configured in {settings.data_dir}: add them with "
+            "`motcua users add --data-dir DIR --user NAME --role manager|staff|admin|ops|kiosk`, "
+            "or run with --demo for the demo accounts"
+        )
+    return store, []
+
+
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
+    """Build the app; sites are validated now, so a bad file stops start-up before serving."""
+    sites = load_sites(settings.site_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    accounts, demo_lines = _accounts(settings, sites)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await open_store(settings.store, str(settings.data_dir))
+        controller = Controller(sites, store, settings.policy, clock, settings.check_hours)
+        app.state.controller = controller
+        await controller.start(tick=settings.tick)
+        for line in demo_lines:
+            log.warning("demo account: %s", line)
+        try:
+            yield
+        finally:
+            await controller.stop()
+            await store.close()
+            accounts.close()
+
+    app = FastAPI(
+        title="motcua",
+        summary="Floor controller for one-stop public service centres",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.accounts = accounts
+    app.state.sites = {s.id: s for s in sites}
+    install_error_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(live.router)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict[str, Any]:
+        controller: Controller = request.app.state.controller
+        return {
+            "status": "ok",
+            "sites": len(controller.runtimes),
+            "store": settings.store,
+            "uptime_s": round(controller.clock() - controller.started_at, 1),
+        }
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        body = render_metrics(request.app.state.controller)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app
+
+
+def settings_from_args(args: Any) -> Settings:
+    """Settings from the parsed `motcua serve` arguments."""
+    return Settings(
+        site_file=Path(args.site),
+        data_dir=Path(args.data_dir),
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        mqtt=args.mqtt,
+        devices=args.devices,
+        demo=args.demo,
+        any_hour=args.any_hour,
+    )

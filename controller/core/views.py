@@ -1,0 +1,135 @@
+"""Read models built from a Floor: the catalogue and the monitor snapshot. Pure."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from controller.core.floor import Floor
+from controller.core.site import Site
+from controller.core.tickets import TicketState
+
+__all__ = ["catalogue", "counter_view", "monitor_snapshot"]
+
+
+def catalogue(site: Site) -> dict[str, Any]:
+    """Agencies, procedures (with required papers) and counters of a site."""
+    return {
+        "site": {
+            "id": site.id,
+            "name": site.name,
+            "name_en": site.name_en,
+            "level": site.level,
+            "hours": [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in site.hours],
+            "targets": {
+                "transaction_wait_min": site.targets.transaction_wait_s / 60,
+                "visit_wait_min": site.targets.visit_wait_s / 60,
+                "satisfaction": site.targets.satisfaction,
+            },
+            "rating_levels": site.rating_levels,
+        },
+        "agencies": [
+            {"id": a.id, "name": a.name, "name_en": a.name_en, "role": a.role, "number_block": a.number_block}
+            for a in site.agencies.values()
+        ],
+        "procedures": [
+            {
+                "id": p.id,
+                "agency": p.agency,
+                "name": p.name,
+                "name_en": p.name_en,
+                "papers": list(p.papers),
+                "service_min": round(p.service_s / 60, 1),
+                "fee": p.fee,
+                "on_the_spot": p.on_the_spot_s is not None,
+                "kiosk": not p.step_only,
+            }
+            for p in site.procedures.values()
+        ],
+        "counters": [
+            {"id": c.id, "serves": list(c.serves), "priority": c.priority, "standby": c.standby}
+            for c in site.counters.values()
+        ],
+    }
+
+
+def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
+    """One counter's state for the monitor and the staff app."""
+    state = floor.state
+    cs = state.counters[counter_id]
+    spec = floor.site.counters[counter_id]
+    current = state.tickets.get(cs.current) if cs.current else None
+    ratings = [r for r in state.ratings if r["counter"] == counter_id]
+    top = sum(1 for r in ratings if r["score"] >= r["levels"] - 1)
+    return {
+        "id": counter_id,
+        "status": str(cs.status),
+        "staff": cs.staff,
+        "serves": list(spec.serves),
+        "priority": spec.priority,
+        "standby": spec.standby,
+        "opened_by": cs.opened_by,
+        "pause_reason": cs.pause_reason,
+        "served_today": cs.served,
+        "ratings_today": len(ratings),
+        "satisfaction_today": round(top / len(ratings), 3) if ratings else None,
+        "current": None if current is None else {
+            "id": current.id,
+            "number": current.number,
+            "procedure": current.procedure,
+            "state": str(current.state),
+            "waited_s": round(current.tx_waited_before),
+            "since_s": round(now - (current.started_at or current.called_at or now)),
+        },
+    }
+
+
+def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
+    """Per agency waiting and risk, counters, targets and open alerts."""
+    site = floor.site
+    state = floor.state
+    fc = floor.forecast(now)
+    agencies = []
+    for agency in site.agencies.values():
+        waiting = [t for t in state.tickets.values()
+                   if t.agency == agency.id and t.state in (TicketState.WAITING, TicketState.HELD)]
+        longest = max((t.waited(now) for t in waiting), default=0.0)
+        new_at = fc.new_ticket_call_at.get(agency.id)
+        predicted_new = None if new_at is None else max(0.0, new_at - now)
+        if predicted_new is not None and waiting:
+            # The forecast's idle time is for a ticket behind everyone it knew of.
+            predicted_new = max(predicted_new, max((fc.ticket_wait(t.id, now) or 0.0) for t in waiting))
+        waits = state.waits_per_agency.get(agency.id, [])
+        agencies.append({
+            "id": agency.id,
+            "name": agency.name,
+            "waiting": len(waiting),
+            "longest_wait_s": round(longest),
+            "predicted_wait_s": None if predicted_new is None else round(predicted_new),
+            "at_risk": sum(1 for t in waiting if t.at_risk),
+            "served_today": state.served_per_agency.get(agency.id, 0),
+            "median_wait_s": round(statistics.median(waits)) if waits else None,
+            "within_target_share": (
+                round(sum(1 for w in waits if w <= site.targets.transaction_wait_s) / len(waits), 3) if waits else None
+            ),
+            "open_counters": len(state.open_counters(agency.id)),
+        })
+    ratings = state.ratings
+    top = sum(1 for r in ratings if r["score"] >= r["levels"] - 1)
+    return {
+        "site": site.id,
+        "name": site.name,
+        "day": state.day,
+        "at": now,
+        "targets": {
+            "transaction_wait_s": site.targets.transaction_wait_s,
+            "visit_wait_s": site.targets.visit_wait_s,
+            "satisfaction": site.targets.satisfaction,
+        },
+        "agencies": agencies,
+        "counters": [counter_view(floor, cid, now) for cid in site.counters],
+        "alerts": [a for a in state.alerts.values() if not a.get("acknowledged")],
+        "breaches_today": len(state.breaches),
+        "satisfaction_today": round(top / len(ratings), 3) if ratings else None,
+        "issued_today": len(state.tickets),
+    }

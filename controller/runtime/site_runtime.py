@@ -1,0 +1,116 @@
+"""One writer per site: command -> events -> commit -> fold -> publish.
+
+Commands for a site are serialised by an asyncio lock, so the core never sees
+concurrency. Events are committed to the log before they are applied or
+published, so anything acknowledged survives a crash, and anything published
+is in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from controller.core.clock import iso
+from controller.core.commands import Command
+from controller.core.events import Event
+from controller.core.floor import Floor
+from controller.core.site import Site
+from controller.runtime.hub import Hub
+from controller.store.base import EventStore
+
+__all__ = ["Committed", "SiteRuntime"]
+
+Clock = Callable[[], float]
+Listener = Callable[[str, "Committed"], None]
+
+
+class Committed(list[tuple[int, Event]]):
+    """Events committed by one command, with their sequence numbers."""
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for _, event in self]
+
+
+class SiteRuntime:
+    """The single writer of one site."""
+
+    def __init__(
+        self,
+        site: Site,
+        store: EventStore,
+        hub: Hub,
+        policy: str = "deadline",
+        clock: Clock = time.time,
+        check_hours: bool = True,
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.hub = hub
+        self.clock = clock
+        self.check_hours = check_hours
+        self.floor = Floor(site, policy)
+        self.lock = asyncio.Lock()
+        self.last_seq = 0
+        self.listeners: list[Listener] = []
+
+    async def recover(self) -> int:
+        """Replay today's events from the log; returns how many were applied."""
+        day_event = self.floor.day_event(self.clock())
+        today = str(day_event.data["day"]) if day_event is not None else self.floor.state.day
+        stored = await self.store.read_day(self.site.id, today)
+        self.floor.apply(Event.from_dict(s.body) for s in stored)
+        if stored:
+            self.last_seq = stored[-1].seq
+        else:
+            latest = await self.store.latest_day(self.site.id)
+            earlier = await self.store.read_day(self.site.id, latest) if latest else []
+            self.last_seq = earlier[-1].seq if earlier else 0
+        return len(stored)
+
+    async def execute(self, command: Command) -> Committed:
+        """Decide, commit, apply and publish one command; DomainError leaves everything as it was."""
+        async with self.lock:
+            now = self.clock()
+            events = self.floor.decide(command, now)
+            return await self._commit(events)
+
+    async def tick(self) -> Committed:
+        """Run target enforcement now."""
+        async with self.lock:
+            now = self.clock()
+            return await self._commit(self.floor.tick(now))
+
+    async def record(self, events: list[Event]) -> Committed:
+        """Commit events that come from outside the core's commands (device.changed)."""
+        async with self.lock:
+            return await self._commit(events)
+
+    async def _commit(self, events: list[Event]) -> Committed:
+        committed = Committed()
+        if not events:
+            return committed
+        day = next((str(e.data["day"]) for e in events if e.type == "day.started"), self.floor.state.day)
+        seqs = await self.store.append(self.site.id, day, [e.to_dict() for e in events])
+        self.floor.apply(events)
+        for seq, event in zip(seqs, events, strict=True):
+            committed.append((seq, event))
+            self.last_seq = seq
+            self.hub.publish(self.site.id, self.message(seq, event))
+        for listener in self.listeners:
+            listener(self.site.id, committed)
+        return committed
+
+    def message(self, seq: int, event: Event) -> dict[str, Any]:
+        """The live-stream form of an event (CONTRACT.md section 3)."""
+        return {
+            "seq": seq,
+            "site": self.site.id,
+            "type": event.type,
+            "at": iso(event.at, self.site.utc_offset_s),
+            "ts": event.at,
+            **event.data,
+        }

@@ -1,0 +1,33 @@
+"""`motcua serve`: validate settings and sites, then run uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from controller.app import create_app, settings_from_args
+from controller.core.errors import SiteError
+from controller.settings import SettingsError
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the controller; exit 2 with a clear message when it must not start."""
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_args(args)
+        app = create_app(settings)
+    except SiteError as exc:
+        print(f"motcua serve: bad site file: {exc.source}: field {exc.field}: {exc.reason}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(f"motcua serve: {exc}", file=sys.stderr)
+        return 2
+    if settings.demo:
+        print(f"motcua demo on {settings.base_url}  (accounts: see README; kiosk key kiosk-demo)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets")
+    return 0

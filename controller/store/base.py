@@ -1,0 +1,55 @@
+"""The event log contract every backend (SQLite, Redis) fulfils.
+
+Append is atomic per call: all events of one command are committed together,
+or none. Sequence numbers are per site, start at 1, never reset and never
+repeat; the live stream's `after=SEQ` relies on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["EventStore", "StoreError", "StoredEvent"]
+
+
+class StoreError(Exception):
+    """The log could not commit or read (disk full, read-only, server gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One committed event: its site sequence number, the site's day, and the body."""
+
+    seq: int
+    day: str
+    body: Mapping[str, Any]
+
+
+class EventStore(Protocol):
+    """Append-only, per-site event log."""
+
+    async def append(self, site: str, day: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Commit events atomically (durable before returning); their sequence numbers."""
+        ...
+
+    async def read_day(self, site: str, day: str) -> list[StoredEvent]:
+        """Every event of one site and day, in order."""
+        ...
+
+    async def read_after(self, site: str, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events with seq > after_seq, in order, at most `limit`."""
+        ...
+
+    async def latest_day(self, site: str) -> str | None:
+        """The day of the site's newest event, or None for an empty log."""
+        ...
+
+    async def days(self, site: str) -> list[str]:
+        """Every day the site has events for, oldest first (reports read history)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,146 @@
+"""SQLite event log (the embedded default): WAL, one writer thread, synchronous=FULL.
+
+SQLite connections belong to one thread, and a commit with fsync must not
+block the event loop: every call runs on a single dedicated worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from controller.store.base import StoredEvent, StoreError
+
+__all__ = ["SqliteEventStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    site TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    day  TEXT NOT NULL,
+    type TEXT NOT NULL,
+    at   REAL NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (site, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_day ON events (site, day, seq);
+"""
+
+
+class SqliteEventStore:
+    """Event log in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+        self._last_seq: dict[str, int] = {}
+
+    async def open(self) -> SqliteEventStore:
+        await self._run(self._open)
+        return self
+
+    async def __aenter__(self) -> SqliteEventStore:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(_SCHEMA)
+        self._conn = conn
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"event log {self.path}: {exc}") from exc
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("event log is not open")
+        return self._conn
+
+    def _next_seq(self, site: str) -> int:
+        if site not in self._last_seq:
+            row = self._db().execute("SELECT MAX(seq) FROM events WHERE site = ?", (site,)).fetchone()
+            self._last_seq[site] = int(row[0] or 0)
+        return self._last_seq[site] + 1
+
+    async def append(self, site: str, day: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        def write() -> list[int]:
+            db = self._db()
+            first = self._next_seq(site)
+            rows = [
+                (site, first + i, day, str(body["type"]), float(body["at"]),
+                 json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+                for i, body in enumerate(events)
+            ]
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT INTO events (site, seq, day, type, at, body) VALUES (?,?,?,?,?,?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._last_seq[site] = first + len(rows) - 1
+            return [row[1] for row in rows]
+
+        if not events:
+            return []
+        return await self._run(write)
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[StoredEvent]:
+        return [StoredEvent(seq=int(s), day=str(d), body=json.loads(b)) for s, d, b in self._db().execute(sql, args)]
+
+    async def read_day(self, site: str, day: str) -> list[StoredEvent]:
+        return await self._run(
+            lambda: self._rows("SELECT seq, day, body FROM events WHERE site = ? AND day = ? ORDER BY seq", (site, day))
+        )
+
+    async def read_after(self, site: str, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
+        return await self._run(
+            lambda: self._rows(
+                "SELECT seq, day, body FROM events WHERE site = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (site, after_seq, limit),
+            )
+        )
+
+    async def latest_day(self, site: str) -> str | None:
+        def query() -> str | None:
+            row = self._db().execute(
+                "SELECT day FROM events WHERE site = ? ORDER BY seq DESC LIMIT 1", (site,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(query)
+
+    async def days(self, site: str) -> list[str]:
+        return await self._run(
+            lambda: [str(r[0]) for r in self._db().execute(
+                "SELECT DISTINCT day FROM events WHERE site = ? ORDER BY day", (site,))]
+        )
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        try:
+            await self._run(shut)
+        finally:
+            self._pool.shutdown(wait=True)
