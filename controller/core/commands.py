@@ -416,7 +416,7 @@ def _rate(state: SiteState, cmd: Rate, now: float) -> list[Event]:
                 "levels": levels,
                 "ticket": ticket.id,
                 "agency": ticket.agency,
-                "staff": ticket.staff,
+                "staff": counter.last_served_staff,
             },
         )
     ]

@@ -161,6 +161,7 @@ class SiteState:
         ticket.target_counter = None
         counter.current = ticket.id
         counter.last_served = ticket.id
+        counter.last_served_staff = counter.staff
 
     def _recalled(self, event: Event) -> None:
         ticket = self.tickets[event.data["ticket"]]

@@ -119,6 +119,7 @@ class CounterState:
     staff: str | None = None
     current: str | None = None       # ticket called or being served here
     last_served: str | None = None   # what a rating binds to
+    last_served_staff: str | None = None
     pause_reason: str | None = None
     served: int = 0
     opened_by: str | None = None     # "auto" when target enforcement opened it

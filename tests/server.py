@@ -1,0 +1,100 @@
+"""Start the real controller for tests: `motcua serve` as a subprocess on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.services import env_without_proxies, free_port
+
+__all__ = ["ServerProcess", "login", "serve_process"]
+
+KIOSK = {"X-Kiosk-Key": "kiosk-demo"}
+
+
+@dataclass
+class ServerProcess:
+    """A running `motcua serve` process."""
+
+    port: int
+    data_dir: Path
+    args: list[str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies())
+        wait_healthy(self.url, self.process, self.log_path)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as in a power cut of the process."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"server not healthy after {timeout_s}s: {log_path.read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def serve_process(
+    site_file: Path, data_dir: Path, *extra: str, demo: bool = True
+) -> Iterator[ServerProcess]:
+    """Run `motcua serve` on a free port until the context exits."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "controller.cli", "serve", "--site", str(site_file), "--port", str(port),
+        "--data-dir", str(data_dir), "--log-level", "warning", *extra,
+    ]
+    if demo:
+        args.append("--demo")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    placeholder = subprocess.Popen(["true"])
+    placeholder.wait()
+    server = ServerProcess(port, data_dir, args, placeholder, data_dir / "server.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def login(url: str, user: str, secret: str) -> dict[str, str]:
+    """Log in and return the Authorization header."""
+    response = httpx.post(f"{url}/api/v1/auth/login", json={"user": user, "secret": secret}, timeout=10)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

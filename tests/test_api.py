@@ -1,0 +1,192 @@
+"""The HTTP and WebSocket API through a real `motcua serve` process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.server import KIOSK, ServerProcess, login, serve_process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    site = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
+    with serve_process(site, tmp_path_factory.mktemp("api")) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        yield c
+
+
+def issue(client: httpx.Client, procedure: str = "tp-ly-lich-tu-phap", **extra: object) -> httpx.Response:
+    headers = dict(KIOSK)
+    key = extra.pop("key", None)
+    if key:
+        headers["Idempotency-Key"] = str(key)
+    return client.post("/api/v1/sites/tinh/tickets", json={"procedure": procedure, **extra}, headers=headers)
+
+
+def test_health_metrics_docs(client: httpx.Client) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    metrics = client.get("/metrics").text
+    assert "motcua_waiting{" in metrics and 'site="tinh"' in metrics
+    assert client.get("/docs").status_code == 200
+    assert "/api/v1/sites/{site}/tickets" in client.get("/openapi.json").json()["paths"]
+
+
+def test_catalogue_is_public_and_vietnamese(client: httpx.Client) -> None:
+    body = client.get("/api/v1/sites/tinh/catalogue").json()
+    names = {p["id"]: p["name"] for p in body["procedures"]}
+    assert names["tp-ly-lich-tu-phap"] == "Cấp Phiếu lý lịch tư pháp"
+    assert len(body["counters"]) == 53
+
+
+def test_issue_call_serve_journey(client: httpx.Client, server: ServerProcess) -> None:
+    staff = login(server.url, "quay7", "1234")
+    fee = login(server.url, "quay38", "1234")
+    response = issue(client)
+    assert response.status_code == 201, response.text
+    ticket = response.json()
+    assert 2001 <= int(ticket["number"]) <= 2999 and ticket["agency"] == "TP"
+    assert ticket["position"] >= 1 and ticket["issued_at"].endswith("+07:00")
+    assert client.post("/api/v1/sites/tinh/counters/7/open", headers=staff).status_code == 200
+    called = client.post("/api/v1/sites/tinh/counters/7/call-next", headers=staff)
+    assert called.status_code == 200 and called.json()["state"] == "called"
+    number = called.json()["number"]
+    assert client.post("/api/v1/sites/tinh/counters/7/start", headers=staff).json()["state"] == "serving"
+    finished = client.post("/api/v1/sites/tinh/counters/7/finish", json={"outcome": "done"}, headers=staff).json()
+    # Lý lịch tư pháp has a fee: the visit moves on to the fee counter with the same number.
+    assert finished["state"] == "waiting" and finished["agency"] == "PHI" and finished["number"] == number
+    client.post("/api/v1/sites/tinh/counters/38/open", headers=fee)
+    at_fee = client.post("/api/v1/sites/tinh/counters/38/call-next", headers=fee).json()
+    assert at_fee["number"] == number
+    status = client.get(f"/api/v1/sites/tinh/tickets/{at_fee['id']}").json()
+    assert [h["type"] for h in status["history"]][:4] == ["ticket.issued", "ticket.called", "ticket.started",
+                                                          "ticket.finished"]
+    rating = client.post("/api/v1/sites/tinh/ratings", json={"counter": 7, "score": 4}, headers=KIOSK)
+    assert rating.status_code == 201 and rating.json()["staff"] == "quay7"
+
+
+def test_call_next_with_nobody_waiting_is_204(client: httpx.Client, server: ServerProcess) -> None:
+    staff = login(server.url, "quay34", "1234")
+    client.post("/api/v1/sites/tinh/counters/34/open", headers=staff)
+    assert client.post("/api/v1/sites/tinh/counters/34/call-next", headers=staff).status_code == 204
+
+
+def test_idempotent_issue(client: httpx.Client) -> None:
+    first = issue(client, key="tap-1")
+    again = issue(client, key="tap-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    conflict = issue(client, "gtvt-doi-gplx", key="tap-1")
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "idempotency_conflict"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/api/v1/sites/tinh/tickets", {"procedure": "khong-co"}, 404, "unknown_procedure"),
+        ("/api/v1/sites/tinh/tickets", {"procedure": "phi-nop-phi"}, 422, "not_a_kiosk_procedure"),
+        ("/api/v1/sites/tinh/tickets", {"procedure": "tp-ly-lich-tu-phap", "priority": "vip"}, 422, "invalid_request"),
+        ("/api/v1/sites/tinh/tickets", {"procedure": 5}, 422, "invalid_request"),
+        ("/api/v1/sites/tinh/tickets", {"procedure": "x", "extra": 1}, 422, "invalid_request"),
+        ("/api/v1/sites/nowhere/tickets", {"procedure": "tp-ly-lich-tu-phap"}, 404, "unknown_site"),
+    ],
+)
+def test_bad_ticket_requests_change_nothing(
+    client: httpx.Client, path: str, body: dict[str, object], status: int, code: str
+) -> None:
+    before = client.get("/metrics").text.count("motcua_tickets_issued_total")
+    seq_before = _last_seq(client)
+    response = client.post(path, json=body, headers=KIOSK)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert _last_seq(client) == seq_before
+    assert client.get("/metrics").text.count("motcua_tickets_issued_total") == before
+
+
+def _last_seq(client: httpx.Client) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith('motcua_last_seq{site="tinh"}'):
+            return float(line.split()[-1])
+    raise AssertionError("no motcua_last_seq")
+
+
+def test_malformed_json_is_422(client: httpx.Client) -> None:
+    response = client.post(
+        "/api/v1/sites/tinh/tickets", content=b'{"procedure": ', headers={**KIOSK, "content-type": "application/json"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "malformed_json"
+
+
+def test_wrong_state_errors(client: httpx.Client, server: ServerProcess) -> None:
+    staff = login(server.url, "quay12", "1234")
+    closed = client.post("/api/v1/sites/tinh/counters/12/call-next", headers=staff)
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "counter_closed"
+    client.post("/api/v1/sites/tinh/counters/12/open", headers=staff)
+    nothing = client.post("/api/v1/sites/tinh/counters/12/finish", json={"outcome": "done"}, headers=staff)
+    assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "no_current_ticket"
+    bad_outcome = client.post("/api/v1/sites/tinh/counters/12/finish", json={"outcome": "maybe"}, headers=staff)
+    assert bad_outcome.status_code == 422
+    unknown = client.post("/api/v1/sites/tinh/counters/999/call-next", headers=login(server.url, "quanly", "demo"))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_counter"
+
+
+def test_auth_rules(client: httpx.Client, server: ServerProcess) -> None:
+    assert client.post("/api/v1/sites/tinh/tickets", json={"procedure": "tp-ly-lich-tu-phap"}).status_code == 401
+    wrong = client.post("/api/v1/auth/login", json={"user": "quay7", "secret": "0000"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
+    staff7 = login(server.url, "quay7", "1234")
+    other = client.post("/api/v1/sites/tinh/counters/8/open", headers=staff7)
+    assert other.status_code == 403 and other.json()["error"]["code"] == "wrong_counter"
+    assert client.get("/api/v1/sites/tinh/monitor", headers=staff7).status_code == 403
+    assert client.get("/api/v1/sites/tinh/monitor", headers=login(server.url, "quanly", "demo")).status_code == 200
+    bogus = client.get("/api/v1/sites/tinh/monitor", headers={"Authorization": "Bearer nope"})
+    assert bogus.status_code == 401
+    token_headers = login(server.url, "quay9", "1234")
+    assert client.post("/api/v1/auth/logout", headers=token_headers).status_code == 204
+    assert client.post("/api/v1/sites/tinh/counters/9/open", headers=token_headers).status_code == 401
+
+
+def test_transfer_keeps_the_wait_clock(client: httpx.Client, server: ServerProcess) -> None:
+    staff = login(server.url, "quay10", "1234")
+    client.post("/api/v1/sites/tinh/counters/10/open", headers=staff)
+    ticket = issue(client, "tp-cong-chung").json()
+    while True:
+        called = client.post("/api/v1/sites/tinh/counters/10/call-next", headers=staff)
+        assert called.status_code == 200
+        if called.json()["id"] == ticket["id"]:
+            break
+        client.post("/api/v1/sites/tinh/counters/10/finish", json={"outcome": "done"}, headers=staff)
+    waited = called.json()["waited_s"]
+    moved = client.post("/api/v1/sites/tinh/counters/10/transfer", json={"procedure": "khdt-tam-ngung"}, headers=staff)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["agency"] == "KHDT" and moved.json()["waited_s"] >= waited
+
+
+def test_live_stream_resumes_after_seq(client: httpx.Client, server: ServerProcess) -> None:
+    async def scenario() -> None:
+        ws_url = server.url.replace("http", "ws") + "/api/v1/sites/tinh/live?snapshots=false"
+        async with websockets.connect(ws_url) as ws:
+            number = issue(client, "gtvt-doi-gplx").json()["number"]
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert message["type"] == "ticket.issued" and message["number"] == number
+            seq = message["seq"]
+        later = [issue(client, "gtvt-doi-gplx").json()["number"] for _ in range(3)]
+        async with websockets.connect(f"{ws_url}&after={seq}") as ws:
+            missed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(3)]
+        assert [m["number"] for m in missed] == later
+        assert [m["seq"] for m in missed] == [seq + 1, seq + 2, seq + 3]
+
+    asyncio.run(scenario())
