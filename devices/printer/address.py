@@ -20,7 +20,13 @@ from devices.printer.driver import EscposTicketPrinter
 from devices.printer.fake import FakePrinter
 from devices.printer.profile import PrinterProfile
 
-__all__ = ["ClosingNetwork", "PrinterAddress", "open_printer", "parse_printer_url"]
+__all__ = [
+    "ClosingNetwork",
+    "PrinterAddress",
+    "PromptSerial",
+    "open_printer",
+    "parse_printer_url",
+]
 
 Kind = Literal["tcp", "serial", "file", "dummy"]
 _BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -123,6 +129,20 @@ class ClosingNetwork(Network):  # type: ignore[misc]  # python-escpos ships no t
         self.device = socket.create_connection((self.host, self.port), timeout=self.timeout)
 
 
+class PromptSerial(Serial):  # type: ignore[misc]  # python-escpos ships no type hints
+    """escpos Serial whose read returns as soon as a status byte is in.
+
+    escpos 3.1 reads 16 bytes, so every one-byte DLE EOT answer waits out the
+    whole serial timeout.
+    """
+
+    def _read(self) -> bytes:
+        """Read what has arrived, waiting (up to the timeout) for at least one byte."""
+        assert self.device
+        data: bytes = self.device.read(max(1, self.device.in_waiting))
+        return data
+
+
 def _writable_probe(path: str) -> None:
     target = Path(path)
     # A USB printer's device file vanishes when it is unplugged or switched off.
@@ -151,7 +171,7 @@ def open_printer(
         network = ClosingNetwork(host=where.target, port=where.port, timeout=where.timeout_s)
         return EscposTicketPrinter(network, profile, bidirectional=where.status, name=label)
     if where.kind == "serial":
-        line = Serial(devfile=where.target, baudrate=where.baudrate, timeout=where.timeout_s,
+        line = PromptSerial(devfile=where.target, baudrate=where.baudrate, timeout=where.timeout_s,
                       dsrdtr=False)
         return EscposTicketPrinter(line, profile, bidirectional=where.status, name=label)
     device = File(devfile=where.target)

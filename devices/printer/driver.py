@@ -175,8 +175,15 @@ class EscposTicketPrinter:
         # the next query reads its own reply.
         link = getattr(self._driver, "_device", None)
         if isinstance(link, socket.socket):
-            with suppress(BlockingIOError, InterruptedError):
-                while link.recv(4096, socket.MSG_DONTWAIT):
-                    pass
+            timeout = link.gettimeout()
+            # Non-blocking for the drain only: with a timeout set, CPython waits
+            # for readability before recv, MSG_DONTWAIT or not.
+            link.settimeout(0.0)
+            try:
+                with suppress(BlockingIOError, InterruptedError):
+                    while link.recv(4096):
+                        pass
+            finally:
+                link.settimeout(timeout)
         elif isinstance(link, serial.Serial):
             link.reset_input_buffer()

@@ -95,8 +95,10 @@ class FakePrinter(EscposTicketPrinter):
         *,
         name: str = "fake-printer",
         latency_s: float = 0.0,
+        device: FakeEscposDevice | None = None,
     ) -> None:
-        self.device = FakeEscposDevice(latency_s)
+        # Pass a device to have several printers (say 58 and 80 mm profiles) share one.
+        self.device = device or FakeEscposDevice(latency_s)
         self.jobs: list[bytes] = []
         super().__init__(self.device, profile or PrinterProfile(), bidirectional=True, name=name)
 
