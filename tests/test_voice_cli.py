@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -83,3 +84,15 @@ def test_build_with_clips_lists_the_recordings_to_make(
     assert f"record these {count} clips into {tmp_path / 'clips'}" in listing
     assert "mời_công_dân_có_số_thứ_tự.wav\tMời công dân có số thứ tự" in listing
     assert "hai_mươi_tư.wav\thai mươi tư" in listing
+
+
+@pytest.mark.integration
+def test_say_without_out_plays_through_pygame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # conftest.py selects SDL's dummy driver: real-time playback, no sound card.
+    started = time.perf_counter()
+    assert main(["voice", "say", "năm", "--cache-dir", str(tmp_path)]) == 0
+    # The chime alone lasts 0.9 s: returning later proves it waited for the sound.
+    assert time.perf_counter() - started > 0.9
+    assert capsys.readouterr().err == ""
