@@ -59,10 +59,7 @@ def run() -> str:
         warm = library.warm(template.clip_inventory())
         warm_s = time.perf_counter() - started
 
-        calls = [
-            Announcement(f"t{i}", str(rng.randint(1001, 20999)), counter=rng.randint(1, 40))
-            for i in range(CALLS)
-        ]
+        calls = [Announcement(f"t{i}", str(rng.randint(1001, 20999)), counter=rng.randint(1, 40)) for i in range(CALLS)]
         compose_ms: list[float] = []
         for call in calls[:50]:
             t0 = time.perf_counter()

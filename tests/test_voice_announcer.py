@@ -88,8 +88,7 @@ def test_burst_plays_in_order_without_overlap_and_skips_stale(
         assert earlier.ended_at <= later.started_at
     assert all(r.completed for r in speaker.records)
     statuses = {o.announcement.ticket_id: o.status for o in announcer.outcomes}
-    assert statuses == {"t0": "played", "t1": "played", "t2": "played", "t3": "stale",
-                        "t4": "stale", "t5": "played"}
+    assert statuses == {"t0": "played", "t1": "played", "t2": "played", "t3": "stale", "t4": "stale", "t5": "played"}
 
 
 def test_zones_play_independently_each_in_order() -> None:

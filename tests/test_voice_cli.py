@@ -28,9 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
         (["20999"], "hai mươi nghìn chín trăm chín mươi chín"),
     ],
 )
-def test_words_prints_the_reading(
-    argv: list[str], printed: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_words_prints_the_reading(argv: list[str], printed: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["voice", "words", *argv]) == 0
     assert capsys.readouterr().out == printed + "\n"
 
@@ -50,10 +48,23 @@ def test_build_with_espeak_renders_the_library_then_say_uses_it(tmp_path: Path) 
     out = tmp_path / "call.wav"
     # A separate process, as an operator would run it.
     done = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "voice", "say",
-         "Mời công dân có số thứ tự 1024 đến quầy số 5", "--out", str(out),
-         "--cache-dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "voice",
+            "say",
+            "Mời công dân có số thứ tự 1024 đến quầy số 5",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     with wave.open(str(out)) as reader:
@@ -68,16 +79,13 @@ def test_build_with_espeak_renders_the_library_then_say_uses_it(tmp_path: Path) 
 @pytest.mark.integration
 def test_say_free_words_renders_them_offline(tmp_path: Path) -> None:
     out = tmp_path / "thanks.wav"
-    code = main(["voice", "say", "Xin cảm ơn quý khách 15", "--out", str(out),
-                 "--cache-dir", str(tmp_path)])
+    code = main(["voice", "say", "Xin cảm ơn quý khách 15", "--out", str(out), "--cache-dir", str(tmp_path)])
     assert code == 0
     audio = Pcm.from_wav(out.read_bytes())
     assert audio.duration_s > 1.5 and audio.rms() > 500
 
 
-def test_build_with_clips_lists_the_recordings_to_make(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_build_with_clips_lists_the_recordings_to_make(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["voice", "build", "--renderer", "clips", "--cache-dir", str(tmp_path)]) == 1
     listing = capsys.readouterr().out
     count = len(AnnouncementTemplate().clip_inventory())
@@ -87,9 +95,7 @@ def test_build_with_clips_lists_the_recordings_to_make(
 
 
 @pytest.mark.integration
-def test_say_without_out_plays_through_pygame(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_say_without_out_plays_through_pygame(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # conftest.py selects SDL's dummy driver: real-time playback, no sound card.
     started = time.perf_counter()
     assert main(["voice", "say", "năm", "--cache-dir", str(tmp_path)]) == 0

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import threading
 import wave
 from pathlib import Path
 
 import pytest
 
 from devices.errors import DeviceUnavailable, ProtocolError
+from devices.voice.announcer import Announcer
 from devices.voice.cache import CachedRenderer, ClipCache
 from devices.voice.compose import compose, parts_duration_s
 from devices.voice.espeak import EspeakRenderer
 from devices.voice.fake_renderer import ToneRenderer
 from devices.voice.library import ClipLibrary
 from devices.voice.pcm import LIBRARY_FORMAT, Pcm, silence
+from devices.voice.player import PlayRecord
+from devices.voice.pygame_player import PygamePlayer, mixer_session
 from devices.voice.template import (
     Announcement,
     AnnouncementTemplate,
@@ -140,3 +145,35 @@ def test_library_trims_silence_refuses_silent_clips_and_reports_failures() -> No
     assert report.ready == 1
     assert set(report.failed) == {Clip("mất", "vi"), Clip("im lặng", "vi")}
     assert "no clip" in report.failed[Clip("mất", "vi")]
+
+
+@pytest.mark.integration
+def test_announcer_plays_a_real_announcement_through_pygame(espeak_library: ClipLibrary) -> None:
+    """End to end: espeak-ng clips, composition, the zone queue, pygame (dummy driver)."""
+    call = Announcement("a", "1024", counter=5, repeat=1)
+    records: list[PlayRecord] = []
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.inner = PygamePlayer()
+
+        def play(self, audio: Pcm, label: str) -> PlayRecord:
+            # Cut after a moment: the test is about what was handed to the mixer.
+            threading.Timer(0.2, self.inner.stop).start()
+            records.append(self.inner.play(audio, label))
+            return records[-1]
+
+        def stop(self) -> None:
+            self.inner.stop()
+
+    async def scenario() -> None:
+        async with Announcer(TEMPLATE, espeak_library, lambda zone: Recorder(), warm=False) as a:
+            await a.announce(call)
+            await a.join()
+
+    with mixer_session():
+        asyncio.run(scenario())
+    expected = compose(plan(call, TEMPLATE), espeak_library)
+    assert [r.label for r in records] == ["call:a:1024@5"]
+    assert records[0].duration_s == pytest.approx(expected.duration_s)
+    assert not records[0].completed

@@ -70,9 +70,7 @@ def test_recorded_clip_is_found_by_name_voice_folder_first(tmp_path: Path) -> No
 def test_recorded_clip_in_another_format_is_converted_by_sox(tmp_path: Path) -> None:
     cd_quality = tone(440, 0.5, fmt=PcmFormat(44_100, 2, 2))
     (tmp_path / "hai_mươi_tư.wav").write_bytes(cd_quality.to_wav())
-    subprocess.run(
-        ["sox", str(tmp_path / "hai_mươi_tư.wav"), str(tmp_path / "mười_lăm.flac")], check=True
-    )
+    subprocess.run(["sox", str(tmp_path / "hai_mươi_tư.wav"), str(tmp_path / "mười_lăm.flac")], check=True)
     for text in ("hai mươi tư", "mười lăm"):
         pcm = Pcm.from_wav(ClipFolderRenderer(tmp_path).render(text, "vi"))
         assert pcm.format == LIBRARY_FORMAT
@@ -119,9 +117,7 @@ def test_fallback_chain_prefers_the_first_renderer_that_can(tmp_path: Path) -> N
 
 
 def test_fallback_chain_reports_every_failure() -> None:
-    chain = FallbackRenderer(
-        [ClipFolderRenderer(Path("/nonexistent")), EspeakRenderer(executable="no-such-espeak")]
-    )
+    chain = FallbackRenderer([ClipFolderRenderer(Path("/nonexistent")), EspeakRenderer(executable="no-such-espeak")])
     assert not chain.available()
     with pytest.raises(DeviceUnavailable, match=r"clips: .*no-such-espeak"):
         chain.render("năm", "vi")
@@ -167,9 +163,7 @@ def mp3_bytes() -> bytes:
     return PYGAME_MP3.read_bytes()
 
 
-def test_gtts_fetches_once_into_its_mp3_cache_and_decodes_to_wav(
-    tmp_path: Path, mp3_bytes: bytes
-) -> None:
+def test_gtts_fetches_once_into_its_mp3_cache_and_decodes_to_wav(tmp_path: Path, mp3_bytes: bytes) -> None:
     factory = FakeGtts(mp3_bytes)
     renderer = GttsRenderer(tmp_path, factory=factory, probe=lambda: True)
     wav = renderer.render("Mời công dân có số thứ tự", "vi+f3")
@@ -177,9 +171,7 @@ def test_gtts_fetches_once_into_its_mp3_cache_and_decodes_to_wav(
     assert pcm.format == LIBRARY_FORMAT
     assert pcm.duration_s == pytest.approx(7.26, abs=0.05)
     assert pcm.rms() > 500
-    assert factory.requests == [
-        ("Mời công dân có số thứ tự", {"lang": "vi", "tld": "com", "slow": False})
-    ]
+    assert factory.requests == [("Mời công dân có số thứ tự", {"lang": "vi", "tld": "com", "slow": False})]
     kept = renderer.mp3_path("Mời công dân có số thứ tự", "vi+f3")
     assert kept.read_bytes() == mp3_bytes
     # Offline now: the kept MP3 still serves, without asking Google again.

@@ -37,9 +37,7 @@ def test_call_is_chime_then_phrases_number_and_counter_read_as_numbers() -> None
         "đến quầy số",
         "năm",
     ]
-    assert " ".join(spoken(parts)) == (
-        "Mời công dân có số thứ tự một nghìn không trăm hai mươi tư đến quầy số năm"
-    )
+    assert " ".join(spoken(parts)) == ("Mời công dân có số thứ tự một nghìn không trăm hai mươi tư đến quầy số năm")
 
 
 def test_gaps_separate_words_of_a_number_and_phrases() -> None:
@@ -91,9 +89,7 @@ def test_whole_style_drops_leading_zeros() -> None:
 
 
 def test_english_follows_vietnamese_in_its_own_voice() -> None:
-    template = AnnouncementTemplate(
-        english_call="Ticket number {number}, please go to counter {counter}", repeat=1
-    )
+    template = AnnouncementTemplate(english_call="Ticket number {number}, please go to counter {counter}", repeat=1)
     parts = plan(Announcement("t1", "2015", counter=7), template)
     english = [p for p in parts if isinstance(p, Clip) and p.voice == "en"]
     assert [c.text for c in english] == [
@@ -172,13 +168,16 @@ def test_bad_announcements_are_refused(changes: dict[str, object]) -> None:
 
 def test_template_from_a_site_table() -> None:
     template = AnnouncementTemplate.from_mapping(
-        {"call": "Xin mời số {number} tới quầy {counter}", "repeat": 3, "southern": True,
-         "phrase_gap_s": 1, "english_call": None}
+        {
+            "call": "Xin mời số {number} tới quầy {counter}",
+            "repeat": 3,
+            "southern": True,
+            "phrase_gap_s": 1,
+            "english_call": None,
+        }
     )
     assert template.repeat == 3 and template.southern and template.phrase_gap_s == 1.0
-    assert spoken(plan(Announcement("t", "5", 2, repeat=1), template)) == [
-        "Xin mời số", "năm", "tới quầy", "hai"
-    ]
+    assert spoken(plan(Announcement("t", "5", 2, repeat=1), template)) == ["Xin mời số", "năm", "tới quầy", "hai"]
 
 
 @pytest.mark.parametrize(

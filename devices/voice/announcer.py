@@ -18,6 +18,13 @@ the event loop never blocks on audio. A failing player or renderer
 
 Leaving the block discards what is still queued, cuts the sound playing
 now and waits for the workers; `join()` first to let everything play out.
+
+Zones and outputs: pygame opens one audio output per process and mixes its
+channels into it. Zones that share that output should share one player
+(`players=lambda zone: speaker`): the player's lock then keeps them from
+talking over each other as well, each zone still in its own order. Give a
+zone its own player only when it has its own output (another process on
+another sound card, or a networked speaker behind MQTT .../voice/{zone}/say).
 """
 
 from __future__ import annotations
@@ -95,9 +102,7 @@ class Announcer:
 
     async def __aenter__(self) -> Announcer:
         if self.warm_on_enter:
-            self.warm_report = await asyncio.to_thread(
-                self.library.warm, self.template.clip_inventory()
-            )
+            self.warm_report = await asyncio.to_thread(self.library.warm, self.template.clip_inventory())
             if self.warm_report.failed:
                 log.warning("voice: %d clips could not be rendered", len(self.warm_report.failed))
         self._open = True
@@ -119,9 +124,7 @@ class Announcer:
         try:
             zone.queue.put_nowait(announcement)
         except asyncio.QueueFull as exc:
-            raise DeviceUnavailable(
-                f"zone {zone.name!r} already has {self.max_pending} announcements waiting"
-            ) from exc
+            raise DeviceUnavailable(f"zone {zone.name!r} already has {self.max_pending} announcements waiting") from exc
 
     async def join(self) -> None:
         """Wait until every zone has played (or skipped) everything queued so far."""

@@ -48,9 +48,7 @@ def mixer_session(fmt: PcmFormat = LIBRARY_FORMAT, buffer: int = 512) -> Iterato
 class PygamePlayer:
     """Play through pygame.mixer on Channel `channel`."""
 
-    def __init__(
-        self, channel: int = 0, on_start: OnStart | None = None, poll_s: float = 0.005
-    ) -> None:
+    def __init__(self, channel: int = 0, on_start: OnStart | None = None, poll_s: float = 0.005) -> None:
         if not 0 <= channel < 64:
             raise ValueError(f"channel {channel} outside 0..63")
         self.channel_id = channel

@@ -228,9 +228,7 @@ def _number_clips(template: AnnouncementTemplate, value: str, is_ticket: bool) -
     return [Clip(w, template.voice) for w in words]
 
 
-def _body_units(
-    template: AnnouncementTemplate, announcement: Announcement, english: bool
-) -> list[list[Clip]]:
+def _body_units(template: AnnouncementTemplate, announcement: Announcement, english: bool) -> list[list[Clip]]:
     """The spoken units of one language: a phrase is one unit, a number is one unit of chunks."""
     text = template._text(announcement.kind, english)
     if text is None:
