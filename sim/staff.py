@@ -1,0 +1,410 @@
+"""Staff and citizens of one site-day, acting on the Floor through its commands.
+
+This is the only place where simulated people act. It never routes: who is
+called where is the Floor's policy (CallNext); deadlines, at-risk flags,
+breaches, tickets re-entering their queue and standby openings are the Floor's
+enforcement (Floor.tick, then Floor.apply of its events).
+
+Behaviour:
+- a citizen takes a ticket on arrival (IssueTicket), walks to the counter when
+  called (`walk_s`, then Start), is served for the time drawn for that step
+  (Finish), and leaves (Abandon) after `abandon_after_s` still waiting;
+- an idle open counter calls next (CallNext) at once when a ticket it may serve
+  enters a queue, and right after finishing; staff open at their shift, pause
+  for their break once idle, and close after finishing their current ticket;
+- at the lunch break a counter first serves whoever already holds a number for
+  it (scenario `lunch_serve_out`, default true): one-stop centres do not send
+  away citizens holding a ticket at noon;
+- at closing, everyone still waiting (queue, hold, back office) is counted and
+  abandoned; a journey that would continue after closing ends the same way;
+- a standby counter opened by enforcement (counter.changed by "auto") is
+  staffed at once; one that enforcement closes again is left.
+
+The enforcement tick runs every `tick_s` during working hours, at every known
+ready time (back office done, no-show hold over) and at the next deadline of
+a waiting ticket, so breaches are recorded when they happen.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from controller.core.commands import (
+    Abandon,
+    CallNext,
+    CloseCounter,
+    Command,
+    Finish,
+    IssueTicket,
+    NoShow,
+    OpenCounter,
+    PauseCounter,
+    ResumeCounter,
+    Start,
+)
+from controller.core.errors import DomainError
+from controller.core.events import Event
+from controller.core.floor import Floor
+from controller.core.tickets import CounterStatus, TicketState
+from sim.arrivals import Arrival
+from sim.engine import Loop
+from sim.metrics import DayRecorder
+from sim.scenario import DeviceDown, Scenario
+from sim.shifts import DayPlan
+
+__all__ = ["SiteDay"]
+
+_WAITING_STATES = (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE)
+
+
+class SiteDay:
+    """Runs one day of one site on a Floor, from the first opening until the last citizen left."""
+
+    def __init__(
+        self,
+        floor: Floor,
+        scenario: Scenario,
+        plan: DayPlan,
+        arrivals: Sequence[Arrival],
+        midnight: float,
+        recorder: DayRecorder,
+        record_estimates: bool = True,
+    ) -> None:
+        self.floor = floor
+        self.site = floor.site
+        self.scenario = scenario
+        self.plan = plan
+        self.arrivals = arrivals
+        self.midnight = midnight
+        self.recorder = recorder
+        self.record_estimates = record_estimates
+        self.loop = Loop(midnight + plan.periods[0][0] - 1.0)
+        self.counters_for = {a: tuple(c.id for c in self.site.counters_for(a)) for a in self.site.agencies}
+        self.want_open: dict[int, bool] = {}
+        self.serve_out: set[int] = set()
+        self.break_due: dict[int, float] = {}
+        self.idle_since: dict[int, float] = {}
+        self.arrival_of: dict[str, Arrival] = {}
+        self.open_tickets: set[str] = set()
+        self.closing = False
+        self.in_period = False
+        self._free: deque[int] = deque()
+        self._wake: deque[str] = deque()
+        self._deadline_tick_at: float | None = None
+
+    # ------------------------------------------------------------- schedule
+    def run(self) -> None:
+        """Schedule the day and run it to the end."""
+        loop, m = self.loop, self.midnight
+        for start, end in self.plan.periods:
+            loop.at(m + start, self._act(self._period_start))
+            t = start
+            while t < end:
+                loop.at(m + t, self._act(self._periodic_tick))
+                t += self.scenario.tick_s
+        for shift in self.plan.shifts:
+            loop.at(m + shift.on_s, self._act(partial(self._go_on, shift.counter)))
+            if not shift.ends_period:
+                loop.at(m + shift.off_s, self._act(partial(self._go_off, shift.counter, False)))
+        for index, (_start, end) in enumerate(self.plan.periods):
+            final = index == len(self.plan.periods) - 1
+            loop.at(m + end, self._act(partial(self._period_end, final)))
+        for brk in self.plan.breaks:
+            loop.at(m + brk.at_s, self._act(partial(self._break, brk.counter, brk.duration_s)))
+        for event in self.scenario.for_site(self.site.id):
+            if isinstance(event, DeviceDown):
+                loop.at(m + event.window.start_s, self._act(partial(self._device, event, False)))
+                loop.at(m + event.window.end_s, self._act(partial(self._device, event, True)))
+        for arrival in self.arrivals:
+            loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
+        loop.run()
+        self.recorder.finish(self.floor.state, self.loop.now)
+
+    def _act(self, action: Callable[[], None]) -> Callable[[], None]:
+        """Wrap a scheduled action so the floor settles (counters call, close) after it."""
+        def run() -> None:
+            action()
+            self._settle()
+        return run
+
+    # ------------------------------------------------------------- the floor
+    def _run(self, command: Command) -> list[Event]:
+        """Execute one command on the Floor; a refusal is counted, not fatal."""
+        try:
+            events = self.floor.execute(command, self.loop.now)
+        except DomainError as exc:
+            self.recorder.refused(exc.code)
+            return []
+        self._react(events)
+        return events
+
+    def _tick(self) -> None:
+        events = self.floor.tick(self.loop.now)
+        if events:
+            self.floor.apply(events)
+            self._react(events)
+        self._schedule_deadline_tick()
+
+    def _periodic_tick(self) -> None:
+        self._tick()
+        self.recorder.queue_sample(self.loop.now, self.floor.state)
+
+    def _schedule_deadline_tick(self) -> None:
+        """Wake enforcement at the earliest deadline among waiting tickets."""
+        state = self.floor.state
+        earliest: float | None = None
+        for queue in state.queues.values():
+            for index in (queue.priority, queue.normal):
+                head = index.head_by_deadline()
+                if head is not None and (earliest is None or head[1] < earliest):
+                    earliest = head[1]
+        now = self.loop.now
+        if earliest is None or earliest <= now:
+            return
+        pending = self._deadline_tick_at
+        if pending is not None and now < pending <= earliest:
+            return
+        self._deadline_tick_at = earliest
+        self.loop.at(earliest + 0.001, self._act(self._deadline_tick))
+
+    def _deadline_tick(self) -> None:
+        if self._deadline_tick_at is not None and self.loop.now >= self._deadline_tick_at:
+            self._deadline_tick_at = None
+        self._tick()
+
+    def _react(self, events: Sequence[Event]) -> None:
+        """Follow what happened: counters freed, queues fed, citizens walking, timers."""
+        self.recorder.observe(events)
+        now = self.loop.now
+        for event in events:
+            d = event.data
+            kind = event.type
+            if kind == "ticket.issued":
+                self.open_tickets.add(d["ticket"])
+                self._entered_queue(d["ticket"])
+            elif kind == "ticket.ready":
+                self._entered_queue(d["ticket"])
+            elif kind == "ticket.called":
+                self.idle_since.pop(d["counter"], None)
+                self.loop.after(self.scenario.walk_s,
+                                self._act(partial(self._at_counter, d["ticket"], d["counter"])))
+            elif kind == "ticket.finished":
+                self._freed(d["counter"])
+                tid = d["ticket"]
+                ready_at = d.get("ready_at")
+                if d.get("next_step") is None:
+                    self.open_tickets.discard(tid)
+                elif ready_at is not None and ready_at > now:
+                    self.loop.at(ready_at, self._act(self._tick))
+                else:
+                    self._entered_queue(tid)
+            elif kind == "ticket.no_show":
+                self._freed(d["counter"])
+                if d.get("requeued"):
+                    self.loop.at(float(d["ready_at"]), self._act(self._tick))
+                else:
+                    self.open_tickets.discard(d["ticket"])
+            elif kind == "ticket.abandoned":
+                self.open_tickets.discard(d["ticket"])
+            elif kind == "counter.changed":
+                self._counter_changed(d)
+
+    def _entered_queue(self, tid: str) -> None:
+        ticket = self.floor.state.tickets[tid]
+        if ticket.state != TicketState.WAITING:
+            return
+        if self.closing:
+            self.recorder.still_waiting(tid)
+            self._run(Abandon(tid, reason="closed"))
+            return
+        self._wake.append(ticket.agency)
+        patience = self.site.arrivals.abandon_after_s
+        started = ticket.effective_start()
+        self.loop.at(started + patience,
+                     self._act(lambda: self._give_up(tid, ticket.step, started)))
+
+    def _counter_changed(self, data: Mapping[str, Any]) -> None:
+        """Staff a standby counter enforcement opened; leave one it closed."""
+        if data.get("by") != "auto":
+            return
+        counter = int(data["counter"])
+        if data["status"] == "open":
+            # Opened outside working hours (a ready tick at noon): serve who needs it, then close.
+            self.want_open[counter] = self.in_period
+            if not self.in_period:
+                self.serve_out.add(counter)
+            self._freed(counter)
+        elif data["status"] == "closed":
+            self.want_open[counter] = False
+            self.serve_out.discard(counter)
+            self.idle_since.pop(counter, None)
+
+    def _freed(self, counter: int) -> None:
+        self.idle_since[counter] = self.loop.now
+        self._free.append(counter)
+
+    # ------------------------------------------------------------- settling
+    def _settle(self) -> None:
+        """Let free counters act and idle counters take newly waiting tickets, until quiet."""
+        state = self.floor.state
+        while self._free or self._wake:
+            if self._free:
+                self._counter_free(self._free.popleft())
+                continue
+            agency = self._wake.popleft()
+            queue = state.queues[agency]
+            tried: set[int] = set()
+            while len(queue):
+                candidates = [
+                    c for c in self.counters_for[agency]
+                    if c not in tried and state.counters[c].status == CounterStatus.OPEN
+                    and state.counters[c].current is None and (self.want_open.get(c) or c in self.serve_out)
+                ]
+                if not candidates:
+                    break
+                counter = min(candidates, key=lambda c: (self.idle_since.get(c, 0.0), c))
+                tried.add(counter)
+                self._run(CallNext(counter))
+        if self.serve_out:
+            for counter in sorted(self.serve_out):
+                cs = state.counters[counter]
+                if cs.current is None and not self._needed(counter):
+                    self.serve_out.discard(counter)
+                    self._run(CloseCounter(counter))
+
+    def _counter_free(self, counter: int) -> None:
+        cs = self.floor.state.counters[counter]
+        if cs.status != CounterStatus.OPEN or cs.current is not None:
+            return
+        if not self.want_open.get(counter):
+            if counter in self.serve_out and self._needed(counter):
+                self._run(CallNext(counter))
+                return
+            self.serve_out.discard(counter)
+            self._run(CloseCounter(counter))
+            return
+        duration = self.break_due.pop(counter, None)
+        if duration is not None:
+            self._run(PauseCounter(counter, reason="break"))
+            self.loop.after(duration, self._act(lambda: self._resume(counter)))
+            return
+        self._run(CallNext(counter))
+
+    def _needed(self, counter: int) -> bool:
+        """Does anyone still on the floor have a step left that this counter serves?"""
+        serves = set(self.site.counters[counter].serves)
+        procedures = self.site.procedures
+        tickets = self.floor.state.tickets
+        for tid in self.open_tickets:
+            ticket = tickets[tid]
+            # A ticket at a counter needs us only for its later steps.
+            first = ticket.step + 1 if ticket.state in (TicketState.CALLED, TicketState.SERVING) else ticket.step
+            if any(procedures[p].agency in serves for p in ticket.steps[first:]):
+                return True
+        return False
+
+    # ------------------------------------------------------------- staff
+    def _period_start(self) -> None:
+        self.in_period = True
+
+    def _period_end(self, final: bool) -> None:
+        self.in_period = False
+        serve_out = not final and self.scenario.lunch_serve_out
+        for counter, wanted in sorted(self.want_open.items()):
+            if wanted:
+                self._go_off(counter, serve_out)
+        if final:
+            self._close_doors()
+
+    def _go_on(self, counter: int) -> None:
+        self.want_open[counter] = True
+        self.serve_out.discard(counter)
+        cs = self.floor.state.counters[counter]
+        if cs.status == CounterStatus.CLOSED:
+            self._run(OpenCounter(counter, staff=f"nv-{counter}"))
+            self._freed(counter)
+
+    def _go_off(self, counter: int, serve_out: bool) -> None:
+        self.want_open[counter] = False
+        self.break_due.pop(counter, None)
+        if serve_out:
+            self.serve_out.add(counter)
+        cs = self.floor.state.counters[counter]
+        if cs.status == CounterStatus.PAUSED:
+            self._run(CloseCounter(counter))
+        elif cs.status == CounterStatus.OPEN and cs.current is None:
+            self._free.append(counter)
+
+    def _break(self, counter: int, duration: float) -> None:
+        if not self.want_open.get(counter):
+            return
+        self.break_due[counter] = duration
+        cs = self.floor.state.counters[counter]
+        if cs.status == CounterStatus.OPEN and cs.current is None:
+            self._free.append(counter)
+
+    def _resume(self, counter: int) -> None:
+        cs = self.floor.state.counters[counter]
+        if cs.status != CounterStatus.PAUSED:
+            return
+        if self.want_open.get(counter):
+            self._run(ResumeCounter(counter))
+            self._freed(counter)
+        else:
+            self._run(CloseCounter(counter))
+
+    def _device(self, event: DeviceDown, up: bool) -> None:
+        data = {"device": event.device, "status": "online" if up else "offline", "site": self.site.id}
+        self.floor.apply([Event("device.changed", self.loop.now, data)])
+        self.recorder.device(event.device, up, self.loop.now)
+
+    # ------------------------------------------------------------- citizens
+    def _arrive(self, arrival: Arrival) -> None:
+        command = IssueTicket(
+            procedure=arrival.procedure,
+            priority=arrival.priority,
+            channel="appointment" if arrival.appointment_slot_s is not None else "kiosk",
+            kiosk="k1",
+            slot_at=None if arrival.appointment_slot_s is None else self.midnight + arrival.appointment_slot_s,
+        )
+        events = self._run(command)
+        for event in events:
+            if event.type == "ticket.issued":
+                tid = event.data["ticket"]
+                self.arrival_of[tid] = arrival
+                if self.record_estimates:
+                    ticket = self.floor.state.tickets[tid]
+                    self.recorder.estimate(tid, self.loop.now, self.floor.estimated_wait(ticket, self.loop.now))
+
+    def _at_counter(self, tid: str, counter: int) -> None:
+        ticket = self.floor.state.tickets[tid]
+        if ticket.state != TicketState.CALLED or ticket.counter != counter:
+            return
+        arrival = self.arrival_of[tid]
+        step = min(ticket.step, len(arrival.services_s) - 1)
+        if arrival.no_show[step] and ticket.no_shows == 0:
+            self._run(NoShow(counter))
+            return
+        self._run(Start(counter))
+        outcome = "incomplete" if ticket.step == 0 and arrival.incomplete else "done"
+        self.loop.after(arrival.services_s[step], self._act(lambda: self._run_finish(counter, outcome)))
+
+    def _run_finish(self, counter: int, outcome: str) -> None:
+        self._run(Finish(counter, outcome=outcome))
+
+    def _give_up(self, tid: str, step: int, started: float) -> None:
+        ticket = self.floor.state.tickets[tid]
+        if ticket.state == TicketState.WAITING and ticket.step == step and ticket.effective_start() == started:
+            self._run(Abandon(tid, reason="left"))
+
+    def _close_doors(self) -> None:
+        """Closing time: whoever still waits is counted and leaves."""
+        self.closing = True
+        for tid in sorted(self.open_tickets):
+            ticket = self.floor.state.tickets[tid]
+            if ticket.state in _WAITING_STATES:
+                self.recorder.still_waiting(tid)
+                self._run(Abandon(tid, reason="closed"))
