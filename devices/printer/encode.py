@@ -60,14 +60,19 @@ def encode_image_job(image: Image.Image, profile: PrinterProfile) -> bytes:
     if image.width != profile.dots:
         raise ValueError(f"image is {image.width} dots wide, the paper {profile.dots}")
     writer = _writer(profile)
-    writer.image(
-        image,
-        impl="bitImageRaster",
-        high_density_vertical=True,
-        high_density_horizontal=True,
-        fragment_height=profile.raster_fragment_rows,
-        center=False,
-    )
+    rows = profile.raster_fragment_rows
+    # Fragment here rather than through escpos's fragment_height: escpos converts
+    # the whole image before splitting it and then converts every fragment again.
+    for top in range(0, image.height, rows):
+        fragment = image.crop((0, top, image.width, min(top + rows, image.height)))
+        writer.image(
+            fragment,
+            impl="bitImageRaster",
+            high_density_vertical=True,
+            high_density_horizontal=True,
+            fragment_height=rows,
+            center=False,
+        )
     writer.cut(mode=profile.cut)
     output: bytes = writer.output
     return output
