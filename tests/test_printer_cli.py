@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from controller.cli import main
-from devices.printer import PaperLevel, PrinterProfile, parse_printer_url, raster_image
+from devices.printer import (
+    PaperLevel,
+    PrinterHealth,
+    PrinterProfile,
+    parse_printer_url,
+    raster_image,
+    sample_ticket,
+)
 from devices.printer.address import PrinterAddress, open_printer
 from tests.services import free_port
 from tests.test_printer_tcp_fake import fake_tcp_printer
@@ -95,6 +103,21 @@ def test_cli_prints_on_a_network_printer(capsys: pytest.CaptureFixture[str]) -> 
         assert main(["printer", "test", "--printer", server.url, "--width-mm", "58"]) == 0
         assert raster_image(server.received()).width == 384
     assert "sample ticket printed" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_printer_without_status_bytes_is_probed_by_connecting() -> None:
+    with fake_tcp_printer() as server:
+        printer = open_printer(f"tcp://127.0.0.1:{server.port}?status=off", PrinterProfile())
+        assert printer.status() == PrinterHealth(reachable=True)
+        printer.print_ticket(sample_ticket())
+        # One-way: print_ticket returns once the bytes are sent, not once they arrive.
+        deadline = time.monotonic() + 2
+        while not server.received().endswith(b"\x1dV\x01") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.queries == [] and server.received().endswith(b"\x1dV\x01")
+        server.power_off()
+        assert not printer.status().reachable
 
 
 @pytest.mark.integration

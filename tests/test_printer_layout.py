@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -65,6 +66,22 @@ def test_bad_tickets_are_refused_when_made(change: dict[str, object], message: s
 def test_ticket_text_is_normalised_to_nfc() -> None:
     decomposed = unicodedata.normalize("NFD", "Sở  Tư pháp")
     assert _ticket(agency_name=decomposed).agency_name == "Sở Tư pháp"
+
+
+def test_ticket_payload_round_trips_and_bad_payloads_name_the_field() -> None:
+    ticket = _ticket()
+    payload = ticket.as_payload()
+    assert json.loads(json.dumps(payload)) == payload
+    assert TicketPrint.from_payload(payload) == ticket
+    assert TicketPrint.from_payload({**payload, "priority": None}).priority is None
+    with pytest.raises(ValueError, match="missing \\['number'\\]"):
+        TicketPrint.from_payload({k: v for k, v in payload.items() if k != "number"})
+    with pytest.raises(ValueError, match="people_ahead"):
+        TicketPrint.from_payload({**payload, "people_ahead": "4"})
+    with pytest.raises(ValueError, match="issued_at"):
+        TicketPrint.from_payload({**payload, "issued_at": "yesterday"})
+    with pytest.raises(ValueError, match="site_name"):
+        TicketPrint.from_payload({**payload, "site_name": 7})
 
 
 def test_status_url_is_built_on_the_public_base() -> None:

@@ -153,6 +153,11 @@ def _writable_probe(path: str) -> None:
         raise FileNotFoundError(f"{path} does not exist")
 
 
+def _connect_probe(host: str, port: int, timeout_s: float) -> None:
+    # Without status bytes, accepting a connection is the only sign of life.
+    socket.create_connection((host, port), timeout=timeout_s).close()
+
+
 def _label(where: PrinterAddress) -> str:
     if where.kind == "tcp":
         return f"tcp://{where.target}:{where.port}"
@@ -169,11 +174,17 @@ def open_printer(
         return FakePrinter(profile, name=label)
     if where.kind == "tcp":
         network = ClosingNetwork(host=where.target, port=where.port, timeout=where.timeout_s)
-        return EscposTicketPrinter(network, profile, bidirectional=where.status, name=label)
+        return EscposTicketPrinter(
+            network, profile, bidirectional=where.status, name=label,
+            probe=lambda: _connect_probe(where.target, where.port, where.timeout_s),
+        )
     if where.kind == "serial":
         line = PromptSerial(devfile=where.target, baudrate=where.baudrate, timeout=where.timeout_s,
-                      dsrdtr=False)
-        return EscposTicketPrinter(line, profile, bidirectional=where.status, name=label)
+                            dsrdtr=False)
+        return EscposTicketPrinter(
+            line, profile, bidirectional=where.status, name=label,
+            probe=lambda: _writable_probe(where.target),
+        )
     device = File(devfile=where.target)
     return EscposTicketPrinter(
         device, profile, bidirectional=False, name=label,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 __all__ = [
@@ -85,6 +87,44 @@ class TicketPrint:
         if self.priority is not None and self.priority not in PRIORITY_LABELS:
             known = ", ".join(PRIORITY_LABELS)
             raise ValueError(f"priority {self.priority!r} is not one of {known}")
+
+
+    def as_payload(self) -> dict[str, object]:
+        """JSON-ready form, e.g. for the printer gateway's MQTT job topic."""
+        return {
+            "site_name": self.site_name,
+            "number": self.number,
+            "agency_name": self.agency_name,
+            "procedure_name": self.procedure_name,
+            "counters": list(self.counters),
+            "people_ahead": self.people_ahead,
+            "estimated_wait_s": self.estimated_wait_s,
+            "issued_at": self.issued_at.isoformat(),
+            "status_url": self.status_url,
+            "priority": self.priority,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> TicketPrint:
+        """Build a ticket from as_payload() output; ValueError names the bad field."""
+        expected = {field.name for field in fields(cls)}
+        missing = expected - set(payload) - {"priority"}
+        unknown = set(payload) - expected
+        if missing or unknown:
+            raise ValueError(f"ticket payload: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        counters = payload["counters"]
+        if not isinstance(counters, list | tuple):
+            raise ValueError("ticket payload: counters must be a list")
+        issued = payload["issued_at"]
+        try:
+            issued_at = datetime.fromisoformat(issued) if isinstance(issued, str) else issued
+        except ValueError:
+            raise ValueError(f"ticket payload: issued_at {issued!r} is not ISO-8601") from None
+        values = {**payload, "counters": tuple(counters), "issued_at": issued_at}
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"ticket payload: {exc}") from None
 
 
 def ticket_status_url(public_base_url: str, site: str, ticket_id: str) -> str:
