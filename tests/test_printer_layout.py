@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import qrcode
 import qrcode.constants
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -211,3 +211,37 @@ def test_issue_time_is_printed_in_the_tickets_own_zone() -> None:
     assert ticket_wording(_ticket(issued_at=utc.astimezone(VN))).issued.en == (
         "Issued: 08:15 21/05/2025"
     )
+
+
+_VIETNAMESE_WORDS = st.lists(
+    st.sampled_from(["Sở", "Tư", "pháp", "Ủy", "ban", "nhân", "dân", "phường", "Đăng", "ký",
+                     "hộ", "tịch", "khai", "sinh", "Lao", "động", "Thương", "binh", "xã", "hội",
+                     "QUYỀN", "SỬ", "DỤNG", "ĐẤT", "Nguyễn", "Thị", "Bích", "Hằng", "1.000.000"]),
+    min_size=1, max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    site=_VIETNAMESE_WORDS,
+    agency=_VIETNAMESE_WORDS,
+    procedure=_VIETNAMESE_WORDS,
+    number=st.from_regex(r"[A-Z0-9][A-Z0-9-]{0,7}", fullmatch=True),
+    counters=st.lists(st.integers(1, 99), unique=True, max_size=12).map(tuple),
+    width_mm=st.sampled_from([58, 80]),
+)
+def test_any_valid_ticket_lays_out_inside_the_paper(
+    site: str, agency: str, procedure: str, number: str, counters: tuple[int, ...],
+    width_mm: int,
+) -> None:
+    ticket = _ticket(site_name=site, agency_name=agency, procedure_name=procedure,
+                     number=number, counters=counters)
+    profile = PrinterProfile(width_mm=width_mm)  # type: ignore[arg-type]
+    rendered = render_ticket(ticket, profile)
+    image = rendered.image
+    assert image.width == profile.dots
+    left, _top, right, _bottom = rendered.number_box
+    assert 0 <= left < right <= image.width
+    assert _black_share(image, rendered.number_box) > 0.05
+    lines = text_ticket_lines(ticket, profile.text_columns)
+    assert all(line.text.isascii() for line in lines)

@@ -69,6 +69,7 @@ class EscposTicketPrinter:
         name: str = "printer",
         probe: Callable[[], None] | None = None,
     ) -> None:
+        # probe: how status() checks a link without status bytes (raise OSError if gone).
         self._driver = driver
         self._profile = profile
         self._bidirectional = bidirectional
@@ -99,8 +100,8 @@ class EscposTicketPrinter:
                 before = self._health()
                 if not before.can_print:
                     raise DeviceUnavailable(f"{self.name} cannot print: {before.describe()}")
-            elif self._probe is not None:
-                self._probe()
+            # No probe here: opening the link already proved it is there, and a
+            # second connection would be refused by printers that take only one.
             self._driver._raw(job)
             if self._bidirectional:
                 # A printer answering DLE EOT after the job proves the link held
