@@ -83,7 +83,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 def test_ready_printer_reports_health(backend: Backend) -> None:
-    health = backend.connect(PrinterProfile()).status()
+    printer = backend.connect(PrinterProfile())
+    assert isinstance(printer, TicketPrinter)
+    health = printer.status()
     assert health.reachable and health.online is True
     assert health.paper is PaperLevel.OK and health.cover_open is False
     assert health.can_print and health.describe() == "ready"

@@ -215,6 +215,19 @@ def test_check_health_asks_the_printer() -> None:
     asyncio.run(scenario())
 
 
+def test_an_offline_fake_printer_fails_the_job_with_the_reason() -> None:
+    async def scenario() -> None:
+        printer = FakePrinter()
+        printer.set_online(False)
+        async with PrintQueue(printer, retry=FAST) as queue:
+            outcome = await queue.print(sample_ticket())
+            assert not outcome.printed and outcome.reason == "fake-printer cannot print: offline"
+            printer.set_online(True)
+            assert (await queue.print(sample_ticket())).printed
+
+    asyncio.run(scenario())
+
+
 def test_retry_policy_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(attempts=0)

@@ -124,6 +124,10 @@ class FakePrinter(EscposTicketPrinter):
         """Switch the printer back on."""
         self.device.powered = True
 
+    def set_online(self, online: bool) -> None:
+        """Take the printer offline (paused, no cause given) or back online."""
+        self.device.online = online
+
     def set_paper(self, level: PaperLevel) -> None:
         """Set what the paper sensors report."""
         self.device.paper = level
