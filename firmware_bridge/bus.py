@@ -449,10 +449,16 @@ class BusMaster:
             link.next_probe = asyncio.get_running_loop().time() + self.probe_interval_s
             self._set_availability(link, "offline")
             raise
-        if link.availability == "unknown":
-            link.next_probe = 0.0  # fetch its health soon, it answered anyway
-        self._set_availability(link, "online")
+        except ProtocolError:
+            self._answered(link)  # a refusal is still an answer: the device is there
+            raise
+        self._answered(link)
         return reply
+
+    def _answered(self, link: _Link) -> None:
+        if link.availability == "unknown":
+            link.next_probe = 0.0  # fetch its health soon
+        self._set_availability(link, "online")
 
     async def _exchange(self, link: _Link, op: Op, attempts: int) -> Reply:
         make_reader: Callable[[], _FramedReader | _ModbusReader]

@@ -59,7 +59,7 @@ from counter_display.modbus import (
     encode_read_response,
     encode_request,
 )
-from devices.errors import ProtocolError
+from devices.errors import DeviceUnavailable, ProtocolError
 from firmware_bridge.line import ByteLine, SerialLine
 
 __all__ = [
@@ -278,7 +278,8 @@ class _LineEmulator(abc.ABC):
     ) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # a line that went away ends the emulation; that is not an error of the caller
+            with contextlib.suppress(asyncio.CancelledError, DeviceUnavailable):
                 await self._task
 
     @abc.abstractmethod

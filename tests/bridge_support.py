@@ -23,6 +23,14 @@ from firmware_bridge.emulators import (
 from firmware_bridge.line import SerialLine
 from tests.services import PtyPair, socat_pty_pair
 
+
+async def eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Wait until predicate() holds, checking every 10 ms; TimeoutError after timeout_s."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
 FAST = {"timeout_s": 0.1, "retries": 3, "poll_interval_s": 0.05, "probe_interval_s": 0.2}
 
 
