@@ -105,8 +105,9 @@ class SiteState:
             self.directed[ticket.target_counter].append(ticket.id)
             return
         start = ticket.effective_start()
-        if ticket.slot_at is not None:
+        if ticket.slot_at is not None and ticket.step == 0:
             # Appointment holders are due at their slot, not when they checked in early.
+            # The slot books the intake only: fee and result steps queue by their own wait.
             start = min(start, ticket.slot_at) if start > ticket.slot_at else ticket.slot_at
         self.queues[ticket.agency].add(ticket.id, ticket.is_priority, start, self.deadline_of(ticket), ticket.order)
 
