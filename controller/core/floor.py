@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controller.core.clock import local_day
+from controller.core.clock import local_day, local_seconds
 from controller.core.commands import Command, decide
 from controller.core.errors import DomainError
 from controller.core.estimator import Forecast, forecast
@@ -40,12 +40,18 @@ class Floor:
         self.policy: RoutingPolicy = make_policy(policy) if isinstance(policy, str) else policy
         self.state = SiteState(site, day)
         self._forecast: Forecast | None = None
+        self._day_bounds = (0.0, 0.0)  # epoch range of state.day, so most calls skip date formatting
 
     # ------------------------------------------------------------- commands
     def day_event(self, now: float) -> Event | None:
         """A day.started event when `now` is on a new local day, else None."""
+        lo, hi = self._day_bounds
+        if lo <= now < hi:
+            return None
         day = local_day(now, self.site.utc_offset_s)
         if day == self.state.day:
+            midnight = now - local_seconds(now, self.site.utc_offset_s)
+            self._day_bounds = (midnight, midnight + 86400.0)
             return None
         return Event("day.started", now, {"day": day, "site": self.site.id})
 
@@ -64,6 +70,7 @@ class Floor:
             if event.type == "day.started":
                 self.state = SiteState(self.site, str(event.data["day"]))
                 self._forecast = None
+                self._day_bounds = (0.0, 0.0)
             self.state.apply(event)
 
     def execute(self, command: Command, now: float) -> list[Event]:

@@ -115,8 +115,18 @@ class DeadlinePolicy:
         for agency in counter.serves:
             queue = state.queues[agency]
             for index in (queue.priority, queue.normal):
-                for tid, _start, _deadline, order in index.due_by(now):
-                    key = (state.tickets[tid].effective_start(), order, tid)
+                head = index.head_by_start()
+                if head is None:
+                    continue
+                start, deadline, order = index.keys(head[0])
+                if deadline <= now:
+                    # The longest-waiting ticket is overdue: nobody overdue is older than it.
+                    candidates = [(head[0], start, order)]
+                else:
+                    # Only tickets whose visit budget ran out can be overdue: few, found in O(k).
+                    candidates = [(tid, s, o) for tid, s, _d, o in index.due_by(now)]
+                for tid, s, o in candidates:
+                    key = (s, o, tid)
                     if best is None or key < best:
                         best = key
         return None if best is None else best[2]
@@ -126,8 +136,8 @@ class DeadlinePolicy:
         """How long a ticket would still wait if this counter served someone else now."""
         own = state.service_times.expected(procedure, counter.id)
         soonest = own
-        for other in state.site.counters.values():
-            if other.id == counter.id or agency not in other.serves:
+        for other in state.site.counters_for(agency):
+            if other.id == counter.id:
                 continue
             cs = state.counters[other.id]
             if cs.status != CounterStatus.OPEN:

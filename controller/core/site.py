@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from controller.core.errors import SiteError
@@ -132,7 +133,11 @@ class Site:
 
     def counters_for(self, agency: str) -> tuple[Counter, ...]:
         """Counters that serve an agency, in counter order."""
-        return tuple(c for c in self.counters.values() if agency in c.serves)
+        return self._counters_by_agency.get(agency, ())
+
+    @cached_property
+    def _counters_by_agency(self) -> dict[str, tuple[Counter, ...]]:
+        return {a: tuple(c for c in self.counters.values() if a in c.serves) for a in self.agencies}
 
     def kiosk_procedures(self) -> tuple[Procedure, ...]:
         """Procedures a citizen may choose at the kiosk (journey steps excluded)."""
