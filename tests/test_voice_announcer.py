@@ -101,17 +101,15 @@ def test_zones_play_independently_each_in_order() -> None:
                 await announcer.announce(ticket(10 + n, zone="floor-2"))
             await announcer.join()
 
-    started = time.perf_counter()
     asyncio.run(scenario())
-    elapsed = time.perf_counter() - started
     hall = [r.label.split(":")[1] for r in speakers["hall"].records]
     floor = [r.label.split(":")[1] for r in speakers["floor-2"].records]
     assert hall == ["t0", "t1", "t2"]
     assert floor == ["t10", "t11", "t12"]
-    one_zone_s = sum(r.duration_s for r in speakers["hall"].records)
-    two_zones_s = one_zone_s + sum(r.duration_s for r in speakers["floor-2"].records)
-    # Concurrent zones: the whole run takes about one zone's time, not both.
-    assert elapsed < two_zones_s
+    records = speakers["hall"].records + speakers["floor-2"].records
+    span_s = max(r.ended_at for r in records) - min(r.started_at for r in records)
+    # Concurrent zones: both play out in less time than one after the other would take.
+    assert span_s < sum(r.duration_s for r in records)
     # The two zones overlapped in time (they are different speakers).
     assert speakers["floor-2"].records[0].started_at < speakers["hall"].records[-1].ended_at
 

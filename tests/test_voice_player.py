@@ -51,8 +51,10 @@ def test_play_blocks_for_the_length_of_the_sound(make_player: PlayerFactory) -> 
     assert record.label == "one"
     assert record.completed
     assert record.duration_s == pytest.approx(0.3, abs=0.001)
-    assert 0.28 <= record.ended_at - record.started_at <= 0.6
-    assert elapsed >= 0.28
+    # SDL reports the channel idle once the last buffer (512 frames, 23 ms) is mixed;
+    # the upper bound only guards against hanging on a loaded machine.
+    assert 0.25 <= record.ended_at - record.started_at <= 1.5
+    assert elapsed >= 0.25
 
 
 def test_concurrent_plays_never_overlap(make_player: PlayerFactory) -> None:
@@ -63,7 +65,7 @@ def test_concurrent_plays_never_overlap(make_player: PlayerFactory) -> None:
         assert earlier.ended_at <= later.started_at, (earlier, later)
     for record in records:
         assert record.completed
-        assert record.ended_at - record.started_at >= record.duration_s - 0.02
+        assert record.ended_at - record.started_at >= record.duration_s - 0.05
 
 
 def test_stop_cuts_the_current_sound_only(make_player: PlayerFactory) -> None:
