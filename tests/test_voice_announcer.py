@@ -153,35 +153,36 @@ class BrokenPlayer:
 
     def __init__(self) -> None:
         self.inner = FakePlayer(time_scale=0)
-        self.failures = 1
+        self.failures: list[Exception] = [DeviceUnavailable("amplifier off"), OSError("bug")]
 
     def play(self, audio: Pcm, label: str) -> PlayRecord:
         if self.failures:
-            self.failures -= 1
-            raise DeviceUnavailable("amplifier off")
+            raise self.failures.pop(0)
         return self.inner.play(audio, label)
 
     def stop(self) -> None:
         self.inner.stop()
 
 
-def test_a_device_error_fails_one_announcement_and_the_queue_goes_on() -> None:
+def test_a_failure_fails_one_announcement_and_the_queue_goes_on() -> None:
     speaker = BrokenPlayer()
 
     async def scenario() -> Announcer:
         async with Announcer(TEMPLATE, library(), lambda zone: speaker) as announcer:
-            await announcer.announce(ticket(0))
-            await announcer.announce(ticket(1))
+            for n in range(3):
+                await announcer.announce(ticket(n))
             await announcer.join()
             return announcer
 
     announcer = asyncio.run(scenario())
     assert [(o.announcement.ticket_id, o.status) for o in announcer.outcomes] == [
         ("t0", "failed"),
-        ("t1", "played"),
+        ("t1", "failed"),
+        ("t2", "played"),
     ]
     assert "amplifier off" in announcer.outcomes[0].detail
-    assert [r.label.split(":")[1] for r in speaker.inner.history] == ["t1"]
+    assert "bug" in announcer.outcomes[1].detail
+    assert [r.label.split(":")[1] for r in speaker.inner.history] == ["t2"]
 
 
 def test_leaving_the_block_cuts_the_sound_and_discards_the_queue(

@@ -139,6 +139,7 @@ def test_every_clip_a_plan_needs_is_in_the_template_inventory(
         ({"phrase_gap_s": -0.1}, "phrase_gap_s"),
         ({"number_style": "roman"}, "number_style"),
         ({"voice": "vi; rm -rf"}, "voice"),
+        ({"call": "Mời {number} — {counter}"}, "no words"),
     ],
 )
 def test_bad_templates_are_refused(changes: dict[str, object], message: str) -> None:

@@ -173,7 +173,12 @@ class Announcer:
             try:
                 if announcement is None:
                     return
-                outcome = await self._play(zone, announcement)
+                try:
+                    outcome = await self._play(zone, announcement)
+                except Exception as exc:
+                    # A bug in one announcement must not silence the zone for the day.
+                    log.exception("voice: zone %s failed on %s", zone.name, announcement.ticket_id)
+                    outcome = Outcome(announcement, "failed", detail=repr(exc))
                 self.outcomes.append(outcome)
             finally:
                 zone.queue.task_done()

@@ -89,7 +89,10 @@ def _check_text(field: str, text: str, required: frozenset[str]) -> None:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise ValueError(f"{field}: {exc}") from exc
-    for _literal, name, spec, conversion in parsed:
+    for literal, name, spec, conversion in parsed:
+        for phrase in split_phrases(literal):
+            if not any(ch.isalpha() for ch in phrase):
+                raise ValueError(f"{field}: {phrase!r} has no words to say")
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
@@ -119,15 +122,14 @@ class AnnouncementTemplate:
     repeat_gap_s: float = 0.8
 
     def __post_init__(self) -> None:
-        both = PLACEHOLDERS
-        _check_text("call", self.call, both)
-        _check_text("recall", self.recall, both)
+        _check_text("call", self.call, PLACEHOLDERS)
+        _check_text("recall", self.recall, PLACEHOLDERS)
         if self.english_call is not None:
-            _check_text("english_call", self.english_call, both)
+            _check_text("english_call", self.english_call, PLACEHOLDERS)
         if self.english_recall is not None:
             if self.english_call is None:
                 raise ValueError("english_recall: needs english_call too")
-            _check_text("english_recall", self.english_recall, both)
+            _check_text("english_recall", self.english_recall, PLACEHOLDERS)
         for name in ("voice", "english_voice"):
             if not re.fullmatch(r"[A-Za-z0-9_+-]+", getattr(self, name)):
                 raise ValueError(f"{name}: not a voice name: {getattr(self, name)!r}")
@@ -166,7 +168,8 @@ class AnnouncementTemplate:
         except ValueError as exc:
             raise ValueError(f"voice.{exc}") from exc
 
-    def _text(self, kind: AnnouncementKind, english: bool) -> str | None:
+    def text_for(self, kind: AnnouncementKind, english: bool) -> str | None:
+        """The template text of `kind` in Vietnamese or English (None: no English)."""
         if english:
             if self.english_call is None:
                 return None
@@ -178,7 +181,7 @@ class AnnouncementTemplate:
         clips: dict[Clip, None] = {}
         for kind in get_args(AnnouncementKind):
             for english in (False, True):
-                text = self._text(kind, english)
+                text = self.text_for(kind, english)
                 if text is None:
                     continue
                 voice = self.english_voice if english else self.voice
@@ -230,7 +233,7 @@ def _number_clips(template: AnnouncementTemplate, value: str, is_ticket: bool) -
 
 def _body_units(template: AnnouncementTemplate, announcement: Announcement, english: bool) -> list[list[Clip]]:
     """The spoken units of one language: a phrase is one unit, a number is one unit of chunks."""
-    text = template._text(announcement.kind, english)
+    text = template.text_for(announcement.kind, english)
     if text is None:
         return []
     voice = template.english_voice if english else template.voice
