@@ -29,7 +29,7 @@ system-deps:
 	fi
 
 run: venv
-	$(BIN)/motcua serve --site $(SITE) --host 127.0.0.1 --port 8000 --data-dir data --demo --mqtt embedded --devices sim
+	$(BIN)/motcua serve --site $(SITE) --host 127.0.0.1 --port 8000 --data-dir data --demo
 
 test: system-deps venv
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -38,6 +38,13 @@ class Settings:
             raise SettingsError(f"--mqtt must be embedded, none or mqtt://HOST:PORT, got {self.mqtt!r}")
         if self.devices not in ("sim", "real", "none"):
             raise SettingsError(f"--devices must be sim, real or none, got {self.devices!r}")
+        if self.mqtt != "none" or self.devices != "none":
+            # The controller side of the device router is not in this build; refusing beats
+            # accepting an option that would silently do nothing.
+            raise SettingsError(
+                "--mqtt and --devices are not available in this build yet: run with --mqtt none --devices none "
+                "(the firmware bridge, `motcua bridge`, already serves serial devices over an MQTT broker)"
+            )
 
     @property
     def check_hours(self) -> bool:
