@@ -521,7 +521,9 @@ class BusMaster:
             return
         if availability == "offline":
             log.warning("device %d is unavailable", link.address)
-        status = LinkStatus(link.address, availability == "online", link.health)
+        online = availability == "online"
+        # the health of a device that does not answer is stale: report it only when online
+        status = LinkStatus(link.address, online, link.health if online else {})
         for callback in self._callbacks:
             try:
                 callback(status)

@@ -80,12 +80,18 @@ async def modbus_rig(
 class MqttRecorder:
     """A plain paho client that records every message of some topic filters (thread-safe)."""
 
-    def __init__(self, port: int, topics: Sequence[str]) -> None:
+    def __init__(self, port: int, topics: Sequence[str], *, session: str | None = None) -> None:
+        """session: a client id whose subscriptions the broker keeps across reconnects."""
         self.topics = list(topics)
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         self.seen: list[tuple[str, bytes, bool]] = []
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=session or "",
+            clean_session=session is None,
+            protocol=mqtt.MQTTv311,
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self._subscribed.set()
@@ -116,6 +122,14 @@ class MqttRecorder:
         """Publish with QoS 1 and wait until the broker has it."""
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(5)
+
+    def drain(self) -> list[tuple[str, bytes, bool]]:
+        """Everything received so far."""
+        while True:
+            try:
+                self.seen.append(self.messages.get_nowait())
+            except queue.Empty:
+                return list(self.seen)
 
     async def wait_for(
         self, match: Callable[[str, bytes], bool], timeout_s: float = 10.0
