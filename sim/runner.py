@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from controller.core.floor import Floor
+from controller.core.policies import RoutingPolicy, make_policy
 from controller.core.site import Site
 from sim.arrivals import day_arrivals, day_factor
 from sim.erlang import pooled_within
@@ -116,8 +117,9 @@ def simulate(
     scenario: Scenario,
     options: RunOptions,
     progress: Callable[[int, int], None] | None = None,
+    make: Callable[[str], RoutingPolicy] = make_policy,
 ) -> RunResult:
-    """Run every site over the scenario's days and tally the outcome."""
+    """Run every site over the scenario's days and tally the outcome (`make` builds each site's policy)."""
     if options.days < 1:
         raise ValueError("days must be >= 1")
     started = time.perf_counter()
@@ -129,7 +131,7 @@ def simulate(
     span: dict[int, float] = {}
     for index, base in enumerate(sites):
         site = replace(base, auto_open_standby=options.auto_standby)
-        floor = Floor(site, options.policy)
+        floor = Floor(site, make(options.policy))
         surges = [e for e in scenario.for_site(site.id) if isinstance(e, Surge)]
         nominal = {p.id: p.service_s for p in site.procedures.values()}
         for day_index, (weekday, date) in enumerate(days):
