@@ -112,7 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(command: str) -> Callable[[argparse.Namespace], int]:
     module_name, _, func_name = HANDLERS[command].partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+
+        def unavailable(_: argparse.Namespace) -> int:
+            print(f"motcua {command}: not available in this build yet", file=sys.stderr)
+            return 2
+
+        return unavailable
     handler: Callable[[argparse.Namespace], int] = getattr(module, func_name)
     return handler
 

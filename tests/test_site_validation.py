@@ -1,0 +1,85 @@
+"""Site files: the demo sites load; a bad file is refused with file, field and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.core.errors import SiteError
+from controller.core.site import parse_site
+from controller.sitefile import load_sites, read_toml
+
+SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
+
+
+def demo() -> dict[str, Any]:
+    return read_toml(SITES / "commune-centre.toml")
+
+
+def test_demo_sites_load() -> None:
+    centre = load_sites(SITES / "province-centre.toml")[0]
+    assert len(centre.counters) == 53 and centre.counters[49].standby and centre.counters[48].priority
+    assert centre.journey("gtvt-doi-gplx") == ("gtvt-doi-gplx", "phi-nop-phi", "tkq-tra-tai-cho")
+    assert centre.utc_offset_s == 7 * 3600
+    commune = load_sites(SITES / "commune-centre.toml")[0]
+    # A commune takes fees at the result counter: the fee step is found by its name.
+    assert commune.fee_procedure == "phi-nop-phi" and commune.result_procedure == "tkq-tra-tai-cho"
+    province = load_sites(SITES / "province.toml")
+    assert len(province) == 100 and len({s.id for s in province}) == 100
+    assert province[1].expected_daily_visits == pytest.approx(2.5 * 120)
+
+
+def mutate(path: list[Any], value: Any) -> dict[str, Any]:
+    data = demo()
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "reason"),
+    [
+        (["site", "id"], "bad id!", "site.id", "not a valid id"),
+        (["site", "hours"], [["11:00", "07:00"]], "site.hours[0]", "closes before it opens"),
+        (["site", "hours"], [["7h30", "11:30"]], "site.hours[0][0]", "HH:MM"),
+        (["site", "wait_target_transaction_min"], -5, "site.wait_target_transaction_min", "must be >"),
+        (["agency", 1, "number_block"], 1000, "agency[1].number_block", "already used"),
+        (["agency", 0, "role"], "boss", "agency[0].role", "must be one of"),
+        (["procedure", 0, "agency"], "NOPE", "procedure[ht-khai-sinh].agency", "unknown agency"),
+        (["procedure", 0, "service"], "seven", "procedure[ht-khai-sinh].service", "must be a number"),
+        (["counter", 0, "serves"], ["HT", "NOPE"], "counter[0].serves", "unknown agency"),
+        (["counter", 1, "ids"], [1], "counter[1].ids", "defined twice"),
+        (["arrivals", "weekday_factor"], [1.0, 1.0], "arrivals.weekday_factor", "needs 7 values"),
+        (["arrivals", "half_hour_weights"], [1.0], "arrivals.half_hour_weights", "needs 15 values"),
+        (["site", "rating_levels"], 7, "site.rating_levels", "must be <= 5"),
+    ],
+)
+def test_bad_site_names_field_and_reason(path: list[Any], value: Any, field: str, reason: str) -> None:
+    with pytest.raises(SiteError) as info:
+        parse_site(mutate(path, value), "xa.toml")
+    assert info.value.source == "xa.toml"
+    assert info.value.field == field
+    assert reason in info.value.reason
+
+
+def test_agency_without_counter_is_refused() -> None:
+    data = demo()
+    data["counter"] = [c for c in data["counter"] if "VHXH" not in c["serves"]]
+    with pytest.raises(SiteError, match="no counter serves"):
+        parse_site(data, "xa.toml")
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(SiteError, match="file not found"):
+        load_sites(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[site\nid = 1", encoding="utf-8")
+    with pytest.raises(SiteError, match="not valid TOML"):
+        load_sites(broken)
