@@ -65,6 +65,7 @@ class MqttLink:
         self.messages: asyncio.Queue[MqttMessage] = asyncio.Queue()
         self.connects = 0
         self._connected = threading.Event()
+        self._closing = False
         # mids of QoS 1 publishes not acknowledged yet; the lock is never held while
         # calling paho, because paho holds its own lock when it calls on_publish
         self._lock = threading.Lock()
@@ -109,6 +110,7 @@ class MqttLink:
         if self.status_topic is not None:
             self.publish(self.status_topic, b"offline", retain=True)
         await self.drain(timeout_s=2.0)
+        self._closing = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
 
@@ -166,7 +168,7 @@ class MqttLink:
         reason_code: Any,
         properties: Any,
     ) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._closing:
             log.warning("lost the broker (%s); reconnecting", reason_code)
         self._connected.clear()
 
