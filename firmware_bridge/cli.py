@@ -33,8 +33,10 @@ async def _serve(config: BusConfig, settings: BridgeSettings) -> None:
         done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         for task in (serving, stopping):
             task.cancel()
-        if serving in done and not serving.cancelled() and serving.exception() is not None:
-            raise serving.exception()  # type: ignore[misc]
+        if serving in done and not serving.cancelled():
+            error = serving.exception()
+            if error is not None:
+                raise error
 
 
 def run(args: argparse.Namespace) -> int:

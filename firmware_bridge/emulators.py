@@ -9,7 +9,7 @@
 Each emulated device can lose frames (`drop_frames(n)`: the next n requests are
 not received), lose answers (`lose_replies(n)`), and go silent or come back
 (`silent`). Run `python -m firmware_bridge.emulators --serial PORT --site-file F
---bus ID` to emulate every device of a bus. MQTT emulators are in mqtt_emulators.
+--bus ID` to emulate every device of a bus. MQTT emulators: firmware_bridge.mqtt_emulators.
 """
 
 from __future__ import annotations

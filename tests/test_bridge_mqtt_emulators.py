@@ -1,0 +1,52 @@
+"""The MQTT display and keypad emulators against a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from devices.payloads import (
+    DisplayState,
+    KeyPress,
+    RatingPress,
+    encode_display_state,
+    parse_key_press,
+    parse_rating_press,
+)
+from devices.topics import SiteTopics
+from firmware_bridge.mqtt_emulators import MqttDisplayEmulator, MqttKeypadEmulator
+from tests.bridge_support import MqttRecorder
+from tests.services import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+T = SiteTopics("xa")
+
+
+def test_display_and_keypad_emulators(mosquitto: Mosquitto) -> None:
+    async def scenario() -> None:
+        topics = [T.subscription("keypad_press"), T.subscription("rating_press"),
+                  T.subscription("device_status")]
+        with MqttRecorder(mosquitto.port, topics) as ctl:
+            async with (
+                MqttDisplayEmulator(mosquitto.url, "xa", 3) as display,
+                MqttKeypadEmulator(mosquitto.url, "xa", 3) as keypad,
+            ):
+                await display.link.wait_connected()
+                await ctl.wait_for(
+                    lambda t, p: t == T.device_status("display-3") and p == b"online"
+                )
+                ctl.publish(T.display_state(3), b"not json")
+                ctl.publish(T.display_state(3), encode_display_state(DisplayState("3001", 3)))
+                await display.wait_until(lambda: display.number == "3001")
+                assert display.malformed == 1
+                keypad.press("next")
+                keypad.rate(4)
+                _, payload = await ctl.wait_for(lambda t, p: t == T.keypad_press(3))
+                assert parse_key_press(payload) == KeyPress("next", 1)
+                _, payload = await ctl.wait_for(lambda t, p: t == T.rating_press(3))
+                assert parse_rating_press(payload) == RatingPress(4, 2)
+            await ctl.wait_for(lambda t, p: t == T.device_status("keypad-3") and p == b"offline")
+
+    asyncio.run(scenario())
