@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--baud", type=int, default=9600)
     bridge.add_argument("--mqtt", required=True)
     bridge.add_argument("--site", default=None, help="site id when the file names several")
+    bridge.add_argument("--rs485", action="store_true", help="enable RS-485 mode (real UARTs only, not ptys)")
 
     voice = sub.add_parser("voice", help="Vietnamese voice announcements")
     voice_sub = voice.add_subparsers(dest="voice_command", required=True)

@@ -95,6 +95,9 @@ class SiteState:
         """Put a ticket in line for its current step, its wait clock running from now."""
         ticket.state = TicketState.WAITING
         ticket.waiting_since = now
+        if ticket.slot_at is not None and ticket.step == 0 and ticket.tx_waited_before == 0:
+            # An appointment holder who checks in early waits from the slot, not from arrival.
+            ticket.waiting_since = max(now, ticket.slot_at)
         ticket.counter = None
         ticket.called_at = None
         ticket.started_at = None
@@ -104,12 +107,9 @@ class SiteState:
         if ticket.target_counter is not None:
             self.directed[ticket.target_counter].append(ticket.id)
             return
-        start = ticket.effective_start()
-        if ticket.slot_at is not None and ticket.step == 0:
-            # Appointment holders are due at their slot, not when they checked in early.
-            # The slot books the intake only: fee and result steps queue by their own wait.
-            start = min(start, ticket.slot_at) if start > ticket.slot_at else ticket.slot_at
-        self.queues[ticket.agency].add(ticket.id, ticket.is_priority, start, self.deadline_of(ticket), ticket.order)
+        self.queues[ticket.agency].add(
+            ticket.id, ticket.is_priority, ticket.effective_start(), self.deadline_of(ticket), ticket.order
+        )
 
     def _dequeue(self, ticket: Ticket) -> None:
         self.queues[ticket.agency].discard(ticket.id)
