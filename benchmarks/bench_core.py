@@ -42,11 +42,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def core_ops(policy: str, ops: int = 40_000) -> tuple[float, float, float]:
+def core_ops(policy: str, ops: int = 30_000) -> tuple[float, float, float]:
     """issue + call-next (+ finish) with ~2,000 waiting and 200 counters: ops/s, p50, p99 (µs)."""
     site = big_site()
     floor = Floor(site, policy)
-    procedures = [p.id for p in site.kiosk_procedures()]
+    # One procedure per agency, cycled, so no agency runs out of its 999 numbers in the run.
+    first_of_agency: dict[str, str] = {}
+    for p in site.kiosk_procedures():
+        first_of_agency.setdefault(p.agency, p.id)
+    procedures = list(first_of_agency.values())
     now = NOW
     for cid in site.counters:
         floor.execute(OpenCounter(counter=cid, staff=f"s{cid}"), now)
@@ -195,7 +199,8 @@ def run() -> str:
         f"| core, deadline policy | {dl_ops:,.0f} | {dl_p50:.1f} µs | {dl_p99:.1f} µs |",
         f"| bare dict + heapq reference | {bare:,.0f} | | |",
         "",
-        f"Ratio core(deadline) / bare model: {dl_ops / bare:.2f}.",
+        f"The bare model runs {bare / dl_ops:,.0f}x faster than the core with the deadline policy "
+        f"({bare / fifo_ops:,.0f}x than fifo): it keeps no events, no validation, no journeys or wait clocks.",
         "",
         f"Replay of {n:,} events from SQLite (read + fold into a fresh state): {replay_s:.2f} s (goal < 3 s).",
         "",

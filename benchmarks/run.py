@@ -44,8 +44,11 @@ def main(argv: list[str]) -> int:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        module = importlib.import_module(f"benchmarks.{name}")
-        sections.append(module.run().strip())
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+            sections.append(module.run().strip())
+        except Exception as exc:  # one broken bench must not hide the others' figures
+            sections.append(f"## {name}\n\nFAILED in this run: {type(exc).__name__}: {exc}")
         print(f"  {name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT

@@ -23,7 +23,8 @@ class ControllerCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         waiting = GaugeMetricFamily("motcua_waiting", "Tickets waiting", labels=["site", "agency"])
         longest = GaugeMetricFamily("motcua_longest_wait_seconds", "Longest current wait", labels=["site", "agency"])
-        at_risk = GaugeMetricFamily("motcua_at_risk", "Waiting tickets at risk of the target", labels=["site", "agency"])
+        at_risk = GaugeMetricFamily("motcua_at_risk", "Waiting tickets at risk of the target",
+                                    labels=["site", "agency"])
         issued = CounterMetricFamily("motcua_tickets_issued", "Tickets issued today", labels=["site", "agency"])
         served = CounterMetricFamily("motcua_transactions_served", "Transactions served today",
                                      labels=["site", "agency"])

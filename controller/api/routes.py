@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.accounts import Principal
 from controller.api.errors import ApiError
 from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
 from controller.core import commands as cmd
@@ -172,14 +173,16 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
     return body
 
 
-async def _counter_command(request: Request, site: str, counter: int, command: cmd.Command) -> list[Any]:
-    runtime = _runtime(request, site)
-    return (await runtime.execute(command)).events
-
-
 def _counter_exists(runtime: SiteRuntime, counter: int) -> None:
     if counter not in runtime.site.counters:
         raise DomainError("unknown_counter", f"no counter {counter} at site {runtime.site.id}", 404)
+
+
+def _at_counter(request: Request, site: str, counter: int) -> tuple[SiteRuntime, Principal]:
+    """The site's writer and the caller, checked to act at this counter."""
+    runtime = _runtime(request, site)
+    _counter_exists(runtime, counter)
+    return runtime, require_counter_actor(request, site, counter)
 
 
 @router.get("/sites/{site}/counters/{counter}")
@@ -206,9 +209,7 @@ async def open_counter(
     request: Request, site: str, counter: int, body: Annotated[OpenBody | None, Body()] = None
 ) -> dict[str, Any]:
     """Open a counter (staff log in at it)."""
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     staff = (body.staff if body else None) or principal.name
     await runtime.execute(cmd.OpenCounter(counter=counter, staff=staff, by=principal.name))
     return counter_view(runtime.floor, counter, runtime.clock())
@@ -216,9 +217,7 @@ async def open_counter(
 
 @router.post("/sites/{site}/counters/{counter}/close")
 async def close_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     await runtime.execute(cmd.CloseCounter(counter=counter, by=principal.name))
     return counter_view(runtime.floor, counter, runtime.clock())
 
@@ -227,18 +226,14 @@ async def close_counter(request: Request, site: str, counter: int) -> dict[str, 
 async def pause_counter(
     request: Request, site: str, counter: int, body: Annotated[PauseBody | None, Body()] = None
 ) -> dict[str, Any]:
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     await runtime.execute(cmd.PauseCounter(counter=counter, reason=body.reason if body else "", by=principal.name))
     return counter_view(runtime.floor, counter, runtime.clock())
 
 
 @router.post("/sites/{site}/counters/{counter}/resume")
 async def resume_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     await runtime.execute(cmd.ResumeCounter(counter=counter, by=principal.name))
     return counter_view(runtime.floor, counter, runtime.clock())
 
@@ -246,9 +241,7 @@ async def resume_counter(request: Request, site: str, counter: int) -> dict[str,
 @router.post("/sites/{site}/counters/{counter}/call-next", response_model=None)
 async def call_next(request: Request, site: str, counter: int) -> dict[str, Any] | Response:
     """Call the next ticket for this counter: 200 with the ticket, 204 when nobody waits."""
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     events = (await runtime.execute(cmd.CallNext(counter=counter, by=principal.name))).events
     if not events or events[-1].type != "ticket.called":
         return Response(status_code=204)
@@ -257,9 +250,7 @@ async def call_next(request: Request, site: str, counter: int) -> dict[str, Any]
 
 def _ticket_action(name: str, make: Any) -> Any:
     async def action(request: Request, site: str, counter: int) -> dict[str, Any]:
-        runtime = _runtime(request, site)
-        _counter_exists(runtime, counter)
-        principal = require_counter_actor(request, site, counter)
+        runtime, principal = _at_counter(request, site, counter)
         events = (await runtime.execute(make(counter=counter, by=principal.name))).events
         ticket_id = str(events[-1].data["ticket"])
         return _issued_body(runtime, ticket_id)
@@ -278,9 +269,7 @@ async def finish(
     request: Request, site: str, counter: int, body: Annotated[FinishBody | None, Body()] = None
 ) -> dict[str, Any]:
     """Finish the current ticket with an outcome; a done intake moves on to its next step."""
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     outcome = body.outcome if body else "done"
     events = (await runtime.execute(cmd.Finish(counter=counter, outcome=outcome, by=principal.name))).events
     return _issued_body(runtime, str(events[-1].data["ticket"]))
@@ -289,9 +278,7 @@ async def finish(
 @router.post("/sites/{site}/counters/{counter}/transfer")
 async def transfer(request: Request, site: str, counter: int, body: TransferBody) -> dict[str, Any]:
     """Transfer the current ticket to a procedure or a counter; its wait clock is kept."""
-    runtime = _runtime(request, site)
-    _counter_exists(runtime, counter)
-    principal = require_counter_actor(request, site, counter)
+    runtime, principal = _at_counter(request, site, counter)
     command = cmd.Transfer(counter=counter, procedure=body.procedure, to_counter=body.counter, by=principal.name)
     events = (await runtime.execute(command)).events
     return _issued_body(runtime, str(events[-1].data["ticket"]))
