@@ -265,7 +265,8 @@ def _call_next(state: SiteState, cmd: CallNext, now: float, policy: RoutingPolic
     if counter.current is not None:
         raise DomainError(
             "counter_busy",
-            f"counter {cmd.counter} has ticket {state.tickets[counter.current].number}: finish, transfer or no-show it first",
+            f"counter {cmd.counter} has ticket {state.tickets[counter.current].number}: "
+            "finish, transfer or no-show it first",
         )
     chosen = policy.choose(state, spec, now)
     if chosen is None:

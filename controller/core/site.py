@@ -280,7 +280,8 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         hours.append((start, end))
 
     targets = Targets(
-        transaction_wait_s=60 * r.number(site_t, "wait_target_transaction_min", "site", default=15, low=0, strict_low=True),
+        transaction_wait_s=60
+        * r.number(site_t, "wait_target_transaction_min", "site", default=15, low=0, strict_low=True),
         visit_wait_s=60 * r.number(site_t, "wait_target_visit_min", "site", default=30, low=0, strict_low=True),
         satisfaction=r.number(site_t, "satisfaction_target", "site", default=0.95, low=0, high=1),
     )
@@ -382,7 +383,9 @@ def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str
             share=r.number(item, "share", where, default=0.0, low=0),
             service_s=60 * r.number(item, "service", where, low=0, strict_low=True),
             service_cv=r.number(item, "service_cv", where, default=0.5, low=0, high=5),
-            on_the_spot_s=None if on_spot is None else 60 * r.number(item, "on_the_spot_min", where, low=0, strict_low=True),
+            on_the_spot_s=(
+                None if on_spot is None else 60 * r.number(item, "on_the_spot_min", where, low=0, strict_low=True)
+            ),
             fee=r.flag(item, "fee", where),
             step_only=r.flag(item, "step_only", where),
             papers=r.strings(item, "papers", where),
@@ -431,7 +434,9 @@ def _parse_arrivals(r: _Reader, data: Mapping[str, Any], hours: Sequence[tuple[i
         raise r.fail("arrivals", "must be a table")
     weights = r.floats(table, "half_hour_weights", "arrivals")
     if len(weights) != half_hours:
-        raise r.fail("arrivals.half_hour_weights", f"needs {half_hours} values (one per open half hour), got {len(weights)}")
+        raise r.fail(
+            "arrivals.half_hour_weights", f"needs {half_hours} values (one per open half hour), got {len(weights)}"
+        )
     weekday = r.floats(table, "weekday_factor", "arrivals")
     if len(weekday) != 7:
         raise r.fail("arrivals.weekday_factor", f"needs 7 values (Monday..Sunday), got {len(weekday)}")
