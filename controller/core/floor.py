@@ -100,11 +100,6 @@ class Floor:
             self._forecast = cached
         return cached
 
-    def refresh_forecast(self, now: float) -> Forecast:
-        """Recompute the forecast now, whatever its age."""
-        self._forecast = forecast(self.state, now, by_deadline=self.policy.name == "deadline")
-        return self._forecast
-
     def estimated_wait(self, ticket: Ticket, now: float) -> float | None:
         """Seconds until the ticket is likely called; None when no open counter serves it."""
         if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE):
@@ -132,14 +127,11 @@ class Floor:
         queue = self.state.queues[ticket.agency]
         by_deadline = self.policy.name == "deadline"
         index = queue.priority if ticket.is_priority else queue.normal
-        start, deadline, order = index.keys(ticket.id)
-        mine = (deadline if by_deadline else start, order)
         ahead = len(queue.priority) if not ticket.is_priority else 0
         for other in index.ordered_by_deadline() if by_deadline else index.ordered_by_start():
             if other == ticket.id:
                 break
             ahead += 1
-        del mine
         return ahead + 1
 
     def ticket(self, ticket_id: str) -> Ticket:

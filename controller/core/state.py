@@ -47,7 +47,6 @@ class SiteState:
         self.served_per_agency: dict[str, int] = defaultdict(int)
         self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
         self.history: dict[str, list[tuple[str, float, int | None]]] = defaultdict(list)
-        self.last_event_at = 0.0
         self.issue_order = 0
         self.version = 0  # bumped by every event; caches key on it
         self._handlers: dict[str, Callable[[Event], None]] = {
@@ -77,12 +76,7 @@ class SiteState:
         ticket_id = event.data.get("ticket")
         if ticket_id is not None and event.type.startswith("ticket."):
             self.history[ticket_id].append((event.type, event.at, event.data.get("counter")))
-        self.last_event_at = max(self.last_event_at, event.at)
         self.version += 1
-
-    def apply_all(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.apply(event)
 
     def _noop(self, event: Event) -> None:
         return None
@@ -299,13 +293,6 @@ class SiteState:
             alert["acknowledged_by"] = event.data.get("by")
 
     # ------------------------------------------------------------------ reading
-    def waiting_count(self, agency: str) -> int:
-        """Tickets in line for an agency (including transfers directed to its counters)."""
-        directed = sum(
-            1 for tids in self.directed.values() for tid in tids if self.tickets[tid].agency == agency
-        )
-        return len(self.queues[agency]) + directed
-
     def open_counters(self, agency: str | None = None) -> list[CounterState]:
         """Counters taking calls now (open, not paused), optionally for one agency."""
         out = []

@@ -61,8 +61,3 @@ class Hub:
             yield sub
         finally:
             group.discard(sub)
-
-    def subscriber_count(self, site: str | None = None) -> int:
-        if site is None:
-            return len(self._all) + sum(len(s) for s in self._subs.values())
-        return len(self._subs.get(site, ()))

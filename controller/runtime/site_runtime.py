@@ -84,11 +84,6 @@ class SiteRuntime:
             now = self.clock()
             return await self._commit(self.floor.tick(now))
 
-    async def record(self, events: list[Event]) -> Committed:
-        """Commit events that come from outside the core's commands (device.changed)."""
-        async with self.lock:
-            return await self._commit(events)
-
     async def _commit(self, events: list[Event]) -> Committed:
         committed = Committed()
         if not events:
