@@ -18,6 +18,7 @@ from typing import Any
 
 from controller.core.errors import SiteError
 from controller.core.site import Site, parse_site
+from devices.registry import DeviceConfigError, DeviceSpec, parse_devices
 
 __all__ = ["load_document", "load_sites", "read_toml", "site_from_dict"]
 
@@ -52,18 +53,11 @@ def site_from_dict(data: Mapping[str, Any], source: str) -> Site:
     return replace(site, devices=_devices(data, site, source))
 
 
-def _devices(data: Mapping[str, Any], site: Site, source: str) -> tuple[Any, ...]:
+def _devices(data: Mapping[str, Any], site: Site, source: str) -> tuple[DeviceSpec, ...]:
     try:
-        from devices.registry import DeviceConfigError, parse_devices
-    except ImportError:  # the device registry is optional for the core tools
-        return ()
-    raw = data.get("device")
-    try:
-        return tuple(parse_devices(raw, tuple(site.counters), source))
+        return parse_devices(data.get("device"), tuple(site.counters), source)
     except DeviceConfigError as exc:
-        field = getattr(exc, "field", "device")
-        reason = getattr(exc, "reason", str(exc))
-        raise SiteError(source, str(field), str(reason)) from None
+        raise SiteError(source, exc.field, exc.reason) from None
 
 
 def load_document(path: str | Path) -> tuple[list[Site], dict[str, Any]]:

@@ -83,3 +83,13 @@ def test_unreadable_files(tmp_path: Path) -> None:
     broken.write_text("[site\nid = 1", encoding="utf-8")
     with pytest.raises(SiteError, match="not valid TOML"):
         load_sites(broken)
+
+
+def test_bad_device_entry_is_refused_with_its_field(tmp_path: Path) -> None:
+    text = (SITES / "commune-centre.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "xa.toml"
+    bad.write_text(text + '\n[[device]]\nid = "led-9"\nkind = "display"\ncounter = 99\n', encoding="utf-8")
+    with pytest.raises(SiteError) as info:
+        load_sites(bad)
+    assert info.value.source == str(bad) and info.value.field.startswith("device[0]")
+    assert "99" in info.value.reason

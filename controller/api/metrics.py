@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.core.tickets import CounterStatus, TicketState
+from controller.core.tickets import CounterStatus
 from controller.runtime.controller import Controller
 
 __all__ = ["ControllerCollector", "render_metrics"]
@@ -40,9 +40,9 @@ class ControllerCollector(Collector):
             state = runtime.floor.state
             now = runtime.clock()
             target = runtime.site.targets.transaction_wait_s
+            in_line = state.waiting_by_agency()
             for agency in runtime.site.agencies:
-                tickets = [t for t in state.tickets.values()
-                           if t.agency == agency and t.state in (TicketState.WAITING, TicketState.HELD)]
+                tickets = in_line[agency]
                 waiting.add_metric([site_id, agency], len(tickets))
                 longest.add_metric([site_id, agency], max((t.waited(now) for t in tickets), default=0.0))
                 at_risk.add_metric([site_id, agency], sum(1 for t in tickets if t.at_risk))
@@ -56,9 +56,9 @@ class ControllerCollector(Collector):
                                     sum(1 for c in state.counters.values() if c.status == status))
             for kind in ("transaction", "visit"):
                 breaches.add_metric([site_id, kind], sum(1 for b in state.breaches if b["kind"] == kind))
-            if state.ratings:
-                top = sum(1 for r in state.ratings if r["score"] >= r["levels"] - 1)
-                satisfaction.add_metric([site_id], top / len(state.ratings))
+            share, _ = state.satisfaction()
+            if share is not None:
+                satisfaction.add_metric([site_id], share)
             last_seq.add_metric([site_id], runtime.last_seq)
         yield from (waiting, longest, at_risk, issued, served, within, counters, breaches, satisfaction, last_seq)
 

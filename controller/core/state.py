@@ -303,5 +303,21 @@ class SiteState:
                 out.append(counter)
         return out
 
+    def waiting_by_agency(self) -> dict[str, list[Ticket]]:
+        """Tickets in line (waiting or held), grouped by agency, in one pass."""
+        groups: dict[str, list[Ticket]] = {agency: [] for agency in self.site.agencies}
+        for ticket in self.tickets.values():
+            if ticket.is_waiting:
+                groups[ticket.agency].append(ticket)
+        return groups
+
+    def satisfaction(self, counter: int | None = None) -> tuple[float | None, int]:
+        """Share of ratings in the top two levels (CONTRACT.md), and how many ratings, today."""
+        ratings = [r for r in self.ratings if counter is None or r["counter"] == counter]
+        if not ratings:
+            return None, 0
+        top = sum(1 for r in ratings if r["score"] >= r["levels"] - 1)
+        return top / len(ratings), len(ratings)
+
     def waiting_tickets(self) -> Iterable[Ticket]:
         return (t for t in self.tickets.values() if t.state == TicketState.WAITING)

@@ -88,13 +88,18 @@ class Ticket:
         """Still part of today's floor (not finished, abandoned or gone)."""
         return self.state not in (TicketState.DONE, TicketState.NO_SHOW, TicketState.ABANDONED)
 
+    @property
+    def is_waiting(self) -> bool:
+        """In line for the targets' purposes (held tickets keep their wait clock running)."""
+        return self.state in (TicketState.WAITING, TicketState.HELD)
+
     def effective_start(self) -> float:
         """When the current transaction's wait clock started, counting kept waits."""
         return self.waiting_since - self.tx_waited_before
 
     def waited(self, now: float) -> float:
         """Queue waiting of the current transaction so far."""
-        if self.state in (TicketState.WAITING, TicketState.HELD):
+        if self.is_waiting:
             return self.tx_waited_before + max(0.0, now - self.waiting_since)
         return self.tx_waited_before
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from controller.core.floor import Floor
 from controller.core.site import Site
-from controller.core.tickets import TicketState
 
 __all__ = ["catalogue", "counter_view", "monitor_snapshot"]
 
@@ -59,8 +58,7 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
     cs = state.counters[counter_id]
     spec = floor.site.counters[counter_id]
     current = state.tickets.get(cs.current) if cs.current else None
-    ratings = [r for r in state.ratings if r["counter"] == counter_id]
-    top = sum(1 for r in ratings if r["score"] >= r["levels"] - 1)
+    satisfaction, rated = state.satisfaction(counter_id)
     return {
         "id": counter_id,
         "status": str(cs.status),
@@ -71,8 +69,8 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
         "opened_by": cs.opened_by,
         "pause_reason": cs.pause_reason,
         "served_today": cs.served,
-        "ratings_today": len(ratings),
-        "satisfaction_today": round(top / len(ratings), 3) if ratings else None,
+        "ratings_today": rated,
+        "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "current": None if current is None else {
             "id": current.id,
             "number": current.number,
@@ -90,9 +88,9 @@ def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
     state = floor.state
     fc = floor.forecast(now)
     agencies = []
+    in_line = state.waiting_by_agency()
     for agency in site.agencies.values():
-        waiting = [t for t in state.tickets.values()
-                   if t.agency == agency.id and t.state in (TicketState.WAITING, TicketState.HELD)]
+        waiting = in_line[agency.id]
         longest = max((t.waited(now) for t in waiting), default=0.0)
         new_at = fc.new_ticket_call_at.get(agency.id)
         predicted_new = None if new_at is None else max(0.0, new_at - now)
@@ -114,8 +112,7 @@ def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
             ),
             "open_counters": len(state.open_counters(agency.id)),
         })
-    ratings = state.ratings
-    top = sum(1 for r in ratings if r["score"] >= r["levels"] - 1)
+    satisfaction, _ = state.satisfaction()
     return {
         "site": site.id,
         "name": site.name,
@@ -130,6 +127,6 @@ def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
         "counters": [counter_view(floor, cid, now) for cid in site.counters],
         "alerts": [a for a in state.alerts.values() if not a.get("acknowledged")],
         "breaches_today": len(state.breaches),
-        "satisfaction_today": round(top / len(ratings), 3) if ratings else None,
+        "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "issued_today": len(state.tickets),
     }
