@@ -178,3 +178,14 @@ def test_replay_rebuilds_the_same_state(floor: Floor) -> None:
     def snapshot(f: Floor) -> list[tuple[str, str, str, float]]:
         return sorted((t.id, str(t.state), t.agency, t.effective_start()) for t in f.state.tickets.values())
     assert snapshot(fresh) == snapshot(floor)
+
+
+def test_positions_follow_the_line_with_priority_first(floor: Floor) -> None:
+    first = issue(floor, "tp-cong-chung", T0)
+    second = issue(floor, "tp-cong-chung", T0 + 1)
+    elderly = issue(floor, "tp-cong-chung", T0 + 2, priority="elderly")
+    assert [floor.position(floor.ticket(t)) for t in (elderly, first, second)] == [1, 2, 3]
+    floor.execute(OpenCounter(counter=7, staff="s7"), T0 + 3)
+    floor.execute(CallNext(counter=7), T0 + 4)
+    assert floor.position(floor.ticket(elderly)) is None
+    assert [floor.position(floor.ticket(t)) for t in (first, second)] == [1, 2]

@@ -41,6 +41,7 @@ class Floor:
         self.state = SiteState(site, day)
         self._forecast: Forecast | None = None
         self._day_bounds = (0.0, 0.0)  # epoch range of state.day, so most calls skip date formatting
+        self._positions: tuple[int, dict[str, int]] = (-1, {})
 
     # ------------------------------------------------------------- commands
     def day_event(self, now: float) -> Event | None:
@@ -71,6 +72,7 @@ class Floor:
                 self.state = SiteState(self.site, str(event.data["day"]))
                 self._forecast = None
                 self._day_bounds = (0.0, 0.0)
+                self._positions = (-1, {})
             self.state.apply(event)
 
     def execute(self, command: Command, now: float) -> list[Event]:
@@ -124,15 +126,17 @@ class Floor:
             return None
         if ticket.target_counter is not None:
             return self.state.directed[ticket.target_counter].index(ticket.id) + 1
-        queue = self.state.queues[ticket.agency]
-        by_deadline = self.policy.name == "deadline"
-        index = queue.priority if ticket.is_priority else queue.normal
-        ahead = len(queue.priority) if not ticket.is_priority else 0
-        for other in index.ordered_by_deadline() if by_deadline else index.ordered_by_start():
-            if other == ticket.id:
-                break
-            ahead += 1
-        return ahead + 1
+        version, positions = self._positions
+        if version != self.state.version:
+            # Every line is ordered once per state change, not once per ticket asked about.
+            by_deadline = self.policy.name == "deadline"
+            positions = {
+                tid: place
+                for queue in self.state.queues.values()
+                for place, tid in enumerate(queue.ordered(by_deadline), start=1)
+            }
+            self._positions = (self.state.version, positions)
+        return positions.get(ticket.id)
 
     def ticket(self, ticket_id: str) -> Ticket:
         """A ticket of today; DomainError 404 when unknown."""
