@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import live, routes
+from controller.api import live, pages, reports, routes
 from controller.api.errors import install_error_handlers
 from controller.api.metrics import render_metrics
 from controller.core.site import Site
@@ -82,6 +82,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(live.router)
+    app.include_router(pages.router)
+    app.include_router(reports.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:

@@ -1,0 +1,125 @@
+"""Reports: figures from a simulated day checked against answers computed here from the log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import sim.runner
+from controller.core.events import Event
+from controller.core.floor import Floor
+from controller.core.reports import build_report, percentile
+from controller.sitefile import load_document
+from sim.runner import RunOptions, simulate
+from sim.scenario import parse_scenario
+from tests.server import KIOSK, ServerProcess, login, serve_process
+
+SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
+
+
+class RecordingFloor(Floor):
+    """A Floor that keeps every event it folds, as the server's log would."""
+
+    log: list[dict[str, Any]] = []
+
+    def apply(self, events: Any) -> None:
+        events = list(events)
+        RecordingFloor.log.extend(e.to_dict() for e in events if isinstance(e, Event))
+        super().apply(events)
+
+
+@pytest.fixture(scope="module")
+def simulated_day() -> list[dict[str, Any]]:
+    sites, table = load_document(SITES / "commune-centre.toml")
+    scenario = parse_scenario({"seed": 3, "weekday": 0, **table}, "commune", sites)
+    RecordingFloor.log = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sim.runner, "Floor", RecordingFloor)
+        simulate(sites, scenario, RunOptions(policy="deadline", seed=3, days=1))
+    return list(RecordingFloor.log)
+
+
+def test_report_matches_the_log_of_a_simulated_day(simulated_day: list[dict[str, Any]]) -> None:
+    log = simulated_day
+    report = build_report("xa", ["d"], log).to_dict()
+    # Independent answers, straight from the log.
+    finished = [e for e in log if e["type"] == "ticket.finished"]
+    assert finished, "the simulated day served nobody"
+    last_call: dict[str, dict[str, Any]] = {}
+    waits_by_agency: dict[str, list[float]] = {}
+    for e in log:
+        if e["type"] == "ticket.called":
+            last_call[e["ticket"]] = e
+        elif e["type"] == "ticket.finished":
+            call = last_call[e["ticket"]]
+            waits_by_agency.setdefault(call["agency"], []).append(call["waited_s"])
+    all_waits = [w for ws in waits_by_agency.values() for w in ws]
+    assert report["visits"] == sum(1 for e in log if e["type"] == "ticket.issued")
+    assert report["abandoned"] == sum(1 for e in log if e["type"] == "ticket.abandoned")
+    assert report["total"]["transactions"] == len(finished)
+    assert report["total"]["wait_max_s"] == pytest.approx(max(all_waits), abs=0.1)
+    within = sum(1 for w in all_waits if w <= 900) / len(all_waits)
+    assert report["total"]["within_transaction_target"] == pytest.approx(within, abs=1e-4)
+    for row in report["agencies"]:
+        waits = waits_by_agency.get(row["key"], [])
+        assert row["transactions"] == len(waits)
+        if waits:
+            assert row["wait_p50_s"] == pytest.approx(sorted(waits)[(len(waits) + 1) // 2 - 1], abs=0.1)
+    breaches = [e for e in log if e["type"] == "target.breached"]
+    assert sum(c["count"] for c in report["breaches_by_cause"]) == len(breaches)
+    counters = {str(e["counter"]) for e in finished}
+    assert {row["key"] for row in report["counters"]} >= counters
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([5.0, 1.0, 3.0, 2.0], 0.5) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.9) == 5.0
+    assert percentile([7.0], 0.99) == 7.0
+    assert statistics.median([1.0, 2.0, 3.0]) == percentile([1.0, 2.0, 3.0], 0.5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with serve_process(SITES / "commune-centre.toml", tmp_path_factory.mktemp("reports")) as proc:
+        yield proc
+
+
+@pytest.mark.integration
+def test_report_endpoints(server: ServerProcess) -> None:
+    staff = login(server.url, "quay1", "1234")
+    manager = login(server.url, "quanly", "demo")
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        c.post("/api/v1/sites/xa/counters/1/open", headers=staff)
+        for _ in range(3):
+            assert c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-tu"}).status_code == 201
+        for score in (4, 3, 1):
+            c.post("/api/v1/sites/xa/counters/1/call-next", headers=staff)
+            c.post("/api/v1/sites/xa/counters/1/start", headers=staff)
+            c.post("/api/v1/sites/xa/counters/1/finish", headers=staff, json={"outcome": "done"})
+            assert c.post("/api/v1/sites/xa/ratings", headers=KIOSK, json={"counter": 1, "score": score}).status_code == 201
+        body = c.get("/api/v1/sites/xa/reports", headers=manager).json()
+        assert body["visits"] == 3 and body["total"]["transactions"] >= 3
+        # 4 and 3 are the top two levels of the default 4-level scale: 2 of 3 ratings.
+        assert body["total"]["satisfaction"] == pytest.approx(2 / 3, abs=1e-4)
+        assert body["satisfaction_meets_target"] is False
+        quay1 = next(r for r in body["staff"] if r["key"] == "quay1")
+        assert quay1["ratings"] == 3 and quay1["agency"] == "HT"
+        rows = list(csv.DictReader(io.StringIO(c.get("/api/v1/sites/xa/reports?format=csv", headers=manager).text)))
+        assert any(r["level"] == "agency" and r["key"] == "HT" for r in rows)
+        page = c.get("/api/v1/sites/xa/reports?format=html", headers=manager)
+        assert page.status_code == 200 and "Báo cáo chất lượng phục vụ" in page.text and "<svg" in page.text
+        assert c.get("/api/v1/sites/xa/reports", headers=staff).status_code == 403
+        bad = c.get("/api/v1/sites/xa/reports?from=2026-13-01", headers=manager)
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_date"
+        backwards = c.get("/api/v1/sites/xa/reports?from=2026-02-02&to=2026-02-01", headers=manager)
+        assert backwards.status_code == 422
+        empty = c.get("/api/v1/sites/xa/reports?from=2020-01-01&to=2020-01-02", headers=manager).json()
+        assert empty["visits"] == 0 and empty["total"]["transactions"] == 0
