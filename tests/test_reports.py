@@ -7,7 +7,7 @@ import io
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
 class RecordingFloor(Floor):
     """A Floor that keeps every event it folds, as the server's log would."""
 
-    log: list[dict[str, Any]] = []
+    log: ClassVar[list[dict[str, Any]]] = []
 
     def apply(self, events: Any) -> None:
         events = list(events)
@@ -99,12 +99,14 @@ def test_report_endpoints(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as c:
         c.post("/api/v1/sites/xa/counters/1/open", headers=staff)
         for _ in range(3):
-            assert c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-tu"}).status_code == 201
+            issued = c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-tu"})
+            assert issued.status_code == 201
         for score in (4, 3, 1):
             c.post("/api/v1/sites/xa/counters/1/call-next", headers=staff)
             c.post("/api/v1/sites/xa/counters/1/start", headers=staff)
             c.post("/api/v1/sites/xa/counters/1/finish", headers=staff, json={"outcome": "done"})
-            assert c.post("/api/v1/sites/xa/ratings", headers=KIOSK, json={"counter": 1, "score": score}).status_code == 201
+            rated = c.post("/api/v1/sites/xa/ratings", headers=KIOSK, json={"counter": 1, "score": score})
+            assert rated.status_code == 201
         body = c.get("/api/v1/sites/xa/reports", headers=manager).json()
         assert body["visits"] == 3 and body["total"]["transactions"] >= 3
         # 4 and 3 are the top two levels of the default 4-level scale: 2 of 3 ratings.
