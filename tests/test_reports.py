@@ -125,3 +125,18 @@ def test_report_endpoints(server: ServerProcess) -> None:
         assert backwards.status_code == 422
         empty = c.get("/api/v1/sites/xa/reports?from=2020-01-01&to=2020-01-02", headers=manager).json()
         assert empty["visits"] == 0 and empty["total"]["transactions"] == 0
+
+
+@pytest.mark.integration
+def test_forecast_endpoint(server: ServerProcess) -> None:
+    manager = login(server.url, "quanly", "demo")
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"})
+        body = c.get("/api/v1/sites/xa/forecast", headers=manager).json()
+        assert "seasonal mean" in body["method"] and len(body["days"]) == 7
+        assert body["error"] is None  # one day of history cannot hold five out
+        slots = body["days"][0]["agencies"][0]["slots"]
+        assert len(slots) == 15 and slots[0]["start"] == "07:30"
+        assert all(isinstance(s["counters_needed"], int) and s["counters_needed"] >= 0 for s in slots)
+        assert c.get("/api/v1/sites/xa/forecast?weeks=0", headers=manager).status_code == 422
+        assert c.get("/api/v1/sites/xa/forecast", headers=KIOSK).status_code == 403

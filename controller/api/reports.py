@@ -1,7 +1,7 @@
 """Reports for managers, directors and the province: JSON, CSV, and a printable HTML page.
 
     GET /api/v1/sites/{site}/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html
-    GET /reports/{site}     the page a manager opens: logs in, then shows the printable report
+    GET /api/v1/sites/{site}/forecast?weeks=4&holdout=5   demand and counters needed, next 7 days
 
 Figures come from the event log alone (controller/core/reports.py), so a report
 for a past day is the same whatever the controller's state is today.
@@ -20,6 +20,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from controller.api.errors import ApiError
 from controller.api.security import require_role
+from controller.core.forecast import (
+    counters_needed,
+    demand_from_events,
+    forecast_error,
+    mean_service,
+    seasonal_mean,
+)
 from controller.core.reports import build_report
 from controller.runtime.controller import Controller
 
@@ -185,3 +192,61 @@ th {{ background: #e8eef7; }} small {{ color: #444; font-weight: normal; }}
 <h2>Theo quầy / By counter</h2>{table(body['counters'], 'Quầy<br><small>Counter</small>')}
 <h2>Theo cán bộ / By staff member</h2>{table(body['staff'], 'Cán bộ<br><small>Staff</small>')}
 </body></html>"""
+
+
+@router.get("/api/v1/sites/{site}/forecast")
+async def forecast(
+    request: Request,
+    site: str,
+    weeks: int = Query(default=4, ge=1, le=12),
+    holdout: int = Query(default=5, ge=1, le=30),
+    service_level: float = Query(default=0.9, gt=0, lt=1),
+) -> dict[str, Any]:
+    """Demand per agency and half hour for the coming 7 days, counters needed, and the method's error."""
+    controller: Controller = request.app.state.controller
+    runtime = controller.runtime(site)
+    require_role(request, site, "manager", "admin", "ops")
+    the_site = runtime.site
+    history_days = (await controller.store.days(site))[-7 * weeks - holdout:]
+    events: list[Any] = []
+    for day in history_days:
+        events.extend(stored.body for stored in await controller.store.read_day(site, day))
+    demand = demand_from_events(the_site, events)
+    seen = sorted({d for d, _, _ in demand})
+    error = forecast_error(the_site, demand, holdout, weeks) if len(seen) > holdout else None
+    start = dt.date.fromisoformat(runtime.floor.state.day or dt.date.today().isoformat()) + dt.timedelta(days=1)
+    coming = [(start + dt.timedelta(days=i)).isoformat() for i in range(7)]
+    predicted = seasonal_mean(the_site, demand, coming, weeks)
+    target = the_site.targets.transaction_wait_s
+    opening = the_site.opening_s
+    slots = len(the_site.arrivals.half_hour_weights)
+    days_out = []
+    for day in coming:
+        agencies = []
+        for agency in the_site.agencies:
+            service = mean_service(the_site, agency)
+            rows = []
+            for slot in range(slots):
+                arrivals = predicted[(day, agency, slot)]
+                begin = int(opening + slot * 1800) // 60
+                rows.append({
+                    "start": f"{begin // 60:02d}:{begin % 60:02d}",
+                    "arrivals": round(arrivals, 2),
+                    "counters_needed": counters_needed(arrivals, service, target, service_level),
+                })
+            agencies.append({"agency": agency, "mean_service_s": round(service, 1), "slots": rows})
+        days_out.append({"date": day, "weekday": dt.date.fromisoformat(day).weekday(), "agencies": agencies})
+    return {
+        "site": site,
+        "method": f"seasonal mean of the same weekday and half hour over the last {weeks} weeks "
+                  "(all weekdays when a weekday has no history); counters by Erlang C",
+        "service_level": service_level,
+        "history_days": len(seen),
+        "error": None if error is None else {
+            "holdout_days": list(error.holdout_days),
+            "slot_mae": round(error.slot_mae, 3),
+            "slot_wape": None if error.slot_wape is None else round(error.slot_wape, 4),
+            "agency_day_wape": None if error.agency_day_wape is None else round(error.agency_day_wape, 4),
+        },
+        "days": days_out,
+    }

@@ -28,7 +28,15 @@ from controller.core.clock import local_day, local_seconds
 from controller.core.erlang import wait_within
 from controller.core.site import Site
 
-__all__ = ["Demand", "ForecastError", "counters_needed", "demand_from_events", "forecast_error", "seasonal_mean"]
+__all__ = [
+    "Demand",
+    "ForecastError",
+    "counters_needed",
+    "demand_from_events",
+    "forecast_error",
+    "mean_service",
+    "seasonal_mean",
+]
 
 SLOT_S = 1800.0
 
