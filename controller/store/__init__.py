@@ -1,8 +1,8 @@
 """Event log backends."""
 
-from controller.store.base import EventStore, StoredEvent, StoreError
+from controller.store.base import EventStore, StaleWriterError, StoredEvent, StoreError
 
-__all__ = ["EventStore", "StoreError", "StoredEvent", "open_store"]
+__all__ = ["EventStore", "StaleWriterError", "StoreError", "StoredEvent", "open_store"]
 
 
 async def open_store(spec: str, data_dir: str) -> EventStore:
@@ -14,5 +14,7 @@ async def open_store(spec: str, data_dir: str) -> EventStore:
 
         return await SqliteEventStore(Path(data_dir) / "events.db").open()
     if spec.startswith("redis://"):
-        raise StoreError("the Redis event store is not available in this build yet")
+        from controller.store.redis import RedisEventStore
+
+        return await RedisEventStore.connect(spec)
     raise StoreError(f"unknown store {spec!r}: use sqlite or redis://HOST:PORT/DB")

@@ -3,6 +3,12 @@
 Append is atomic per call: all events of one command are committed together,
 or none. Sequence numbers are per site, start at 1, never reset and never
 repeat; the live stream's `after=SEQ` relies on them.
+
+Errors:
+
+    StoreError              the log could not commit or read; nothing was acknowledged
+    └── StaleWriterError    the writer's fencing token was superseded: another
+                            process holds the site now, this one must stop writing
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["EventStore", "StoreError", "StoredEvent"]
+__all__ = ["EventStore", "StaleWriterError", "StoreError", "StoredEvent"]
 
 
 class StoreError(Exception):
     """The log could not commit or read (disk full, read-only, server gone)."""
+
+
+class StaleWriterError(StoreError):
+    """An append carried a fencing token older than the site's current one; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)

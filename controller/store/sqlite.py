@@ -44,7 +44,11 @@ class SqliteEventStore:
         self._last_seq: dict[str, int] = {}
 
     async def open(self) -> SqliteEventStore:
-        await self._run(self._open)
+        try:
+            await self._run(self._open)
+        except StoreError:
+            self._pool.shutdown(wait=True)  # a store that did not open holds no thread
+            raise
         return self
 
     async def __aenter__(self) -> SqliteEventStore:
@@ -66,7 +70,7 @@ class SqliteEventStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, fn)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: the data directory cannot be made
             raise StoreError(f"event log {self.path}: {exc}") from exc
 
     def _db(self) -> sqlite3.Connection:

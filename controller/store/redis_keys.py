@@ -1,0 +1,49 @@
+"""Where a site's data lives in Redis: one place for key names shared by the store and the leases.
+
+Every key of a site carries the site id as a hash tag (`{site}`), so all keys one
+append script touches hash to the same slot and the layout works on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_PREFIX", "SiteKeys"]
+
+DEFAULT_PREFIX = "motcua"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteKeys:
+    """The Redis keys of one site."""
+
+    site: str
+    prefix: str = DEFAULT_PREFIX
+
+    def __post_init__(self) -> None:
+        # A brace would break the hash tag and put a site's keys in different slots.
+        if not self.site or "{" in self.site or "}" in self.site:
+            raise ValueError(f"site id {self.site!r} cannot name Redis keys")
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{{{self.site}}}:{name}"
+
+    @property
+    def log(self) -> str:
+        """Stream of events; entry id `SEQ-0`, fields d (day), a (append id), b (JSON body)."""
+        return self._key("log")
+
+    @property
+    def days(self) -> str:
+        """Hash day -> seq ranges of that day, "first-last[,first-last...]"."""
+        return self._key("days")
+
+    @property
+    def fence(self) -> str:
+        """Counter: the fencing token of the newest lease acquisition."""
+        return self._key("fence")
+
+    @property
+    def lease(self) -> str:
+        """String "TOKEN|HOLDER" with a TTL while a process holds the site."""
+        return self._key("lease")
