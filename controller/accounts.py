@@ -1,9 +1,10 @@
-"""Accounts, kiosk keys and bearer tokens, kept in SQLite beside the event log.
+"""Accounts, keys and bearer tokens, kept in SQLite beside the event log.
 
 Secrets (passwords, PINs) are hashed with argon2 (argon2-cffi). Tokens are
 random; only their SHA-256 is stored, so a stolen database does not yield
-live tokens, and a token can be revoked. Kiosk keys are looked up by their
-SHA-256 too (a kiosk sends only its key).
+live tokens, and a token can be revoked. Keys are long-lived machine
+credentials with one role: a kiosk's X-Kiosk-Key, or the operations centre's
+X-Api-Key for the province feed. They are looked up by their SHA-256 too.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 __all__ = ["ROLES", "AccountStore", "Principal", "demo_accounts"]
 
 ROLES = ("staff", "manager", "admin", "ops", "kiosk")
+KEY_ROLES = ("kiosk", "ops")
 TOKEN_TTL_S = 12 * 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, site TEXT NOT NULL, counter INTEGER,
     secret_hash TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS kiosk_keys (
-    key_hash TEXT PRIMARY KEY, kiosk TEXT NOT NULL, site TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+    key_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, site TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, site TEXT NOT NULL,
     counter INTEGER, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
@@ -71,7 +73,7 @@ class AccountStore:
 
     def count(self) -> int:
         with self._lock:
-            row = self._conn.execute("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM kiosk_keys)")
+            row = self._conn.execute("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM keys)")
             return int(row.fetchone()[0])
 
     def add_account(self, name: str, role: str, secret: str, site: str = "*", counter: int | None = None) -> None:
@@ -89,18 +91,22 @@ class AccountStore:
                 (name, role, site, counter, digest, time.time()),
             )
 
-    def add_kiosk_key(self, key: str, kiosk: str, site: str = "*") -> None:
-        """Register a kiosk key (the X-Kiosk-Key header) for a kiosk."""
+    def add_key(self, key: str, name: str, role: str = "kiosk", site: str = "*") -> None:
+        """Register a machine key: a kiosk (X-Kiosk-Key) or the operations feed (X-Api-Key)."""
+        if role not in KEY_ROLES:
+            raise ValueError(f"a key's role is one of {', '.join(KEY_ROLES)}, got {role!r}")
         if len(key) < 8:
-            raise ValueError("a kiosk key needs at least 8 characters")
+            raise ValueError("a key needs at least 8 characters")
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO kiosk_keys VALUES (?,?,?)", (_sha(key), kiosk, site))
+            self._conn.execute("INSERT OR REPLACE INTO keys VALUES (?,?,?,?)", (_sha(key), name, role, site))
 
-    def kiosk(self, key: str) -> Principal | None:
-        """The kiosk a key belongs to, or None."""
+    def key(self, key: str, role: str) -> Principal | None:
+        """Who a key of the given role belongs to, or None."""
         with self._lock:
-            row = self._conn.execute("SELECT kiosk, site FROM kiosk_keys WHERE key_hash = ?", (_sha(key),)).fetchone()
-        return None if row is None else Principal(name=str(row[0]), role="kiosk", site=str(row[1]))
+            row = self._conn.execute(
+                "SELECT name, site FROM keys WHERE key_hash = ? AND role = ?", (_sha(key), role)
+            ).fetchone()
+        return None if row is None else Principal(name=str(row[0]), role=role, site=str(row[1]))
 
     def login(self, name: str, secret: str, now: float | None = None) -> tuple[str, Principal] | None:
         """Check a secret; on success a new token and the principal it stands for."""
@@ -166,9 +172,10 @@ def demo_accounts(store: AccountStore, counter_ids: Iterable[int]) -> list[str]:
     counters = sorted(set(counter_ids))
     for n in counters:
         store.add_account(f"quay{n}", "staff", "1234", counter=n)
-    store.add_kiosk_key("kiosk-demo", "k1")
+    store.add_key("kiosk-demo", "k1", "kiosk")
+    store.add_key("ops-demo-key", "province-ops", "ops")
     return [
         "manager: quanly / demo    admin: admin / demo    ops: ops / demo",
         f"staff: quay{{n}} / PIN 1234 for counter n (n = {counters[0]}..{counters[-1]})",
-        "kiosk key: kiosk-demo (header X-Kiosk-Key)",
+        "kiosk key: kiosk-demo (header X-Kiosk-Key); operations feed key: ops-demo-key (header X-Api-Key)",
     ]

@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         secret = args.secret or getpass.getpass(f"secret for {args.user}: ")
         try:
-            if args.role == "kiosk":
-                store.add_kiosk_key(secret, args.user, args.site)
+            if args.role in ("kiosk", "apikey"):
+                store.add_key(secret, args.user, "kiosk" if args.role == "kiosk" else "ops", args.site)
             else:
                 store.add_account(args.user, args.role, secret, args.site, args.counter)
         except ValueError as exc:

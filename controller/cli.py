@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add or replace an account")
     add.add_argument("--user", required=True)
-    add.add_argument("--role", required=True, choices=["staff", "manager", "admin", "ops", "kiosk"])
+    add.add_argument(
+        "--role", required=True, choices=["staff", "manager", "admin", "ops", "kiosk", "apikey"],
+        help="kiosk and apikey (operations feed) are machine keys: the secret is the key",
+    )
     add.add_argument("--site", default="*", help="site id, or * for every site")
     add.add_argument("--counter", type=int, default=None, help="staff: the counter number")
     add.add_argument("--secret", default=None, help="password/PIN (asked when omitted)")

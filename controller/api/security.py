@@ -16,7 +16,7 @@ def _accounts(request: Request) -> AccountStore:
 
 
 def authenticate(request: Request) -> Principal | None:
-    """The caller from `Authorization: Bearer` or `X-Kiosk-Key`; 401 for a bad credential."""
+    """The caller from `Authorization: Bearer`, `X-Kiosk-Key` or `X-Api-Key`; 401 for a bad credential."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
@@ -26,12 +26,13 @@ def authenticate(request: Request) -> Principal | None:
         if principal is None:
             raise ApiError(401, "invalid_token", "the token is unknown, expired or revoked")
         return principal
-    key = request.headers.get("x-kiosk-key")
-    if key:
-        kiosk = _accounts(request).kiosk(key)
-        if kiosk is None:
-            raise ApiError(401, "invalid_kiosk_key", "unknown kiosk key")
-        return kiosk
+    for header, role in (("x-kiosk-key", "kiosk"), ("x-api-key", "ops")):
+        key = request.headers.get(header)
+        if key:
+            principal = _accounts(request).key(key, role)
+            if principal is None:
+                raise ApiError(401, f"invalid_{header[2:].replace('-', '_')}", f"unknown {header}")
+            return principal
     return None
 
 

@@ -1,0 +1,96 @@
+"""The province operations feed (version 1): live indicators of every site, by API key.
+
+    GET /api/v1/feed                 snapshot of every site this process serves
+    WS  /api/v1/feed/live?key=KEY    the same snapshot every FEED_EVERY_S seconds
+
+Authenticate with `X-Api-Key` (a key with the ops role: `motcua users add --role
+apikey`), or an ops/manager/admin bearer token. Browsers cannot set headers on
+a WebSocket, so the live feed also takes the key as `?key=`.
+
+Sites are sorted by risk (tickets at risk, then longest wait), so the
+operations centre sees the site that needs a call first. Fields are only ever
+added within version 1; a breaking change gets /api/v2/feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+
+from controller.accounts import AccountStore
+from controller.api.security import require_role
+from controller.core.clock import iso
+from controller.core.floor import Floor
+from controller.core.tickets import CounterStatus
+from controller.runtime.controller import Controller
+
+__all__ = ["FEED_VERSION", "feed_snapshot", "router", "site_indicators"]
+
+router = APIRouter()
+
+FEED_VERSION = 1
+FEED_EVERY_S = 2.0
+
+
+def site_indicators(floor: Floor, now: float) -> dict[str, Any]:
+    """The live indicators of one site."""
+    state = floor.state
+    site = floor.site
+    in_line = state.waiting_by_agency()
+    waiting = [t for tickets in in_line.values() for t in tickets]
+    waits = [w for ws in state.waits_per_agency.values() for w in ws]
+    target = site.targets.transaction_wait_s
+    satisfaction, ratings = state.satisfaction()
+    return {
+        "site": site.id,
+        "name": site.name,
+        "level": site.level,
+        "day": state.day,
+        "waiting": len(waiting),
+        "longest_wait_s": round(max((t.waited(now) for t in waiting), default=0.0)),
+        "at_risk": sum(1 for t in waiting if t.at_risk),
+        "served_today": sum(state.served_per_agency.values()),
+        "issued_today": len(state.tickets),
+        "within_transaction_target": round(sum(1 for w in waits if w <= target) / len(waits), 4) if waits else None,
+        "satisfaction": None if satisfaction is None else round(satisfaction, 4),
+        "ratings": ratings,
+        "counters_open": sum(1 for c in state.counters.values() if c.status == CounterStatus.OPEN),
+        "counters": len(state.counters),
+        "alerts": sum(1 for a in state.alerts.values() if not a.get("acknowledged")),
+        "breaches_today": len(state.breaches),
+    }
+
+
+def feed_snapshot(controller: Controller) -> dict[str, Any]:
+    """Every site's indicators, riskiest first."""
+    now = controller.clock()
+    sites = [site_indicators(runtime.floor, runtime.clock()) for runtime in controller.runtimes.values()]
+    sites.sort(key=lambda s: (-s["at_risk"], -s["longest_wait_s"], s["site"]))
+    return {"version": FEED_VERSION, "generated_at": iso(now), "sites": sites}
+
+
+@router.get("/api/v1/feed")
+async def feed(request: Request) -> dict[str, Any]:
+    """Snapshot of every site's live indicators for the province's operations centre."""
+    require_role(request, None, "ops", "manager", "admin")
+    controller: Controller = request.app.state.controller
+    return feed_snapshot(controller)
+
+
+@router.websocket("/api/v1/feed/live")
+async def feed_live(websocket: WebSocket, key: str | None = None) -> None:
+    """The snapshot pushed every few seconds."""
+    accounts: AccountStore = websocket.app.state.accounts
+    header = websocket.headers.get("x-api-key")
+    if accounts.key(key or header or "", "ops") is None:
+        await websocket.close(code=4401, reason="an ops API key is required (X-Api-Key or ?key=)")
+        return
+    controller: Controller = websocket.app.state.controller
+    await websocket.accept()
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.send_json(feed_snapshot(controller))
+            await asyncio.sleep(FEED_EVERY_S)

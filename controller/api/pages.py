@@ -1,0 +1,105 @@
+"""The screens of CONTRACT.md section 2: kiosk, counter app, hall display, ticket status.
+
+Each page is one static HTML file plus small scripts and styles (no build step);
+the page reads its site, counter or ticket from its own address. Assets are served
+from the packages' static folders under /ui/, by name only, so no path escapes them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+import counter_display
+import kiosk
+from controller.api import board
+from controller.runtime.controller import Controller
+
+__all__ = ["STATIC_DIRS", "router"]
+
+STATIC_DIRS = (Path(kiosk.__file__).parent / "static", Path(counter_display.__file__).parent / "static")
+ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html|json)$")
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+}
+# Screens run all day: revalidate on every load so an update reaches them at their next reset.
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+router = APIRouter(include_in_schema=False)
+router.include_router(board.router, include_in_schema=True)
+
+
+def _asset(name: str) -> Path | None:
+    if not ASSET_NAME.match(name):
+        return None
+    for folder in STATIC_DIRS:
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _not_found(message: str) -> HTMLResponse:
+    body = (
+        '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Không tìm thấy</title>'
+        f'<body style="font:1.5rem sans-serif;padding:2rem"><h1>Không tìm thấy</h1><p>{message}</p></body></html>'
+    )
+    return HTMLResponse(body, status_code=404)
+
+
+def _page(request: Request, site: str, name: str) -> Response:
+    controller: Controller = request.app.state.controller
+    if site not in controller.runtimes:
+        return _not_found(f"Điểm phục vụ “{site}” không có ở đây. (Unknown site.)")
+    path = _asset(name)
+    assert path is not None, f"page {name} is missing from the package"
+    return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
+
+
+@router.get("/kiosk/{site}")
+async def kiosk_page(request: Request, site: str) -> Response:
+    """Touch kiosk: agency, procedure, papers, priority, ticket with QR."""
+    return _page(request, site, "kiosk.html")
+
+
+@router.get("/counter/{site}/{counter}")
+async def counter_page(request: Request, site: str, counter: int) -> Response:
+    """Staff counter app."""
+    controller: Controller = request.app.state.controller
+    if site in controller.runtimes and counter not in controller.runtimes[site].site.counters:
+        return _not_found(f"Không có quầy số {counter}. (No such counter.)")
+    return _page(request, site, "counter.html")
+
+
+@router.get("/hall/{site}")
+async def hall_page(request: Request, site: str) -> Response:
+    """Hall display for the TV."""
+    return _page(request, site, "hall.html")
+
+
+@router.get("/t/{site}")
+async def ticket_lookup_page(request: Request, site: str) -> Response:
+    """Ticket status lookup by the printed number."""
+    return _page(request, site, "ticket.html")
+
+
+@router.get("/t/{site}/{ticket_id}")
+async def ticket_page(request: Request, site: str, ticket_id: str) -> Response:
+    """Ticket status: the page the QR opens on a phone."""
+    return _page(request, site, "ticket.html")
+
+
+@router.get("/ui/{name}")
+async def asset(name: str) -> Response:
+    """A page's script, style or image."""
+    path = _asset(name)
+    if path is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)

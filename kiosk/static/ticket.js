@@ -1,0 +1,98 @@
+/* Ticket status (the page the ticket's QR opens): position, estimate, state and
+   the counter it is called to, kept current from the live stream. Without a
+   ticket in the address it is a lookup form by the printed number. */
+"use strict";
+
+(() => {
+  const { t, api } = Motcua;
+  const [, , siteRaw, ticketRaw] = location.pathname.split("/");
+  const site = decodeURIComponent(siteRaw || "");
+  const ticketId = ticketRaw ? decodeURIComponent(ticketRaw) : null;
+  const base = `/api/v1/sites/${encodeURIComponent(site)}`;
+  const $ = (id) => document.getElementById(id);
+  let ticket = null;
+
+  Motcua.setDictionary({
+    vi: {
+      title: "Theo dõi số thứ tự", lookup_title: "Tra cứu theo số trên vé", number_label: "Số thứ tự", lookup: "Tra cứu",
+      your_number: "Số thứ tự của bạn", procedure: "Thủ tục", people_ahead: "Số người chờ trước bạn",
+      estimated_wait: "Thời gian chờ dự kiến", counters: "Quầy phục vụ", waited: "Đã chờ",
+      live_note: "Trang tự cập nhật; hãy để trang mở.", minutes: "khoảng {n} phút", no_estimate: "chưa ước tính được",
+      people: "{n} người", go_to: "Mời bạn đến quầy {n}",
+      waiting: "Đang chờ đến lượt", held: "Đã gọi nhưng vắng mặt: bạn vẫn trong hàng chờ", called: "Đã đến lượt",
+      serving: "Đang được phục vụ", back_office: "Hồ sơ đang được xử lý, mời chờ nhận kết quả",
+      done: "Đã hoàn thành", no_show: "Đã quá lượt (vắng mặt)", abandoned: "Đã rời hàng chờ",
+      not_found: "Không tìm thấy số này hôm nay.",
+    },
+    en: {
+      title: "Follow your number", lookup_title: "Look up by the number on your ticket", number_label: "Ticket number",
+      lookup: "Look up", your_number: "Your number", procedure: "Procedure", people_ahead: "People ahead of you",
+      estimated_wait: "Estimated wait", counters: "Counters", waited: "Waited",
+      live_note: "This page updates itself; keep it open.", minutes: "about {n} min", no_estimate: "not yet known",
+      people: "{n} people", go_to: "Please go to counter {n}",
+      waiting: "Waiting for your turn", held: "Called while away: you are still in the line", called: "It is your turn",
+      serving: "Being served", back_office: "Your file is being processed; wait for the result",
+      done: "Finished", no_show: "Missed (no-show)", abandoned: "Left the line", not_found: "No such number today.",
+    },
+  });
+
+  function render() {
+    if (!ticket) return;
+    $("ticket").classList.remove("hidden");
+    $("number").textContent = ticket.number;
+    const called = ticket.state === "called" || ticket.state === "serving";
+    $("call").classList.toggle("hidden", !called);
+    $("call").textContent = called ? t("go_to", { n: ticket.counter }) : "";
+    $("state").textContent = t(ticket.state);
+    $("procedure").textContent = ticket.procedure_name;
+    $("ahead").textContent = ticket.position ? t("people", { n: ticket.position - 1 }) : "—";
+    $("wait").textContent = ticket.position ? Motcua.minutes(ticket.estimated_wait_s) : "—";
+    $("counters").textContent = ticket.counters.join(", ");
+    $("waited").textContent = Motcua.clock(ticket.visit_waited_s);
+    document.title = `${ticket.number} · ${t("title")}`;
+    document.body.dataset.state = ticket.state;
+  }
+
+  async function load() {
+    try {
+      const fresh = (await api("GET", `${base}/tickets/${encodeURIComponent(ticketId)}`)).data;
+      if (ticket && fresh.state === "called" && ticket.state !== "called" && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+      ticket = fresh;
+      $("error").classList.add("hidden");
+      render();
+    } catch (error) {
+      $("error").textContent = error.status === 404 ? t("not_found") : error.message;
+      $("error").classList.remove("hidden");
+    }
+  }
+  const loadSoon = Motcua.debounce(load, 400);
+
+  function onEvent(event) {
+    if (event.ticket === (ticket && ticket.id)) { load(); return; } // this ticket: at once
+    if (event.type.startsWith("ticket.") || event.type === "counter.changed") loadSoon(); // the line moved
+  }
+
+  function setLanguage(lang) {
+    Motcua.applyLanguage(lang);
+    const other = lang === "vi" ? "English" : "Tiếng Việt";
+    $("lang-button").textContent = other;
+    $("lang-button").setAttribute("aria-label", other);
+    render();
+  }
+
+  $("lang-button").addEventListener("click", () => setLanguage(Motcua.language() === "vi" ? "en" : "vi"));
+  setLanguage(new URLSearchParams(location.search).get("lang") === "en" ? "en" : "vi");
+  if (!ticketId) {
+    $("lookup").classList.remove("hidden");
+    $("lookup").addEventListener("submit", (event) => {
+      event.preventDefault();
+      location.href = `/t/${encodeURIComponent(site)}/${encodeURIComponent($("lookup-number").value.trim())}`;
+    });
+    document.body.dataset.ready = "true";
+  } else {
+    // Subscribe first, then read, so a call between the two is not missed; every reconnect re-reads.
+    new Motcua.Live(site, onEvent, {
+      onState: (up) => { $("live-state").dataset.state = up ? "on" : "off"; if (up) load().then(() => { document.body.dataset.ready = "true"; }); },
+    });
+  }
+})();
