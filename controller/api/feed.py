@@ -7,7 +7,7 @@ Authenticate with `X-Api-Key` (a key with the ops role: `motcua users add --role
 apikey`), or an ops/manager/admin bearer token. Browsers cannot set headers on
 a WebSocket, so the live feed also takes the key as `?key=`.
 
-Sites are sorted by risk (tickets at risk, then longest wait), so the
+Sites are sorted by risk (tickets at risk, then longest wait, then queue length), so the
 operations centre sees the site that needs a call first. Fields are only ever
 added within version 1; a breaking change gets /api/v2/feed.
 """
@@ -68,7 +68,7 @@ def feed_snapshot(controller: Controller) -> dict[str, Any]:
     """Every site's indicators, riskiest first."""
     now = controller.clock()
     sites = [site_indicators(runtime.floor, runtime.clock()) for runtime in controller.runtimes.values()]
-    sites.sort(key=lambda s: (-s["at_risk"], -s["longest_wait_s"], s["site"]))
+    sites.sort(key=lambda s: (-s["at_risk"], -s["longest_wait_s"], -s["waiting"], s["site"]))
     return {"version": FEED_VERSION, "generated_at": iso(now), "sites": sites}
 
 
