@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import live, pages, reports, routes
+from controller.api import feed, live, pages, reports, routes
 from controller.api.errors import install_error_handlers
 from controller.api.metrics import render_metrics
 from controller.core.site import Site
@@ -84,6 +84,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(reports.router)
+    app.include_router(feed.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:
