@@ -21,6 +21,7 @@ from controller.accounts import AccountStore, demo_accounts
 from controller.api import feed, live, pages, reports, routes
 from controller.api.errors import install_error_handlers
 from controller.api.metrics import render_metrics
+from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.core.site import Site
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
@@ -79,6 +80,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.state.settings = settings
     app.state.accounts = accounts
     app.state.sites = {s.id: s for s in sites}
+    app.state.rate_limits = RateLimits(
+        kiosk_per_minute=settings.kiosk_rate_per_minute, kiosk_burst=max(10, int(settings.kiosk_rate_per_minute / 3))
+    )
+    app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(live.router)
@@ -116,4 +121,5 @@ def settings_from_args(args: Any) -> Settings:
         devices=args.devices,
         demo=args.demo,
         any_hour=args.any_hour,
+        kiosk_rate_per_minute=args.kiosk_rate,
     )

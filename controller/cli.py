@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="issue tickets outside the site's opening hours (implied by --demo)",
     )
+    serve.add_argument(
+        "--kiosk-rate", type=float, default=30.0, help="tickets per minute one kiosk may issue (burst: a third of it)"
+    )
     serve.add_argument("--log-level", default="info")
 
     users = sub.add_parser("users", help="manage accounts in a data dir")

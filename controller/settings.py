@@ -25,6 +25,7 @@ class Settings:
     devices: str = "none"
     demo: bool = False
     any_hour: bool = False
+    kiosk_rate_per_minute: float = 30.0
     policy: str = "deadline"
     tick: bool = True
     public_url: str = ""
@@ -32,6 +33,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"--port must be 0..65535, got {self.port}")
+        if not self.kiosk_rate_per_minute > 0:
+            raise SettingsError(f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
         if self.store != "sqlite" and not self.store.startswith("redis://"):
             raise SettingsError(f"--store must be sqlite or redis://HOST:PORT/DB, got {self.store!r}")
         if self.mqtt not in ("embedded", "none") and not self.mqtt.startswith("mqtt://"):

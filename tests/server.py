@@ -69,13 +69,17 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path, tim
 
 @contextlib.contextmanager
 def serve_process(
-    site_file: Path, data_dir: Path, *extra: str, demo: bool = True
+    site_file: Path, data_dir: Path, *extra: str, demo: bool = True, kiosk_rate: float = 1_000_000.0
 ) -> Iterator[ServerProcess]:
-    """Run `motcua serve` on a free port until the context exits."""
+    """Run `motcua serve` on a free port until the context exits.
+
+    Tests drive many tickets through the one demo kiosk key, so the kiosk rate
+    limit is lifted unless a test is about it.
+    """
     port = free_port()
     args = [
         sys.executable, "-m", "controller.cli", "serve", "--site", str(site_file), "--port", str(port),
-        "--data-dir", str(data_dir), "--log-level", "warning", *extra,
+        "--data-dir", str(data_dir), "--log-level", "warning", "--kiosk-rate", str(kiosk_rate), *extra,
     ]
     if demo:
         args.append("--demo")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.accounts import Principal
 from controller.api.errors import ApiError
+from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
 from controller.core import commands as cmd
 from controller.core.clock import iso
@@ -40,6 +41,7 @@ class IssueBody(Strict):
     channel: Literal["kiosk", "appointment", "online", "staff"] = "kiosk"
     kiosk: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
+    phone_consent: bool = False
 
 
 class OpenBody(Strict):
@@ -134,7 +136,16 @@ async def issue_ticket(
     """Issue a ticket; a retry with the same Idempotency-Key returns the same ticket."""
     runtime = _runtime(request, site)
     principal = require_issuer(request, site)
+    if body.phone and not body.phone_consent:
+        raise ApiError(
+            422,
+            "phone_consent_required",
+            "Cần đồng ý nhận tin nhắn trước khi nhập số điện thoại / consent is needed to use a phone number",
+        )
     kiosk = body.kiosk or (principal.name if principal.role == "kiosk" else None)
+    retry = idempotency_key is not None and idempotency_key in runtime.floor.state.idempotency
+    taken = [] if retry else _take_tokens(request, site, principal.name if principal.role == "kiosk" else None,
+                                          body.phone)
     command = cmd.IssueTicket(
         procedure=body.procedure,
         priority=body.priority,
@@ -144,7 +155,11 @@ async def issue_ticket(
         check_hours=runtime.check_hours,
         by=principal.name,
     )
-    committed = await runtime.execute(command)
+    try:
+        committed = await runtime.execute(command)
+    except Exception:
+        _refund(request, taken)
+        raise
     issued = [e for e in committed.events if e.type == "ticket.issued"]
     if issued:
         return _issued_body(runtime, str(issued[0].data["ticket"]))
@@ -154,6 +169,36 @@ async def issue_ticket(
         raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
     response.headers["Idempotent-Replayed"] = "true"
     return _issued_body(runtime, ticket_id)
+
+
+def _take_tokens(request: Request, site: str, kiosk: str | None, phone: str | None) -> list[tuple[str, str, int]]:
+    """Charge the kiosk's and the phone's buckets; 429 (nothing charged) when either is empty."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limits: RateLimits = request.app.state.rate_limits
+    wanted = []
+    if kiosk is not None:
+        wanted.append(("kiosk", f"{site}/{kiosk}", limits.kiosk_per_minute, limits.kiosk_burst))
+    if phone:
+        wanted.append(("phone", phone, limits.phone_per_minute, limits.phone_burst))
+    taken: list[tuple[str, str, int]] = []
+    for kind, key, per_minute, burst in wanted:
+        wait = limiter.take(kind, key, per_minute, burst)
+        if wait > 0:
+            _refund(request, taken)
+            seconds = max(1, round(wait))
+            who = "ki-ốt này / this kiosk" if kind == "kiosk" else "số điện thoại này / this phone number"
+            raise ApiError(429, "rate_limited",
+                           f"Quá nhiều lượt lấy số từ {who}; vui lòng thử lại sau {seconds} giây "
+                           f"/ too many tickets, try again in {seconds} s",
+                           headers={"Retry-After": str(seconds)})
+        taken.append((kind, key, burst))
+    return taken
+
+
+def _refund(request: Request, taken: list[tuple[str, str, int]]) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    for kind, key, burst in taken:
+        limiter.refund(kind, key, burst)
 
 
 @router.get("/sites/{site}/tickets/{ticket_id}")
@@ -301,7 +346,7 @@ async def monitor(request: Request, site: str) -> dict[str, Any]:
     """The live snapshot for floor managers."""
     runtime = _runtime(request, site)
     require_role(request, site, "manager", "admin", "ops")
-    return monitor_snapshot(runtime.floor, runtime.clock())
+    return monitor_snapshot(runtime.floor, runtime.clock(), runtime.device_view())
 
 
 @router.post("/sites/{site}/alerts/{alert}/acknowledge")
