@@ -29,7 +29,8 @@ system-deps:
 	fi
 
 run: venv
-	$(BIN)/motcua serve --site $(SITE) --host 127.0.0.1 --port 8000 --data-dir data --demo
+	$(BIN)/motcua serve --site $(SITE) --host 127.0.0.1 --port 8000 --data-dir data --demo \
+	  --mqtt embedded --devices sim
 
 test: system-deps venv
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -23,6 +23,7 @@ from controller.api.errors import install_error_handlers
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.core.site import Site
+from controller.devices.service import device_service
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
@@ -62,10 +63,13 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         controller = Controller(sites, store, settings.policy, clock, settings.check_hours)
         app.state.controller = controller
         await controller.start(tick=settings.tick)
-        for line in demo_lines:
-            log.warning("demo account: %s", line)
         try:
-            yield
+            # devices stop before the writers they feed
+            async with device_service(settings, controller) as devices:
+                app.state.devices = devices
+                for line in demo_lines:
+                    log.warning("demo account: %s", line)
+                yield
         finally:
             await controller.stop()
             await store.close()
@@ -103,7 +107,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
 
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
-        body = render_metrics(request.app.state.controller)
+        body = render_metrics(request.app.state.controller, request.app.state.devices.stats)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app

@@ -17,7 +17,10 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> int:
     """Start the controller; exit 2 with a clear message when it must not start."""
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # force: a library (python-escpos) calls basicConfig() at import, which would keep INFO quiet
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     try:
         settings = settings_from_args(args)
         app = create_app(settings)

@@ -76,5 +76,5 @@ async def _snapshots(websocket: WebSocket, controller: Controller, site: str) ->
             now = runtime.clock()
             await websocket.send_json(
                 {"seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
-                 "snapshot": monitor_snapshot(runtime.floor, now)}
+                 "snapshot": monitor_snapshot(runtime.floor, now, runtime.device_view())}
             )

@@ -63,8 +63,10 @@ class ControllerCollector(Collector):
         yield from (waiting, longest, at_risk, issued, served, within, counters, breaches, satisfaction, last_seq)
 
 
-def render_metrics(controller: Controller) -> bytes:
-    """The text exposition of every motcua_* series."""
+def render_metrics(controller: Controller, *extra: Collector) -> bytes:
+    """The text exposition of every motcua_* series (extra: e.g. the device router's)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ControllerCollector(controller))
+    for collector in extra:
+        registry.register(collector)
     return generate_latest(registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.core.floor import Floor
@@ -82,8 +83,8 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
     }
 
 
-def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
-    """Per agency waiting and risk, counters, targets and open alerts."""
+def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Per agency waiting and risk, counters, targets, open alerts and devices (with availability)."""
     site = floor.site
     state = floor.state
     fc = floor.forecast(now)
@@ -129,4 +130,5 @@ def monitor_snapshot(floor: Floor, now: float) -> dict[str, Any]:
         "breaches_today": len(state.breaches),
         "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "issued_today": len(state.tickets),
+        "devices": [dict(d) for d in devices],
     }

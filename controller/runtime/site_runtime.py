@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from controller.core.clock import iso
@@ -56,6 +56,9 @@ class SiteRuntime:
         self.lock = asyncio.Lock()
         self.last_seq = 0
         self.listeners: list[Listener] = []
+        # the site's devices and their availability for the monitor; the device router
+        # replaces it while it runs (availability lives in its coordinators, not the core)
+        self.device_view: Callable[[], list[dict[str, Any]]] = list
 
     async def recover(self) -> int:
         """Replay today's events from the log; returns how many were applied."""
@@ -77,6 +80,11 @@ class SiteRuntime:
             now = self.clock()
             events = self.floor.decide(command, now)
             return await self._commit(events)
+
+    async def record(self, events: Sequence[Event]) -> Committed:
+        """Commit facts observed outside the core (device.changed): nothing to decide, no DomainError."""
+        async with self.lock:
+            return await self._commit(list(events))
 
     async def tick(self) -> Committed:
         """Run target enforcement now."""

@@ -1,0 +1,385 @@
+"""The device router: committed events -> displays; presses and device statuses -> the site's writer.
+
+    commit listener (sync)     display/{counter}/state, hall/state via a DeviceOutput
+    MQTT messages / key fakes  parsed and checked once here, then queued per site;
+                               one worker per site runs them through SiteRuntime in order
+    device statuses            coordinators (health.py) -> device.changed via SiteRuntime.record
+
+Anything that cannot be accepted (bad topic, malformed JSON, unknown counter,
+a duplicate or retained press) is counted in DeviceStats, logged (rate-limited)
+and dropped before it reaches the writer, so it never changes state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final, Self
+
+from controller.core.errors import DomainError
+from controller.core.events import Event
+from controller.devices.displays import HallBoard, affected_counters, display_for
+from controller.devices.health import HOLD_S, DeviceBoard
+from controller.devices.keypads import (
+    PressKind,
+    SeqFilter,
+    TransferTarget,
+    commands_for_key,
+    rating_command,
+    transfer_target,
+)
+from controller.devices.outputs import DeviceOutput
+from controller.devices.stats import UNKNOWN_SITE, DeviceStats
+from controller.runtime.controller import Controller
+from controller.runtime.site_runtime import Committed, SiteRuntime
+from counter_display.protocols import KeySource
+from devices.errors import ProtocolError
+from devices.payloads import (
+    DeviceStatus,
+    DisplayState,
+    KeyPress,
+    RatingPress,
+    parse_device_status,
+    parse_key_press,
+    parse_rating_press,
+)
+from devices.registry import DeviceSpec
+from devices.topics import SiteTopics, parse_topic
+from firmware_bridge.mqtt_link import MqttMessage
+
+__all__ = ["DeviceRouter", "KeyInput", "RatingInput", "StatusInput", "subscriptions"]
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S: Final = 0.2
+LOG_EVERY_S: Final = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInput:
+    """A staff key press of a counter, checked."""
+
+    counter: int
+    press: KeyPress
+    target: TransferTarget = field(default_factory=TransferTarget)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingInput:
+    """A rating press of a counter, checked."""
+
+    counter: int
+    press: RatingPress
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInput:
+    """A device status (or last will), checked."""
+
+    device: str
+    status: DeviceStatus
+
+
+Inbound = KeyInput | RatingInput | StatusInput
+
+
+@dataclass
+class _Site:
+    """The device side of one site."""
+
+    runtime: SiteRuntime
+    health: DeviceBoard
+    hall: HallBoard
+    displays: frozenset[int]
+    seqs: SeqFilter = field(default_factory=SeqFilter)
+    shown: dict[int, DisplayState] = field(default_factory=dict)
+    inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
+
+    @property
+    def id(self) -> str:
+        return self.runtime.site.id
+
+
+def _specs(runtime: SiteRuntime) -> list[DeviceSpec]:
+    return [d for d in runtime.site.devices if isinstance(d, DeviceSpec)]
+
+
+def subscriptions(site_ids: list[str]) -> list[str]:
+    """The topic filters the controller subscribes to: presses and statuses of its own sites only.
+
+    Per site rather than motcua/+/..., so controllers that share a broker (sites
+    partitioned over processes) never see, or count as unknown, each other's devices.
+    """
+    out: list[str] = []
+    for site_id in site_ids:
+        topics = SiteTopics(site_id)
+        out += [topics.subscription(k) for k in ("keypad_press", "rating_press", "device_status")]
+    return out
+
+
+class _RateLimitedLog:
+    """One warning per (site, reason) per LOG_EVERY_S, with how many were not logged."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], float] = {}
+        self._quiet: dict[tuple[str, str], int] = {}
+
+    def warning(self, site: str, reason: str, message: str, *args: object) -> None:
+        key = (site, reason)
+        now = time.monotonic()
+        if now - self._last.get(key, -LOG_EVERY_S) < LOG_EVERY_S:
+            self._quiet[key] = self._quiet.get(key, 0) + 1
+            return
+        quiet = self._quiet.pop(key, 0)
+        self._last[key] = now
+        suffix = f" ({quiet} more not logged)" if quiet else ""
+        log.warning("site %s: dropped (%s): " + message + suffix, site, reason, *args)
+
+
+class DeviceRouter:
+    """Routes between every site's writer and its devices; `async with DeviceRouter(...)`."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        output: DeviceOutput,
+        stats: DeviceStats | None = None,
+        *,
+        messages: asyncio.Queue[MqttMessage] | None = None,
+        key_sources: Mapping[tuple[str, int], KeySource] | None = None,
+        hold_s: float = HOLD_S,
+    ) -> None:
+        self.controller = controller
+        self.output = output
+        self.stats = stats or DeviceStats()
+        self.stats.device_counts = lambda: {s.id: s.health.counts() for s in self.sites.values()}
+        self.messages = messages
+        self.key_sources = dict(key_sources or {})
+        self.hold_s = hold_s
+        self.sites: dict[str, _Site] = {}
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._log = _RateLimitedLog()
+
+    async def __aenter__(self) -> Self:
+        for site_id, runtime in self.controller.runtimes.items():
+            specs = _specs(runtime)
+            site = _Site(
+                runtime=runtime,
+                health=DeviceBoard(specs, self.hold_s),
+                hall=HallBoard(site_id),
+                displays=frozenset(d.counter for d in specs if d.kind == "display" and d.counter is not None),
+            )
+            await self._seed_health(site)
+            self.sites[site_id] = site
+            runtime.listeners.append(self._on_committed)
+            runtime.device_view = site.health.snapshot
+            self._resync(site)
+            self._spawn(self._work(site), f"motcua-devices-{site_id}")
+        self._spawn(self._flush_loop(), "motcua-devices-health")
+        if self.messages is not None:
+            self._spawn(self._consume(self.messages), "motcua-devices-mqtt")
+        for (site_id, counter), source in self.key_sources.items():
+            self._spawn(self._read_keys(site_id, counter, source), f"motcua-keys-{site_id}-{counter}")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for site in self.sites.values():
+            with contextlib.suppress(ValueError):
+                site.runtime.listeners.remove(self._on_committed)
+            site.runtime.device_view = list
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # displays: from the writer's commits
+
+    def _resync(self, site: _Site) -> None:
+        """Publish every display and the hall as the floor is now (start, restart, reconnect)."""
+        state = site.runtime.floor.state
+        site.hall.seed(state)
+        for counter in sorted(site.displays):
+            shown = display_for(state, counter)
+            site.shown[counter] = shown
+            self.output.publish_display(site.id, shown)
+        self.output.publish_hall(site.id, site.hall.payload())
+
+    def resync_all(self) -> None:
+        """Publish the state of every display of every site again."""
+        for site in self.sites.values():
+            self._resync(site)
+
+    def _on_committed(self, site_id: str, committed: Committed) -> None:
+        # runs inside the writer's commit: never raise into it (the command is already durable)
+        try:
+            self._show(self.sites[site_id], committed.events)
+        except Exception:
+            log.exception("site %s: could not route committed events to the displays", site_id)
+
+    def _show(self, site: _Site, events: list[Event]) -> None:
+        state = site.runtime.floor.state
+        affected = affected_counters(events, state)
+        targets = dict.fromkeys(site.displays, False) if affected is None else affected
+        for counter, blink in sorted(targets.items()):
+            if counter not in site.displays:
+                continue
+            shown = display_for(state, counter, blink)
+            # a blinking state is sent again even if equal: that is what makes a recall blink
+            if blink or site.shown.get(counter) != shown:
+                site.shown[counter] = shown
+                self.output.publish_display(site.id, shown)
+        if site.hall.apply(events):
+            self.output.publish_hall(site.id, site.hall.payload())
+
+    # inputs: parsed and checked here, then queued for the site's worker
+
+    async def _consume(self, messages: asyncio.Queue[MqttMessage]) -> None:
+        while True:
+            self.feed(await messages.get())
+
+    def feed(self, message: MqttMessage) -> None:
+        """Check one MQTT message and queue it for its site, or count and drop it."""
+        try:
+            match = parse_topic(message.topic)
+        except ProtocolError as exc:
+            self._drop(UNKNOWN_SITE, "bad_topic", "%s", exc)
+            return
+        site = self.sites.get(match.site)
+        if site is None:
+            self._drop(UNKNOWN_SITE, "unknown_site", "topic %s", message.topic)
+            return
+        try:
+            if match.kind == "device_status" and match.name is not None:
+                self._offer(site, StatusInput(match.name, parse_device_status(message.payload)))
+            elif match.kind in ("keypad_press", "rating_press") and match.counter is not None:
+                if message.retain:
+                    # kept by the broker from some earlier time: not a press made now
+                    self._drop(site.id, "retained", "press on %s", message.topic)
+                    return
+                if match.counter not in site.runtime.site.counters:
+                    self._drop(site.id, "unknown_counter", "press on %s", message.topic)
+                    return
+                if match.kind == "keypad_press":
+                    press = parse_key_press(message.payload)
+                    target = transfer_target(message.payload) if press.key == "transfer" else TransferTarget()
+                    self._offer(site, KeyInput(match.counter, press, target))
+                else:
+                    levels = site.runtime.site.rating_levels
+                    self._offer(site, RatingInput(match.counter, parse_rating_press(message.payload, levels)))
+            else:
+                self._drop(site.id, "bad_topic", "not an input topic: %s", message.topic)
+        except ProtocolError as exc:
+            self._drop(site.id, "malformed", "%s: %s", message.topic, exc)
+
+    def press(self, site_id: str, counter: int, press: KeyPress | RatingPress) -> None:
+        """Queue a press from an in-process keypad (the same checks as over MQTT)."""
+        site = self.sites.get(site_id)
+        if site is None:
+            self._drop(UNKNOWN_SITE, "unknown_site", "press for site %s", site_id)
+        elif counter not in site.runtime.site.counters:
+            self._drop(site.id, "unknown_counter", "press for counter %s", counter)
+        elif isinstance(press, KeyPress):
+            self._offer(site, KeyInput(counter, press))
+        else:
+            self._offer(site, RatingInput(counter, press))
+
+    def status(self, site_id: str, device_id: str, status: DeviceStatus) -> None:
+        """Queue a status of an in-process device (the same checks as over MQTT)."""
+        site = self.sites.get(site_id)
+        if site is None:
+            self._drop(UNKNOWN_SITE, "unknown_site", "status for site %s", site_id)
+        else:
+            self._offer(site, StatusInput(device_id, status))
+
+    async def _read_keys(self, site_id: str, counter: int, source: KeySource) -> None:
+        async for press in source:
+            self.press(site_id, counter, press)
+
+    def _offer(self, site: _Site, item: Inbound) -> None:
+        if isinstance(item, StatusInput):
+            if item.device not in site.health.devices:
+                self._drop(site.id, "unknown_device", "status of %s", item.device)
+                return
+        else:
+            kind: PressKind = "keypad" if isinstance(item, KeyInput) else "rating"
+            if not site.seqs.accept(kind, item.counter, item.press.seq):
+                self._drop(site.id, "duplicate", "%s press seq %d of counter %d", kind, item.press.seq, item.counter)
+                return
+        site.inbox.put_nowait(item)
+
+    def _drop(self, site: str, reason: str, message: str, *args: object) -> None:
+        self.stats.drop(site, reason)
+        self._log.warning(site, reason, message, *args)
+
+    # the site's worker: one input at a time, in arrival order
+
+    async def _work(self, site: _Site) -> None:
+        while True:
+            item = await site.inbox.get()
+            try:
+                await self._handle(site, item)
+            except Exception:  # a bug on one input must not stop this site's devices
+                log.exception("site %s: failed to handle %r", site.id, item)
+
+    async def _handle(self, site: _Site, item: Inbound) -> None:
+        runtime = site.runtime
+        if isinstance(item, StatusInput):
+            site.health.observe(item.device, item.status, runtime.clock())
+            await self._flush(site)
+            return
+        kind = "keypad" if isinstance(item, KeyInput) else "rating"
+        by = f"{kind}-{item.counter}"
+        try:
+            if isinstance(item, KeyInput):
+                commands = commands_for_key(item.press.key, item.counter, runtime.floor.state, by, item.target)
+                for command in commands:
+                    await runtime.execute(command)
+            else:
+                await runtime.execute(rating_command(item.counter, item.press.score, by))
+        except DomainError as exc:
+            self.stats.rejected[(site.id, exc.code)] += 1
+            log.info("site %s counter %d: %s press refused: %s", site.id, item.counter, kind, exc.message)
+            return
+        self.stats.presses[(site.id, kind)] += 1
+
+    # health: device.changed through the writer, debounced by the coordinators
+
+    async def _seed_health(self, site: _Site) -> None:
+        stored = await site.runtime.store.read_day(site.id, site.runtime.floor.state.day)
+        site.health.seed(
+            (s.body, float(s.body["at"])) for s in stored if s.body.get("type") == "device.changed"
+        )
+
+    async def _flush(self, site: _Site) -> None:
+        now = site.runtime.clock()
+        changes = site.health.take_changes(now)
+        if changes:
+            await site.runtime.record([Event("device.changed", now, data) for data in changes])
+        if site.health.next_due() is None:
+            self._dirty.discard(site.id)
+        else:
+            self._dirty.add(site.id)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            for site_id in list(self._dirty):
+                try:
+                    await self._flush(self.sites[site_id])
+                except Exception:  # the log may be down for a moment; try again next round
+                    log.exception("site %s: could not record device changes", site_id)
