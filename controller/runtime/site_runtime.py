@@ -19,7 +19,7 @@ from controller.core.events import Event
 from controller.core.floor import Floor
 from controller.core.site import Site
 from controller.runtime.hub import Hub
-from controller.store.base import EventStore
+from controller.store.base import EventStore, StoreError
 
 __all__ = ["Committed", "SiteRuntime"]
 
@@ -59,6 +59,7 @@ class SiteRuntime:
         # the site's devices and their availability for the monitor; the device router
         # replaces it while it runs (availability lives in its coordinators, not the core)
         self.device_view: Callable[[], list[dict[str, Any]]] = list
+        self._unsure = False
 
     async def recover(self) -> int:
         """Replay today's events from the log; returns how many were applied."""
@@ -77,6 +78,7 @@ class SiteRuntime:
     async def execute(self, command: Command) -> Committed:
         """Decide, commit, apply and publish one command; DomainError leaves everything as it was."""
         async with self.lock:
+            await self._resync_if_unsure()
             now = self.clock()
             events = self.floor.decide(command, now)
             return await self._commit(events)
@@ -89,15 +91,34 @@ class SiteRuntime:
     async def tick(self) -> Committed:
         """Run target enforcement now."""
         async with self.lock:
+            await self._resync_if_unsure()
             now = self.clock()
             return await self._commit(self.floor.tick(now))
+
+    async def _resync_if_unsure(self) -> None:
+        # A failed append may have been committed all the same (a networked log can lose the
+        # reply, not the write): rebuild the floor from the log before deciding anything else,
+        # so a ticket number is never handed out twice. Events found that way are published late.
+        if not self._unsure:
+            return
+        before = self.last_seq
+        self.floor = Floor(self.site, self.floor.policy)
+        await self.recover()
+        if self.last_seq > before:
+            for stored in await self.store.read_after(self.site.id, before):
+                self.hub.publish(self.site.id, self.message(stored.seq, Event.from_dict(stored.body)))
+        self._unsure = False
 
     async def _commit(self, events: list[Event]) -> Committed:
         committed = Committed()
         if not events:
             return committed
         day = next((str(e.data["day"]) for e in events if e.type == "day.started"), self.floor.state.day)
-        seqs = await self.store.append(self.site.id, day, [e.to_dict() for e in events])
+        try:
+            seqs = await self.store.append(self.site.id, day, [e.to_dict() for e in events])
+        except StoreError:
+            self._unsure = True
+            raise
         self.floor.apply(events)
         for seq, event in zip(seqs, events, strict=True):
             committed.append((seq, event))

@@ -13,8 +13,9 @@ than a scan of the site's whole history.
 
 Append is one Lua script, atomic on the server: it checks the fencing token,
 recognises a retry of an append whose reply was lost (each call carries a
-random append id), assigns consecutive seqs after the stream's head, writes the
-entries and updates the day index. With `appendonly yes` and `appendfsync
+random append id; a retry looks for it among the newest entries), assigns
+consecutive seqs after the stream's head, writes the entries and updates the
+day index. With `appendonly yes` and `appendfsync
 always` Redis fsyncs the script's effects before it replies, so an
 acknowledged append survives a SIGKILL of the server.
 """
@@ -43,32 +44,43 @@ __all__ = ["RedisEventStore"]
 T = TypeVar("T")
 
 READ_PAGE = 5000
+# How far back a retried append looks for its first attempt: far more than the appends
+# that can be in flight for one site (its single writer has one at a time).
+RETRY_LOOKBACK = 2000
 
-# KEYS: log, days, fence. ARGV: day, append id, fencing token ('' = unfenced), bodies...
+# KEYS: log, days, fence. ARGV: day, append id, fencing token ('' = unfenced), lookback, bodies...
+# lookback is 0 on a first attempt (a fresh append id cannot be in the log yet) and RETRY_LOOKBACK
+# on a retry, whose first attempt may have been committed with other appends after it.
 _APPEND = """
 local log, days, fence = KEYS[1], KEYS[2], KEYS[3]
-local day, append_id, token = ARGV[1], ARGV[2], ARGV[3]
-local n = #ARGV - 3
+local day, append_id, token, lookback = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local n = #ARGV - 4
+local last = 0
+local head = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+if #head > 0 then
+  last = tonumber(string.match(head[1][1], '^(%d+)'))
+end
+if lookback > 0 then
+  for _, entry in ipairs(redis.call('XREVRANGE', log, '+', '-', 'COUNT', lookback)) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'a' and fields[i + 1] == append_id then
+        local batch_last = tonumber(string.match(entry[1], '^(%d+)'))
+        return {batch_last - n + 1, batch_last}
+      end
+    end
+  end
+end
+-- After the retry check: an append committed while its token was current stays acknowledged.
 if token ~= '' then
   local current = tonumber(redis.call('GET', fence) or '0')
   if tonumber(token) < current then
     return redis.error_reply('STALE fencing token ' .. token .. ' is older than ' .. current)
   end
 end
-local last = 0
-local head = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
-if #head > 0 then
-  last = tonumber(string.match(head[1][1], '^(%d+)'))
-  local fields = head[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'a' and fields[i + 1] == append_id then
-      return {last - n + 1, last}
-    end
-  end
-end
 local first, final = last + 1, last + n
 for i = 1, n do
-  redis.call('XADD', log, string.format('%d-0', last + i), 'd', day, 'a', append_id, 'b', ARGV[3 + i])
+  redis.call('XADD', log, string.format('%d-0', last + i), 'd', day, 'a', append_id, 'b', ARGV[4 + i])
 end
 local ranges = redis.call('HGET', days, day)
 if not ranges then
@@ -181,14 +193,15 @@ class RedisEventStore:
             return []
         keys = SiteKeys(site, self.prefix)
         token = self._fences.get(site)
-        args = [
-            day,
-            uuid.uuid4().hex,  # the same id on every retry of this call: a lost reply is not a second append
-            "" if token is None else str(token),
-            *(json.dumps(body, ensure_ascii=False, separators=(",", ":")) for body in events),
-        ]
+        append_id = uuid.uuid4().hex  # the same on every retry of this call: a lost reply is not a second append
+        bodies = [json.dumps(body, ensure_ascii=False, separators=(",", ":")) for body in events]
+        attempts = 0
 
         async def run() -> list[int]:
+            nonlocal attempts
+            lookback = RETRY_LOOKBACK if attempts else 0
+            attempts += 1
+            args: list[str | int] = [day, append_id, "" if token is None else str(token), lookback, *bodies]
             first, last = await self._append(keys=[keys.log, keys.days, keys.fence], args=args)
             return list(range(int(first), int(last) + 1))
 
