@@ -153,14 +153,8 @@ class SiteDay:
         self.recorder.queue_sample(self.loop.now, self.floor.state)
 
     def _schedule_deadline_tick(self) -> None:
-        """Wake enforcement at the earliest deadline among waiting tickets."""
-        state = self.floor.state
-        earliest: float | None = None
-        for queue in state.queues.values():
-            for index in (queue.priority, queue.normal):
-                head = index.head_by_deadline()
-                if head is not None and (earliest is None or head[1] < earliest):
-                    earliest = head[1]
+        """Wake enforcement at the next deadline of a waiting ticket (the core keeps them in a heap)."""
+        earliest = self.floor.state.next_timer()
         now = self.loop.now
         if earliest is None or earliest <= now:
             return

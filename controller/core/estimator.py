@@ -11,11 +11,13 @@ whichever of their agencies is next in line.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 from controller.core.clock import local_hour
 from controller.core.policies import WALK_S
+from controller.core.queues import LineEntry
 from controller.core.state import SiteState
 from controller.core.tickets import CounterStatus, TicketState
 
@@ -24,28 +26,50 @@ __all__ = ["Forecast", "forecast"]
 
 @dataclass(frozen=True)
 class Forecast:
-    """Predicted call times (epoch s) of waiting tickets and of a new ticket per agency."""
+    """Predicted call times (epoch s) of waiting tickets and of a new ticket per agency.
+
+    `late` lists the tickets predicted to be called after their deadline, or
+    never (no open counter serves them), so enforcement reads the few at risk
+    instead of every waiting ticket.
+    """
 
     computed_at: float
     state_version: int
     call_at: dict[str, float] = field(default_factory=dict)
     new_ticket_call_at: dict[str, float | None] = field(default_factory=dict)
     issued_since: dict[str, int] = field(default_factory=dict)
+    late: tuple[str, ...] = ()
+    # Until then the predictions hold if the state does not change (no service overruns yet).
+    stable_until: float = math.inf
 
     def ticket_wait(self, ticket_id: str, now: float) -> float | None:
         at = self.call_at.get(ticket_id)
         return None if at is None else max(0.0, at - now)
 
 
+_Entry = LineEntry
+
+
+def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[_Entry]]:
+    """Every non-empty agency line, legal priority first, each in the policy's order."""
+    return {agency: deque(queue.line(by_deadline)) for agency, queue in state.queues.items() if len(queue)}
+
+
 def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecast:
     """Run the virtual dispatch and return its predictions."""
     site = state.site
     hour = local_hour(now, site.utc_offset_s)
-    lines: dict[str, deque[str]] = {
-        agency: deque(queue.ordered(by_deadline)) for agency, queue in state.queues.items()
-    }
-    directed = {cid: deque(tids) for cid, tids in state.directed.items() if tids}
+    learned = state.service_times.expected
+    expected: dict[tuple[str, int], float] = {}
+    lines = _lines(state, by_deadline)
+    directed: dict[int, deque[_Entry]] = {}
+    for cid, tids in state.directed.items():
+        if tids:
+            tickets = [state.tickets[t] for t in tids]
+            directed[cid] = deque((0, state.deadline_of(t), t.effective_start(), t.id) for t in tickets)
     free: list[tuple[float, int]] = []
+    idle_from: dict[int, float] = {}
+    stable_until = math.inf
     for cid, cs in state.counters.items():
         if cs.status != CounterStatus.OPEN:
             continue
@@ -54,23 +78,41 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
             current = state.tickets[cs.current]
             began = current.started_at if current.state == TicketState.SERVING else current.called_at
             extra = 0.0 if current.state == TicketState.SERVING else WALK_S
-            expected = state.service_times.expected(current.procedure, cid, hour)
+            service = learned(current.procedure, cid, hour)
             # A service already longer than expected still needs some time to end.
-            at = max(now + 0.25 * expected, (began or now) + extra + expected)
-        free.append((at, cid))
+            end = (began or now) + extra + service
+            at = max(now + 0.25 * service, end)
+            stable_until = min(stable_until, max(now, end - 0.25 * service))
+        if cid in directed or any(a in lines for a in site.counters[cid].serves):
+            if cs.current is None:
+                stable_until = now  # an idle counter with work: every prediction moves with the clock
+            free.append((at, cid))
+        else:
+            idle_from[cid] = at  # nothing it may serve waits: free for the next newcomer
     heapq.heapify(free)
     call_at: dict[str, float] = {}
-    idle_from: dict[int, float] = {}
+    late: list[str] = []
     while free:
         at, cid = heapq.heappop(free)
         spec = site.counters[cid]
-        tid = _take(state, spec.serves, spec.priority, lines, directed.get(cid), by_deadline)
-        if tid is None:
+        entry = _take(spec.serves, spec.priority, lines, directed.get(cid), by_deadline)
+        if entry is None:
             idle_from[cid] = at
             continue
+        _flag, deadline, _start, tid = entry
         call_at[tid] = at
+        if at > deadline:
+            late.append(tid)
         procedure = state.tickets[tid].procedure
-        heapq.heappush(free, (at + WALK_S + state.service_times.expected(procedure, cid, hour), cid))
+        cached = expected.get((procedure, cid))
+        if cached is None:
+            cached = expected[(procedure, cid)] = learned(procedure, cid, hour)
+        heapq.heappush(free, (at + WALK_S + cached, cid))
+    # Whoever no open counter reaches is late by definition.
+    for line in lines.values():
+        late.extend(entry[3] for entry in line)
+    for line in directed.values():
+        late.extend(entry[3] for entry in line)
     new_ticket: dict[str, float | None] = {}
     for agency in site.agencies:
         times = [idle_from[c.id] for c in site.counters_for(agency) if c.id in idle_from]
@@ -81,34 +123,35 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
         call_at=call_at,
         new_ticket_call_at=new_ticket,
         issued_since=dict(state.issued_per_agency),
+        late=tuple(late),
+        stable_until=stable_until,
     )
 
 
 def _take(
-    state: SiteState,
     serves: tuple[str, ...],
     priority_counter: bool,
-    lines: dict[str, deque[str]],
-    directed: deque[str] | None,
+    lines: dict[str, deque[_Entry]],
+    directed: deque[_Entry] | None,
     by_deadline: bool,
-) -> str | None:
+) -> _Entry | None:
     if directed:
         return directed.popleft()
-    # Priority tickets sit at the front of each line (AgencyQueue.ordered).
+    # Priority tickets sit at the front of each line.
     best_agency: str | None = None
     best_key: tuple[int, float] | None = None
     for rank, agency in enumerate(serves):
-        line = lines[agency]
-        if not line:
+        line = lines.get(agency)
+        if line is None:
             continue
-        ticket = state.tickets[line[0]]
-        if by_deadline:
-            order = state.deadline_of(ticket)
-        else:
-            order = ticket.effective_start() if priority_counter else float(rank)
-        key = (0 if ticket.is_priority else 1, order)
+        flag, deadline, start, _tid = line[0]
+        key = (flag, deadline) if by_deadline else (flag, start if priority_counter else float(rank))
         if best_key is None or key < best_key:
             best_key, best_agency = key, agency
     if best_agency is None:
         return None
-    return lines[best_agency].popleft()
+    line = lines[best_agency]
+    entry = line.popleft()
+    if not line:
+        del lines[best_agency]  # emptied lines drop out, so idle counters stop looking at them
+    return entry

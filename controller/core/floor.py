@@ -23,10 +23,13 @@ from controller.core.events import Event
 from controller.core.policies import RoutingPolicy, make_policy
 from controller.core.site import Site
 from controller.core.state import SiteState
-from controller.core.targets import enforce
+from controller.core.targets import enforce, next_due
 from controller.core.tickets import Ticket, TicketState
 
 __all__ = ["Floor"]
+
+# Tick events that only flag tickets or warn the manager: they change no prediction.
+_FLAGS = frozenset({"target.at_risk", "target.breached", "alert.raised"})
 
 # Predictions are recomputed when the state changed and at least this much time passed.
 FORECAST_REFRESH_S = 2.0
@@ -42,6 +45,8 @@ class Floor:
         self._forecast: Forecast | None = None
         self._day_bounds = (0.0, 0.0)  # epoch range of state.day, so most calls skip date formatting
         self._positions: tuple[int, dict[str, int]] = (-1, {})
+        self._quiet = (-1, 0.0)  # (state version, until): a tick found nothing to do
+        self._ticked: tuple[list[Event], float] = ([], 0.0)  # the last tick's events, and when
 
     # ------------------------------------------------------------- commands
     def day_event(self, now: float) -> Event | None:
@@ -67,12 +72,24 @@ class Floor:
 
     def apply(self, events: Iterable[Event]) -> None:
         """Fold committed events into the state."""
+        ticked, at = self._ticked
+        if events is ticked and ticked:
+            self._ticked = ([], 0.0)
+            self._fold(ticked)
+            if all(e.type in _FLAGS for e in ticked) and self._forecast is not None:
+                # Only flags were raised: the tick has nothing more to do until something falls due.
+                self._quiet = (self.state.version, next_due(self.state, at, self._forecast))
+            return
+        self._fold(events)
+
+    def _fold(self, events: Iterable[Event]) -> None:
         for event in events:
             if event.type == "day.started":
                 self.state = SiteState(self.site, str(event.data["day"]))
                 self._forecast = None
                 self._day_bounds = (0.0, 0.0)
                 self._positions = (-1, {})
+                self._quiet = (-1, 0.0)
             self.state.apply(event)
 
     def execute(self, command: Command, now: float) -> list[Event]:
@@ -86,7 +103,14 @@ class Floor:
         day = self.day_event(now)
         if day is not None:
             return [day]
-        return enforce(self.state, now, self.forecast(now))
+        version, until = self._quiet
+        if version == self.state.version and now < until:
+            return []  # nothing changed and nothing falls due before `until`
+        fc = self.forecast(now)
+        events = enforce(self.state, now, fc)
+        self._quiet = (-1, 0.0) if events else (self.state.version, next_due(self.state, now, fc))
+        self._ticked = (events, now)
+        return events
 
     # ------------------------------------------------------------- reading
     def forecast(self, now: float) -> Forecast:
@@ -94,9 +118,11 @@ class Floor:
         cached = self._forecast
         if (
             cached is None
-            or (cached.state_version != self.state.version and now - cached.computed_at >= FORECAST_REFRESH_S)
-            or now - cached.computed_at >= 30.0
             or now < cached.computed_at
+            or (
+                now - cached.computed_at >= FORECAST_REFRESH_S
+                and (cached.state_version != self.state.version or now >= cached.stable_until)
+            )
         ):
             cached = forecast(self.state, now, by_deadline=self.policy.name == "deadline")
             self._forecast = cached

@@ -61,98 +61,103 @@ class FifoPolicy:
 class DeadlinePolicy:
     """Deadline-aware routing.
 
-    1. Fairness guard: if any ticket the counter may serve is past its deadline,
-       call the one that has waited longest among those (legal priority does
-       not override this, so priority cannot starve others past their deadline).
+    1. Fairness guard: while any ticket the counter may serve is past its
+       deadline, the counter serves in arrival order: it calls the ticket that
+       has waited longest (legal priority does not override this, so priority
+       cannot starve others past their deadline). Calling the longest waiting
+       ticket, rather than the oldest overdue one, matters for journey steps: a
+       fee ticket whose visit budget ran out during its intake is overdue the
+       moment it joins the fee line, and jumping it ahead of everyone older
+       would make them late too without saving its own (already lost) visit target.
     2. Legal priority, least slack first.
     3. Everyone else, least slack first, where slack = deadline - now - the wait
-       the ticket would still have if this counter passed it over (the next
-       moment another counter for its agency frees, or this one after a
-       service). A cross-trained counter thereby pulls an at-risk ticket of
-       another agency before a comfortable one of its own.
+       the ticket would still have if this counter passed it over: until
+       another counter for its agency frees, or until this counter has served
+       the ticket it would call instead. A cross-trained counter thereby pulls
+       an at-risk ticket of another agency before a comfortable one of its own,
+       and between two equally urgent lines it serves the short job first, so
+       both are more likely to make it.
     """
 
     name = "deadline"
 
     def choose(self, state: SiteState, counter: Counter, now: float) -> str | None:
-        directed = _directed(state, counter)
-        if directed is not None:
-            return directed
-        overdue = self._oldest_overdue(state, counter, now)
-        if overdue is not None:
-            return overdue
-        best: tuple[float, float, int, str] | None = None
+        line = state.directed.get(counter.id)
+        if line:
+            return line[0]
+        queues = state.queues
+        oldest: tuple[float, int, str, int] | None = None
+        overdue = False
+        priority: list[tuple[str, tuple[float, int, str, int]]] = []
+        normal: list[tuple[str, tuple[float, int, str, int]]] = []
         for agency in counter.serves:
-            head = state.queues[agency].priority.head_by_deadline()
-            if head is not None:
-                best = self._better(state, counter, agency, head, now, best)
-        if best is not None:
-            return best[3]
-        for agency in counter.serves:
-            head = state.queues[agency].normal.head_by_deadline()
-            if head is not None:
-                best = self._better(state, counter, agency, head, now, best)
-        return None if best is None else best[3]
-
-    def _better(
-        self,
-        state: SiteState,
-        counter: Counter,
-        agency: str,
-        head: tuple[str, float],
-        now: float,
-        best: tuple[float, float, int, str] | None,
-    ) -> tuple[float, float, int, str]:
-        tid, deadline = head
-        ticket = state.tickets[tid]
-        slack = deadline - now - self._wait_if_passed(state, counter, agency, ticket.procedure, now)
-        key = (slack, ticket.effective_start(), ticket.order, tid)
-        return key if best is None or key < best else best
-
-    @staticmethod
-    def _oldest_overdue(state: SiteState, counter: Counter, now: float) -> str | None:
-        best: tuple[float, int, str] | None = None
-        for agency in counter.serves:
-            queue = state.queues[agency]
-            for index in (queue.priority, queue.normal):
-                head = index.head_by_start()
-                if head is None:
+            queue = queues[agency]
+            for index, heads in ((queue.priority, priority), (queue.normal, normal)):
+                first = index.first_by_deadline()
+                if first is None:
                     continue
-                start, deadline, order = index.keys(head[0])
-                if deadline <= now:
-                    # The longest-waiting ticket is overdue: nobody overdue is older than it.
-                    candidates = [(head[0], start, order)]
-                else:
-                    # Only tickets whose visit budget ran out can be overdue: few, found in O(k).
-                    candidates = [(tid, s, o) for tid, s, _d, o in index.due_by(now)]
-                for tid, s, o in candidates:
-                    key = (s, o, tid)
-                    if best is None or key < best:
-                        best = key
-        return None if best is None else best[2]
+                heads.append((agency, first))
+                if first[0] <= now:
+                    overdue = True
+                by_start = index.first_by_start()
+                if by_start is not None and (oldest is None or by_start < oldest):
+                    oldest = by_start
+        if overdue and oldest is not None:
+            return oldest[2]
+        heads = priority or normal
+        if not heads:
+            return None
+        if len(heads) == 1:
+            return heads[0][1][2]
+        return self._least_slack(state, counter, heads, now)
 
     @staticmethod
-    def _wait_if_passed(state: SiteState, counter: Counter, agency: str, procedure: str, now: float) -> float:
-        """How long a ticket would still wait if this counter served someone else now."""
-        own = state.service_times.expected(procedure, counter.id)
-        soonest = own
-        for other in state.site.counters_for(agency):
-            if other.id == counter.id:
-                continue
-            cs = state.counters[other.id]
-            if cs.status != CounterStatus.OPEN:
-                continue
-            if cs.current is None:
-                return 0.0
-            current = state.tickets[cs.current]
-            began = current.started_at if current.state == TicketState.SERVING else current.called_at
-            extra = 0.0 if current.state == TicketState.SERVING else WALK_S
-            expected = state.service_times.expected(current.procedure, other.id)
-            free_in = max(0.0, (began or now) + extra + expected - now)
-            # A cross-trained counter also serves other agencies: it is only partly ours.
-            free_in *= len(other.serves) ** 0.5
-            soonest = min(soonest, free_in)
-        return soonest
+    def _least_slack(
+        state: SiteState, counter: Counter, heads: list[tuple[str, tuple[float, int, str, int]]], now: float
+    ) -> str:
+        tickets = state.tickets
+        expected = state.service_times.expected
+        own = [expected(tickets[first[2]].procedure, counter.id) for _agency, first in heads]
+        soonest: dict[str, float] = {}
+        best: tuple[float, float, int, str] | None = None
+        for i, (agency, first) in enumerate(heads):
+            deadline, order, tid, _ = first
+            # Passed over, the ticket waits while this counter serves the quickest alternative...
+            instead = min(own[j] for j in range(len(heads)) if j != i)
+            # ...unless another counter of its agency frees first.
+            other = soonest.get(agency)
+            if other is None:
+                other = soonest[agency] = _soonest_other(state, counter, agency, now)
+            slack = deadline - now - min(instead, other)
+            key = (slack, tickets[tid].effective_start(), order, tid)
+            if best is None or key < best:
+                best = key
+        assert best is not None
+        return best[3]
+
+
+def _soonest_other(state: SiteState, counter: Counter, agency: str, now: float) -> float:
+    """Seconds until another open counter that serves the agency is likely free (inf: none)."""
+    soonest = float("inf")
+    counters = state.counters
+    tickets = state.tickets
+    for other in state.site.counters_for(agency):
+        if other.id == counter.id:
+            continue
+        cs = counters[other.id]
+        if cs.status != CounterStatus.OPEN:
+            continue
+        if cs.current is None:
+            return 0.0
+        current = tickets[cs.current]
+        serving = current.state == TicketState.SERVING
+        began = current.started_at if serving else current.called_at
+        expected = state.service_times.expected(current.procedure, other.id)
+        free_in = max(0.0, (began or now) + (0.0 if serving else WALK_S) + expected - now)
+        # A cross-trained counter also serves other agencies: it is only partly ours.
+        free_in *= len(other.serves) ** 0.5
+        soonest = min(soonest, free_in)
+    return soonest
 
 
 POLICIES: dict[str, type[FifoPolicy] | type[DeadlinePolicy]] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-__all__ = ["AgencyQueue", "OrderedIndex"]
+__all__ = ["AgencyQueue", "LineEntry", "OrderedIndex"]
 
 # heap entry: (key, order, ticket_id, version)
 _Entry = tuple[float, int, str, int]
@@ -20,13 +20,19 @@ _Entry = tuple[float, int, str, int]
 class OrderedIndex:
     """A set of ticket ids with two orders (start, deadline) and O(log n) heads."""
 
-    __slots__ = ("_by_deadline", "_by_start", "_members", "_version")
+    __slots__ = ("_by_deadline", "_by_start", "_changes", "_members", "_version")
 
     def __init__(self) -> None:
         self._members: dict[str, tuple[float, float, int, int]] = {}
         self._by_start: list[_Entry] = []
         self._by_deadline: list[_Entry] = []
         self._version = 0
+        self._changes = 0  # bumped by every add and discard; readers cache on it
+
+    @property
+    def changes(self) -> int:
+        """A counter that moves whenever membership or keys change."""
+        return self._changes
 
     def __len__(self) -> int:
         return len(self._members)
@@ -37,6 +43,7 @@ class OrderedIndex:
     def add(self, ticket_id: str, start: float, deadline: float, order: int) -> None:
         """Insert (or re-key) a ticket."""
         self._version += 1
+        self._changes += 1
         version = self._version
         self._members[ticket_id] = (start, deadline, order, version)
         heapq.heappush(self._by_start, (start, order, ticket_id, version))
@@ -47,25 +54,39 @@ class OrderedIndex:
 
     def discard(self, ticket_id: str) -> None:
         """Forget a ticket (it was called, transferred, abandoned...)."""
-        self._members.pop(ticket_id, None)
+        if self._members.pop(ticket_id, None) is not None:
+            self._changes += 1
 
     def _valid(self, entry: _Entry) -> bool:
         member = self._members.get(entry[2])
         return member is not None and member[3] == entry[3]
 
     def _head(self, heap: list[_Entry]) -> _Entry | None:
-        while heap and not self._valid(heap[0]):
+        members = self._members
+        while heap:
+            entry = heap[0]
+            member = members.get(entry[2])
+            if member is not None and member[3] == entry[3]:
+                return entry
             heapq.heappop(heap)
-        return heap[0] if heap else None
+        return None
+
+    def first_by_start(self) -> _Entry | None:
+        """(start, order, id, version) of the ticket waiting longest; None when empty."""
+        return self._head(self._by_start) if self._members else None
+
+    def first_by_deadline(self) -> _Entry | None:
+        """(deadline, order, id, version) of the ticket with the earliest deadline; None when empty."""
+        return self._head(self._by_deadline) if self._members else None
 
     def head_by_start(self) -> tuple[str, float] | None:
         """The ticket waiting longest, with its wait start."""
-        entry = self._head(self._by_start)
+        entry = self.first_by_start()
         return None if entry is None else (entry[2], entry[0])
 
     def head_by_deadline(self) -> tuple[str, float] | None:
         """The ticket with the earliest deadline, with that deadline."""
-        entry = self._head(self._by_deadline)
+        entry = self.first_by_deadline()
         return None if entry is None else (entry[2], entry[0])
 
     def due_by(self, limit: float) -> Iterator[tuple[str, float, float, int]]:
@@ -96,6 +117,10 @@ class OrderedIndex:
         """Members from earliest deadline to latest."""
         return [tid for tid, _ in sorted(self._members.items(), key=lambda kv: (kv[1][1], kv[1][2]))]
 
+    def members(self) -> dict[str, tuple[float, float, int, int]]:
+        """Read-only view: ticket id -> (start, deadline, order, version)."""
+        return self._members
+
     def keys(self, ticket_id: str) -> tuple[float, float, int]:
         start, deadline, order, _ = self._members[ticket_id]
         return start, deadline, order
@@ -107,14 +132,43 @@ class OrderedIndex:
         heapq.heapify(self._by_deadline)
 
 
+# A line entry: (0 legal priority / 1 other, deadline, wait start, ticket id).
+LineEntry = tuple[int, float, float, str]
+
+
 class AgencyQueue:
     """The waiting line of one agency: legal priority and the rest."""
 
-    __slots__ = ("normal", "priority")
+    __slots__ = ("_lines", "normal", "priority")
 
     def __init__(self) -> None:
         self.priority = OrderedIndex()
         self.normal = OrderedIndex()
+        self._lines: dict[bool, tuple[tuple[int, int], tuple[LineEntry, ...]]] = {}
+
+    def line(self, by_deadline: bool) -> tuple[LineEntry, ...]:
+        """The whole line in the policy's order, legal priority first; sorted again only after a change.
+
+        The estimator reads every line at every forecast, and most lines have not
+        changed since the last one.
+        """
+        stamp = (self.priority.changes, self.normal.changes)
+        cached = self._lines.get(by_deadline)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        entries: list[LineEntry] = []
+        for flag, index in ((0, self.priority), (1, self.normal)):
+            members = index.members()
+            # Plain tuples sort in C: (key, order, ...) reproduces the index's order.
+            if by_deadline:
+                entries.extend((flag, d, s, t) for d, _o, s, t in sorted(
+                    (d, o, s, t) for t, (s, d, o, _v) in members.items()))
+            else:
+                entries.extend((flag, d, s, t) for s, _o, d, t in sorted(
+                    (s, o, d, t) for t, (s, d, o, _v) in members.items()))
+        line = tuple(entries)
+        self._lines[by_deadline] = (stamp, line)
+        return line
 
     def __len__(self) -> int:
         return len(self.priority) + len(self.normal)

@@ -8,6 +8,7 @@ the same state.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -43,6 +44,9 @@ class SiteState:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.breaches: list[dict[str, Any]] = []
         self.risk_since: dict[str, float] = {}  # ticket -> when it was flagged at risk
+        # Breach timers: (deadline, order, ticket, kind, wait start), a heap with lazy deletion, so
+        # enforcement finds the tickets that just passed a deadline without scanning the lines.
+        self.timers: list[tuple[float, int, str, str, float]] = []
         self.issue_times: dict[str, list[float]] = defaultdict(list)  # agency -> intake issue times
         self.served_per_agency: dict[str, int] = defaultdict(int)
         self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
@@ -98,12 +102,58 @@ class SiteState:
         ticket.ready_at = None
         ticket.at_risk = False
         self.pending.pop(ticket.id, None)
+        self._arm(ticket)
         if ticket.target_counter is not None:
             self.directed[ticket.target_counter].append(ticket.id)
             return
         self.queues[ticket.agency].add(
             ticket.id, ticket.is_priority, ticket.effective_start(), self.deadline_of(ticket), ticket.order
         )
+
+    def _arm(self, ticket: Ticket) -> None:
+        """Set the breach timers of a ticket whose wait clock (re)started."""
+        start = ticket.effective_start()
+        targets = self.site.targets
+        order = ticket.order
+        heapq.heappush(self.timers, (start + targets.transaction_wait_s, order, ticket.id, "transaction", start))
+        visit = start + targets.visit_wait_s - ticket.visit_waited
+        heapq.heappush(self.timers, (visit, order, ticket.id, "visit", start))
+
+    def _timer_live(self, entry: tuple[float, int, str, str, float]) -> bool:
+        ticket = self.tickets[entry[2]]
+        if not ticket.is_waiting or ticket.effective_start() != entry[4]:
+            return False
+        return not (ticket.breached_tx if entry[3] == "transaction" else ticket.breached_visit)
+
+    def due_timers(self, now: float) -> list[tuple[float, int, str, str, float]]:
+        """Live breach timers at or before `now`: (deadline, order, ticket, kind, wait start).
+
+        Dead timers at the top are dropped on the way (a cache, like the queues' heaps).
+        """
+        heap = self.timers
+        while heap and not self._timer_live(heap[0]):
+            heapq.heappop(heap)
+        out = []
+        stack = [0] if heap else []
+        while stack:
+            i = stack.pop()
+            entry = heap[i]
+            if entry[0] > now:
+                continue
+            if self._timer_live(entry):
+                out.append(entry)
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(heap):
+                    stack.append(child)
+        out.sort()
+        return out
+
+    def next_timer(self) -> float | None:
+        """The earliest live breach deadline (None: no ticket waits)."""
+        heap = self.timers
+        while heap and not self._timer_live(heap[0]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def _dequeue(self, ticket: Ticket) -> None:
         self.queues[ticket.agency].discard(ticket.id)
@@ -173,6 +223,7 @@ class SiteState:
             ticket.waiting_since = event.at
             ticket.ready_at = float(event.data["ready_at"])
             self.pending[ticket.id] = ticket.ready_at
+            self._arm(ticket)  # the wait clock runs again while the ticket is held
         else:
             ticket.state = TicketState.NO_SHOW
             ticket.visit_waited += ticket.tx_waited_before

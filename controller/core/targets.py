@@ -15,7 +15,7 @@ something can change. It returns events only; the caller commits and applies.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import math
 from typing import Any
 
 from controller.core.clock import local_seconds
@@ -24,13 +24,17 @@ from controller.core.events import Event
 from controller.core.state import SiteState
 from controller.core.tickets import CounterStatus, Ticket, TicketState
 
-__all__ = ["STANDBY_AFTER_S", "enforce"]
+__all__ = ["QUIET_MAX_S", "STANDBY_AFTER_S", "enforce", "next_due"]
 
 STANDBY_AFTER_S = 120.0          # at-risk this long before a standby counter is opened
 STANDBY_MIN_OPEN_S = 30 * 60.0   # an auto-opened counter stays open at least this long
 SURGE_WINDOW_S = 30 * 60.0
 SURGE_FACTOR = 1.5
 LONG_SERVICE_FACTOR = 1.25
+# With tickets waiting, a quiet tick still looks again at least this often (the runtime's
+# manager screens show ages and estimates that a fresh look keeps honest).
+QUIET_MAX_S = 300.0
+DRIFT_S = 120.0
 
 
 def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
@@ -47,40 +51,48 @@ def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
     return events
 
 
-def _waiting(state: SiteState, now: float) -> Iterable[Ticket]:
-    """Tickets that count as waiting for the targets and could be overdue by now."""
-    for queue in state.queues.values():
-        for index in (queue.priority, queue.normal):
-            for tid, *_ in index.due_by(now):
-                yield state.tickets[tid]
-    for tids in state.directed.values():
-        for tid in tids:
-            yield state.tickets[tid]
-    for tid in state.pending:
-        ticket = state.tickets[tid]
-        if ticket.state == TicketState.HELD:
-            yield ticket
+def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
+    """The earliest time a tick could act if no event happens before it (inf: not before an event).
+
+    A tick that found nothing to do stays quiet until then: the runtime may
+    tick every second and the simulator at any moment, and both pay only for
+    ticks where something can change.
+    """
+    due = min(state.pending.values(), default=math.inf)
+    timer = state.next_timer()
+    if timer is not None:
+        # Tickets wait: predictions move once a service runs over; such slow drift is looked at
+        # every DRIFT_S, and anything at least every QUIET_MAX_S.
+        due = min(due, timer, max(forecast.stable_until, now + DRIFT_S), now + QUIET_MAX_S)
+    for tid in forecast.late:
+        since = state.risk_since.get(tid)
+        # A ticket at risk long enough makes its agency ask for a standby counter then.
+        if since is not None and state.tickets[tid].at_risk and since + STANDBY_AFTER_S > now:
+            due = min(due, since + STANDBY_AFTER_S)
+    for cs in state.counters.values():
+        if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
+            until = cs.changed_at + STANDBY_MIN_OPEN_S
+            due = min(due, until if until > now else now + QUIET_MAX_S)
+    return due
 
 
 def _breaches(state: SiteState, now: float) -> list[Event]:
-    targets = state.site.targets
     events = []
-    for ticket in _waiting(state, now):
-        start = ticket.effective_start()
-        for kind, deadline, flagged in (
-            ("transaction", start + targets.transaction_wait_s, ticket.breached_tx),
-            ("visit", start + targets.visit_wait_s - ticket.visit_waited, ticket.breached_visit),
-        ):
-            if not flagged and deadline <= now:
-                events.append(Event("target.breached", now, {
-                    "ticket": ticket.id,
-                    "number": ticket.number,
-                    "agency": ticket.agency,
-                    "kind": kind,
-                    "deadline": deadline,
-                    "waited_s": round(ticket.waited(now), 1),
-                    "cause": breach_cause(state, ticket, now),
-                }))
+    seen: set[tuple[str, str]] = set()
+    for deadline_at, _order, tid, kind, _start in state.due_timers(now):
+        if (tid, kind) in seen:
+            continue  # a ticket re-armed at the same start has two live timers of a kind
+        seen.add((tid, kind))
+        ticket = state.tickets[tid]
+        events.append(Event("target.breached", now, {
+            "ticket": ticket.id,
+            "number": ticket.number,
+            "agency": ticket.agency,
+            "kind": kind,
+            "deadline": deadline_at,
+            "waited_s": round(ticket.waited(now), 1),
+            "cause": breach_cause(state, ticket, now),
+        }))
     return events
 
 
@@ -120,12 +132,15 @@ def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event])
     """Flag tickets predicted to pass their deadline; return agencies at risk long enough."""
     persistent: set[str] = set()
     flagged_now = {e.data["ticket"] for e in out if e.type == "target.breached"}
-    for ticket in state.waiting_tickets():
+    # Only the forecast's late tickets can be at risk: no scan of every waiting ticket.
+    for tid in forecast.late:
+        ticket = state.tickets[tid]
+        if ticket.state != TicketState.WAITING:
+            continue  # called or gone since the forecast
         deadline = state.deadline_of(ticket)
-        predicted = forecast.call_at.get(ticket.id)
-        late = predicted is None or predicted > deadline
-        if not late:
-            continue
+        predicted = forecast.call_at.get(tid)
+        if predicted is not None and predicted <= deadline:
+            continue  # re-queued with a new deadline since the forecast
         if ticket.at_risk:
             risk_since = state.risk_since.get(ticket.id, now)
             if now - risk_since >= STANDBY_AFTER_S:
