@@ -29,9 +29,11 @@ from controller.core.commands import (
     Transfer,
 )
 from controller.core.errors import DomainError
+from controller.core.estimator import forecast
 from controller.core.events import Event
 from controller.core.floor import Floor
 from controller.core.site import Site, parse_site
+from controller.core.targets import enforce
 from controller.core.tickets import TicketState
 
 MONDAY_0800 = 1736125200.0  # 2025-01-06 08:00 +07:00
@@ -128,6 +130,20 @@ def _check_call(floor: Floor, event: Event) -> None:
         assert ticket.effective_start() <= min(u.effective_start() for u in overdue), "fairness guard broken"
 
 
+def _check_enforcement(floor: Floor, now: float) -> None:
+    """The tick's shortcuts lose nothing: late tickets come from the forecast, a quiet tick hides no event."""
+    state = floor.state
+    fresh = forecast(state, now, by_deadline=floor.policy.name == "deadline")
+    expected_late = {t.id for t in state.tickets.values() if t.state == TicketState.WAITING
+                     and (fresh.call_at.get(t.id) is None or fresh.call_at[t.id] > state.deadline_of(t))}
+    assert set(fresh.late) == expected_late
+    version, until = floor._quiet
+    if version == state.version and now < until:
+        # Readiness and breaches are exact moments: a quiet tick may skip neither.
+        due = [e for e in enforce(state, now, fresh) if e.type in ("ticket.ready", "target.breached")]
+        assert due == [], due
+
+
 # Every run starts from a working floor, so random steps reach calls, services and transfers.
 PREFIX: list[Any] = [*(OpenCounter(c, staff=f"s{c}") for c in (1, 2, 3, 4)),
                      IssueTicket("a1"), IssueTicket("b1"), IssueTicket("a2", priority="elderly")]
@@ -149,6 +165,7 @@ def _drive(policy: str, steps: list[Any]) -> Counter[str]:
                 now += value
                 continue
             if kind == "tick":
+                _check_enforcement(floor, now)
                 events = floor.tick(now)
                 floor.apply(events)
                 log.extend(events)
@@ -239,3 +256,48 @@ def test_transfer_keeps_the_wait_clock() -> None:
     assert ticket.agency == "B" and ticket.state == TicketState.WAITING
     assert ticket.waited(now + 200) == 100  # service time is not waiting
     assert ticket.waited(now + 260) == 160
+
+
+def test_a_visit_late_fee_ticket_does_not_jump_older_ones() -> None:
+    """Once anyone is late the counter serves in arrival order, not the most overdue first."""
+    floor = Floor(SITE, "deadline")
+    now = MONDAY_0800
+    for counter in (1, 4):
+        floor.execute(OpenCounter(counter, staff=f"s{counter}"), now)
+    late = floor.execute(IssueTicket("a1"), now)[-1].data["ticket"]
+    # a1 waits 200 s for its intake, more than the whole visit budget (3 min).
+    assert floor.execute(CallNext(1), now + 200)[-1].data["ticket"] == late
+    early = floor.execute(IssueTicket("b1"), now + 201)[-1].data["ticket"]
+    floor.execute(OpenCounter(2, staff="s2"), now + 201)
+    floor.execute(CallNext(2), now + 205)
+    floor.execute(Finish(2), now + 215)  # b1 waits at the fee line from +215 (deadline +335)
+    floor.execute(Finish(1), now + 230)  # a1 joins it at +230, its visit deadline already past
+    state = floor.state
+    assert state.tickets[early].agency == state.tickets[late].agency == "F"
+    assert state.deadline_of(state.tickets[late]) <= now + 230 < state.deadline_of(state.tickets[early])
+    called = floor.execute(CallNext(4), now + 240)[-1].data["ticket"]
+    assert called == early  # the older ticket first: jumping a1 ahead would save nobody's target
+
+
+def test_between_equally_urgent_lines_a_shared_counter_serves_the_short_job_first() -> None:
+    floor = Floor(SITE, "deadline")
+    now = MONDAY_0800
+    floor.execute(OpenCounter(2, staff="s2"), now)
+    floor.execute(PauseCounter(2), now)
+    long_job = floor.execute(IssueTicket("a2"), now)[-1].data["ticket"]   # 3 minutes
+    short_job = floor.execute(IssueTicket("b1"), now)[-1].data["ticket"]  # 2 minutes
+    assert floor.state.deadline_of(floor.state.tickets[long_job]) == floor.state.deadline_of(
+        floor.state.tickets[short_job])
+    floor.execute(ResumeCounter(2), now + 1)
+    assert floor.execute(CallNext(2), now + 1)[-1].data["ticket"] == short_job
+
+
+def test_a_quiet_tick_wakes_for_a_breach() -> None:
+    floor = Floor(SITE, "deadline")
+    now = MONDAY_0800
+    tid = floor.execute(IssueTicket("a1"), now)[-1].data["ticket"]
+    for t in (now + 1, now + 2, now + 60):
+        floor.apply(floor.tick(t))
+    assert floor.tick(now + 61) == []  # nothing changed, nothing due: quiet
+    breached = [e for e in floor.tick(now + 120.5) if e.type == "target.breached"]
+    assert [(e.data["ticket"], e.data["kind"]) for e in breached] == [(tid, "transaction")]

@@ -86,24 +86,21 @@ class DeadlinePolicy:
         if line:
             return line[0]
         queues = state.queues
-        oldest: tuple[float, int, str, int] | None = None
         overdue = False
         priority: list[tuple[str, tuple[float, int, str, int]]] = []
         normal: list[tuple[str, tuple[float, int, str, int]]] = []
         for agency in counter.serves:
             queue = queues[agency]
-            for index, heads in ((queue.priority, priority), (queue.normal, normal)):
-                first = index.first_by_deadline()
-                if first is None:
-                    continue
-                heads.append((agency, first))
-                if first[0] <= now:
-                    overdue = True
-                by_start = index.first_by_start()
-                if by_start is not None and (oldest is None or by_start < oldest):
-                    oldest = by_start
-        if overdue and oldest is not None:
-            return oldest[2]
+            first = queue.priority.first_by_deadline()
+            if first is not None:
+                priority.append((agency, first))
+                overdue = overdue or first[0] <= now
+            first = queue.normal.first_by_deadline()
+            if first is not None:
+                normal.append((agency, first))
+                overdue = overdue or first[0] <= now
+        if overdue:
+            return _longest_waiting(state, counter)
         heads = priority or normal
         if not heads:
             return None
@@ -134,6 +131,19 @@ class DeadlinePolicy:
                 best = key
         assert best is not None
         return best[3]
+
+
+def _longest_waiting(state: SiteState, counter: Counter) -> str:
+    """The ticket the counter may serve that has waited longest (there is one: someone is overdue)."""
+    oldest: tuple[float, int, str, int] | None = None
+    for agency in counter.serves:
+        queue = state.queues[agency]
+        for index in (queue.priority, queue.normal):
+            first = index.first_by_start()
+            if first is not None and (oldest is None or first < oldest):
+                oldest = first
+    assert oldest is not None
+    return oldest[2]
 
 
 def _soonest_other(state: SiteState, counter: Counter, agency: str, now: float) -> float:

@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from controller.core.clock import local_hour
-from controller.core.events import Event
+from controller.core.events import EVENT_TYPES, Event
 from controller.core.queues import AgencyQueue
 from controller.core.service_times import ServiceTimes
 from controller.core.site import Site
 from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
 
 __all__ = ["SiteState"]
+
+_TICKET_EVENTS = frozenset(t for t in EVENT_TYPES if t.startswith("ticket."))
 
 
 class SiteState:
@@ -76,10 +78,13 @@ class SiteState:
     # ------------------------------------------------------------------ folding
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
-        self._handlers[event.type](event)
-        ticket_id = event.data.get("ticket")
-        if ticket_id is not None and event.type.startswith("ticket."):
-            self.history[ticket_id].append((event.type, event.at, event.data.get("counter")))
+        kind = event.type
+        self._handlers[kind](event)
+        if kind in _TICKET_EVENTS:
+            data = event.data
+            ticket_id = data.get("ticket")
+            if ticket_id is not None:
+                self.history[ticket_id].append((kind, event.at, data.get("counter")))
         self.version += 1
 
     def _noop(self, event: Event) -> None:
