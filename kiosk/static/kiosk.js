@@ -188,6 +188,7 @@
   async function issue() {
     if (flow.busy || !flow.procedure) return; // the second tap of a double tap lands here
     flow.busy = true;
+    performance.mark("motcua-issue-tap"); // for benchmarks/bench_pages.py
     $("issue").disabled = true;
     $("issue").textContent = t("issuing");
     $("issue-error").classList.add("hidden");
@@ -224,6 +225,7 @@
     qr.src = `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
     document.body.dataset.ticket = ticket.id;
     show("s-ticket");
+    performance.mark("motcua-ticket-shown");
   }
 
   function setLanguage(lang) {
@@ -273,6 +275,7 @@
     }
     setLanguage("vi");
     document.body.dataset.ready = "true";
+    performance.mark("motcua-ready");
   }
 
   start();
