@@ -18,12 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import feed, live, pages, reports, routes
+from controller.api import feed, live, pages, reports, routes, testing
 from controller.api.errors import install_error_handlers
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.core.site import Site
 from controller.devices.service import device_service
+from controller.runtime.clock import AdjustableClock
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
@@ -54,6 +55,8 @@ def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
     """Build the app; sites are validated now, so a bad file stops start-up before serving."""
     sites = load_sites(settings.site_file)
+    if settings.test_clock and not isinstance(clock, AdjustableClock):
+        clock = AdjustableClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     accounts, demo_lines = _accounts(settings, sites)
 
@@ -88,6 +91,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         kiosk_per_minute=settings.kiosk_rate_per_minute, kiosk_burst=max(10, int(settings.kiosk_rate_per_minute / 3))
     )
     app.state.rate_limiter = RateLimiter()
+    if settings.test_clock:
+        app.state.test_clock = clock
+        app.include_router(testing.router)
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(live.router)
@@ -126,4 +132,5 @@ def settings_from_args(args: Any) -> Settings:
         demo=args.demo,
         any_hour=args.any_hour,
         kiosk_rate_per_minute=args.kiosk_rate,
+        test_clock=getattr(args, "test_clock", False),
     )

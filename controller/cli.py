@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="issue tickets outside the site's opening hours (implied by --demo)",
     )
+    serve.add_argument("--test-clock", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument(
         "--kiosk-rate", type=float, default=30.0, help="tickets per minute one kiosk may issue (burst: a third of it)"
     )

@@ -44,6 +44,7 @@ class Settings:
     demo: bool = False
     any_hour: bool = False
     kiosk_rate_per_minute: float = 30.0
+    test_clock: bool = False
     policy: str = "deadline"
     tick: bool = True
     public_url: str = ""
@@ -52,6 +53,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"--port must be 0..65535, got {self.port}")
+        if self.test_clock and not self.demo:
+            raise SettingsError("--test-clock moves the controller's clock: it is only allowed with --demo")
         if not self.kiosk_rate_per_minute > 0:
             raise SettingsError(f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
         if self.store != "sqlite" and not self.store.startswith("redis://"):
