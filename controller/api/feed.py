@@ -59,7 +59,7 @@ def site_indicators(floor: Floor, now: float) -> dict[str, Any]:
         "ratings": ratings,
         "counters_open": sum(1 for c in state.counters.values() if c.status == CounterStatus.OPEN),
         "counters": len(state.counters),
-        "alerts": sum(1 for a in state.alerts.values() if not a.get("acknowledged")),
+        "alerts": len(state.open_alerts()),
         "breaches_today": len(state.breaches),
     }
 

@@ -96,6 +96,20 @@ async def ticket_page(request: Request, site: str, ticket_id: str) -> Response:
     return _page(request, site, "ticket.html")
 
 
+@router.get("/monitor/{site}")
+async def monitor_page(request: Request, site: str) -> Response:
+    """Floor manager's live monitor of one site."""
+    return _page(request, site, "monitor.html")
+
+
+@router.get("/monitor")
+async def province_monitor_page() -> Response:
+    """Every site served here, riskiest first, each drilling into its monitor."""
+    path = _asset("monitor.html")
+    assert path is not None, "page monitor.html is missing from the package"
+    return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
+
+
 @router.get("/ui/{name}")
 async def asset(name: str) -> Response:
     """A page's script, style or image."""

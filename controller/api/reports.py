@@ -28,6 +28,7 @@ from controller.core.forecast import (
     seasonal_mean,
 )
 from controller.core.reports import build_report
+from controller.core.series import day_series
 from controller.runtime.controller import Controller
 
 __all__ = ["router"]
@@ -250,3 +251,16 @@ async def forecast(
         },
         "days": days_out,
     }
+
+
+@router.get("/api/v1/sites/{site}/monitor/series")
+async def monitor_series(
+    request: Request, site: str, bin_s: int = Query(default=300, ge=60, le=3600)
+) -> dict[str, Any]:
+    """Today so far per agency: queue length and wait over the day, share within target in the last hour."""
+    controller: Controller = request.app.state.controller
+    runtime = controller.runtime(site)
+    require_role(request, site, "manager", "admin", "ops")
+    day = runtime.floor.state.day
+    events = [stored.body for stored in await controller.store.read_day(site, day)] if day else []
+    return day_series(runtime.site, events, runtime.clock(), float(bin_s))

@@ -317,6 +317,13 @@ class SiteState:
         counter.pause_reason = d.get("reason") if counter.status == CounterStatus.PAUSED else None
         counter.opened_by = d.get("by")
         counter.changed_at = event.at
+        if counter.status == CounterStatus.OPEN:
+            # A counter opened for an agency answers the recommendation to open one.
+            for agency in self.site.counters[counter.id].serves:
+                alert = self.alerts.get(f"standby-{agency}")
+                if alert is not None and not alert.get("resolved"):
+                    alert["resolved"] = True
+                    alert["resolved_by"] = f"counter {counter.id}"
 
     def _rating(self, event: Event) -> None:
         d = event.data
@@ -366,6 +373,10 @@ class SiteState:
             if ticket.is_waiting:
                 groups[ticket.agency].append(ticket)
         return groups
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts nobody has acknowledged and the floor has not resolved, oldest first."""
+        return [a for a in self.alerts.values() if not a.get("acknowledged") and not a.get("resolved")]
 
     def satisfaction(self, counter: int | None = None) -> tuple[float | None, int]:
         """Share of ratings in the top two levels (CONTRACT.md), and how many ratings, today."""

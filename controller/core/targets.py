@@ -181,7 +181,7 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
         else:
             alert_id = f"standby-{agency}"
             existing = state.alerts.get(alert_id)
-            if existing is None or existing.get("acknowledged"):
+            if existing is None or existing.get("acknowledged") or existing.get("resolved"):
                 if existing is not None and now - existing["at"] < STANDBY_AFTER_S * 5:
                     continue
                 events.append(Event("alert.raised", now, {

@@ -8,6 +8,7 @@ from typing import Any
 
 from controller.core.floor import Floor
 from controller.core.site import Site
+from controller.core.tickets import Ticket
 
 __all__ = ["catalogue", "counter_view", "monitor_snapshot"]
 
@@ -83,6 +84,26 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
     }
 
 
+def _at_risk_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: float) -> list[dict[str, Any]]:
+    """Waiting tickets flagged at risk, the closest to their deadline first (at most 30)."""
+    state = floor.state
+    fc = floor.forecast(now)
+    risky = [t for tickets in in_line.values() for t in tickets if t.at_risk]
+    risky.sort(key=state.deadline_of)
+    return [
+        {
+            "ticket": t.id,
+            "number": t.number,
+            "agency": t.agency,
+            "waited_s": round(t.waited(now)),
+            "deadline_in_s": round(state.deadline_of(t) - now),
+            "predicted_wait_s": None if fc.ticket_wait(t.id, now) is None else round(fc.ticket_wait(t.id, now) or 0),
+            "priority": t.priority,
+        }
+        for t in risky[:30]
+    ]
+
+
 def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """Per agency waiting and risk, counters, targets, open alerts and devices (with availability)."""
     site = floor.site
@@ -126,7 +147,12 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
         },
         "agencies": agencies,
         "counters": [counter_view(floor, cid, now) for cid in site.counters],
-        "alerts": [a for a in state.alerts.values() if not a.get("acknowledged")],
+        "alerts": state.open_alerts(),
+        "at_risk_tickets": _at_risk_tickets(floor, in_line, now),
+        "recent_breaches": [
+            {k: b.get(k) for k in ("ticket", "number", "agency", "kind", "cause", "waited_s", "at")}
+            for b in state.breaches[-20:]
+        ][::-1],
         "breaches_today": len(state.breaches),
         "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "issued_today": len(state.tickets),
