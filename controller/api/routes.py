@@ -346,7 +346,7 @@ async def monitor(request: Request, site: str) -> dict[str, Any]:
     """The live snapshot for floor managers."""
     runtime = _runtime(request, site)
     require_role(request, site, "manager", "admin", "ops")
-    return monitor_snapshot(runtime.floor, runtime.clock())
+    return monitor_snapshot(runtime.floor, runtime.clock(), runtime.device_view())
 
 
 @router.post("/sites/{site}/alerts/{alert}/acknowledge")
