@@ -94,9 +94,9 @@ async def login(request: Request, body: LoginBody) -> dict[str, Any]:
 @router.post("/auth/logout", status_code=204)
 async def logout(request: Request) -> Response:
     """Revoke the token used for this request."""
-    principal = authenticate(request)
-    if principal is None or principal.role == "kiosk":
-        raise ApiError(401, "unauthenticated", "send the token to revoke")
+    # Only a bearer token can be logged out; machine keys are revoked by an admin.
+    if "authorization" not in request.headers or authenticate(request) is None:
+        raise ApiError(401, "unauthenticated", "send the bearer token to revoke")
     token = request.headers["authorization"].partition(" ")[2].strip()
     request.app.state.accounts.revoke(token)
     return Response(status_code=204)

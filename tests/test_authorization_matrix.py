@@ -1,0 +1,111 @@
+"""Authorisation matrix: every API endpoint x every kind of caller, asserted.
+
+The routes come from the running server's OpenAPI, so an endpoint added
+without a rule here fails this test until someone decides who may call it.
+"Allowed" means the request got past authentication and authorisation (any
+status but 401/403; the action itself may still be refused, e.g. 409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server import KIOSK, ServerProcess, login, serve_process
+
+pytestmark = pytest.mark.integration
+
+SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
+CALLERS = ("anonymous", "kiosk", "ops_key", "staff_own", "staff_other", "manager", "admin", "ops")
+PUBLIC = set(CALLERS)
+ISSUERS = {"kiosk", "staff_own", "staff_other", "manager", "admin"}
+AT_COUNTER = {"staff_own", "manager", "admin"}
+READERS = {"manager", "admin", "ops", "ops_key"}  # the operations centre reads everything, changes nothing
+
+# (method, path template) -> who may call it. Counter 1 is "own" for the staff caller (quay1).
+RULES: dict[tuple[str, str], set[str]] = {
+    ("get", "/healthz"): PUBLIC,
+    ("get", "/metrics"): PUBLIC,
+    ("post", "/api/v1/auth/login"): PUBLIC,
+    ("post", "/api/v1/auth/logout"): {"staff_own", "staff_other", "manager", "admin", "ops"},  # bearer tokens only
+    ("get", "/api/v1/sites"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/catalogue"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/tickets/{ticket_id}"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
+    ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
+    ("get", "/api/v1/sites/{site}/monitor"): READERS,
+    ("get", "/api/v1/sites/{site}/monitor/series"): READERS,
+    ("get", "/api/v1/sites/{site}/reports"): READERS,
+    ("get", "/api/v1/sites/{site}/forecast"): READERS,
+    ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): {"manager", "admin"},
+    ("get", "/api/v1/feed"): {"ops_key", "manager", "admin", "ops"},
+    **{("post", f"/api/v1/sites/{{site}}/counters/{{counter}}/{action}"): AT_COUNTER
+       for action in ("open", "close", "pause", "resume", "call-next", "recall", "no-show", "start", "finish",
+                      "transfer")},
+}
+# Public read-only endpoints mounted outside the OpenAPI schema (screens use them).
+EXTRA = {("get", "/api/v1/sites/{site}/hall"): PUBLIC}
+
+BODIES = {
+    "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},
+    "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
+    "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
+    "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},
+    "/api/v1/sites/{site}/counters/{counter}/finish": {"outcome": "done"},
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with serve_process(SITES / "commune-centre.toml", tmp_path_factory.mktemp("authz")) as proc:
+        yield proc
+
+
+def headers_for(server: ServerProcess, caller: str) -> dict[str, str]:
+    match caller:
+        case "anonymous":
+            return {}
+        case "kiosk":
+            return dict(KIOSK)
+        case "ops_key":
+            return {"X-Api-Key": "ops-demo-key"}
+        case "staff_own":
+            return login(server.url, "quay1", "1234")
+        case "staff_other":
+            return login(server.url, "quay3", "1234")
+        case "manager":
+            return login(server.url, "quanly", "demo")
+        case "admin":
+            return login(server.url, "admin", "demo")
+        case "ops":
+            return login(server.url, "ops", "demo")
+    raise AssertionError(caller)
+
+
+def test_every_endpoint_has_a_rule(server: ServerProcess) -> None:
+    paths = httpx.get(f"{server.url}/openapi.json", timeout=10).json()["paths"]
+    routes = {(method, path) for path, ops in paths.items() for method in ops}
+    assert routes - RULES.keys() == set(), "endpoints without an authorisation rule"
+    assert RULES.keys() - routes == set(), "rules for endpoints that no longer exist"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_matrix(server: ServerProcess, caller: str) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        ticket = c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"}).json()
+        failures = []
+        for (method, template), allowed in {**RULES, **EXTRA}.items():
+            # logout revokes the token it is given: use a fresh one for that row
+            headers = headers_for(server, caller)
+            path = (template.replace("{site}", "xa").replace("{counter}", "1")
+                    .replace("{ticket_id}", ticket["id"]).replace("{alert}", "no-such-alert"))
+            response = c.request(method.upper(), path, headers=headers, json=BODIES.get(template))
+            refused = response.status_code in (401, 403)
+            if refused == (caller in allowed):
+                failures.append(f"{method.upper()} {template} as {caller}: {response.status_code}")
+            assert response.status_code < 500, f"{method.upper()} {template} as {caller}: {response.text}"
+        assert not failures, "\n".join(failures)
