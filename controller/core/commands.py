@@ -187,10 +187,10 @@ def decide(state: SiteState, command: Command, now: float, policy: RoutingPolicy
             return _issue(state, command, now)
         case CallNext():
             return _call_next(state, command, now, policy)
+        case Start() | Finish() | Recall() | NoShow() | Transfer():  # the busiest first: each case is a type test
+            return _ticket_action(state, command, now)
         case OpenCounter() | CloseCounter() | PauseCounter() | ResumeCounter():
             return _counter_status(state, command, now)
-        case Recall() | NoShow() | Start() | Finish() | Transfer():
-            return _ticket_action(state, command, now)
         case Rate():
             return _rate(state, command, now)
         case Abandon():

@@ -34,7 +34,7 @@ class Forecast:
     """
 
     computed_at: float
-    state_version: int
+    state_version: int  # the state's routing_version it was computed from
     call_at: dict[str, float] = field(default_factory=dict)
     new_ticket_call_at: dict[str, float | None] = field(default_factory=dict)
     issued_since: dict[str, int] = field(default_factory=dict)
@@ -65,8 +65,8 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     directed: dict[int, deque[_Entry]] = {}
     for cid, tids in state.directed.items():
         if tids:
-            tickets = [state.tickets[t] for t in tids]
-            directed[cid] = deque((0, state.deadline_of(t), t.effective_start(), t.id) for t in tickets)
+            held = [state.tickets[t] for t in tids]
+            directed[cid] = deque((0, state.deadline_of(t), t.effective_start(), t.id) for t in held)
     free: list[tuple[float, int]] = []
     idle_from: dict[int, float] = {}
     stable_until = math.inf
@@ -92,34 +92,40 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     heapq.heapify(free)
     call_at: dict[str, float] = {}
     late: list[str] = []
+    tickets = state.tickets
+    counters = site.counters
     while free:
         at, cid = heapq.heappop(free)
-        spec = site.counters[cid]
+        spec = counters[cid]
         entry = _take(spec.serves, spec.priority, lines, directed.get(cid), by_deadline)
         if entry is None:
             idle_from[cid] = at
             continue
-        _flag, deadline, _start, tid = entry
+        deadline = entry[1]
+        tid = entry[3]
         call_at[tid] = at
         if at > deadline:
             late.append(tid)
-        procedure = state.tickets[tid].procedure
-        cached = expected.get((procedure, cid))
+        key = (tickets[tid].procedure, cid)
+        cached = expected.get(key)
         if cached is None:
-            cached = expected[(procedure, cid)] = learned(procedure, cid, hour)
+            cached = expected[key] = learned(key[0], cid, hour)
         heapq.heappush(free, (at + WALK_S + cached, cid))
     # Whoever no open counter reaches is late by definition.
     for line in lines.values():
         late.extend(entry[3] for entry in line)
     for line in directed.values():
         late.extend(entry[3] for entry in line)
-    new_ticket: dict[str, float | None] = {}
-    for agency in site.agencies:
-        times = [idle_from[c.id] for c in site.counters_for(agency) if c.id in idle_from]
-        new_ticket[agency] = min(times) if times else None
+    # A newcomer is called when the first counter that may serve it runs out of work.
+    first_idle: dict[str, float] = {}
+    for cid, at in idle_from.items():
+        for agency in counters[cid].serves:
+            if at < first_idle.get(agency, math.inf):
+                first_idle[agency] = at
+    new_ticket: dict[str, float | None] = {agency: first_idle.get(agency) for agency in site.agencies}
     return Forecast(
         computed_at=now,
-        state_version=state.version,
+        state_version=state.routing_version,
         call_at=call_at,
         new_ticket_call_at=new_ticket,
         issued_since=dict(state.issued_per_agency),

@@ -31,6 +31,9 @@ __all__ = ["Floor"]
 # Tick events that only flag tickets or warn the manager: they change no prediction.
 _FLAGS = frozenset({"target.at_risk", "target.breached", "alert.raised"})
 
+# A forecast this old still places a ticket issued since (services may have run over meanwhile).
+JUST_ISSUED_MAX_AGE_S = 60.0
+
 # Predictions are recomputed when the state changed and at least this much time passed.
 FORECAST_REFRESH_S = 2.0
 
@@ -121,7 +124,7 @@ class Floor:
             or now < cached.computed_at
             or (
                 now - cached.computed_at >= FORECAST_REFRESH_S
-                and (cached.state_version != self.state.version or now >= cached.stable_until)
+                and (cached.state_version != self.state.routing_version or now >= cached.stable_until)
             )
         ):
             cached = forecast(self.state, now, by_deadline=self.policy.name == "deadline")
@@ -132,7 +135,9 @@ class Floor:
         """Seconds until the ticket is likely called; None when no open counter serves it."""
         if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE):
             return 0.0
-        fc = self.forecast(now)
+        fc = self._forecast
+        if fc is None or not self._just_issued(ticket, fc, now):
+            fc = self.forecast(now)
         at = fc.call_at.get(ticket.id)
         if at is not None:
             return max(0.0, at - now)
@@ -145,6 +150,25 @@ class Floor:
         per_ticket = self.state.service_times.expected(ticket.procedure) / counters
         start = max(now, base, ticket.ready_at or now)
         return max(0.0, start + max(0, newer - 1) * per_ticket - now)
+
+    def _just_issued(self, ticket: Ticket, fc: Forecast, now: float) -> bool:
+        """Is the ticket the only change since the forecast, and behind everyone it knew of?
+
+        Then the forecast already says when it will be called: the first moment a
+        counter that serves its agency runs out of other work (its deadline is the
+        latest; legal priority would go first, so it does not count). The kiosk
+        asks this at every issue; re-running the dispatch for it would change nothing.
+        """
+        state = self.state
+        return (
+            state.routing_version == fc.state_version + 1
+            and ticket.state == TicketState.WAITING
+            and not ticket.is_priority
+            and ticket.target_counter is None
+            and state.issued_per_agency.get(ticket.agency, 0) == fc.issued_since.get(ticket.agency, 0) + 1
+            and state.tickets.get(next(reversed(state.tickets))) is ticket
+            and 0.0 <= now - fc.computed_at <= JUST_ISSUED_MAX_AGE_S
+        )
 
     def position(self, ticket: Ticket) -> int | None:
         """1-based place in its line (1 = next), None when not waiting."""

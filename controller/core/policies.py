@@ -7,6 +7,7 @@ queue systems ship; `deadline` is motcua's: it acts on the wait targets.
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 from controller.core.site import Counter
@@ -86,21 +87,34 @@ class DeadlinePolicy:
         if line:
             return line[0]
         queues = state.queues
+        # Someone overdue? Usually it is the longest waiting ticket of a line, so look there first.
+        oldest: tuple[float, int, str, int] | None = None
         overdue = False
+        for agency in counter.serves:
+            queue = queues[agency]
+            for index in (queue.priority, queue.normal):
+                first = index.first_by_start()
+                if first is None:
+                    continue
+                if oldest is None or first < oldest:
+                    oldest = first
+                if not overdue and index.members()[first[2]][1] <= now:
+                    overdue = True
+        if oldest is None:
+            return None
+        if overdue:
+            return oldest[2]
         priority: list[tuple[str, tuple[float, int, str, int]]] = []
         normal: list[tuple[str, tuple[float, int, str, int]]] = []
         for agency in counter.serves:
             queue = queues[agency]
-            first = queue.priority.first_by_deadline()
-            if first is not None:
-                priority.append((agency, first))
-                overdue = overdue or first[0] <= now
-            first = queue.normal.first_by_deadline()
-            if first is not None:
-                normal.append((agency, first))
-                overdue = overdue or first[0] <= now
-        if overdue:
-            return _longest_waiting(state, counter)
+            for index, heads in ((queue.priority, priority), (queue.normal, normal)):
+                first = index.first_by_deadline()
+                if first is None:
+                    continue
+                if first[0] <= now:
+                    return oldest[2]  # a younger ticket is overdue (its visit budget ran out)
+                heads.append((agency, first))
         heads = priority or normal
         if not heads:
             return None
@@ -133,40 +147,33 @@ class DeadlinePolicy:
         return best[3]
 
 
-def _longest_waiting(state: SiteState, counter: Counter) -> str:
-    """The ticket the counter may serve that has waited longest (there is one: someone is overdue)."""
-    oldest: tuple[float, int, str, int] | None = None
-    for agency in counter.serves:
-        queue = state.queues[agency]
-        for index in (queue.priority, queue.normal):
-            first = index.first_by_start()
-            if first is not None and (oldest is None or first < oldest):
-                oldest = first
-    assert oldest is not None
-    return oldest[2]
-
-
 def _soonest_other(state: SiteState, counter: Counter, agency: str, now: float) -> float:
     """Seconds until another open counter that serves the agency is likely free (inf: none)."""
-    soonest = float("inf")
     counters = state.counters
-    tickets = state.tickets
-    for other in state.site.counters_for(agency):
-        if other.id == counter.id:
-            continue
+    others = state.site.counters_for(agency)
+    busy = []
+    for other in others:  # an idle one first: it settles the question without any arithmetic
         cs = counters[other.id]
-        if cs.status != CounterStatus.OPEN:
-            continue
-        if cs.current is None:
+        if cs.status is CounterStatus.OPEN and other.id != counter.id:
+            if cs.current is None:
+                return 0.0
+            busy.append((other, cs.current))
+    soonest = math.inf
+    tickets = state.tickets
+    expected = state.service_times.expected
+    for other, current_id in busy:
+        current = tickets[current_id]
+        if current.state is TicketState.SERVING:
+            end = (current.started_at or now) + expected(current.procedure, other.id)
+        else:
+            end = (current.called_at or now) + WALK_S + expected(current.procedure, other.id)
+        if end > now:
+            # A cross-trained counter also serves other agencies: it is only partly ours.
+            free_in = (end - now) * len(other.serves) ** 0.5
+            if free_in < soonest:
+                soonest = free_in
+        else:
             return 0.0
-        current = tickets[cs.current]
-        serving = current.state == TicketState.SERVING
-        began = current.started_at if serving else current.called_at
-        expected = state.service_times.expected(current.procedure, other.id)
-        free_in = max(0.0, (began or now) + (0.0 if serving else WALK_S) + expected - now)
-        # A cross-trained counter also serves other agencies: it is only partly ours.
-        free_in *= len(other.serves) ** 0.5
-        soonest = min(soonest, free_in)
     return soonest
 
 

@@ -145,6 +145,15 @@ class Site:
 
     def journey(self, procedure_id: str) -> tuple[str, ...]:
         """The steps of a visit for a procedure: intake, then fee, then on-the-spot result."""
+        journey = self._journeys.get(procedure_id)
+        return journey if journey is not None else self._journey(procedure_id)
+
+    @cached_property
+    def _journeys(self) -> dict[str, tuple[str, ...]]:
+        # Asked at every ticket issue; the site never changes, so work each journey out once.
+        return {p: self._journey(p) for p in self.procedures}
+
+    def _journey(self, procedure_id: str) -> tuple[str, ...]:
         proc = self.procedures[procedure_id]
         steps = [proc.id]
         if proc.fee and self.fee_procedure is not None:

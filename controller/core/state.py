@@ -23,6 +23,8 @@ from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketS
 __all__ = ["SiteState"]
 
 _TICKET_EVENTS = frozenset(t for t in EVENT_TYPES if t.startswith("ticket."))
+_ROUTING_EVENTS = frozenset({"day.started", "ticket.issued", "ticket.called", "ticket.no_show", "ticket.finished",
+                             "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed"})
 
 
 class SiteState:
@@ -55,6 +57,9 @@ class SiteState:
         self.history: dict[str, list[tuple[str, float, int | None]]] = defaultdict(list)
         self.issue_order = 0
         self.version = 0  # bumped by every event; caches key on it
+        # Bumped only by events that can move a prediction (who waits where, which counter is free);
+        # a service starting, a rating or a flag leaves the forecast as it was.
+        self.routing_version = 0
         self._handlers: dict[str, Callable[[Event], None]] = {
             "day.started": self._noop,
             "ticket.issued": self._issued,
@@ -80,6 +85,8 @@ class SiteState:
         """Fold one event into the state."""
         kind = event.type
         self._handlers[kind](event)
+        if kind in _ROUTING_EVENTS:
+            self.routing_version += 1
         if kind in _TICKET_EVENTS:
             data = event.data
             ticket_id = data.get("ticket")
@@ -107,22 +114,30 @@ class SiteState:
         ticket.ready_at = None
         ticket.at_risk = False
         self.pending.pop(ticket.id, None)
-        self._arm(ticket)
+        start = self._arm(ticket)
         if ticket.target_counter is not None:
             self.directed[ticket.target_counter].append(ticket.id)
             return
-        self.queues[ticket.agency].add(
-            ticket.id, ticket.is_priority, ticket.effective_start(), self.deadline_of(ticket), ticket.order
-        )
-
-    def _arm(self, ticket: Ticket) -> None:
-        """Set the breach timers of a ticket whose wait clock (re)started."""
-        start = ticket.effective_start()
         targets = self.site.targets
-        order = ticket.order
-        heapq.heappush(self.timers, (start + targets.transaction_wait_s, order, ticket.id, "transaction", start))
+        # deadline_of(ticket), written out with the start just computed (same arithmetic, same float).
+        deadline = start + min(targets.transaction_wait_s, targets.visit_wait_s - ticket.visit_waited)
+        self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order)
+
+    def _arm(self, ticket: Ticket) -> float:
+        """Set the breach timer of a ticket whose wait clock (re)started: its next unflagged deadline.
+
+        One timer at a time: when it fires (target.breached), the fold arms the other kind.
+        Returns the wait start.
+        """
+        start = ticket.waiting_since - ticket.tx_waited_before  # effective_start()
+        targets = self.site.targets
+        tx = start + targets.transaction_wait_s
         visit = start + targets.visit_wait_s - ticket.visit_waited
-        heapq.heappush(self.timers, (visit, order, ticket.id, "visit", start))
+        if not ticket.breached_tx and (ticket.breached_visit or tx <= visit):
+            heapq.heappush(self.timers, (tx, ticket.order, ticket.id, "transaction", start))
+        elif not ticket.breached_visit:
+            heapq.heappush(self.timers, (visit, ticket.order, ticket.id, "visit", start))
+        return start
 
     def _timer_live(self, entry: tuple[float, int, str, str, float]) -> bool:
         ticket = self.tickets[entry[2]]
@@ -344,6 +359,8 @@ class SiteState:
                 ticket.breached_visit = True
             else:
                 ticket.breached_tx = True
+            if ticket.is_waiting:
+                self._arm(ticket)  # the other target's timer, if it is still to come
         self.breaches.append({**d, "at": event.at})
 
     def _alert_raised(self, event: Event) -> None:

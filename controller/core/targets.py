@@ -77,22 +77,28 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
 
 
 def _breaches(state: SiteState, now: float) -> list[Event]:
+    targets = state.site.targets
     events = []
     seen: set[tuple[str, str]] = set()
-    for deadline_at, _order, tid, kind, _start in state.due_timers(now):
-        if (tid, kind) in seen:
-            continue  # a ticket re-armed at the same start has two live timers of a kind
-        seen.add((tid, kind))
+    for _at, _order, tid, _kind, start in state.due_timers(now):
         ticket = state.tickets[tid]
-        events.append(Event("target.breached", now, {
-            "ticket": ticket.id,
-            "number": ticket.number,
-            "agency": ticket.agency,
-            "kind": kind,
-            "deadline": deadline_at,
-            "waited_s": round(ticket.waited(now), 1),
-            "cause": breach_cause(state, ticket, now),
-        }))
+        # A ticket keeps one timer at a time; when both targets are past, both are recorded now.
+        for kind, deadline, flagged in (
+            ("transaction", start + targets.transaction_wait_s, ticket.breached_tx),
+            ("visit", start + targets.visit_wait_s - ticket.visit_waited, ticket.breached_visit),
+        ):
+            if flagged or deadline > now or (tid, kind) in seen:
+                continue
+            seen.add((tid, kind))
+            events.append(Event("target.breached", now, {
+                "ticket": ticket.id,
+                "number": ticket.number,
+                "agency": ticket.agency,
+                "kind": kind,
+                "deadline": deadline,
+                "waited_s": round(ticket.waited(now), 1),
+                "cause": breach_cause(state, ticket, now),
+            }))
     return events
 
 
@@ -137,15 +143,14 @@ def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event])
         ticket = state.tickets[tid]
         if ticket.state != TicketState.WAITING:
             continue  # called or gone since the forecast
+        if ticket.at_risk:  # flagged while waiting this time (re-queueing clears the flag)
+            if ticket.agency not in persistent and now - state.risk_since.get(tid, now) >= STANDBY_AFTER_S:
+                persistent.add(ticket.agency)
+            continue
         deadline = state.deadline_of(ticket)
         predicted = forecast.call_at.get(tid)
         if predicted is not None and predicted <= deadline:
             continue  # re-queued with a new deadline since the forecast
-        if ticket.at_risk:
-            risk_since = state.risk_since.get(ticket.id, now)
-            if now - risk_since >= STANDBY_AFTER_S:
-                persistent.add(ticket.agency)
-            continue
         if ticket.id in flagged_now or deadline <= now:
             continue
         data: dict[str, Any] = {
