@@ -150,6 +150,7 @@ class DayRecorder:
         self.estimates: dict[str, float] = {}
         self.reasons: dict[str, str] = {}
         self.down: set[str] = set()
+        self._sampled = (-1, 0)  # (state version, citizens in line) of the last queue sample
 
     # ------------------------------------------------------------- following
     def observe(self, events: Sequence[Event]) -> None:
@@ -250,7 +251,10 @@ class DayRecorder:
     # ------------------------------------------------------------- told by the staff model
     def queue_sample(self, now: float, state: SiteState) -> None:
         """Citizens waiting in line now (periodic)."""
-        waiting = sum(len(q) for q in state.queues.values()) + sum(len(v) for v in state.directed.values())
+        if state.version != self._sampled[0]:  # most samples find the floor as the last one left it
+            waiting = sum(map(len, state.queues.values())) + sum(map(len, state.directed.values()))
+            self._sampled = (state.version, waiting)
+        waiting = self._sampled[1]
         self.tally.queue_samples[round(self._local(now), 3)] += waiting
 
     def estimate(self, tid: str, now: float, estimate: float | None) -> None:

@@ -94,6 +94,7 @@ class SiteDay:
         self._free: deque[int] = deque()
         self._wake: deque[str] = deque()
         self._deadline_tick_at: float | None = None
+        self._scheduled_at_version = -1
 
     # ------------------------------------------------------------- schedule
     def run(self) -> None:
@@ -146,7 +147,8 @@ class SiteDay:
         if events:
             self.floor.apply(events)
             self._react(events)
-        self._schedule_deadline_tick()
+        if self._deadline_tick_at is None or self._scheduled_at_version != self.floor.state.version:
+            self._schedule_deadline_tick()  # only a state change can arm a new timer
 
     def _periodic_tick(self) -> None:
         self._tick()
@@ -154,6 +156,7 @@ class SiteDay:
 
     def _schedule_deadline_tick(self) -> None:
         """Wake enforcement at the next deadline of a waiting ticket (the core keeps them in a heap)."""
+        self._scheduled_at_version = self.floor.state.version
         earliest = self.floor.state.next_timer()
         now = self.loop.now
         if earliest is None or earliest <= now:

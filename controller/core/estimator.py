@@ -52,7 +52,12 @@ _Entry = LineEntry
 
 def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[_Entry]]:
     """Every non-empty agency line, legal priority first, each in the policy's order."""
-    return {agency: deque(queue.line(by_deadline)) for agency, queue in state.queues.items() if len(queue)}
+    lines: dict[str, deque[_Entry]] = {}
+    for agency, queue in state.queues.items():
+        line = queue.line(by_deadline)
+        if line:
+            lines[agency] = deque(line)
+    return lines
 
 
 def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecast:
@@ -70,20 +75,25 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     free: list[tuple[float, int]] = []
     idle_from: dict[int, float] = {}
     stable_until = math.inf
+    counters = site.counters
+    tickets = state.tickets
+    waiting = lines.keys()
     for cid, cs in state.counters.items():
-        if cs.status != CounterStatus.OPEN:
+        if cs.status is not CounterStatus.OPEN:
             continue
         at = now
         if cs.current is not None:
-            current = state.tickets[cs.current]
-            began = current.started_at if current.state == TicketState.SERVING else current.called_at
-            extra = 0.0 if current.state == TicketState.SERVING else WALK_S
+            current = tickets[cs.current]
+            if current.state is TicketState.SERVING:
+                began, extra = current.started_at, 0.0
+            else:
+                began, extra = current.called_at, WALK_S
             service = learned(current.procedure, cid, hour)
             # A service already longer than expected still needs some time to end.
             end = (began or now) + extra + service
             at = max(now + 0.25 * service, end)
             stable_until = min(stable_until, max(now, end - 0.25 * service))
-        if cid in directed or any(a in lines for a in site.counters[cid].serves):
+        if cid in directed or not waiting.isdisjoint(counters[cid].serves):
             if cs.current is None:
                 stable_until = now  # an idle counter with work: every prediction moves with the clock
             free.append((at, cid))
@@ -92,25 +102,41 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     heapq.heapify(free)
     call_at: dict[str, float] = {}
     late: list[str] = []
-    tickets = state.tickets
-    counters = site.counters
+    pop, push = heapq.heappop, heapq.heappush
     while free:
-        at, cid = heapq.heappop(free)
+        at, cid = pop(free)
         spec = counters[cid]
-        entry = _take(spec.serves, spec.priority, lines, directed.get(cid), by_deadline)
-        if entry is None:
-            idle_from[cid] = at
-            continue
-        deadline = entry[1]
+        own = directed.get(cid)
+        if own:
+            entry = own.popleft()
+        else:
+            # The head the counter would take: legal priority first, then the policy's order.
+            best_agency: str | None = None
+            best_key: tuple[int, float] | None = None
+            for rank, agency in enumerate(spec.serves):
+                line = lines.get(agency)
+                if line is None:
+                    continue
+                head = line[0]
+                key = (head[0], head[1]) if by_deadline else (head[0], head[2] if spec.priority else float(rank))
+                if best_key is None or key < best_key:
+                    best_key, best_agency = key, agency
+            if best_agency is None:
+                idle_from[cid] = at
+                continue
+            line = lines[best_agency]
+            entry = line.popleft()
+            if not line:
+                del lines[best_agency]  # emptied lines drop out, so idle counters stop looking at them
         tid = entry[3]
         call_at[tid] = at
-        if at > deadline:
+        if at > entry[1]:
             late.append(tid)
-        key = (tickets[tid].procedure, cid)
-        cached = expected.get(key)
+        key2 = (tickets[tid].procedure, cid)
+        cached = expected.get(key2)
         if cached is None:
-            cached = expected[key] = learned(key[0], cid, hour)
-        heapq.heappush(free, (at + WALK_S + cached, cid))
+            cached = expected[key2] = learned(key2[0], cid, hour)
+        push(free, (at + WALK_S + cached, cid))
     # Whoever no open counter reaches is late by definition.
     for line in lines.values():
         late.extend(entry[3] for entry in line)
@@ -132,32 +158,3 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
         late=tuple(late),
         stable_until=stable_until,
     )
-
-
-def _take(
-    serves: tuple[str, ...],
-    priority_counter: bool,
-    lines: dict[str, deque[_Entry]],
-    directed: deque[_Entry] | None,
-    by_deadline: bool,
-) -> _Entry | None:
-    if directed:
-        return directed.popleft()
-    # Priority tickets sit at the front of each line.
-    best_agency: str | None = None
-    best_key: tuple[int, float] | None = None
-    for rank, agency in enumerate(serves):
-        line = lines.get(agency)
-        if line is None:
-            continue
-        flag, deadline, start, _tid = line[0]
-        key = (flag, deadline) if by_deadline else (flag, start if priority_counter else float(rank))
-        if best_key is None or key < best_key:
-            best_key, best_agency = key, agency
-    if best_agency is None:
-        return None
-    line = lines[best_agency]
-    entry = line.popleft()
-    if not line:
-        del lines[best_agency]  # emptied lines drop out, so idle counters stop looking at them
-    return entry

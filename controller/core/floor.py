@@ -31,6 +31,10 @@ __all__ = ["Floor"]
 # Tick events that only flag tickets or warn the manager: they change no prediction.
 _FLAGS = frozenset({"target.at_risk", "target.breached", "alert.raised"})
 
+# Enforcement judges risk on a forecast at most this old: a tick every second need not re-run
+# the dispatch every second, and a risk seen a minute later still leaves minutes to act.
+ENFORCE_REFRESH_S = 60.0
+
 # A forecast this old still places a ticket issued since (services may have run over meanwhile).
 JUST_ISSUED_MAX_AGE_S = 60.0
 
@@ -109,21 +113,21 @@ class Floor:
         version, until = self._quiet
         if version == self.state.version and now < until:
             return []  # nothing changed and nothing falls due before `until`
-        fc = self.forecast(now)
+        fc = self.forecast(now, ENFORCE_REFRESH_S)
         events = enforce(self.state, now, fc)
         self._quiet = (-1, 0.0) if events else (self.state.version, next_due(self.state, now, fc))
         self._ticked = (events, now)
         return events
 
     # ------------------------------------------------------------- reading
-    def forecast(self, now: float) -> Forecast:
-        """Predicted call times, recomputed when stale."""
+    def forecast(self, now: float, refresh_s: float = FORECAST_REFRESH_S) -> Forecast:
+        """Predicted call times, recomputed when stale (changed and older than `refresh_s`)."""
         cached = self._forecast
         if (
             cached is None
             or now < cached.computed_at
             or (
-                now - cached.computed_at >= FORECAST_REFRESH_S
+                now - cached.computed_at >= refresh_s
                 and (cached.state_version != self.state.routing_version or now >= cached.stable_until)
             )
         ):

@@ -152,10 +152,13 @@ class AgencyQueue:
         The estimator reads every line at every forecast, and most lines have not
         changed since the last one.
         """
-        stamp = (self.priority.changes, self.normal.changes)
+        stamp = (self.priority._changes, self.normal._changes)
         cached = self._lines.get(by_deadline)
         if cached is not None and cached[0] == stamp:
             return cached[1]
+        if not (self.priority._members or self.normal._members):
+            self._lines[by_deadline] = (stamp, ())
+            return ()
         entries: list[LineEntry] = []
         for flag, index in ((0, self.priority), (1, self.normal)):
             members = index.members()
@@ -171,7 +174,7 @@ class AgencyQueue:
         return line
 
     def __len__(self) -> int:
-        return len(self.priority) + len(self.normal)
+        return len(self.priority._members) + len(self.normal._members)
 
     def __contains__(self, ticket_id: object) -> bool:
         return ticket_id in self.priority or ticket_id in self.normal

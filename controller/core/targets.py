@@ -40,11 +40,12 @@ DRIFT_S = 120.0
 def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
     """All events the tick causes at `now`."""
     events: list[Event] = []
-    for tid, ready_at in sorted(state.pending.items(), key=lambda kv: kv[1]):
-        if ready_at <= now:
-            ticket = state.tickets[tid]
-            events.append(Event("ticket.ready", now, {"ticket": tid, "number": ticket.number,
-                                                      "agency": ticket.agency}))
+    ready = [(ready_at, tid) for tid, ready_at in state.pending.items() if ready_at <= now]
+    # In ready-time order; insertion order breaks ties, as the stable sort by time did.
+    for _at, tid in sorted(ready, key=lambda r: r[0]):
+        ticket = state.tickets[tid]
+        events.append(Event("ticket.ready", now, {"ticket": tid, "number": ticket.number,
+                                                  "agency": ticket.agency}))
     events.extend(_breaches(state, now))
     at_risk_agencies = _at_risk(state, now, forecast, events)
     events.extend(_standby(state, now, forecast, at_risk_agencies))
