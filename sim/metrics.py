@@ -63,6 +63,9 @@ class Tally:
     busy_s: dict[tuple[int, int], float] = field(default_factory=lambda: defaultdict(float))      # (site, counter)
     available_s: dict[tuple[int, int], float] = field(default_factory=lambda: defaultdict(float))
     bins: dict[BinKey, list[float]] = field(default_factory=dict)  # entries, nominal service sum, counter-s open
+    # The same per agency and per counter, for the layout-aware bound (who may serve whom).
+    agency_bins: dict[tuple[int, int, int, str], list[float]] = field(default_factory=dict)
+    counter_open_s: dict[tuple[int, int, int, int], float] = field(default_factory=lambda: defaultdict(float))
     estimate_errors: list[float] = field(default_factory=list)
     devices: Counter[str] = field(default_factory=Counter)
     simulated_s: float = 0.0
@@ -134,12 +137,13 @@ class DayRecorder:
     """Follows one site-day's events into the run's tally."""
 
     def __init__(self, tally: Tally, site_index: int, day_index: int, midnight: float,
-                 service_s: Mapping[str, float]) -> None:
+                 service_s: Mapping[str, float], agency_of: Mapping[str, str] | None = None) -> None:
         self.tally = tally
         self.site = site_index
         self.day = day_index
         self.midnight = midnight
         self.nominal = service_s                      # procedure -> nominal service seconds
+        self.agency_of = agency_of or {}              # procedure -> agency (layout-aware bound)
         self.entered: dict[tuple[str, int], float] = {}   # (ticket, step) -> wait began (epoch)
         self.step: dict[str, int] = {}
         self.next_procedure: dict[str, str] = {}
@@ -213,9 +217,15 @@ class DayRecorder:
 
     def _entered(self, tid: str, step: int, at: float, procedure: str) -> None:
         self.entered[(tid, step)] = at
-        entry = self.tally.bin((self.site, self.day, int(self._local(at) // HALF_HOUR_S)))
+        half_hour = int(self._local(at) // HALF_HOUR_S)
+        entry = self.tally.bin((self.site, self.day, half_hour))
         entry[0] += 1
         entry[1] += self.nominal[procedure]
+        agency = self.agency_of.get(procedure)
+        if agency is not None:
+            per_agency = self.tally.agency_bins.setdefault((self.site, self.day, half_hour, agency), [0.0, 0.0])
+            per_agency[0] += 1
+            per_agency[1] += self.nominal[procedure]
 
     def _busy_end(self, counter: int, at: float) -> None:
         since = self.busy_since.pop(counter, None)
@@ -246,6 +256,7 @@ class DayRecorder:
             index = int(start // HALF_HOUR_S)
             upto = min(end, (index + 1) * HALF_HOUR_S)
             self.tally.bin((self.site, self.day, index))[2] += upto - start
+            self.tally.counter_open_s[(self.site, self.day, index, counter)] += upto - start
             start = upto
 
     # ------------------------------------------------------------- told by the staff model

@@ -64,6 +64,7 @@ class RunResult:
     weekdays: list[int]
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    sites: tuple[Site, ...] = ()
 
     def bound(self) -> float | None:
         """Pooled Erlang C share within the transaction target for this run's arrivals and counters."""
@@ -72,6 +73,23 @@ class RunResult:
              for (entries, service, open_s) in self.tally.bins.values()),
             self.tally.transaction_target_s,
         )
+
+    def layout_bound(self) -> float | None:
+        """Erlang C per agency, each agency with every open counter that may serve it counted in full.
+
+        Still optimistic (a shared counter counts for each of its agencies at once), but unlike
+        the pooled bound it never lends an agency a counter that cannot serve it: the fee line
+        keeps its own counters, a one-counter agency its one counter.
+        """
+        open_s = self.tally.counter_open_s
+        slots = []
+        for (site_index, day, half_hour, agency), (entries, service) in self.tally.agency_bins.items():
+            if site_index >= len(self.sites) or entries <= 0:
+                continue
+            servers = sum(open_s.get((site_index, day, half_hour, c.id), 0.0)
+                          for c in self.sites[site_index].counters_for(agency)) / HALF_HOUR_S
+            slots.append((entries, service / entries, servers, HALF_HOUR_S))
+        return pooled_within(slots, self.tally.transaction_target_s)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of `motcua sim --json` (CONTRACT.md keys first)."""
@@ -134,6 +152,7 @@ def simulate(
         floor = Floor(site, make(options.policy))
         surges = [e for e in scenario.for_site(site.id) if isinstance(e, Surge)]
         nominal = {p.id: p.service_s for p in site.procedures.values()}
+        agency_of = {p.id: p.agency for p in site.procedures.values()}
         for day_index, (weekday, date) in enumerate(days):
             if day_factor(site, weekday) <= 0:
                 continue
@@ -145,7 +164,7 @@ def simulate(
             extra = [Shift(c, on, off, ends_period=False)
                      for (s, d, c, on, off) in options.replay if s == index and d == day_index]
             plan = day_plan(site, scenario, extra)
-            recorder = DayRecorder(tally, index, day_index, midnight, nominal)
+            recorder = DayRecorder(tally, index, day_index, midnight, nominal, agency_of)
             day = SiteDay(floor, scenario, plan, arrivals, midnight, recorder, options.record_estimates)
             day.run()
             length = day.loop.now - (midnight + plan.periods[0][0])
@@ -153,4 +172,5 @@ def simulate(
         if progress is not None:
             progress(index + 1, len(sites))
     tally.simulated_s = sum(span.values())
-    return RunResult(options, scenario, tally, [w for w, _ in days], wall_s=time.perf_counter() - started)
+    return RunResult(options, scenario, tally, [w for w, _ in days], wall_s=time.perf_counter() - started,
+                     sites=tuple(sites))

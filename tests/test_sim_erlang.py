@@ -6,7 +6,11 @@ import math
 
 import pytest
 
+from controller.core.site import parse_site
 from sim.erlang import erlang_b, erlang_c, pooled_within, wait_within
+from sim.metrics import Tally
+from sim.runner import RunOptions, RunResult
+from sim.scenario import Scenario
 
 
 def _erlang_c_factorial(c: int, a: float) -> float:
@@ -57,3 +61,25 @@ def test_pooled_within_weights_slots_by_arrivals() -> None:
     p_quiet = wait_within(16, 10 / 1800, 1 / 300, 900)
     assert pooled_within([busy, quiet], 900) == pytest.approx(0.9 * p_busy + 0.1 * p_quiet)
     assert pooled_within([(0.0, 300.0, 3.0, 1800.0)], 900) is None
+
+
+def test_the_layout_aware_estimate_lends_no_agency_a_counter_that_cannot_serve_it() -> None:
+    site = parse_site({
+        "site": {"id": "s", "name": "S", "hours": [["08:00", "12:00"]]},
+        "agency": [{"id": "A", "name": "A", "number_block": 1000}, {"id": "B", "name": "B", "number_block": 2000}],
+        "procedure": [{"id": "a", "agency": "A", "name": "a", "share": 1, "service": 5},
+                      {"id": "b", "agency": "B", "name": "b", "share": 1, "service": 5}],
+        "counter": [{"ids": [1], "serves": ["A"]}, {"ids": [2, 3], "serves": ["B"]}],
+    }, "s.toml")
+    tally = Tally(sites=1)
+    # Half hour 16: three citizens for A and three for B, five minutes each; counters 2 and 3 open (B only).
+    tally.bins[(0, 0, 16)] = [6.0, 1800.0, 3600.0]
+    tally.agency_bins[(0, 0, 16, "A")] = [3.0, 900.0]
+    tally.agency_bins[(0, 0, 16, "B")] = [3.0, 900.0]
+    tally.counter_open_s[(0, 0, 16, 2)] = 1800.0
+    tally.counter_open_s[(0, 0, 16, 3)] = 1800.0
+    run = RunResult(RunOptions(), Scenario(), tally, [2], sites=(site,))
+    pooled, layout = run.bound(), run.layout_bound()
+    assert pooled is not None and pooled > 0.9  # two counters, a light load: nearly nobody waits long
+    b_alone = pooled_within([(3.0, 300.0, 2.0, 1800.0)], tally.transaction_target_s)
+    assert layout == pytest.approx((0.0 + b_alone) / 2)  # nobody may serve A: its half is lost
