@@ -88,7 +88,7 @@ class DeadlinePolicy:
             return line[0]
         queues = state.queues
         # Someone overdue? Usually it is the longest waiting ticket of a line, so look there first.
-        oldest: tuple[float, int, str, int] | None = None
+        oldest: tuple[float, int, str, int, float] | None = None
         overdue = False
         for agency in counter.serves:
             queue = queues[agency]
@@ -98,7 +98,7 @@ class DeadlinePolicy:
                     continue
                 if oldest is None or first < oldest:
                     oldest = first
-                if not overdue and index.members()[first[2]][1] <= now:
+                if first[4] <= now:
                     overdue = True
         if oldest is None:
             return None
@@ -109,12 +109,12 @@ class DeadlinePolicy:
         for agency in counter.serves:
             queue = queues[agency]
             for index, heads in ((queue.priority, priority), (queue.normal, normal)):
-                first = index.first_by_deadline()
-                if first is None:
+                by_deadline = index.first_by_deadline()
+                if by_deadline is None:
                     continue
-                if first[0] <= now:
+                if by_deadline[0] <= now:
                     return oldest[2]  # a younger ticket is overdue (its visit budget ran out)
-                heads.append((agency, first))
+                heads.append((agency, by_deadline))
         heads = priority or normal
         if not heads:
             return None

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from typing import TypeVar
 
 __all__ = ["AgencyQueue", "LineEntry", "OrderedIndex"]
 
-# heap entry: (key, order, ticket_id, version)
+# heap entry: (key, order, ticket_id, version); the start heap also carries the deadline, so
+# "is the longest waiting ticket overdue?" needs no second lookup.
 _Entry = tuple[float, int, str, int]
+_StartEntry = tuple[float, int, str, int, float]
+_E = TypeVar("_E", _Entry, _StartEntry)
 
 
 class OrderedIndex:
@@ -24,7 +28,7 @@ class OrderedIndex:
 
     def __init__(self) -> None:
         self._members: dict[str, tuple[float, float, int, int]] = {}
-        self._by_start: list[_Entry] = []
+        self._by_start: list[_StartEntry] = []
         self._by_deadline: list[_Entry] = []
         self._version = 0
         self._changes = 0  # bumped by every add and discard; readers cache on it
@@ -46,7 +50,7 @@ class OrderedIndex:
         self._changes += 1
         version = self._version
         self._members[ticket_id] = (start, deadline, order, version)
-        heapq.heappush(self._by_start, (start, order, ticket_id, version))
+        heapq.heappush(self._by_start, (start, order, ticket_id, version, deadline))
         heapq.heappush(self._by_deadline, (deadline, order, ticket_id, version))
         # Lazy deletion leaves garbage behind; rebuild when it dominates.
         if len(self._by_start) > 64 and len(self._by_start) > 4 * len(self._members):
@@ -61,7 +65,7 @@ class OrderedIndex:
         member = self._members.get(entry[2])
         return member is not None and member[3] == entry[3]
 
-    def _head(self, heap: list[_Entry]) -> _Entry | None:
+    def _head(self, heap: list[_E]) -> _E | None:
         members = self._members
         while heap:
             entry = heap[0]
@@ -71,8 +75,8 @@ class OrderedIndex:
             heapq.heappop(heap)
         return None
 
-    def first_by_start(self) -> _Entry | None:
-        """(start, order, id, version) of the ticket waiting longest; None when empty."""
+    def first_by_start(self) -> _StartEntry | None:
+        """(start, order, id, version, deadline) of the ticket waiting longest; None when empty."""
         return self._head(self._by_start) if self._members else None
 
     def first_by_deadline(self) -> _Entry | None:
@@ -126,7 +130,7 @@ class OrderedIndex:
         return start, deadline, order
 
     def _compact(self) -> None:
-        self._by_start = [(s, o, t, v) for t, (s, _d, o, v) in self._members.items()]
+        self._by_start = [(s, o, t, v, d) for t, (s, d, o, v) in self._members.items()]
         self._by_deadline = [(d, o, t, v) for t, (_s, d, o, v) in self._members.items()]
         heapq.heapify(self._by_start)
         heapq.heapify(self._by_deadline)
