@@ -138,7 +138,7 @@ def _check_enforcement(floor: Floor, now: float) -> None:
                      and (fresh.call_at.get(t.id) is None or fresh.call_at[t.id] > state.deadline_of(t))}
     assert set(fresh.late) == expected_late
     version, until = floor._quiet
-    if version == state.version and now < until:
+    if version == state.enforce_version and now < until:
         # Readiness and breaches are exact moments: a quiet tick may skip neither.
         due = [e for e in enforce(state, now, fresh) if e.type in ("ticket.ready", "target.breached")]
         assert due == [], due

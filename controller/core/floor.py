@@ -52,7 +52,7 @@ class Floor:
         self._forecast: Forecast | None = None
         self._day_bounds = (0.0, 0.0)  # epoch range of state.day, so most calls skip date formatting
         self._positions: tuple[int, dict[str, int]] = (-1, {})
-        self._quiet = (-1, 0.0)  # (state version, until): a tick found nothing to do
+        self._quiet = (-1, 0.0)  # (state enforce_version, until): a tick found nothing to do
         self._ticked: tuple[list[Event], float] = ([], 0.0)  # the last tick's events, and when
 
     # ------------------------------------------------------------- commands
@@ -85,7 +85,7 @@ class Floor:
             self._fold(ticked)
             if all(e.type in _FLAGS for e in ticked) and self._forecast is not None:
                 # Only flags were raised: the tick has nothing more to do until something falls due.
-                self._quiet = (self.state.version, next_due(self.state, at, self._forecast))
+                self._quiet = (self.state.enforce_version, next_due(self.state, at, self._forecast))
             return
         self._fold(events)
 
@@ -111,11 +111,11 @@ class Floor:
         if day is not None:
             return [day]
         version, until = self._quiet
-        if version == self.state.version and now < until:
+        if version == self.state.enforce_version and now < until:
             return []  # nothing changed and nothing falls due before `until`
         fc = self.forecast(now, ENFORCE_REFRESH_S)
         events = enforce(self.state, now, fc)
-        self._quiet = (-1, 0.0) if events else (self.state.version, next_due(self.state, now, fc))
+        self._quiet = (-1, 0.0) if events else (self.state.enforce_version, next_due(self.state, now, fc))
         self._ticked = (events, now)
         return events
 

@@ -149,6 +149,11 @@ class Site:
         return journey if journey is not None else self._journey(procedure_id)
 
     @cached_property
+    def standby_agencies(self) -> frozenset[str]:
+        """Agencies that some standby counter serves (enforcement can only open those)."""
+        return frozenset(a for c in self.counters.values() if c.standby for a in c.serves)
+
+    @cached_property
     def _journeys(self) -> dict[str, tuple[str, ...]]:
         # Asked at every ticket issue; the site never changes, so work each journey out once.
         return {p: self._journey(p) for p in self.procedures}

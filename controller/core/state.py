@@ -23,6 +23,7 @@ from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketS
 __all__ = ["SiteState"]
 
 _TICKET_EVENTS = frozenset(t for t in EVENT_TYPES if t.startswith("ticket."))
+_INERT_FOR_ENFORCEMENT = frozenset({"ticket.started", "ticket.recalled", "rating.recorded", "device.changed"})
 _ROUTING_EVENTS = frozenset({"day.started", "ticket.issued", "ticket.called", "ticket.no_show", "ticket.finished",
                              "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed"})
 
@@ -60,6 +61,9 @@ class SiteState:
         # Bumped only by events that can move a prediction (who waits where, which counter is free);
         # a service starting, a rating or a flag leaves the forecast as it was.
         self.routing_version = 0
+        # Bumped by every event except those that change nothing enforcement looks at (a service
+        # starting, a recall, a rating, a device): a quiet tick stays quiet across them.
+        self.enforce_version = 0
         self._handlers: dict[str, Callable[[Event], None]] = {
             "day.started": self._noop,
             "ticket.issued": self._issued,
@@ -87,6 +91,9 @@ class SiteState:
         self._handlers[kind](event)
         if kind in _ROUTING_EVENTS:
             self.routing_version += 1
+            self.enforce_version += 1
+        elif kind not in _INERT_FOR_ENFORCEMENT:
+            self.enforce_version += 1
         if kind in _TICKET_EVENTS:
             data = event.data
             ticket_id = data.get("ticket")

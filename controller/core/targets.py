@@ -65,11 +65,15 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
         # Tickets wait: predictions move once a service runs over; such slow drift is looked at
         # every DRIFT_S, and anything at least every QUIET_MAX_S.
         due = min(due, timer, max(forecast.stable_until, now + DRIFT_S), now + QUIET_MAX_S)
-    for tid in forecast.late:
+    standby = state.site.standby_agencies
+    for tid in forecast.late if standby else ():
         since = state.risk_since.get(tid)
-        # A ticket at risk long enough makes its agency ask for a standby counter then.
-        if since is not None and state.tickets[tid].at_risk and since + STANDBY_AFTER_S > now:
-            due = min(due, since + STANDBY_AFTER_S)
+        # A ticket at risk long enough makes its agency ask for a standby counter then
+        # (an agency no standby counter serves has nobody to ask for).
+        if since is not None and since + STANDBY_AFTER_S > now:
+            ticket = state.tickets[tid]
+            if ticket.at_risk and ticket.agency in standby:
+                due = min(due, since + STANDBY_AFTER_S)
     for cs in state.counters.values():
         if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
             until = cs.changed_at + STANDBY_MIN_OPEN_S
