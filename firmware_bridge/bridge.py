@@ -37,6 +37,7 @@ from devices.topics import SiteTopics, parse_topic
 from firmware_bridge.bus import BusMaster, LinkStatus
 from firmware_bridge.line import SerialLine
 from firmware_bridge.mqtt_link import MqttLink
+from firmware_bridge.mqtt_security import MqttSecurity
 from firmware_bridge.site import BusConfig
 
 __all__ = ["Bridge", "BridgeSettings", "BridgeStats"]
@@ -58,6 +59,7 @@ class BridgeSettings:
     health_interval_s: float = 10.0
     pace: bool = True
     rs485: bool = False
+    mqtt_security: MqttSecurity | None = None  # the bridge's broker user (bridge-{bus}@{site}) and TLS
 
 
 @dataclass(slots=True)
@@ -111,6 +113,7 @@ class Bridge:
                     client_id=f"motcua-{self.device_id}-{self.config.site}",
                     subscriptions=[self.topics.display_state(c) for c in counters],
                     status_topic=self.topics.device_status(self.device_id),
+                    security=settings.mqtt_security,
                 )
             )
             self.bus = await self._stack.enter_async_context(bus)

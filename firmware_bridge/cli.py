@@ -11,6 +11,7 @@ import sys
 from devices.errors import DeviceUnavailable
 from firmware_bridge.bridge import Bridge, BridgeSettings
 from firmware_bridge.mqtt_link import parse_mqtt_url
+from firmware_bridge.mqtt_security import security_from_args
 from firmware_bridge.site import BusConfig, load_bus
 
 __all__ = ["run"]
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_bus(args.site_file, args.bus, args.site)
         parse_mqtt_url(args.mqtt)
+        security = security_from_args(args)
     except ValueError as exc:  # SiteFileError, DeviceConfigError, bad url
         print(f"motcua bridge: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         baud=args.baud,
         # RS-485 direction control only on a real UART (the CLI has no flag for it yet)
         rs485=bool(getattr(args, "rs485", False)),
+        mqtt_security=security,
     )
     try:
         asyncio.run(_serve(config, settings))

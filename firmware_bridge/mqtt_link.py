@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from firmware_bridge.mqtt_security import MqttSecurity
+
 __all__ = ["MqttLink", "MqttMessage", "parse_mqtt_url"]
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,11 @@ class MqttMessage:
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int]:
-    """(host, port) of mqtt://HOST[:PORT]; ValueError otherwise."""
+    """(host, port) of mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, 8883); ValueError otherwise."""
     parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ValueError(f"MQTT url {url!r} must look like mqtt://HOST:PORT")
-    return parts.hostname, parts.port or 1883
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"MQTT url {url!r} must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
 def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
@@ -64,6 +66,7 @@ class MqttLink:
         subscriptions: Sequence[str] = (),
         status_topic: str | None = None,
         keepalive_s: int = 15,
+        security: MqttSecurity | None = None,
     ) -> None:
         self.host, self.port = parse_mqtt_url(url)
         self.subscriptions = list(subscriptions)
@@ -92,6 +95,8 @@ class MqttLink:
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
         self._client.on_socket_open = _no_delay
+        if security is not None:
+            security.apply(self._client)
 
     @property
     def connected(self) -> bool:

@@ -1,0 +1,144 @@
+"""Who may use which MQTT topic: one broker user per device, bridge and controller.
+
+Pure: from a site's device registry to users and their grants, and mosquitto's
+acl_file text. Each device may touch only its own topics (CONTRACT.md section 4):
+
+    keypad     write  keypad/{counter}/press          display   read  display/{counter}/state
+    rating     write  rating/{counter}/press          printer   read  printer/{kiosk}/job
+    speaker    read   voice/{zone}/say                every one write device/{id}/status
+
+Serial and Modbus devices do not speak MQTT: the bridge of their bus does, with
+the union of their grants plus its own status topic. TCP devices are driven by
+the controller directly and get no user. The controller reads and writes
+everything under motcua/{site}/# of each site it serves.
+
+Usernames are `{device}@{site}` (device ids are unique within a site, not across
+a province), `bridge-{bus}@{site}` and `motcua-controller`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from devices.registry import DeviceSpec
+from devices.topics import SiteTopics
+
+__all__ = [
+    "CONTROLLER_USER",
+    "Grant",
+    "MqttUser",
+    "bridge_username",
+    "controller_user",
+    "device_username",
+    "render_acl",
+    "site_users",
+]
+
+Access = Literal["read", "write", "readwrite"]
+CONTROLLER_USER: Final = "motcua-controller"
+DEFAULT_ZONE: Final = "hall"
+
+# mosquitto's passwd and acl files are line based: no ':' (passwd separator), no spaces or
+# control characters, no '#'/'+' that the acl parser could take for something else
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@\-]{0,127}")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One acl line: read (subscribe and receive), write (publish) or both on a topic filter."""
+
+    access: Access
+    topic: str
+
+    def __post_init__(self) -> None:
+        if self.access not in ("read", "write", "readwrite"):
+            raise ValueError(f"access {self.access!r} must be read, write or readwrite")
+        if not self.topic or any(c.isspace() for c in self.topic) or "\x00" in self.topic:
+            raise ValueError(f"topic {self.topic!r} must be non-empty, without spaces")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttUser:
+    """A broker user: its name, what it may do, and the devices it speaks for."""
+
+    username: str
+    grants: tuple[Grant, ...]
+    devices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _USERNAME.fullmatch(self.username):
+            raise ValueError(f"username {self.username!r} must be letters, digits, '_', '.', '@' or '-'")
+
+
+def device_username(site: str, device_id: str) -> str:
+    """Broker username of a device that connects itself."""
+    return f"{device_id}@{site}"
+
+
+def bridge_username(site: str, bus: str) -> str:
+    """Broker username of the bridge serving one bus."""
+    return f"bridge-{bus}@{site}"
+
+
+def _device_grants(topics: SiteTopics, spec: DeviceSpec) -> list[Grant]:
+    grants: list[Grant] = []
+    if spec.kind == "keypad" and spec.counter is not None:
+        grants.append(Grant("write", topics.keypad_press(spec.counter)))
+    elif spec.kind == "rating" and spec.counter is not None:
+        grants.append(Grant("write", topics.rating_press(spec.counter)))
+    elif spec.kind == "display" and spec.counter is not None:
+        grants.append(Grant("read", topics.display_state(spec.counter)))
+    elif spec.kind == "printer":
+        grants.append(Grant("read", topics.printer_job(spec.kiosk or "k1")))
+    elif spec.kind == "speaker":
+        grants.append(Grant("read", topics.voice_say(spec.zone or DEFAULT_ZONE)))
+    # its own retained status and last will
+    grants.append(Grant("write", topics.device_status(spec.id)))
+    return grants
+
+
+def _unique(grants: Iterable[Grant]) -> tuple[Grant, ...]:
+    return tuple(dict.fromkeys(grants))
+
+
+def site_users(site: str, devices: Sequence[DeviceSpec]) -> list[MqttUser]:
+    """The users of one site's devices: one per MQTT device, one per bus bridge."""
+    topics = SiteTopics(site)
+    users: list[MqttUser] = []
+    buses: dict[str, list[DeviceSpec]] = {}
+    for spec in devices:
+        if spec.transport == "mqtt":
+            users.append(
+                MqttUser(device_username(site, spec.id), _unique(_device_grants(topics, spec)), (spec.id,))
+            )
+        elif spec.transport in ("serial", "modbus") and spec.bus is not None:
+            buses.setdefault(spec.bus, []).append(spec)
+    for bus, specs in sorted(buses.items()):
+        grants = [g for spec in specs for g in _device_grants(topics, spec)]
+        grants.append(Grant("write", topics.device_status(f"bridge-{bus}")))
+        users.append(MqttUser(bridge_username(site, bus), _unique(grants), tuple(s.id for s in specs)))
+    return users
+
+
+def controller_user(sites: Sequence[str], username: str = CONTROLLER_USER) -> MqttUser:
+    """The controller: everything under motcua/{site}/# of the sites it serves."""
+    return MqttUser(username, tuple(Grant("readwrite", f"{SiteTopics(s).prefix}/#") for s in sites))
+
+
+def render_acl(users: Sequence[MqttUser]) -> str:
+    """mosquitto acl_file text: no pattern lines, so a user has exactly its grants."""
+    seen: set[str] = set()
+    lines = ["# generated by `motcua mqtt-config`: one user per device, bridge and controller", ""]
+    for user in users:
+        if user.username in seen:
+            raise ValueError(f"username {user.username!r} appears twice")
+        seen.add(user.username)
+        if user.devices:
+            lines.append(f"# {', '.join(user.devices)}")
+        lines.append(f"user {user.username}")
+        lines += [f"topic {g.access} {g.topic}" for g in user.grants]
+        lines.append("")
+    return "\n".join(lines)
