@@ -6,10 +6,17 @@ number) gets a bucket of `burst` tokens refilled at `per_minute`; an empty
 bucket refuses with 429 and says when to try again. Buckets live in memory:
 after a restart everyone starts with a full bucket, which errs on the side
 of serving citizens.
+
+Phone numbers are personal data: a phone's bucket is keyed by an HMAC of the
+number under a random key drawn anew each day, so the limiter never holds a
+number, and no bucket can be linked to a number once its day is over.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,27 +37,47 @@ class RateLimits:
 class RateLimiter:
     """Buckets keyed by (kind, key)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
+        self._wall_clock = wall_clock
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._max_keys = max_keys
+        self._day = ""
+        self._day_secret = b""
+
+    def _key(self, kind: str, key: str) -> tuple[str, str]:
+        if kind != "phone":
+            return (kind, key)
+        day = time.strftime("%Y-%m-%d", time.localtime(self._wall_clock()))
+        if day != self._day:
+            # a new day: forget yesterday's phone buckets along with the key that made them
+            self._day, self._day_secret = day, secrets.token_bytes(32)
+            self._buckets = {k: v for k, v in self._buckets.items() if k[0] != "phone"}
+        return (kind, hmac.new(self._day_secret, key.encode("utf-8"), hashlib.sha256).hexdigest())
 
     def take(self, kind: str, key: str, per_minute: float, burst: int) -> float:
         """Take one token; 0.0 when allowed, else the seconds until one is available (nothing taken)."""
         now = self._clock()
-        tokens, last = self._buckets.get((kind, key), (float(burst), now))
+        bucket = self._key(kind, key)
+        tokens, last = self._buckets.get(bucket, (float(burst), now))
         tokens = min(float(burst), tokens + (now - last) * per_minute / 60.0)
         if tokens < 1.0:
-            self._buckets[(kind, key)] = (tokens, now)
+            self._buckets[bucket] = (tokens, now)
             return (1.0 - tokens) * 60.0 / per_minute
         if len(self._buckets) >= self._max_keys:
             # Full buckets carry no information: forgetting them costs nothing.
             self._buckets = {k: v for k, v in self._buckets.items() if v[0] < 1.0}
-        self._buckets[(kind, key)] = (tokens - 1.0, now)
+        self._buckets[bucket] = (tokens - 1.0, now)
         return 0.0
 
     def refund(self, kind: str, key: str, burst: int) -> None:
         """Give a token back (the request was refused for another reason, nothing was issued)."""
-        entry = self._buckets.get((kind, key))
+        bucket = self._key(kind, key)
+        entry = self._buckets.get(bucket)
         if entry is not None:
-            self._buckets[(kind, key)] = (min(float(burst), entry[0] + 1.0), entry[1])
+            self._buckets[bucket] = (min(float(burst), entry[0] + 1.0), entry[1])

@@ -1,0 +1,53 @@
+"""Personal data: a phone number given at the kiosk reaches neither the event log nor the server log,
+nor any other file of the data dir, even with debug logging; and it needs consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.api.ratelimit import RateLimiter
+from tests.devices_support import COMMUNE
+from tests.server import KIOSK, serve_process
+
+pytestmark = pytest.mark.integration
+
+PHONE = "0912345678"
+
+
+def test_a_phone_number_is_never_written_anywhere(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serve_process(COMMUNE, data, "--log-level", "debug") as server:
+        url = f"{server.url}/api/v1/sites/xa/tickets"
+        refused = httpx.post(url, headers=KIOSK, json={"procedure": "ht-khai-sinh", "phone": PHONE}, timeout=10)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "phone_consent_required"
+        bad = httpx.post(url, headers=KIOSK, json={"procedure": "ht-khai-sinh", "phone": PHONE + "x",
+                                                   "phone_consent": True}, timeout=10)
+        assert bad.status_code == 422 and PHONE not in bad.text
+        issued = httpx.post(url, headers=KIOSK, json={"procedure": "ht-khai-sinh", "phone": PHONE,
+                                                      "phone_consent": True}, timeout=10)
+        assert issued.status_code == 201 and PHONE not in issued.text
+        status = httpx.get(f"{server.url}/api/v1/sites/xa/tickets/{issued.json()['id']}", timeout=10)
+        assert status.status_code == 200 and PHONE not in status.text
+    # after a clean stop (logs flushed, WAL checkpointed): grep every file the server wrote
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert any(p.name == "server.log" for p in files) and any(p.suffix == ".db" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        assert PHONE.encode() not in content, f"{path.name} holds the phone number"
+        assert PHONE.encode("utf-16-le") not in content, f"{path.name} holds the phone number (UTF-16)"
+
+
+def test_the_rate_limiter_holds_no_phone_number_and_forgets_phones_each_day() -> None:
+    wall = [1_700_000_000.0]
+    limiter = RateLimiter(clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    for _ in range(3):
+        assert limiter.take("phone", PHONE, 1.0, 3) == 0.0
+    assert limiter.take("phone", PHONE, 1.0, 3) > 0  # the burst is spent: limited as before
+    assert limiter.take("kiosk", "xa/k1", 30.0, 10) == 0.0
+    assert PHONE not in repr(vars(limiter))
+    wall[0] += 86_400  # the next day: a new key, yesterday's phone buckets dropped
+    assert limiter.take("phone", PHONE, 1.0, 3) == 0.0
+    assert len([k for k in vars(limiter)["_buckets"] if k[0] == "phone"]) == 1
