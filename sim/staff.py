@@ -104,7 +104,7 @@ class SiteDay:
             loop.at(m + start, self._act(self._period_start))
             t = start
             while t < end:
-                loop.at(m + t, self._act(self._periodic_tick))
+                loop.at(m + t, self._periodic_tick)  # settles itself, only when the tick acted
                 t += self.scenario.tick_s
         for shift in self.plan.shifts:
             loop.at(m + shift.on_s, self._act(partial(self._go_on, shift.counter)))
@@ -151,8 +151,12 @@ class SiteDay:
             self._schedule_deadline_tick()  # only a state change can arm a new timer
 
     def _periodic_tick(self) -> None:
+        # Most periodic ticks find nothing to do: skip the settling round then (it is a no-op).
+        version = self.floor.state.version
         self._tick()
         self.recorder.queue_sample(self.loop.now, self.floor.state)
+        if self.floor.state.version != version or self._free or self._wake:
+            self._settle()
 
     def _schedule_deadline_tick(self) -> None:
         """Wake enforcement at the next deadline of a waiting ticket (the core keeps them in a heap)."""

@@ -106,28 +106,28 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     while free:
         at, cid = pop(free)
         spec = counters[cid]
-        own = directed.get(cid)
+        own = directed.get(cid) if directed else None
         if own:
             entry = own.popleft()
         else:
-            # The head the counter would take: legal priority first, then the policy's order.
-            best_agency: str | None = None
-            best_key: tuple[int, float] | None = None
+            # The head the counter would take: legal priority first, then the policy's order
+            # (by deadline; fifo: by wait start on a priority counter, else in the counter's order).
+            best: deque[_Entry] | None = None
+            best_flag, best_order = 2, 0.0
             for rank, agency in enumerate(spec.serves):
                 line = lines.get(agency)
                 if line is None:
                     continue
                 head = line[0]
-                key = (head[0], head[1]) if by_deadline else (head[0], head[2] if spec.priority else float(rank))
-                if best_key is None or key < best_key:
-                    best_key, best_agency = key, agency
-            if best_agency is None:
+                order = head[1] if by_deadline else (head[2] if spec.priority else float(rank))
+                if head[0] < best_flag or (head[0] == best_flag and order < best_order):
+                    best, best_flag, best_order = line, head[0], order
+            if best is None:
                 idle_from[cid] = at
                 continue
-            line = lines[best_agency]
-            entry = line.popleft()
-            if not line:
-                del lines[best_agency]  # emptied lines drop out, so idle counters stop looking at them
+            entry = best.popleft()
+            if not best:
+                del lines[tickets[entry[3]].agency]  # emptied lines drop out of every counter's look
         tid = entry[3]
         call_at[tid] = at
         if at > entry[1]:

@@ -149,6 +149,15 @@ class Site:
         return journey if journey is not None else self._journey(procedure_id)
 
     @cached_property
+    def kiosk_share(self) -> dict[str, float]:
+        """Each agency's share of the citizens choosing at the kiosk (shares normalised to 1)."""
+        shares: dict[str, float] = {}
+        for p in self.kiosk_procedures():
+            shares[p.agency] = shares.get(p.agency, 0.0) + p.share
+        total = sum(p.share for p in self.kiosk_procedures()) or 1.0
+        return {agency: share / total for agency, share in shares.items()}
+
+    @cached_property
     def standby_agencies(self) -> frozenset[str]:
         """Agencies that some standby counter serves (enforcement can only open those)."""
         return frozenset(a for c in self.counters.values() if c.standby for a in c.serves)

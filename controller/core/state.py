@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from controller.core.clock import local_hour
@@ -23,6 +23,7 @@ from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketS
 __all__ = ["SiteState"]
 
 _TICKET_EVENTS = frozenset(t for t in EVENT_TYPES if t.startswith("ticket."))
+_WAITING = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting
 _INERT_FOR_ENFORCEMENT = frozenset({"ticket.started", "ticket.recalled", "rating.recorded", "device.changed"})
 _ROUTING_EVENTS = frozenset({"day.started", "ticket.issued", "ticket.called", "ticket.no_show", "ticket.finished",
                              "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed"})
@@ -81,7 +82,7 @@ class SiteState:
             "target.breached": self._breached,
             "alert.raised": self._alert_raised,
             "alert.acknowledged": self._alert_acknowledged,
-            "device.changed": self._noop,
+            "device.changed": self._device_changed,
         }
 
     # ------------------------------------------------------------------ folding
@@ -148,7 +149,8 @@ class SiteState:
 
     def _timer_live(self, entry: tuple[float, int, str, str, float]) -> bool:
         ticket = self.tickets[entry[2]]
-        if not ticket.is_waiting or ticket.effective_start() != entry[4]:
+        # is_waiting and effective_start(), written out: this runs at every tick.
+        if ticket.state not in _WAITING or ticket.waiting_since - ticket.tx_waited_before != entry[4]:
             return False
         return not (ticket.breached_tx if entry[3] == "transaction" else ticket.breached_visit)
 
@@ -372,6 +374,18 @@ class SiteState:
 
     def _alert_raised(self, event: Event) -> None:
         self.alerts[event.data["alert"]] = {**event.data, "at": event.at, "acknowledged": False}
+
+    def _device_changed(self, event: Event) -> None:
+        # A device back online and able to work answers the alerts raised about it (printer_problem).
+        d = event.data
+        health = d.get("health")
+        able = not isinstance(health, Mapping) or health.get("can_print") is not False
+        if d.get("status") != "online" or not able:
+            return
+        for alert in self.alerts.values():
+            if alert.get("device") == d.get("device") and not alert.get("resolved"):
+                alert["resolved"] = True
+                alert["resolved_by"] = f"device {d.get('device')}"
 
     def _alert_acknowledged(self, event: Event) -> None:
         alert = self.alerts.get(event.data["alert"])

@@ -130,12 +130,11 @@ def _surging(state: SiteState, agency: str, now: float) -> bool:
     site = state.site
     times = state.issue_times.get(agency, [])
     recent = bisect.bisect_right(times, now) - bisect.bisect_left(times, now - SURGE_WINDOW_S)
-    share = sum(p.share for p in site.kiosk_procedures() if p.agency == agency)
-    total_share = sum(p.share for p in site.kiosk_procedures()) or 1.0
     weights = site.arrivals.half_hour_weights
     index = int((local_seconds(now, site.utc_offset_s) - site.opening_s) // 1800)
     weight = weights[index] if 0 <= index < len(weights) else 0.0
-    expected = site.expected_daily_visits * (share / total_share) * weight / (sum(weights) or 1.0)
+    share = site.kiosk_share.get(agency, 0.0)
+    expected = site.expected_daily_visits * share * weight / (sum(weights) or 1.0)
     return recent >= max(3.0, SURGE_FACTOR * expected)
 
 
@@ -144,14 +143,19 @@ def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event])
     persistent: set[str] = set()
     flagged_now = {e.data["ticket"] for e in out if e.type == "target.breached"}
     # Only the forecast's late tickets can be at risk: no scan of every waiting ticket.
+    tickets = state.tickets
+    standby = state.site.standby_agencies
     for tid in forecast.late:
-        ticket = state.tickets[tid]
-        if ticket.state != TicketState.WAITING:
-            continue  # called or gone since the forecast
+        ticket = tickets[tid]
         if ticket.at_risk:  # flagged while waiting this time (re-queueing clears the flag)
-            if ticket.agency not in persistent and now - state.risk_since.get(tid, now) >= STANDBY_AFTER_S:
-                persistent.add(ticket.agency)
+            agency = ticket.agency
+            # Persistence matters only where a standby counter could be opened or recommended.
+            if (agency in standby and agency not in persistent and ticket.state is TicketState.WAITING
+                    and now - state.risk_since.get(tid, now) >= STANDBY_AFTER_S):
+                persistent.add(agency)
             continue
+        if ticket.state is not TicketState.WAITING:
+            continue  # called or gone since the forecast
         deadline = state.deadline_of(ticket)
         predicted = forecast.call_at.get(tid)
         if predicted is not None and predicted <= deadline:
