@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -19,12 +20,12 @@ __all__ = ["run"]
 log = logging.getLogger("firmware_bridge")
 
 
-async def _serve(config: BusConfig, settings: BridgeSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+RETRY_LINE_S = 1.0
+
+
+async def _serve_once(config: BusConfig, settings: BridgeSettings, stop: asyncio.Event, started: list[bool]) -> None:
     async with Bridge(config, settings) as bridge:
+        started.append(True)
         log.info(
             "serving %d devices of bus %s (site %s) on %s",
             len(config.devices), config.bus, config.site, settings.serial_port,
@@ -38,6 +39,29 @@ async def _serve(config: BusConfig, settings: BridgeSettings) -> None:
             error = serving.exception()
             if error is not None:
                 raise error
+
+
+async def _serve(config: BusConfig, settings: BridgeSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    logged = 0  # how many starts the last "lost" message was about: one message per loss
+    started: list[bool] = []  # a port that never opened is a mistake to report, not to wait out
+    while not stop.is_set():
+        try:
+            await _serve_once(config, settings, stop, started)
+            return
+        except DeviceUnavailable as exc:
+            # the line was unplugged: the bridge has published its devices "offline";
+            # it keeps trying the same path until a line is back there
+            if not started:
+                raise
+            if logged != len(started):
+                log.error("serial line lost: %s; devices marked offline, retrying every %.0f s", exc, RETRY_LINE_S)
+                logged = len(started)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RETRY_LINE_S)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,121 @@
+"""Chaos: mosquitto restarts (losing its retained messages) under a connected controller and bridge.
+
+Both reconnect by themselves, the controller publishes every display again (a late
+subscriber sees the current number), the bridge announces itself again, and a
+keypad press after the restart still drives the floor: nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devices.payloads import parse_display_state
+from devices.topics import SiteTopics
+from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
+from firmware_bridge.line import SerialLine
+from tests.bridge_support import MqttRecorder, eventually
+from tests.devices_support import COMMUNE
+from tests.server import KIOSK, login, serve_process
+from tests.services import Mosquitto, PtyPair, env_without_proxies
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+T = SiteTopics("xa")
+SERIAL_DEVICES = """
+[[device]]
+id = "led-1"
+kind = "display"
+counter = 1
+transport = "serial"
+bus = "bus1"
+address = 1
+
+[[device]]
+id = "kp-1"
+kind = "keypad"
+counter = 1
+transport = "serial"
+bus = "bus1"
+address = 2
+"""
+
+
+@contextlib.contextmanager
+def bridge(site_file: Path, pair: PtyPair, url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
+             "--serial", pair.host_side, "--mqtt", url],
+            stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies(), cwd=ROOT,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def retained_number(port: int, topic: str) -> str | None:
+    """The number a fresh subscriber is handed as the retained state of topic (None: nothing yet)."""
+    try:
+        with MqttRecorder(port, [topic]) as late:
+            _, payload = await late.wait_for(lambda t, p: t == topic and bool(p), timeout_s=1.0)
+    except (OSError, TimeoutError):  # the broker is not back yet, or holds no state
+        return None
+    return parse_display_state(payload).number
+
+
+async def until_retained(port: int, topic: str, number: str, timeout_s: float = 20.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while await retained_number(port, topic) != number:
+            await asyncio.sleep(0.2)
+
+
+def test_broker_restart_under_controller_and_bridge(tmp_path: Path, mosquitto: Mosquitto, pty_pair: PtyPair) -> None:
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(COMMUNE.read_text(encoding="utf-8") + SERIAL_DEVICES, encoding="utf-8")
+    led, keypad = LedDisplayEmulator(1), KeypadEmulator(2)
+    with (
+        serve_process(site_file, tmp_path / "data", "--mqtt", mosquitto.url, "--devices", "real") as server,
+        bridge(site_file, pty_pair, mosquitto.url, tmp_path / "bridge.log") as bridge_proc,
+    ):
+        staff = login(server.url, "quay1", "1234")
+        api = f"{server.url}/api/v1/sites/xa"
+        httpx.post(f"{api}/counters/1/open", headers=staff, timeout=10).raise_for_status()
+        tickets = [httpx.post(f"{api}/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"}, timeout=10).json()
+                   for _ in range(2)]
+
+        async def floor() -> None:
+            async with SerialLine(pty_pair.device_side) as line, SerialBusEmulator(line, [led, keypad]):
+                await eventually(lambda: len(led.history) > 0, timeout_s=15)
+                keypad.press("next")
+                await eventually(lambda: led.number == tickets[0]["number"], timeout_s=15)
+
+                await asyncio.to_thread(mosquitto.restart)  # retained states and sessions are gone
+
+                # the controller publishes every display again for the empty broker
+                await until_retained(mosquitto.port, T.display_state(1), tickets[0]["number"])
+                assert bridge_proc.poll() is None, "the bridge gave up on the broker"
+                # a press after the restart reaches the controller again, and its result the LED
+                keypad.press("next")
+                await eventually(lambda: led.number == tickets[1]["number"], timeout_s=20)
+
+        try:
+            asyncio.run(floor())
+        except TimeoutError:
+            pytest.fail(f"LED shows {led.number!r}; bridge log: {(tmp_path / 'bridge.log').read_text()[-2000:]}")
+        states = [httpx.get(f"{api}/tickets/{t['id']}", timeout=10).json()["state"] for t in tickets]
+        assert states[1] == "called" and states[0] != "waiting"
