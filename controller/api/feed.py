@@ -27,7 +27,7 @@ from controller.core.floor import Floor
 from controller.core.tickets import CounterStatus
 from controller.runtime.controller import Controller
 
-__all__ = ["FEED_VERSION", "feed_snapshot", "router", "site_indicators"]
+__all__ = ["FEED_VERSION", "assemble_feed", "feed_snapshot", "router", "site_indicators"]
 
 router = APIRouter()
 
@@ -66,18 +66,30 @@ def site_indicators(floor: Floor, now: float) -> dict[str, Any]:
 
 def feed_snapshot(controller: Controller) -> dict[str, Any]:
     """Every site's indicators, riskiest first."""
-    now = controller.clock()
     sites = [site_indicators(runtime.floor, runtime.clock()) for runtime in controller.runtimes.values()]
+    return assemble_feed(sites, controller.clock())
+
+
+def assemble_feed(sites: list[dict[str, Any]], now: float) -> dict[str, Any]:
+    """The feed document from sites' indicators, riskiest first."""
     sites.sort(key=lambda s: (-s["at_risk"], -s["longest_wait_s"], -s["waiting"], s["site"]))
     return {"version": FEED_VERSION, "generated_at": iso(now), "sites": sites}
+
+
+async def _snapshot(state: Any) -> dict[str, Any]:
+    # with sites partitioned over processes, every process's sites come from Redis (shared_feed.py)
+    shared = getattr(state, "shared_feed", None)
+    if shared is not None:
+        snapshot: dict[str, Any] = await shared.snapshot()
+        return snapshot
+    return feed_snapshot(state.controller)
 
 
 @router.get("/api/v1/feed")
 async def feed(request: Request) -> dict[str, Any]:
     """Snapshot of every site's live indicators for the province's operations centre."""
     require_role(request, None, "ops", "manager", "admin")
-    controller: Controller = request.app.state.controller
-    return feed_snapshot(controller)
+    return await _snapshot(request.app.state)
 
 
 @router.websocket("/api/v1/feed/live")
@@ -88,9 +100,8 @@ async def feed_live(websocket: WebSocket, key: str | None = None) -> None:
     if accounts.key(key or header or "", "ops") is None:
         await websocket.close(code=4401, reason="an ops API key is required (X-Api-Key or ?key=)")
         return
-    controller: Controller = websocket.app.state.controller
     await websocket.accept()
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
-            await websocket.send_json(feed_snapshot(controller))
+            await websocket.send_json(await _snapshot(websocket.app.state))
             await asyncio.sleep(FEED_EVERY_S)

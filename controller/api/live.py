@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from controller.api.follow import follow_live
 from controller.core.events import Event
 from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
@@ -24,6 +25,10 @@ BACKLOG_PAGE = 1000
 async def live(websocket: WebSocket, site: str, after: int | None = None, snapshots: bool = True) -> None:
     """Stream a site's events; first what the client missed after `after`."""
     controller: Controller = websocket.app.state.controller
+    follower = getattr(websocket.app.state, "stream_follower", None)
+    if follower is not None:  # sites partitioned over processes: follow the log in Redis (follow.py)
+        await follow_live(websocket, controller, follower, site, after, snapshots)
+        return
     runtime = controller.runtimes.get(site)
     if runtime is None:
         await websocket.close(code=4404, reason=f"unknown site {site}")

@@ -31,14 +31,19 @@ class Controller:
         policy: str = "deadline",
         clock: Callable[[], float] = time.time,
         check_hours: bool = True,
+        serve_all: bool = True,
     ) -> None:
         self.store = store
         self.hub = Hub()
         self.clock = clock
+        self.policy = policy
+        self.check_hours = check_hours
         self.sites = {site.id: site for site in sites}
-        self.runtimes = {
-            site.id: SiteRuntime(site, store, self.hub, policy, clock, check_hours) for site in sites
-        }
+        # Without serve_all (sites partitioned over processes) runtimes are added and removed
+        # as this process gains and loses site leases (controller/runtime/partition.py).
+        self.runtimes: dict[str, SiteRuntime] = {}
+        if serve_all:
+            self.runtimes = {site.id: self.new_runtime(site.id, store) for site in sites}
         self._tick_task: asyncio.Task[None] | None = None
         self.tick_errors = 0
         self.started_at = clock()
@@ -49,6 +54,10 @@ class Controller:
         if runtime is None:
             raise DomainError("unknown_site", f"no site {site_id!r} is served here", 404)
         return runtime
+
+    def new_runtime(self, site_id: str, store: EventStore) -> SiteRuntime:
+        """A fresh writer for one of this controller's sites, on the given store (not yet replayed)."""
+        return SiteRuntime(self.sites[site_id], store, self.hub, self.policy, self.clock, self.check_hours)
 
     async def start(self, tick: bool = True) -> None:
         """Replay every site's day from the log, then start the enforcement tick."""
@@ -69,7 +78,8 @@ class Controller:
     async def tick_all(self) -> int:
         """One enforcement pass over every site; how many events it committed."""
         total = 0
-        for runtime in self.runtimes.values():
+        # a copy: sites may be gained or lost (partitioning) while a tick awaits the store
+        for runtime in list(self.runtimes.values()):
             try:
                 total += len(await runtime.tick())
             except Exception:  # one site's failure must not stop enforcement elsewhere

@@ -21,7 +21,7 @@ from controller.core.site import Site
 from controller.runtime.hub import Hub
 from controller.store.base import EventStore, StoreError
 
-__all__ = ["Committed", "SiteRuntime"]
+__all__ = ["Committed", "SiteRuntime", "live_message"]
 
 Clock = Callable[[], float]
 Listener = Callable[[str, "Committed"], None]
@@ -130,11 +130,16 @@ class SiteRuntime:
 
     def message(self, seq: int, event: Event) -> dict[str, Any]:
         """The live-stream form of an event (CONTRACT.md section 3)."""
-        return {
-            "seq": seq,
-            "site": self.site.id,
-            "type": event.type,
-            "at": iso(event.at, self.site.utc_offset_s),
-            "ts": event.at,
-            **event.data,
-        }
+        return live_message(self.site, seq, event)
+
+
+def live_message(site: Site, seq: int, event: Event) -> dict[str, Any]:
+    """The live-stream form of a site's event (CONTRACT.md section 3), also for sites followed from Redis."""
+    return {
+        "seq": seq,
+        "site": site.id,
+        "type": event.type,
+        "at": iso(event.at, site.utc_offset_s),
+        "ts": event.at,
+        **event.data,
+    }

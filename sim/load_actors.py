@@ -1,0 +1,202 @@
+"""The emulated people of `motcua load`: kiosks, counter staff and live-stream subscribers.
+
+Every request goes to the next controller URL in turn, as behind a plain load
+balancer; the controllers forward a site's commands to its writer. A 503
+(site moving, store unavailable: nothing was executed) is retried on another
+URL; a ticket issue is also retried after a lost reply, with the same
+Idempotency-Key, so a retry never makes a second ticket. A call-next whose
+reply was lost is not retried (it has no idempotency key): it counts as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from controller.core.site import Site
+from sim.arrivals import Arrival
+from sim.load_stats import LiveCheck, LoadStats
+
+__all__ = ["Api", "SiteWork", "Timeline", "kiosk", "open_counter", "staff", "subscriber"]
+
+RETRIES = 20
+RETRY_PAUSE_S = 0.1
+IDLE_WAIT_S = 30.0         # an idle counter asks again at least this often (wall seconds), woken or not
+DEFAULT_SERVICE_S = 300.0  # a ticket this run did not issue
+
+
+class Timeline:
+    """Simulated local time of day -> wall clock, at `speed` times real speed, for `duration_s`."""
+
+    def __init__(self, sim_start_s: float, speed: float, duration_s: float) -> None:
+        self.sim_start_s = sim_start_s
+        self.speed = speed
+        self.started = time.monotonic()
+        self.ends = self.started + duration_s
+
+    def over(self) -> bool:
+        return time.monotonic() >= self.ends
+
+    async def until(self, sim_s: float) -> bool:
+        """Sleep until simulated time `sim_s`; False when that is past the run's end."""
+        due = self.started + (sim_s - self.sim_start_s) / self.speed
+        if due >= self.ends:
+            return False
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        return True
+
+    async def spend(self, sim_seconds: float) -> None:
+        await asyncio.sleep(min(sim_seconds / self.speed, max(0.0, self.ends - time.monotonic())))
+
+
+class Api:
+    """HTTP calls through one client, round-robin over the controllers, timed and counted."""
+
+    def __init__(self, client: httpx.AsyncClient, urls: Sequence[str], stats: LoadStats) -> None:
+        self.client = client
+        self.urls = list(urls)
+        self.stats = stats
+        self._next = itertools.cycle(range(len(self.urls)))
+
+    async def call(
+        self, op: str, method: str, path: str, *, headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None, retry_lost_reply: bool = False,
+    ) -> httpx.Response | None:
+        """One operation, retried on 503 (and on a lost reply when safe); None when it failed."""
+        started = time.perf_counter()
+        for attempt in range(RETRIES):
+            url = self.urls[next(self._next)]
+            try:
+                reply = await self.client.request(method, url + path, headers=headers, json=body)
+            except httpx.TransportError as exc:
+                if retry_lost_reply and attempt + 1 < RETRIES:
+                    self.stats.retries[op] += 1
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                self.stats.error(op, type(exc).__name__)
+                return None
+            if reply.status_code == 503 and attempt + 1 < RETRIES:
+                self.stats.retries[op] += 1
+                await asyncio.sleep(RETRY_PAUSE_S)
+                continue
+            if reply.status_code >= 400:
+                self.stats.error(op, _code(reply))
+                return reply
+            self.stats.ok(op, time.perf_counter() - started)
+            return reply
+        return None
+
+
+def _code(reply: httpx.Response) -> str:
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        return f"{reply.status_code}:{reply.json()['error']['code']}"
+    return str(reply.status_code)
+
+
+@dataclass
+class SiteWork:
+    """What one site's emulated people share: the tickets issued here and wake-ups for idle counters."""
+
+    site: Site
+    arrivals: list[Arrival]
+    tickets: dict[str, Arrival] = field(default_factory=dict)
+    wake: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def ready(self, ticket: dict[str, Any]) -> None:
+        """A ticket waits for one of its counters: wake those that are idle (not every counter of the site)."""
+        for counter in ticket.get("counters") or ():
+            event = self.wake.get(int(counter))
+            if event is not None:
+                event.set()
+
+    def service_s(self, ticket: dict[str, Any]) -> float:
+        arrival = self.tickets.get(str(ticket.get("id")))
+        step = int(ticket.get("step") or 0)
+        if arrival is None or step >= len(arrival.services_s):
+            return DEFAULT_SERVICE_S
+        return arrival.services_s[step]
+
+
+async def kiosk(api: Api, work: SiteWork, timeline: Timeline, kiosk_key: str, budget: list[int]) -> None:
+    """Issue the site's arrivals at their (compressed) times until the run or the ticket budget ends."""
+    site = work.site.id
+    for arrival in work.arrivals:
+        if arrival.at_s < timeline.sim_start_s:
+            continue
+        if budget[0] <= 0 or not await timeline.until(arrival.at_s):
+            return
+        budget[0] -= 1
+        headers = {"X-Kiosk-Key": kiosk_key, "Idempotency-Key": uuid.uuid4().hex}
+        body = {"procedure": arrival.procedure, "priority": arrival.priority}
+        reply = await api.call("issue", "POST", f"/api/v1/sites/{site}/tickets", headers=headers, body=body,
+                               retry_lost_reply=True)
+        if reply is not None and reply.status_code == 201:
+            ticket = reply.json()
+            work.tickets[str(ticket["id"])] = arrival
+            api.stats.issued_acked[site] += 1
+            api.stats.numbers[site].append(str(ticket["number"]))
+            work.ready(ticket)
+
+
+async def open_counter(api: Api, work: SiteWork, counter: int, auth: dict[str, str]) -> None:
+    """Staff log in at the counter (before the timed run; already open from an earlier run is fine)."""
+    work.wake.setdefault(counter, asyncio.Event())
+    await api.call("open", "POST", f"/api/v1/sites/{work.site.id}/counters/{counter}/open", headers=auth)
+
+
+async def staff(api: Api, work: SiteWork, counter: int, auth: dict[str, str], timeline: Timeline) -> None:
+    """Call, serve (for the drawn service time) and finish until the run ends; idle until a ticket is issued."""
+    base = f"/api/v1/sites/{work.site.id}/counters/{counter}"
+    wake = work.wake.setdefault(counter, asyncio.Event())
+    # Start idle, each counter at its own moment: not every counter of the province at once.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), random.uniform(0, IDLE_WAIT_S))
+    while not timeline.over():
+        wake.clear()  # before asking: a ticket issued while the call is in flight still wakes us
+        reply = await api.call("call_next", "POST", f"{base}/call-next", headers=auth)
+        if reply is not None and reply.status_code == 200:
+            ticket = reply.json()
+            await timeline.spend(work.service_s(ticket))
+            if timeline.over():
+                return
+            done = await api.call("finish", "POST", f"{base}/finish", headers=auth, body={"outcome": "done"})
+            if done is not None and done.status_code == 200 and done.json().get("state") == "waiting":
+                work.ready(done.json())  # a done intake's next step (fee, result) waits for another counter
+        elif reply is not None and reply.status_code == 204:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), IDLE_WAIT_S)
+        else:
+            await asyncio.sleep(IDLE_WAIT_S)
+
+
+async def subscriber(urls: Sequence[str], site: str, check: LiveCheck, connected: asyncio.Event, first: int) -> None:
+    """Follow the site's live stream (reconnecting elsewhere with ?after=SEQ) and check it."""
+    index = first
+    while True:
+        base = urls[index % len(urls)].replace("http://", "ws://", 1)
+        query = "snapshots=false" + (f"&after={check.last_seq}" if check.last_seq is not None else "")
+        try:
+            async with connect(f"{base}/api/v1/sites/{site}/live?{query}", proxy=None, open_timeout=10,
+                               compression=None) as ws:
+                connected.set()
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if message.get("type") != "monitor.snapshot" and "seq" in message:
+                        check.see(int(message["seq"]), str(message["type"]))
+        except (OSError, TimeoutError, WebSocketException):
+            pass
+        check.reconnects += 1
+        index += 1
+        await asyncio.sleep(0.2)
