@@ -47,12 +47,9 @@ class Forecast:
         return None if at is None else max(0.0, at - now)
 
 
-_Entry = LineEntry
-
-
-def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[_Entry]]:
+def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[LineEntry]]:
     """Every non-empty agency line, legal priority first, each in the policy's order."""
-    lines: dict[str, deque[_Entry]] = {}
+    lines: dict[str, deque[LineEntry]] = {}
     for agency, queue in state.queues.items():
         line = queue.line(by_deadline)
         if line:
@@ -67,7 +64,7 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     learned = state.service_times.expected
     expected: dict[tuple[str, int], float] = {}
     lines = _lines(state, by_deadline)
-    directed: dict[int, deque[_Entry]] = {}
+    directed: dict[int, deque[LineEntry]] = {}
     for cid, tids in state.directed.items():
         if tids:
             held = [state.tickets[t] for t in tids]
@@ -112,7 +109,7 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
         else:
             # The head the counter would take: legal priority first, then the policy's order
             # (by deadline; fifo: by wait start on a priority counter, else in the counter's order).
-            best: deque[_Entry] | None = None
+            best: deque[LineEntry] | None = None
             best_flag, best_order = 2, 0.0
             for rank, agency in enumerate(spec.serves):
                 line = lines.get(agency)
