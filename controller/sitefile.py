@@ -19,6 +19,7 @@ from typing import Any
 from controller.core.errors import SiteError
 from controller.core.site import Site, parse_site
 from devices.registry import DeviceConfigError, DeviceSpec, parse_devices
+from devices.voice.template import AnnouncementTemplate
 
 __all__ = ["load_document", "load_sites", "read_toml", "site_from_dict"]
 
@@ -50,7 +51,22 @@ def site_from_dict(data: Mapping[str, Any], source: str) -> Site:
     site_t = data.get("site")
     timezone = site_t.get("timezone", "Asia/Ho_Chi_Minh") if isinstance(site_t, Mapping) else "Asia/Ho_Chi_Minh"
     site = parse_site(data, source, utc_offset_s=_utc_offset(str(timezone), source))
+    _check_voice(data, source)
     return replace(site, devices=_devices(data, site, source))
+
+
+def _check_voice(data: Mapping[str, Any], source: str) -> None:
+    """The [voice] table (announcement wording), refused at load rather than at the first call."""
+    table = data.get("voice")
+    if table is None:
+        return
+    if not isinstance(table, Mapping):
+        raise SiteError(source, "voice", "must be a table")
+    try:
+        AnnouncementTemplate.from_mapping(table)
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise SiteError(source, field, reason or str(exc)) from None
 
 
 def _devices(data: Mapping[str, Any], site: Site, source: str) -> tuple[DeviceSpec, ...]:

@@ -22,14 +22,17 @@ __all__ = [
     "KeyName",
     "KeyPress",
     "RatingPress",
+    "VoiceSay",
     "encode_device_status",
     "encode_display_state",
     "encode_key_press",
     "encode_rating_press",
+    "encode_voice_say",
     "parse_device_status",
     "parse_display_state",
     "parse_key_press",
     "parse_rating_press",
+    "parse_voice_say",
 ]
 
 KeyName = Literal["next", "recall", "no_show", "start", "finish", "pause", "transfer"]
@@ -37,10 +40,15 @@ KEY_NAMES: Final[tuple[KeyName, ...]] = get_args(KeyName)
 MAX_SEQ: Final = 2**53  # what a JSON number holds exactly in every client
 MAX_SCORE: Final = 5
 MAX_TEXT: Final = 200
+MAX_SAY_TEXT: Final = 500  # a call and its English line, with room to spare
+MAX_REPEAT: Final = 5
+VoiceKind = Literal["call", "recall"]
 
 _T = TypeVar("_T")
 
 _NUMBER = re.compile(r"[0-9A-Za-z]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_LEVEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")  # a topic level (zone) or a ticket id
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
@@ -107,6 +115,49 @@ class DeviceStatus:
             raise ValueError("health must not repeat the 'status' field")
 
 
+@dataclass(frozen=True, slots=True)
+class VoiceSay:
+    """One announcement for a zone's audio player (motcua/{site}/voice/{zone}/say).
+
+    `text` is what the template says, numbers in digits, for a screen or a log;
+    `speech` is the same with every number already in Vietnamese words, so a
+    third-party TTS player never reads "1024" its own (often wrong) way. `at`
+    is when the ticket was called (epoch seconds): a player that comes back
+    after an outage can drop calls that are minutes old.
+    """
+
+    ticket: str
+    number: str
+    counter: int
+    zone: str
+    text: str
+    speech: str
+    kind: VoiceKind = "call"
+    repeat: int = 1
+    chime: bool = True
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ticket, str) or not _LEVEL.fullmatch(self.ticket):
+            raise ValueError(f"ticket {self.ticket!r} must be 1-64 letters, digits, '_', '.' or '-'")
+        if not isinstance(self.number, str) or not _DIGITS.fullmatch(self.number):
+            raise ValueError(f"number {self.number!r} must be 1-12 ASCII digits")
+        _check_int("counter", self.counter, 1, 9999)
+        if not isinstance(self.zone, str) or not _LEVEL.fullmatch(self.zone):
+            raise ValueError(f"zone {self.zone!r} is not a valid topic level")
+        for name in ("text", "speech"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_SAY_TEXT:
+                raise ValueError(f"{name} must be 1..{MAX_SAY_TEXT} characters")
+        if self.kind not in get_args(VoiceKind):
+            raise ValueError(f"kind {self.kind!r} must be 'call' or 'recall'")
+        _check_int("repeat", self.repeat, 1, MAX_REPEAT)
+        if not isinstance(self.chime, bool):
+            raise ValueError(f"chime {self.chime!r} must be true or false")
+        if isinstance(self.at, bool) or not isinstance(self.at, int | float) or self.at < 0:
+            raise ValueError(f"at {self.at!r} must be epoch seconds")
+
+
 def _dumps(value: Mapping[str, object]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -134,6 +185,17 @@ def encode_device_status(status: DeviceStatus) -> bytes:
     if not status.health:
         return word.encode("ascii")
     return _dumps({"status": word, **status.health})
+
+
+def encode_voice_say(say: VoiceSay) -> bytes:
+    """UTF-8 JSON of an announcement for an audio player."""
+    return _dumps(
+        {
+            "ticket": say.ticket, "number": say.number, "counter": say.counter, "zone": say.zone,
+            "kind": say.kind, "text": say.text, "speech": say.speech, "repeat": say.repeat,
+            "chime": say.chime, "at": say.at,
+        }
+    )
 
 
 # parsing: the edge where loose input is accepted
@@ -235,3 +297,25 @@ def parse_device_status(data: bytes | str) -> DeviceStatus:
     if not isinstance(status, str) or status.lower() not in ("online", "offline"):
         raise ProtocolError(f"device status {status!r} must be 'online' or 'offline'")
     return DeviceStatus(online=status.lower() == "online", health=obj)
+
+
+def parse_voice_say(data: bytes | str) -> VoiceSay:
+    """Parse an announcement; number may be a JSON number, speech defaults to text."""
+    obj = _object(data, "voice say")
+    number = obj.get("number")
+    if isinstance(number, int) and not isinstance(number, bool):
+        number = str(number)
+    text = obj.get("text")
+    values: dict[str, object] = {
+        "ticket": obj.get("ticket"),
+        "number": number,
+        "counter": _loose_int(obj, "counter", "voice say"),
+        "zone": obj.get("zone"),
+        "text": text,
+        "speech": obj.get("speech") or text,
+        "kind": obj.get("kind", "call"),
+        "repeat": _loose_int(obj, "repeat", "voice say") if "repeat" in obj else 1,
+        "chime": obj.get("chime", True),
+        "at": obj.get("at", 0.0),
+    }
+    return _build("voice say", VoiceSay, **values)

@@ -126,8 +126,10 @@ def test_embedded_broker_with_simulated_devices(tmp_path: Path) -> None:
 
         def sim_display_online() -> bool:
             monitor = httpx.get(f"{server.url}/api/v1/sites/xa/monitor", headers=manager, timeout=10).json()
-            return {d["device"]: d["status"] for d in monitor["devices"]}.get("display-1") == "online"
+            statuses = {d["device"]: d["status"] for d in monitor["devices"]}
+            return statuses.get("display-1") == statuses.get("printer-k1") == "online"
 
         asyncio.run(eventually(sim_display_online))
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
-        assert 'motcua_devices{site="xa",status="online"} 18.0' in metrics
+        # 18 emulated MQTT devices and the kiosk's FakePrinter (its health polled in-process)
+        assert 'motcua_devices{site="xa",status="online"} 19.0' in metrics

@@ -172,11 +172,11 @@ def test_in_process_devices_without_a_broker(tmp_path: Path) -> None:
             display = f.service.displays[("xa", 1)]
             keys = f.service.keys[("xa", 1)]
             assert f.service.router is not None
-            # the fakes of counters are online; nothing emulates the kiosk's printer here
+            # the fakes of counters are online, and the kiosk's FakePrinter reports its health
             await eventually(
                 lambda: {d["device"]: d["status"] for d in f.runtime.device_view()}
                 == {**{f"{k}-{c}": "online" for k in ("display", "keypad", "rating") for c in range(1, 7)},
-                    "printer-k1": "unknown"}
+                    "printer-k1": "online"}
             )
             keys.press(KeyPress("next", 1))
             await eventually(lambda: display.number == "1001")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,8 +16,12 @@ from controller.core import commands as cmd
 from controller.core.clock import iso
 from controller.core.errors import DomainError
 from controller.core.views import catalogue, counter_view, monitor_snapshot
+from controller.devices.printing import PrintRecord
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
+
+if TYPE_CHECKING:
+    from controller.devices.printers import PrintService  # escpos and Pillow only where printing runs
 
 __all__ = ["router"]
 
@@ -162,13 +166,14 @@ async def issue_ticket(
         raise
     issued = [e for e in committed.events if e.type == "ticket.issued"]
     if issued:
-        return _issued_body(runtime, str(issued[0].data["ticket"]))
+        ticket_id = str(issued[0].data["ticket"])
+        return {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
     assert idempotency_key is not None
     ticket_id = runtime.floor.state.idempotency[idempotency_key]
     if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
         raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
     response.headers["Idempotent-Replayed"] = "true"
-    return _issued_body(runtime, ticket_id)
+    return {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
 
 
 def _take_tokens(request: Request, site: str, kiosk: str | None, phone: str | None) -> list[tuple[str, str, int]]:
@@ -215,7 +220,16 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
         {"type": kind, "at": iso(at, runtime.site.utc_offset_s), "counter": counter}
         for kind, at, counter in state.history.get(ticket.id, [])
     ]
+    body["print"] = _print_status(request, runtime.site.id, ticket.id)
     return body
+
+
+def _print_status(request: Request, site: str, ticket_id: str) -> dict[str, Any]:
+    """What became of the ticket's print (the kiosk tells the citizen to photograph a failed one)."""
+    devices = getattr(request.app.state, "devices", None)
+    printing: PrintService | None = getattr(devices, "printing", None)
+    record = PrintRecord("none") if printing is None else printing.book.get(site, ticket_id)
+    return record.as_json()
 
 
 def _counter_exists(runtime: SiteRuntime, counter: int) -> None:

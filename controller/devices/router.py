@@ -3,7 +3,8 @@
     commit listener (sync)     display/{counter}/state, hall/state via a DeviceOutput
     MQTT messages / key fakes  parsed and checked once here, then queued per site;
                                one worker per site runs them through SiteRuntime in order
-    device statuses            coordinators (health.py) -> device.changed via SiteRuntime.record
+    device statuses            coordinators (health.py) -> device.changed via SiteRuntime.record,
+                               with alert.raised for a printer that cannot print (printing.py)
 
 Anything that cannot be accepted (bad topic, malformed JSON, unknown counter,
 a duplicate or retained press) is counted in DeviceStats, logged (rate-limited)
@@ -34,6 +35,7 @@ from controller.devices.keypads import (
     transfer_target,
 )
 from controller.devices.outputs import DeviceOutput
+from controller.devices.printing import printer_alert_events
 from controller.devices.stats import UNKNOWN_SITE, DeviceStats
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed, SiteRuntime
@@ -369,7 +371,10 @@ class DeviceRouter:
         now = site.runtime.clock()
         changes = site.health.take_changes(now)
         if changes:
-            await site.runtime.record([Event("device.changed", now, data) for data in changes])
+            events = [Event("device.changed", now, data) for data in changes]
+            # a printer that cannot print is an alert on the monitor; the floor resolves it (state.py)
+            events += printer_alert_events(changes, site.runtime.floor.state.alerts, now)
+            await site.runtime.record(events)
         if site.health.next_due() is None:
             self._dirty.discard(site.id)
         else:

@@ -10,8 +10,10 @@
    reused for every tap and retry of that flow, so a double tap or a network retry
    returns the same ticket instead of a second one.
 
-   The ticket is always shown on screen with its QR (the printer is not wired to
-   the kiosk page): a citizen can photograph it if no paper comes out. */
+   The ticket is always shown on screen with its QR: a citizen can photograph it
+   if no paper comes out. The controller prints it on the kiosk's printer after
+   the ticket is committed; the page follows the ticket's "print" status and,
+   when printing failed, says so plainly and asks for a photo of the screen. */
 "use strict";
 
 (() => {
@@ -39,6 +41,7 @@
       issuing: "Đang lấy số…", retry: "Lấy số lại", network_error: "Mất kết nối. Chạm “Lấy số lại”: bạn sẽ không bị cấp hai số.",
       no_key: "Ki-ốt chưa được cấu hình khóa (mở /kiosk/{site}?kiosk=MÃ&key=KHÓA một lần). Mời đến quầy hướng dẫn.",
       procedures_count: "{n} thủ tục", people: "{n} người",
+      print_failed: "Máy in lỗi — vé giấy không in ra được. Vui lòng chụp màn hình này để giữ số thứ tự của bạn.",
       help_1: "Chạm vào cơ quan, hoặc gõ tên thủ tục vào ô tìm kiếm (không cần dấu).",
       help_2: "Chọn thủ tục; màn hình liệt kê tất cả giấy tờ cần mang theo.",
       help_3: "Nếu bạn thuộc đối tượng ưu tiên, hãy chọn; rồi chạm “Lấy số thứ tự”.",
@@ -63,6 +66,7 @@
       issuing: "Issuing…", retry: "Try again", network_error: "Connection lost. Tap “Try again”: you will not get two numbers.",
       no_key: "This kiosk has no key (open /kiosk/{site}?kiosk=ID&key=KEY once). Please ask at the help desk.",
       procedures_count: "{n} procedures", people: "{n} people",
+      print_failed: "The printer failed — no paper ticket. Please take a photo of this screen to keep your number.",
       help_1: "Tap an agency, or type a procedure name in the search box (marks not needed).",
       help_2: "Choose the procedure; the screen lists every paper to bring.",
       help_3: "If you have legal priority, choose it; then tap “Take a number”.",
@@ -71,6 +75,8 @@
     },
   });
 
+  const PRINT_POLL_MS = 1000;
+  const PRINT_POLLS = 20; // the controller gives up on a print within 15 s
   const PRIORITIES = ["none", "elderly", "pregnant", "disabled", "child", "merit"];
   const $ = (id) => document.getElementById(id);
 
@@ -224,8 +230,37 @@
     qr.alt = t("qr_alt", { number: ticket.number });
     qr.src = `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
     document.body.dataset.ticket = ticket.id;
+    printNotice(null);
     show("s-ticket");
     performance.mark("motcua-ticket-shown");
+    followPrint(ticket.id, ticket.print);
+  }
+
+  function printNotice(print) {
+    // created here rather than in kiosk.html: it belongs to the print status, which only this code reads
+    let notice = $("print-error");
+    if (!notice) {
+      notice = el("p", { id: "print-error", class: "error hidden", role: "alert" });
+      $("done").before(notice);
+    }
+    const failed = Boolean(print && print.status === "failed");
+    notice.textContent = failed ? t("print_failed") : "";
+    notice.classList.toggle("hidden", !failed);
+    document.body.dataset.print = print ? print.status : "none";
+  }
+
+  async function followPrint(ticketId, print) {
+    for (let poll = 0; print && print.status === "pending" && poll < PRINT_POLLS; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, PRINT_POLL_MS));
+      if (document.body.dataset.ticket !== ticketId) return; // the next citizen is already here
+      try {
+        const { data } = await api("GET", `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticketId)}`);
+        print = data.print;
+      } catch (error) {
+        // a lost connection is not a printer failure: keep the screen as it is and ask again
+      }
+    }
+    if (document.body.dataset.ticket === ticketId) printNotice(print);
   }
 
   function setLanguage(lang) {

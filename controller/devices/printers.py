@@ -1,0 +1,222 @@
+"""Kiosk ticket printing: ticket.issued from a kiosk -> that kiosk's printer, outcomes and health.
+
+Which printer: the registry's printer whose `kiosk` is the ticket's kiosk
+(`printer-k1` serves kiosk k1 by default). How it is reached:
+
+    --devices sim    a FakePrinter per printer, through a PrintQueue (outcomes and
+                     health as a real one), and the job published on MQTT too when
+                     MQTT is on (a printer gateway emulator may listen)
+    --devices real   a printer whose `url` is a printer address (tcp://HOST:9100,
+                     serial:PORT, file:PATH) is driven from this host through a
+                     PrintQueue; any other printer gets its job on
+                     motcua/{site}/printer/{kiosk}/job (QoS 1) for its gateway, whose
+                     own status topic reports its health
+
+The ticket was committed before this runs; printing happens after, never in
+the writer's way. Each ticket's print ends in the PrintBook (printing.py):
+"pending" while queued, "printed" or "failed" with the reason (the kiosk then
+tells the citizen to photograph the screen), "sent" when handed to a gateway.
+
+Health of the printers driven here is polled and reported to the device
+router as device statuses, so it takes the same path as any other device:
+coordinators, debounced device.changed, and the printer_problem alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from controller.devices.printing import PrintBook, PrintRecord, PrintState, ticket_print
+from controller.devices.router import DeviceRouter
+from controller.runtime.controller import Controller
+from controller.runtime.site_runtime import Committed
+from devices.payloads import DeviceStatus
+from devices.printer.address import open_printer, parse_printer_url
+from devices.printer.contract import TicketPrinter
+from devices.printer.fake import FakePrinter
+from devices.printer.profile import PrinterProfile
+from devices.printer.queue import PrintOutcome, PrintQueue, RetryPolicy
+from devices.printer.status import PrinterHealth
+from devices.printer.ticket import TicketPrint
+from devices.registry import DeviceSpec
+from devices.topics import SiteTopics
+from firmware_bridge.mqtt_link import MqttLink
+
+__all__ = ["HEALTH_POLL_MAX_S", "KioskPrinter", "PrintService", "print_service"]
+
+log = logging.getLogger(__name__)
+
+HEALTH_POLL_MAX_S: Final = 5.0
+HEALTH_POLL_MIN_S: Final = 0.25
+# a citizen waits at the kiosk a few seconds at most: fail fast, the screen copy is there
+RETRY: Final = RetryPolicy(attempts=2, first_delay_s=0.5)
+JOB_DEADLINE_S: Final = 15.0
+
+
+@dataclass
+class KioskPrinter:
+    """One kiosk's printer: a queue driven from this host, or a gateway over MQTT."""
+
+    site: str
+    spec: DeviceSpec
+    printer: TicketPrinter | None = None
+    queue: PrintQueue | None = None
+    last_health: PrinterHealth | None = None
+
+    @property
+    def kiosk(self) -> str:
+        return self.spec.kiosk or ""
+
+
+def _profile(spec: DeviceSpec) -> PrinterProfile:
+    # the registry's `model` may say the paper width ("58" / "80"); 80 mm otherwise
+    return PrinterProfile(width_mm=58) if spec.model is not None and "58" in spec.model else PrinterProfile()
+
+
+def _direct_address(spec: DeviceSpec) -> str | None:
+    if spec.url is None:
+        return None
+    try:
+        address = parse_printer_url(spec.url)
+    except ValueError:
+        return None
+    return spec.url if address.kind in ("tcp", "serial", "file") else None
+
+
+@dataclass
+class PrintService:
+    """The commit listener and the printers it feeds."""
+
+    controller: Controller
+    router: DeviceRouter | None
+    base_url: str
+    link: MqttLink | None = None
+    book: PrintBook = field(default_factory=PrintBook)
+    printers: dict[tuple[str, str], KioskPrinter] = field(default_factory=dict)
+    poll_s: float = HEALTH_POLL_MAX_S
+    publish_all: bool = False  # sim: the fake prints it and a gateway emulator may get the job too
+    jobs_sent: int = 0
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def attach(self) -> None:
+        """Listen to every site's commits and start polling the health of local printers."""
+        for runtime in self.controller.runtimes.values():
+            runtime.listeners.append(self._on_committed)
+        if any(p.queue is not None for p in self.printers.values()):
+            self._spawn(self._poll_health())
+
+    async def detach(self) -> None:
+        """Stop listening and polling."""
+        for runtime in self.controller.runtimes.values():
+            with contextlib.suppress(ValueError):
+                runtime.listeners.remove(self._on_committed)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def fake(self, site: str, kiosk: str = "k1") -> FakePrinter:
+        """The FakePrinter of a kiosk (--devices sim), for tests and demos."""
+        printer = self.printers[(site, kiosk)].printer
+        if not isinstance(printer, FakePrinter):
+            raise LookupError(f"kiosk {kiosk} of {site} has no fake printer")
+        return printer
+
+    def _on_committed(self, site_id: str, committed: Committed) -> None:
+        # inside the writer's commit: never raise into it (the ticket is already durable)
+        for event in committed.events:
+            if event.type != "ticket.issued" or not event.data.get("kiosk"):
+                continue
+            try:
+                self._print(site_id, str(event.data["ticket"]), str(event.data["kiosk"]), event.at)
+            except Exception:
+                log.exception("site %s: could not print ticket %s", site_id, event.data.get("ticket"))
+                self.book.set(site_id, str(event.data["ticket"]), PrintRecord("failed", "internal error"))
+
+    def _print(self, site_id: str, ticket_id: str, kiosk: str, now: float) -> None:
+        target = self.printers.get((site_id, kiosk))
+        if target is None:
+            return  # a kiosk without a printer: the screen is the ticket ("none")
+        floor = self.controller.runtimes[site_id].floor
+        ticket = ticket_print(floor, ticket_id, self.base_url, now)
+        if self.link is not None and (self.publish_all or target.queue is None):
+            payload = json.dumps(ticket.as_payload(), ensure_ascii=False, separators=(",", ":")).encode()
+            self.link.publish(SiteTopics(site_id).printer_job(kiosk), payload, retain=False)
+            self.jobs_sent += 1
+        if target.queue is None:
+            self.book.set(site_id, ticket_id, PrintRecord("sent", device=target.spec.id))
+            return
+        self.book.set(site_id, ticket_id, PrintRecord("pending", device=target.spec.id))
+        future = target.queue.submit(ticket)
+        future.add_done_callback(lambda done: self._settled(target, ticket_id, ticket, done))
+
+    def _settled(
+        self, target: KioskPrinter, ticket_id: str, ticket: TicketPrint, done: asyncio.Future[PrintOutcome]
+    ) -> None:
+        if done.cancelled():
+            return
+        outcome = done.result()
+        status: PrintState = "printed" if outcome.printed else "failed"
+        self.book.set(target.site, ticket_id, PrintRecord(status, outcome.reason, target.spec.id))
+        if not outcome.printed:
+            log.warning("site %s: ticket %s not printed on %s: %s", target.site, ticket.number,
+                        target.spec.id, outcome.reason)
+        if outcome.health is not None:
+            self._report(target, outcome.health)
+
+    def _report(self, target: KioskPrinter, health: PrinterHealth) -> None:
+        target.last_health = health
+        if self.router is not None:
+            status = DeviceStatus(online=health.reachable, health=health.as_payload())
+            self.router.status(target.site, target.spec.id, status)
+
+    async def _poll_health(self) -> None:
+        while True:
+            for target in list(self.printers.values()):
+                if target.queue is None:
+                    continue
+                try:
+                    self._report(target, await target.queue.check_health())
+                except Exception:  # status() promises not to raise; a driver that does must not stop this
+                    log.exception("printer %s: health check failed", target.spec.id)
+            await asyncio.sleep(self.poll_s)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name="motcua-printers")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.asynccontextmanager
+async def print_service(
+    controller: Controller, mode: str, router: DeviceRouter | None, link: MqttLink | None, base_url: str,
+    *, poll_s: float = HEALTH_POLL_MAX_S,
+) -> AsyncIterator[PrintService]:
+    """Print kiosk tickets for the life of the context: mode "sim" or "real" (module docstring)."""
+    service = PrintService(controller, router, base_url, link,
+                           poll_s=min(HEALTH_POLL_MAX_S, max(HEALTH_POLL_MIN_S, poll_s)), publish_all=mode == "sim")
+    async with contextlib.AsyncExitStack() as stack:
+        for site_id, runtime in controller.runtimes.items():
+            for spec in runtime.site.devices:
+                if not isinstance(spec, DeviceSpec) or spec.kind != "printer" or not spec.kiosk:
+                    continue
+                target = KioskPrinter(site_id, spec)
+                address = _direct_address(spec)
+                if mode == "sim":
+                    target.printer = FakePrinter(_profile(spec), name=spec.id)
+                elif address is not None:
+                    target.printer = open_printer(address, _profile(spec), name=spec.id)
+                if target.printer is not None:
+                    queue = PrintQueue(target.printer, retry=RETRY, job_deadline_s=JOB_DEADLINE_S)
+                    target.queue = await stack.enter_async_context(queue)
+                service.printers[(site_id, spec.kiosk)] = target
+        service.attach()
+        stack.push_async_callback(service.detach)
+        log.info("printers: %d kiosks (%d driven from this host)", len(service.printers),
+                 sum(p.queue is not None for p in service.printers.values()))
+        yield service
