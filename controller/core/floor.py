@@ -31,8 +31,9 @@ __all__ = ["Floor"]
 # Tick events that only flag tickets or warn the manager: they change no prediction.
 _FLAGS = frozenset({"target.at_risk", "target.breached", "alert.raised"})
 
-# Enforcement judges risk on a forecast at most this old: a tick every second need not re-run
-# the dispatch every second, and a risk seen a minute later still leaves minutes to act.
+# Enforcement judges risk on a forecast at most this old (by default: the simulator's choice,
+# where a risk seen a minute later still leaves minutes to act and speed matters). The server
+# passes a shorter age: a manager watching the monitor should see risk within seconds.
 ENFORCE_REFRESH_S = 60.0
 
 # A forecast this old still places a ticket issued since (services may have run over meanwhile).
@@ -45,8 +46,15 @@ FORECAST_REFRESH_S = 2.0
 class Floor:
     """The pure controller of one site."""
 
-    def __init__(self, site: Site, policy: RoutingPolicy | str = "deadline", day: str = "") -> None:
+    def __init__(
+        self,
+        site: Site,
+        policy: RoutingPolicy | str = "deadline",
+        day: str = "",
+        enforce_refresh_s: float = ENFORCE_REFRESH_S,
+    ) -> None:
         self.site = site
+        self.enforce_refresh_s = enforce_refresh_s
         self.policy: RoutingPolicy = make_policy(policy) if isinstance(policy, str) else policy
         self.state = SiteState(site, day)
         self._forecast: Forecast | None = None
@@ -113,7 +121,7 @@ class Floor:
         version, until = self._quiet
         if version == self.state.enforce_version and now < until:
             return []  # nothing changed and nothing falls due before `until`
-        fc = self.forecast(now, ENFORCE_REFRESH_S)
+        fc = self.forecast(now, self.enforce_refresh_s)
         events = enforce(self.state, now, fc)
         self._quiet = (-1, 0.0) if events else (self.state.enforce_version, next_due(self.state, now, fc))
         self._ticked = (events, now)

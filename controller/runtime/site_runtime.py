@@ -24,6 +24,9 @@ from controller.store.base import EventStore, StoreError
 __all__ = ["Committed", "SiteRuntime", "live_message"]
 
 Clock = Callable[[], float]
+
+# The floor is watched live: risk is judged on a forecast at most this old (the simulator uses a minute).
+ENFORCE_REFRESH_S = 5.0
 Listener = Callable[[str, "Committed"], None]
 
 
@@ -52,7 +55,7 @@ class SiteRuntime:
         self.hub = hub
         self.clock = clock
         self.check_hours = check_hours
-        self.floor = Floor(site, policy)
+        self.floor = Floor(site, policy, enforce_refresh_s=ENFORCE_REFRESH_S)
         self.lock = asyncio.Lock()
         self.last_seq = 0
         self.listeners: list[Listener] = []
@@ -102,7 +105,7 @@ class SiteRuntime:
         if not self._unsure:
             return
         before = self.last_seq
-        self.floor = Floor(self.site, self.floor.policy)
+        self.floor = Floor(self.site, self.floor.policy, enforce_refresh_s=ENFORCE_REFRESH_S)
         await self.recover()
         if self.last_seq > before:
             for stored in await self.store.read_after(self.site.id, before):
