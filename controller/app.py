@@ -20,8 +20,10 @@ from fastapi.responses import Response
 from controller.accounts import AccountStore, demo_accounts
 from controller.api import feed, live, pages, reports, routes, testing
 from controller.api.errors import install_error_handlers
+from controller.api.forward import ForwardMiddleware
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
+from controller.api.scale_out import scale_out
 from controller.core.site import Site
 from controller.devices.service import device_service
 from controller.runtime.clock import AdjustableClock
@@ -29,6 +31,7 @@ from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
 from controller.store import open_store
+from firmware_bridge.mqtt_security import MqttSecurity, security_from_args
 
 __all__ = ["create_app"]
 
@@ -38,14 +41,14 @@ log = logging.getLogger("motcua")
 def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list[str]]:
     if settings.demo:
         # Demo PINs are verified at every login; light argon2 parameters keep the demo snappy.
-        store = AccountStore(settings.data_dir / "accounts.db", PasswordHasher(time_cost=1, memory_cost=8192))
+        store = AccountStore(settings.accounts_path, PasswordHasher(time_cost=1, memory_cost=8192))
         lines = demo_accounts(store, {c for site in sites for c in site.counters})
         return store, lines
-    store = AccountStore(settings.data_dir / "accounts.db")
+    store = AccountStore(settings.accounts_path)
     if store.count() == 0:
         store.close()
         raise SettingsError(
-            f"no accounts are configured in {settings.data_dir}: add them with "
+            f"no accounts are configured in {settings.accounts_path}: add them with "
             "`motcua users add --data-dir DIR --user NAME --role manager|staff|admin|ops|kiosk`, "
             "or run with --demo for the demo accounts"
         )
@@ -63,12 +66,14 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await open_store(settings.store, str(settings.data_dir))
-        controller = Controller(sites, store, settings.policy, clock, settings.check_hours)
+        controller = Controller(
+            sites, store, settings.policy, clock, settings.check_hours, serve_all=not settings.partitioned
+        )
         app.state.controller = controller
         await controller.start(tick=settings.tick)
         try:
-            # devices stop before the writers they feed
-            async with device_service(settings, controller) as devices:
+            # devices stop before the writers they feed; with Redis, sites are shared out (scale_out.py)
+            async with scale_out(app, settings, controller, store), device_service(settings, controller) as devices:
                 app.state.devices = devices
                 for line in demo_lines:
                     log.warning("demo account: %s", line)
@@ -95,6 +100,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         app.state.test_clock = clock
         app.include_router(testing.router)
     install_error_handlers(app)
+    if settings.partitioned:
+        app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
     app.include_router(routes.router)
     app.include_router(live.router)
     app.include_router(pages.router)
@@ -133,4 +140,15 @@ def settings_from_args(args: Any) -> Settings:
         any_hour=args.any_hour,
         kiosk_rate_per_minute=args.kiosk_rate,
         test_clock=getattr(args, "test_clock", False),
+        advertise_url=getattr(args, "advertise_url", ""),
+        lease_ttl_s=getattr(args, "lease_ttl", 5.0),
+        accounts_db=Path(args.accounts_db) if getattr(args, "accounts_db", None) else None,
+        mqtt_security=_mqtt_security(args),
     )
+
+
+def _mqtt_security(args: Any) -> MqttSecurity | None:
+    try:
+        return security_from_args(args)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None

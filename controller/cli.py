@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from firmware_bridge.mqtt_security import add_security_arguments
+
 __all__ = ["build_parser", "main"]
 
 # subcommand -> "module:function" taking the parsed Namespace and returning an exit code
@@ -23,6 +25,7 @@ HANDLERS: dict[str, str] = {
     "voice": "devices.voice.cli:run",
     "printer": "devices.printer.cli:run",
     "hall": "counter_display.hall_native:run",
+    "mqtt-config": "controller.mqtt_config:run",
 }
 
 
@@ -37,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="data")
     serve.add_argument("--store", default="sqlite", help="sqlite | redis://HOST:PORT/DB")
-    serve.add_argument("--mqtt", default="none", help="embedded | none | mqtt://HOST:PORT")
+    serve.add_argument("--mqtt", default="none", help="embedded | none | mqtt://HOST:PORT | mqtts://HOST:PORT")
     serve.add_argument("--devices", default="none", choices=["sim", "real", "none"])
+    add_security_arguments(serve)
     serve.add_argument("--demo", action="store_true", help="seed demo accounts (README)")
     serve.add_argument(
         "--any-hour",
@@ -50,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--kiosk-rate", type=float, default=30.0, help="tickets per minute one kiosk may issue (burst: a third of it)"
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--advertise-url", default="", help="with --store redis: the URL other processes forward to (default http://HOST:PORT)"
+    )
+    serve.add_argument("--lease-ttl", type=float, default=5.0, help="with --store redis: site lease TTL in seconds")
+    serve.add_argument(
+        "--accounts-db", default=None,
+        help="accounts database (default DATA_DIR/accounts.db); processes sharing Redis share it",
+    )
 
     users = sub.add_parser("users", help="manage accounts in a data dir")
     users.add_argument("--data-dir", default="data")
@@ -81,15 +93,30 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--speed", type=float, default=20.0)
     load.add_argument("--duration", type=float, default=60.0)
     load.add_argument("--kiosk-key", default="kiosk-demo")
+    load.add_argument("--max-tickets", type=int, default=100_000, help="stop issuing after this many tickets")
+    load.add_argument("--sites", type=int, default=None, help="drive only the first N sites of the file")
+    load.add_argument("--start", default=None, help="simulated time of day to start at, HH:MM (default: first arrival)")
+    load.add_argument("--no-live", action="store_true", help="no WebSocket subscribers")
 
     bridge = sub.add_parser("bridge", help="serve the serial devices of one bus over MQTT")
     bridge.add_argument("--site-file", required=True)
     bridge.add_argument("--bus", required=True)
     bridge.add_argument("--serial", required=True)
     bridge.add_argument("--baud", type=int, default=9600)
-    bridge.add_argument("--mqtt", required=True)
+    bridge.add_argument("--mqtt", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT")
     bridge.add_argument("--site", default=None, help="site id when the file names several")
     bridge.add_argument("--rs485", action="store_true", help="enable RS-485 mode (real UARTs only, not ptys)")
+    add_security_arguments(bridge)
+
+    mqtt_config = sub.add_parser("mqtt-config", help="broker users, ACLs and device secrets from a site file")
+    mqtt_config.add_argument("--site", required=True, help="site or province TOML file")
+    mqtt_config.add_argument("--out", required=True, help="directory for passwd, acl, mosquitto.conf, secrets")
+    mqtt_config.add_argument("--listen", default="0.0.0.0:1883", help="plain listener HOST:PORT, or none")
+    mqtt_config.add_argument("--tls-listen", default=None, help="TLS listener HOST:PORT (needs the --tls-* files)")
+    mqtt_config.add_argument("--tls-ca", default=None, help="CA certificate file for the TLS listener")
+    mqtt_config.add_argument("--tls-cert", default=None, help="broker certificate file")
+    mqtt_config.add_argument("--tls-key", default=None, help="broker private key file")
+    mqtt_config.add_argument("--rotate", action="store_true", help="new passwords for every user")
 
     voice = sub.add_parser("voice", help="Vietnamese voice announcements")
     voice_sub = voice.add_subparsers(dest="voice_command", required=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from firmware_bridge.mqtt_security import MqttSecurity
+
 __all__ = ["EMBEDDED_DEFAULT", "Settings", "SettingsError"]
 
 # `--mqtt embedded` listens here; `--mqtt embedded://HOST:PORT` chooses another address
@@ -21,10 +23,12 @@ def _broker_address(mqtt: str) -> tuple[str, int]:
     if mqtt == "embedded":
         return EMBEDDED_DEFAULT
     parts = urlsplit(mqtt)
-    if parts.scheme not in ("mqtt", "embedded") or not parts.hostname:
-        raise SettingsError(f"--mqtt must be embedded[://HOST:PORT], none or mqtt://HOST:PORT, got {mqtt!r}")
+    if parts.scheme not in ("mqtt", "mqtts", "embedded") or not parts.hostname:
+        raise SettingsError(
+            f"--mqtt must be embedded[://HOST:PORT], none, mqtt://HOST:PORT or mqtts://HOST:PORT, got {mqtt!r}"
+        )
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError as exc:
         raise SettingsError(f"--mqtt {mqtt!r}: {exc}") from None
     return parts.hostname, port
@@ -49,6 +53,12 @@ class Settings:
     tick: bool = True
     public_url: str = ""
     device_hold_s: float = 5.0  # at most one device.changed per device per hold (health.py)
+    mqtt_security: MqttSecurity | None = None  # broker username/password and TLS files
+    # Scale-out (--store redis://): the URL other processes forward to, the site lease TTL,
+    # and the accounts database, which every process of a deployment must share (tokens).
+    advertise_url: str = ""
+    lease_ttl_s: float = 5.0
+    accounts_db: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -74,6 +84,21 @@ class Settings:
             )
         if self.device_hold_s < 0:
             raise SettingsError(f"device_hold_s must be >= 0, got {self.device_hold_s}")
+        if not 0.2 <= self.lease_ttl_s <= 120:
+            raise SettingsError(f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
+        if self.partitioned:
+            self._check_scale_out()
+
+    def _check_scale_out(self) -> None:
+        advertised = urlsplit(self.advertise_url) if self.advertise_url else None
+        if advertised is not None and (advertised.scheme not in ("http", "https") or not advertised.hostname
+                                       or "|" in self.advertise_url):
+            raise SettingsError(f"--advertise-url must be http(s)://HOST:PORT, got {self.advertise_url!r}")
+        if advertised is None and self.host in ("0.0.0.0", "::", ""):
+            raise SettingsError("--host listens on every interface: give --advertise-url, the URL peers reach")
+        if self.devices != "none":
+            # the device router wires the sites held at start-up; sites gained later would have none
+            raise SettingsError("--store redis:// partitions sites over processes: run devices with --store sqlite")
 
     @property
     def mqtt_address(self) -> tuple[str, int]:
@@ -91,12 +116,28 @@ class Settings:
         if self.mqtt == "none":
             return None
         host, port = self.mqtt_address
-        return f"mqtt://{host}:{port}"
+        scheme = "mqtts" if self.mqtt.startswith("mqtts://") else "mqtt"
+        return f"{scheme}://{host}:{port}"
 
     @property
     def check_hours(self) -> bool:
         """Demo mode runs at any hour so it can be shown at any time of day."""
         return not (self.demo or self.any_hour)
+
+    @property
+    def partitioned(self) -> bool:
+        """Sites are shared out among the processes of one Redis (leases, forwarding)."""
+        return self.store.startswith("redis://")
+
+    @property
+    def advertised_url(self) -> str:
+        """Where other controller processes reach this one (the lease holder's name)."""
+        return (self.advertise_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def accounts_path(self) -> Path:
+        """The accounts database: --accounts-db, else DATA_DIR/accounts.db."""
+        return self.accounts_db or self.data_dir / "accounts.db"
 
     @property
     def base_url(self) -> str:

@@ -8,10 +8,15 @@
                                    serial/Modbus ones through `motcua bridge` processes
     ... --devices sim              the same, plus emulated MQTT devices (sim.py)
 
+Voice (speakers.py) and kiosk printing (printers.py) follow the same settings:
+with `sim` a FakePlayer and FakePrinters on this host (and the MQTT messages
+when there is a broker), with `real` the registry's speakers and printers.
+
 Start order: broker, emulated devices (so their statuses are retained before the
 router subscribes), the controller's MQTT link, the router (which publishes
-every display's state: a restarted controller resyncs the floor). Stopped in
-the reverse order.
+every display's state: a restarted controller resyncs the floor), then voice
+and printing (printer health goes through the router). Stopped in the reverse
+order.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from controller.devices.outputs import InProcessOutput, MqttOutput
+from controller.devices.printers import PrintService, print_service
 from controller.devices.router import DeviceRouter, subscriptions
 from controller.devices.sim import SimulatedDevices
+from controller.devices.speakers import VoiceService, voice_service
 from controller.devices.stats import DeviceStats
 from controller.runtime.controller import Controller
 from controller.settings import Settings
@@ -54,6 +61,8 @@ class DeviceService:
     sim: SimulatedDevices | None = None
     displays: dict[tuple[str, int], RecordingDisplay] = field(default_factory=dict)
     keys: dict[tuple[str, int], QueuedKeySource] = field(default_factory=dict)
+    voice: VoiceService | None = None
+    printing: PrintService | None = None
 
 
 def _devices(controller: Controller) -> list[tuple[str, DeviceSpec]]:
@@ -77,6 +86,11 @@ async def device_service(settings: Settings, controller: Controller) -> AsyncIte
             await _in_process(stack, service, settings, controller)
         else:
             await _over_mqtt(stack, service, settings, controller)
+        service.voice = await stack.enter_async_context(voice_service(controller, settings.devices, service.link))
+        service.printing = await stack.enter_async_context(
+            print_service(controller, settings.devices, service.router, service.link, settings.base_url,
+                          poll_s=settings.device_hold_s)
+        )
         yield service
 
 
@@ -120,6 +134,7 @@ async def _over_mqtt(
         url,
         client_id=f"motcua-controller-{socket.gethostname()}-{os.getpid()}",
         subscriptions=subscriptions(list(controller.runtimes)),
+        security=settings.mqtt_security,
     )
     service.link = await stack.enter_async_context(link)
     try:
