@@ -45,6 +45,7 @@ __all__ = ["LoadOptions", "drive", "run"]
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 SETTLE_S = 0.5   # subscribers are connected (and subscribed) before the first ticket
 OPENING_CONCURRENCY = 16  # counters opened before the timed run, this many at a time
+CONNECT_TIMEOUT_S = 60.0  # every subscriber connected before the run starts
 DRAIN_S = 1.5    # after the run, events still in flight reach the subscribers
 
 
@@ -122,13 +123,12 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
         staffed = {w.site.id: sorted(n for n, c in w.site.counters.items() if not c.standby) for w in works}
         auth = await _login(api, {n for ns in staffed.values() for n in ns}, options.staff_pin)
         watchers: list[asyncio.Task[None]] = []
-        for i, work in enumerate(works):
-            if options.live:
-                connected = asyncio.Event()
-                watchers.append(asyncio.create_task(
-                    subscriber(options.urls, work.site.id, live[work.site.id], connected, i)))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(connected.wait(), 10)
+        connected = [asyncio.Event() for _ in works] if options.live else []
+        for i, work in enumerate(works[: len(connected)]):
+            watchers.append(asyncio.create_task(
+                subscriber(options.urls, work.site.id, live[work.site.id], connected[i], i)))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), CONNECT_TIMEOUT_S)
         opening = asyncio.Semaphore(OPENING_CONCURRENCY)
 
         async def open_one(work: SiteWork, counter: int) -> None:

@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from controller.core.events import Event
@@ -25,12 +26,12 @@ from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import live_message
 from controller.store.base import StoredEvent
-from controller.store.redis import RedisEventStore
-from controller.store.redis_keys import SiteKeys
+from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
 __all__ = ["StreamFollower", "follow_live"]
 
-BLOCK_MS = 1000  # below the store client's socket timeout (2 s), so a quiet site never looks like a dead server
+BLOCK_MS = 1000  # a quiet site's reader wakes this often (and notices a closed client)
+MAX_CONNECTIONS = 5000  # live clients this process can follow at once (Redis allows 10,000 clients)
 PAGE = 500
 SNAPSHOT_EVERY_S = 5.0
 
@@ -40,11 +41,20 @@ def _text(value: bytes | str) -> str:
 
 
 class StreamFollower:
-    """Reads sites' event streams as they grow, through the store's Redis client."""
+    """Reads sites' event streams as they grow.
 
-    def __init__(self, store: RedisEventStore) -> None:
-        self.client = store.client
-        self.prefix = store.prefix
+    A blocked XREAD holds its connection, one per live client: so the follower has a
+    client (and pool) of its own, and live clients can never take the connections the
+    store needs for appends and lease renewals.
+    """
+
+    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX, max_connections: int = MAX_CONNECTIONS) -> None:
+        self.client = Redis.from_url(url, max_connections=max_connections, socket_connect_timeout=1.0,
+                                     socket_timeout=BLOCK_MS / 1000 + 2.0)
+        self.prefix = prefix
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
     async def head(self, site: str) -> int:
         """The seq of the site's newest event (0 for an empty log)."""

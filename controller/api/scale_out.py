@@ -41,7 +41,8 @@ async def scale_out(app: FastAPI, settings: Settings, controller: Controller, st
     shared_feed = SharedFeed(controller, store)
     app.state.partition = partition
     app.state.forwarder = Forwarder(partition, client)
-    app.state.stream_follower = StreamFollower(store)
+    follower = StreamFollower(settings.store, store.prefix)
+    app.state.stream_follower = follower
     app.state.shared_feed = shared_feed
     await partition.start()
     feed_task = asyncio.create_task(shared_feed.run(), name="motcua-feed-post")
@@ -53,3 +54,4 @@ async def scale_out(app: FastAPI, settings: Settings, controller: Controller, st
             await feed_task
         await partition.stop()
         await client.aclose()
+        await follower.close()
