@@ -1,18 +1,50 @@
 """The bus master: the only master on a half-duplex RS-485/RS-232 line (SERIAL.md).
 
-One task owns the line. Each turn it picks the most urgent job:
+One task owns the line and runs one exchange at a time: it writes a request, waits
+`timeout_s` for the answer and retries up to `retries` times with the same SEQ; then
+the device is marked unavailable and the bus moves on. A display's state is kept as
+desired state: newer states replace older unsent ones, and a device that comes back
+(or reboots) gets it again.
 
-1. a keypad not polled for two poll intervals (so updates cannot starve polls),
-2. a display's pending state (display updates jump ahead of polls),
-3. one-off requests,
-4. due keypad polls, round-robin (least recently polled first),
-5. probes: PING (or a Modbus read) of unknown and unavailable devices, and a
-   slow health PING of the others.
+Scheduling rule (every keypad polled at least every `poll_interval_s`, display
+updates ahead of polls):
 
-Every exchange writes a request, waits `timeout_s` for the answer and retries up
-to `retries` times with the same SEQ; then the device is marked unavailable and
-the bus moves on. A display's state is kept as desired state: newer states
-replace older unsent ones, and a device that comes back gets it again.
+- Each keypad k has a poll deadline  d_k = last poll of k + poll_interval_s - guard_s
+  (the guard absorbs the event loop's wake-up jitter). Polls start by their deadline.
+- Every exchange has an estimated cost: its bytes on the wire at the line's baud
+  rate (10 bits a byte) plus an overhead: the average time recent exchanges took
+  beyond their bytes (turn-around, latency), at least two byte times.
+- The slack at time t is how long the line may be given to something else with
+  every keypad still polled in time if the polls then follow in deadline order:
+      slack(t) = min over keypads sorted by deadline of  d_i - (t + sum of poll costs of those before i).
+- The next non-poll job, in this order: a display's pending state (FIFO of displays),
+  a one-off request, a due probe (PING, or a Modbus read, of unknown and unavailable
+  devices, and a slow health PING of the others). A display update goes first when its cost <=
+  slack(t); a request or probe when its cost plus that of the costliest display
+  update <= slack(t) (so an update arriving meanwhile still jumps ahead), or, when
+  there can never be room for both, its cost alone <= slack(t). If not,
+  the keypad with the earliest deadline is polled and the choice is made again.
+  Nothing starves: a job longer than any slack polling can free (free = interval -
+  guard - one round of polls) goes as soon as the slack is within guard_s of free,
+  and misses a deadline by about its excess; any other job goes after at most two
+  rounds (when exchanges take longer than estimated, e.g. on a loaded host).
+- With nothing else to do, a keypad is polled when slack(t) <= reserve (twice the
+  cost of one poll plus the costliest display update), but not before half its
+  interval: an update that arrives then fits at once, even a little late.
+- A retry follows a timeout (`timeout_s`, 300 ms at 9600 baud, longer than the poll
+  interval itself), so before each retry every other keypad whose deadline would
+  pass during the next attempt is polled first. A probe of an unavailable device
+  (one attempt each `probe_interval_s`) listens only as long as its answer would
+  take plus `probe_margin_s` (the full timeout once bytes arrive), not `timeout_s`.
+
+So the guarantee holds while the devices answer and every exchange fits the
+slack one round of polls frees. At 9600 baud 8 keypads at ~17.5 ms a poll (POLL +
+ACK, 14 bytes, plus turn-around) leave ~50 ms of every 200 ms: two SHOW updates
+(~22 ms each). Polls in deadline order are round-robin. What breaks it, and by how much: a timed-out attempt (up
+to `timeout_s` once per retry; polls run between retries), and a job longer than
+that slack, by its excess, e.g. a health PING whose STATUS answer is longer than
+~40 bytes (~65 ms), once per `health_interval_s` per device, or the probe of an
+unavailable device, once per `probe_interval_s`.
 """
 
 from __future__ import annotations
@@ -21,9 +53,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal
 
@@ -31,6 +65,7 @@ from counter_display.framing import (
     ACK,
     KEYS,
     NAK,
+    OVERHEAD,
     PING,
     POLL,
     STATUS,
@@ -50,7 +85,7 @@ from counter_display.modbus import (
     response_length,
 )
 from devices.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
-from firmware_bridge.line import ByteLine
+from firmware_bridge.line import BITS_PER_BYTE, ByteLine
 
 __all__ = [
     "Availability",
@@ -80,6 +115,12 @@ class FramedCommand:
 Op = FramedCommand | WriteSingle | ReadHolding
 Reply = Frame | tuple[int, ...] | None
 
+_POLL = FramedCommand(POLL)
+# a device's turn-around before it answers, in byte times, in the cost estimate of an exchange
+TURNAROUND_BYTES = 2
+# bytes of a STATUS payload assumed before a device sent one
+DEFAULT_STATUS_LEN = 48
+
 
 @dataclass(frozen=True, slots=True)
 class LinkStatus:
@@ -102,6 +143,8 @@ class BusStats:
     stale_bytes: int = 0
     polls: int = 0
     presses: int = 0
+    # longest time between two polls of one keypad that stayed available in between
+    max_poll_gap_s: float = 0.0
 
 
 @dataclass(eq=False, slots=True)
@@ -119,6 +162,7 @@ class _Link:
     uptime: float | None = None
     health: Mapping[str, object] = field(default_factory=dict)
     presses: asyncio.Queue[KeyEvent] = field(default_factory=asyncio.Queue)
+    status_len: int = DEFAULT_STATUS_LEN
 
 
 class _FramedReader:
@@ -179,8 +223,16 @@ class _ModbusReader:
 StatusCallback = Callable[[LinkStatus], None]
 
 
+_JobStart = Callable[[], Coroutine[Any, Any, None]]
+
+
 class BusMaster:
-    """Serves the devices of one line; use `async with BusMaster(line) as bus`."""
+    """Serves the devices of one line; use `async with BusMaster(line) as bus`.
+
+    guard_s: how much before the interval a poll is due (timer jitter).
+    probe_margin_s: how much longer than its answer takes a probe of an unavailable device waits.
+    byte_time_s: time of one byte on the wire; the line's own when it has one, else 9600 baud.
+    """
 
     def __init__(
         self,
@@ -191,8 +243,16 @@ class BusMaster:
         poll_interval_s: float = 0.2,
         probe_interval_s: float = 1.0,
         health_interval_s: float = 10.0,
+        guard_s: float = 0.01,
+        probe_margin_s: float = 0.01,
+        byte_time_s: float | None = None,
     ) -> None:
         self.line = line
+        if byte_time_s is None:
+            byte_time_s = float(getattr(line, "byte_time_s", BITS_PER_BYTE / 9600))
+        self.byte_time_s = byte_time_s
+        self.guard_s = guard_s
+        self.probe_margin_s = probe_margin_s
         self.timeout_s = timeout_s
         self.retries = retries
         self.poll_interval_s = poll_interval_s
@@ -205,6 +265,11 @@ class BusMaster:
         self._callbacks: list[StatusCallback] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._deferred = 0  # polls run in a row while another job waited
+        # time an exchange takes beyond its bytes on the wire (turn-around, the loop's own
+        # latency): a moving average over the answered first attempts
+        self._overhead_s = TURNAROUND_BYTES * byte_time_s
+        self._interleaving = False  # polls between the attempts of an exchange are running
 
     # set-up
 
@@ -333,35 +398,146 @@ class BusMaster:
             self._fail_all(exc)
             raise
 
-    def _next_job(self, now: float) -> Coroutine[Any, Any, None] | None:
-        serving = [link for link in self._links.values() if link.availability != "offline"]
-        polled = [link for link in serving if link.polled]
-        starving = [link for link in polled if now - link.last_poll >= 2 * self.poll_interval_s]
-        if starving:
-            return self._poll(min(starving, key=lambda k: k.last_poll))
+    # scheduling (the rule is in the module docstring)
+
+    def _keypads(self) -> list[_Link]:
+        return [link for link in self._links.values() if link.polled and link.availability != "offline"]
+
+    def _deadline(self, link: _Link) -> float:
+        return link.last_poll + self.poll_interval_s - self.guard_s
+
+    def _cost(self, link: _Link, op: Op) -> float:
+        """Estimated duration of one attempt of op that the device answers."""
+        if isinstance(op, FramedCommand):
+            out = OVERHEAD + len(op.payload)
+            # a POLL is mostly answered by an ACK; a KEYS answer is 2 bytes a press longer (guard_s)
+            back = OVERHEAD + (link.status_len if op.cmd == PING else 0)
+        elif isinstance(op, WriteSingle):
+            out, back = 8, 8  # the answer echoes the request
+        else:
+            out, back = 8, 5 + 2 * op.count
+        return (out + back) * self.byte_time_s + max(self._overhead_s, TURNAROUND_BYTES * self.byte_time_s)
+
+    def _observe(self, took: float, wire_bytes: int) -> None:
+        """Track the overhead beyond the wire as a moving average (one stall is jitter, for guard_s)."""
+        overhead = max(0.0, took - wire_bytes * self.byte_time_s)
+        self._overhead_s = 0.9 * self._overhead_s + 0.1 * overhead
+
+    def _apply_cost(self, link: _Link) -> float:
+        return sum(self._cost(link, op) for op in link.desired or ())
+
+    def _probe_op(self, link: _Link) -> Op:
+        return FramedCommand(PING) if link.dialect == "framed" else ReadHolding(link.address, 0, 1)
+
+    def _probe_cost(self, link: _Link) -> float:
+        """A probe's estimate; an unavailable device's also bounds how long the probe listens."""
+        margin = self.probe_margin_s if link.availability == "offline" else 0.0
+        return self._cost(link, self._probe_op(link)) + margin
+
+    def _slack(self, now: float, keypads: Sequence[_Link]) -> float:
+        """How long the line may do something else with every keypad still polled in time."""
+        slack, start = math.inf, now
+        for link in sorted(keypads, key=self._deadline):
+            slack = min(slack, self._deadline(link) - start)
+            start += self._cost(link, _POLL)
+        return slack
+
+    def _update_reserve(self) -> float:
+        """Cost of the costliest display update (a SHOW of "1234|05" before any)."""
+        show = (2 * OVERHEAD + 7 + TURNAROUND_BYTES) * self.byte_time_s
+        return max((self._apply_cost(link) for link in self._links.values() if link.desired), default=show)
+
+    def _reserve(self, keypads: Sequence[_Link]) -> float:
+        """Slack kept free on an idle bus: twice a poll on the line plus the costliest update."""
+        return 2 * (max(self._cost(link, _POLL) for link in keypads) + self._update_reserve())
+
+    def _pending(self, now: float) -> tuple[float, _JobStart, bool] | None:
+        """The non-poll job to run next: its cost, its start, whether it is a display update.
+
+        Nothing is taken off a queue until the job starts.
+        """
         while self._dirty:
-            link = self._links[self._dirty.popleft()]
+            link = self._links[self._dirty[0]]
             if link.dirty and link.availability != "offline":
-                return self._apply_state(link)
+                return self._apply_cost(link), partial(self._start_apply, link), True
+            self._dirty.popleft()
         if self._requests:
-            link, op, future = self._requests.popleft()
-            return self._one_off(link, op, future)
-        due = [link for link in polled if now - link.last_poll >= self.poll_interval_s]
-        if due:
-            return self._poll(min(due, key=lambda k: k.last_poll))
+            link, op, _ = self._requests[0]
+            return self._cost(link, op), self._start_request, False
         probes = [link for link in self._links.values() if now >= link.next_probe]
         if probes:
-            return self._probe(min(probes, key=lambda k: k.next_probe))
+            link = min(probes, key=lambda k: k.next_probe)
+            return self._probe_cost(link), partial(self._probe, link), False
+        return None
+
+    def _start_apply(self, link: _Link) -> Coroutine[Any, Any, None]:
+        self._dirty.popleft()
+        return self._apply_state(link)
+
+    def _start_request(self) -> Coroutine[Any, Any, None]:
+        link, op, future = self._requests.popleft()
+        return self._one_off(link, op, future)
+
+    def _goes(self, cost: float, is_update: bool, slack: float, keypads: Sequence[_Link]) -> bool:
+        """Whether a non-poll job of this cost goes now rather than the next poll."""
+        if self._deferred >= 2 * len(keypads):
+            return True  # two rounds of polls did not make room (estimates short of the line)
+        # the most slack polling can make: every keypad just polled, back to back
+        polls = [self._cost(link, _POLL) for link in keypads]
+        free = self.poll_interval_s - self.guard_s - sum(polls)
+        if cost > free:
+            # it can never fit: it goes once the slack is about as large as polling makes it
+            return slack >= free - self.guard_s
+        if is_update:
+            return cost <= slack
+        # a request or probe leaves room for an update that may arrive meanwhile, if it can
+        reserve = self._update_reserve()
+        return cost + reserve <= slack or (cost + reserve > free and cost <= slack)
+
+    def _next_job(self, now: float) -> Coroutine[Any, Any, None] | None:
+        keypads = self._keypads()
+        slack = self._slack(now, keypads)
+        pending = self._pending(now)
+        if pending is not None:
+            cost, start, is_update = pending
+            if not keypads or self._goes(cost, is_update, slack, keypads):
+                self._deferred = 0
+                return start()
+            self._deferred += 1
+            return self._poll(min(keypads, key=self._deadline))
+        self._deferred = 0
+        if keypads:
+            first = min(keypads, key=self._deadline)
+            early_ok = now >= first.last_poll + self.poll_interval_s / 2
+            if slack <= 0 or (early_ok and slack <= self._reserve(keypads)):
+                return self._poll(first)
         return None
 
     def _next_due(self, now: float) -> float:
         times = [link.next_probe for link in self._links.values()]
-        times += [
-            link.last_poll + self.poll_interval_s
-            for link in self._links.values()
-            if link.polled and link.availability != "offline"
-        ]
+        keypads = self._keypads()
+        if keypads:
+            slack = self._slack(now, keypads)
+            first = min(keypads, key=self._deadline)
+            early = max(now + slack - self._reserve(keypads), first.last_poll + self.poll_interval_s / 2)
+            times.append(min(now + slack, early))
         return min(times, default=now + 1.0)
+
+    async def _poll_before_retry(self, retried: _Link, attempt_s: float) -> None:
+        """Poll, in deadline order, the keypads whose deadline would pass during the next attempt."""
+        if self._interleaving:
+            return  # a poll between attempts does not interleave polls of its own
+        self._interleaving = True
+        loop = asyncio.get_running_loop()
+        try:
+            for link in sorted(self._keypads(), key=self._deadline):
+                if link is retried or link.availability == "offline":
+                    continue
+                if self._deadline(link) >= loop.time() + attempt_s:
+                    break
+                await self._poll(link)
+        finally:
+            self._interleaving = False
 
     # jobs
 
@@ -396,7 +572,10 @@ class BusMaster:
                 future.set_result(reply)
 
     async def _poll(self, link: _Link) -> None:
-        link.last_poll = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        if link.availability == "online" and math.isfinite(link.last_poll):
+            self.stats.max_poll_gap_s = max(self.stats.max_poll_gap_s, now - link.last_poll)
+        link.last_poll = now
         self.stats.polls += 1
         try:
             reply = await self._exchange_or_offline(link, FramedCommand(POLL))
@@ -415,13 +594,14 @@ class BusMaster:
 
     async def _probe(self, link: _Link) -> None:
         now = asyncio.get_running_loop().time()
-        op: Op = (
-            FramedCommand(PING) if link.dialect == "framed" else ReadHolding(link.address, 0, 1)
-        )
-        # an unavailable device gets one try per probe: retries would only hold the bus
-        attempts = 1 if link.availability == "offline" else self.retries + 1
+        op = self._probe_op(link)
+        # an unavailable device gets one short try per probe: retries would only hold the bus
+        offline = link.availability == "offline"
+        attempts = 1 if offline else self.retries + 1
         try:
-            reply = await self._exchange(link, op, attempts)
+            reply = await self._exchange(
+                link, op, attempts, listen_s=min(self._probe_cost(link), self.timeout_s) if offline else None
+            )
         except DeviceTimeout:
             link.next_probe = now + self.probe_interval_s
             self._set_availability(link, "offline")
@@ -430,6 +610,8 @@ class BusMaster:
             reply = None  # it answered, so it is there, even if it refused the probe
             log.warning("device %d answered the probe with an error: %s", link.address, exc)
         link.next_probe = now + self.health_interval_s
+        if isinstance(reply, Frame) and reply.cmd == STATUS:
+            link.status_len = len(reply.payload)
         health = _health(reply)
         uptime = health.get("uptime")
         rebooted = (
@@ -460,7 +642,13 @@ class BusMaster:
             link.next_probe = 0.0  # fetch its health soon
         self._set_availability(link, "online")
 
-    async def _exchange(self, link: _Link, op: Op, attempts: int) -> Reply:
+    async def _exchange(
+        self, link: _Link, op: Op, attempts: int, *, listen_s: float | None = None
+    ) -> Reply:
+        """Up to attempts tries of op.
+
+        listen_s: wait that long for the first byte of an answer, then timeout_s.
+        """
         make_reader: Callable[[], _FramedReader | _ModbusReader]
         if isinstance(op, FramedCommand):
             if link.dialect != "framed":
@@ -477,18 +665,29 @@ class BusMaster:
             make_reader = lambda: _ModbusReader(modbus_op)  # noqa: E731
         loop = asyncio.get_running_loop()
         for attempt in range(attempts):
-            self.stats.exchanges += 1
             if attempt:
+                # the last attempt timed out: keypads due meanwhile go before the retry
+                await self._poll_before_retry(link, len(request) * self.byte_time_s + self.timeout_s)
                 self.stats.retries += 1
+            self.stats.exchanges += 1
             # a fresh parser per attempt; the retry repeats the same bytes (same SEQ)
             reader = make_reader()
             self.stats.stale_bytes += self.line.discard_input()
+            began = loop.time()
             await self.line.write(request)
-            deadline = loop.time() + self.timeout_s
+            sent = loop.time()
+            deadline = sent + (self.timeout_s if listen_s is None else listen_s)
+            heard = False
             try:
                 while (remaining := deadline - loop.time()) > 0:
-                    reply = reader.feed(await self.line.read(remaining))
+                    data = await self.line.read(remaining)
+                    if data and not heard:
+                        heard = True  # it is answering: give it the whole timeout
+                        deadline = max(deadline, sent + self.timeout_s)
+                    reply = reader.feed(data)
                     if reply is not None:
+                        if attempt == 0:
+                            self._observe(loop.time() - began, len(request) + _answer_bytes(reply))
                         return reply
             except ProtocolError:
                 self.stats.naks += 1
@@ -510,6 +709,7 @@ class BusMaster:
             changed = True
         link.availability = availability
         if availability == "offline":
+            link.last_poll = float("-inf")  # polled at once when it is back
             # pending state stays desired (sent on return), but nobody waits for it now
             for waiter in link.waiters:
                 if not waiter.done():
@@ -529,6 +729,15 @@ class BusMaster:
                 callback(status)
             except Exception:
                 log.exception("status callback failed for device %d", link.address)
+
+
+def _answer_bytes(reply: Reply) -> int:
+    """Length on the wire of an answer: a frame, a Modbus write echo or a read response."""
+    if isinstance(reply, Frame):
+        return OVERHEAD + len(reply.payload)
+    if reply is None or reply == ():
+        return 8
+    return 5 + 2 * len(reply)
 
 
 def _health(reply: Reply) -> Mapping[str, object]:

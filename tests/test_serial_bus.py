@@ -144,7 +144,10 @@ def test_keypads_polled_round_robin_and_display_updates_jump_ahead(tmp_path: Pat
             for keypad in keypads:
                 SerialKeypad(rig.bus, keypad.address)
             await eventually(lambda: all(len(frames_to(k, POLL)) >= 3 for k in keypads))
+            await eventually(lambda: frames_to(led, PING) != [] and all(frames_to(k, PING) for k in keypads))
             for n in range(5):
+                # between calls the bus only polls, keeping room for an update on the schedule
+                await asyncio.sleep(0.25)
                 mark = len(rig.emulator.log)  # type: ignore[union-attr]
                 await display.show(DisplayState(str(n), 1))
                 log = rig.emulator.log[mark:]  # type: ignore[union-attr]

@@ -1,0 +1,199 @@
+"""The poll guarantee of SERIAL.md on a loaded bus at 9600 baud over a socat pty.
+
+Every keypad must be polled at least every 200 ms while display updates go ahead of
+polls. The emulated keypads stamp the arrival of each POLL, so the intervals are
+measured on the device side of the line, as a keypad would see them.
+
+The bounds allow OS jitter, and only that: on a shared machine the test process is at
+times not scheduled for tens of ms. A 5 ms ticker in the same event loop measures those
+stalls (waking more than 2 ms late); each bound is widened by the stalls S measured
+inside the interval it checks, plus the backlog they leave: the polls that fell due
+during S then run back to back (at most S x 8 / 200 ms + 1 polls of ~17.5 ms). On a
+quiet machine S is ~0 and the bounds are the plain ones.
+
+Wire figures at 9600 baud (10 bits a byte, ~1.04 ms): POLL + ACK is 14 bytes
+(~17.5 ms measured with turn-around), SHOW "1234|05" + ACK 21 bytes (~22 ms). One
+round of 8 polls takes ~140 ms, which leaves ~50 ms of each 200 ms for updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from counter_display.framing import PING, POLL, Frame
+from counter_display.serial_display import SerialDisplay, SerialKeypad
+from devices.errors import DeviceTimeout
+from devices.payloads import DisplayState
+from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator
+from firmware_bridge.line import BITS_PER_BYTE
+from tests.bridge_support import eventually, serial_rig
+
+pytestmark = pytest.mark.integration
+
+POLL_INTERVAL_S = 0.2
+TIMEOUT_S = 0.3  # SERIAL.md at 9600 baud
+# Tolerance for timer jitter: the emulator stamps a POLL when the shared event loop (bus
+# master, emulator and two pty readers in one thread) gets to decode it, which can be a
+# few ms late. The bus itself aims 10 ms inside the interval (BusMaster.guard_s).
+JITTER_S = 0.010
+POLL_S = 14 * BITS_PER_BYTE / 9600 + 0.003  # POLL + ACK on the wire, with turn-around
+TICK_S = 0.005
+LATE_S = 0.002  # a wake-up later than this is the OS, not our own callbacks
+MEASURE_S = 4.0
+
+
+class TimedKeypad(KeypadEmulator):
+    """A keypad emulator that stamps the arrival of every POLL addressed to it."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self.polls: list[float] = []
+
+    def handle(self, frame: Frame) -> Frame | None:
+        if frame.cmd == POLL:
+            self.polls.append(time.monotonic())
+        return super().handle(frame)
+
+
+class StallMeter:
+    """Measures when the process was not scheduled: a ticker that notes how late it wakes."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (woke at, late by beyond LATE_S)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(TICK_S)
+            woke = time.monotonic()
+            late = woke - asked - TICK_S - LATE_S
+            if late > 0:
+                self.samples.append((woke, late))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._tick())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def stalled(self, since: float, until: float) -> float:
+        """Time lost to stalls between since and until (a stall ending just after counts)."""
+        return sum(late for woke, late in self.samples if since <= woke <= until + TICK_S + late)
+
+    def allowance(self, since: float, until: float, keypads: int) -> float:
+        """Stalls between since and until, plus the polls they left to run back to back."""
+        stalled = self.stalled(since, until)
+        if not stalled:
+            return 0.0
+        return stalled + (math.ceil(stalled * keypads / POLL_INTERVAL_S) + 1) * POLL_S
+
+
+def gaps(times: list[float], since: float, until: float) -> list[tuple[float, float]]:
+    kept = [t for t in times if since <= t <= until]
+    assert len(kept) >= 2, "keypad was not polled during the measurement"
+    return list(itertools.pairwise(kept))
+
+
+def pinged(devices: list[LedDisplayEmulator] | list[TimedKeypad]) -> bool:
+    return all(any(isinstance(f, Frame) and f.cmd == PING for f in d.received) for d in devices)
+
+
+def test_every_keypad_polled_within_200_ms_under_back_to_back_display_updates(tmp_path: Path) -> None:
+    displays = [LedDisplayEmulator(a) for a in range(1, 9)]
+    keypads = [TimedKeypad(a) for a in range(101, 109)]
+    updates: dict[int, list[tuple[float, float]]] = {d.address: [] for d in displays}
+    meter = StallMeter()
+
+    async def hammer(display: SerialDisplay, address: int, stop: float) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            started = time.monotonic()
+            await display.show(DisplayState(str(1000 + n), address))
+            updates[address].append((started, time.monotonic()))
+
+    async def scenario() -> tuple[float, float]:
+        # A health PING answered by a ~46-byte STATUS takes ~65 ms here, more than one round
+        # of polls frees (bus.py says so): the first ones run before the measurement, the
+        # next are 30 s away.
+        async with serial_rig(
+            tmp_path, [*displays, *keypads], timeout_s=TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S,
+            probe_interval_s=1.0, health_interval_s=30.0,
+        ) as rig:
+            drivers = [SerialDisplay(rig.bus, d.address) for d in displays]
+            for keypad in keypads:
+                SerialKeypad(rig.bus, keypad.address)
+            await eventually(lambda: pinged(displays) and pinged(keypads))
+            await asyncio.sleep(2 * POLL_INTERVAL_S)
+            meter.start()
+            began = time.monotonic()
+            await asyncio.gather(
+                *(hammer(drv, d.address, began + MEASURE_S) for drv, d in zip(drivers, displays, strict=True))
+            )
+            meter.stop()
+            assert rig.bus.stats.timeouts == 0 and rig.bus.stats.retries == 0
+            return began, time.monotonic()
+
+    began, ended = asyncio.run(scenario())
+    for keypad in keypads:
+        for a, b in gaps(keypad.polls, began, ended):
+            allowed = POLL_INTERVAL_S + JITTER_S + meter.allowance(a, b, len(keypads))
+            assert b - a <= allowed, (
+                f"keypad {keypad.address} waited {(b - a) * 1000:.1f} ms between polls "
+                f"(process stalled {meter.stalled(a, b) * 1000:.1f} ms meanwhile)"
+            )
+    # Updates still get through: each round of polls frees ~50 ms, room for at least one
+    # ~22 ms SHOW; the 8 displays take turns, so an update waits for at most 8 others and
+    # its own, one per round at worst: 9 rounds (~5 expected with two a round).
+    count = sum(len(v) for v in updates.values())
+    assert count >= (MEASURE_S - meter.stalled(began, ended)) / POLL_INTERVAL_S, f"only {count} updates"
+    assert all(len(v) >= 2 for v in updates.values())
+    for address, spans in updates.items():
+        for started, done in spans:
+            allowed = 9 * POLL_INTERVAL_S + meter.allowance(started, done, len(keypads))
+            assert done - started <= allowed, f"an update to {address} took {(done - started) * 1000:.0f} ms"
+
+
+def test_keypads_are_polled_between_the_retries_to_a_silent_display(tmp_path: Path) -> None:
+    dead = LedDisplayEmulator(1)
+    keypads = [TimedKeypad(a) for a in (101, 102, 103, 104)]
+    meter = StallMeter()
+
+    async def scenario() -> tuple[float, float]:
+        async with serial_rig(
+            tmp_path, [dead, *keypads], timeout_s=TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S,
+            probe_interval_s=1.0, health_interval_s=30.0,
+        ) as rig:
+            display = SerialDisplay(rig.bus, 1)
+            for keypad in keypads:
+                SerialKeypad(rig.bus, keypad.address)
+            await eventually(lambda: pinged([dead]) and pinged(keypads))
+            dead.silent = True
+            meter.start()
+            began = time.monotonic()
+            with pytest.raises(DeviceTimeout):
+                await display.show(DisplayState("7", 1))  # 4 attempts of 300 ms
+            ended = time.monotonic()
+            meter.stop()
+            assert rig.bus.availability(1) == "offline"
+            assert rig.bus.stats.retries == 3
+            return began, ended
+
+    began, ended = asyncio.run(scenario())
+    assert ended - began >= 4 * TIMEOUT_S
+    # Without polls between attempts a keypad would wait >= 4 x 300 ms. With them the worst
+    # gap is the first attempt, which may start up to one interval after a keypad's poll
+    # (when the slack allowed the 22 ms SHOW) and lasts 300 ms + the 7-byte SHOW: ~500 ms.
+    # Later attempts are preceded by polls. Bound: 2 x 300 ms, half the gap without them.
+    for keypad in keypads:
+        for a, b in gaps(keypad.polls, began - POLL_INTERVAL_S, ended):
+            allowed = 2 * TIMEOUT_S + meter.allowance(a, b, len(keypads))
+            assert b - a < allowed, f"keypad {keypad.address} waited {(b - a) * 1000:.0f} ms"
