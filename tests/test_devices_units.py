@@ -182,6 +182,9 @@ def test_in_process_devices_without_a_broker(tmp_path: Path) -> None:
             await eventually(lambda: display.number == "1001")
             keys.press(KeyPress("next", 2))
             await eventually(lambda: display.number == "1002")
+            # "next" is finish + call: the display went from 1001 straight to 1002, no blank between
+            shown = [state.number if state else None for state in display.history]
+            assert shown[shown.index("1001"):] == ["1001", "1002"]
             keys.press(RatingPress(3, 3))
             await eventually(lambda: f.service.stats.presses[("xa", "rating")] == 1)
             snapshot = f.runtime.device_view()

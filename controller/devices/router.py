@@ -101,6 +101,8 @@ class _Site:
     seqs: SeqFilter = field(default_factory=SeqFilter)
     shown: dict[int, DisplayState] = field(default_factory=dict)
     inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
+    # Events of a press still being carried out (several commands): shown once, at the end.
+    held: list[Event] | None = None
 
     @property
     def id(self) -> str:
@@ -228,8 +230,12 @@ class DeviceRouter:
 
     def _on_committed(self, site_id: str, committed: Committed) -> None:
         # runs inside the writer's commit: never raise into it (the command is already durable)
+        site = self.sites[site_id]
+        if site.held is not None:
+            site.held.extend(committed.events)
+            return
         try:
-            self._show(self.sites[site_id], committed.events)
+            self._show(site, committed.events)
         except Exception:
             log.exception("site %s: could not route committed events to the displays", site_id)
 
@@ -349,8 +355,16 @@ class DeviceRouter:
         try:
             if isinstance(item, KeyInput):
                 commands = commands_for_key(item.press.key, item.counter, runtime.floor.state, by, item.target)
-                for command in commands:
-                    await runtime.execute(command)
+                # "next" is finish + call: showing the finish would send a blank the LED bus must
+                # carry before the new number. The display gets only where the press ended.
+                site.held = []
+                try:
+                    for command in commands:
+                        await runtime.execute(command)
+                finally:
+                    held, site.held = site.held, None
+                    if held:
+                        self._show(site, held)
             else:
                 await runtime.execute(rating_command(item.counter, item.press.score, by))
         except DomainError as exc:
