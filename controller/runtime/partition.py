@@ -65,8 +65,12 @@ class Partition:
         return site in self.controller.runtimes
 
     async def start(self) -> None:
-        """Join the member set, then keep the share in the background."""
-        await self._beat()
+        """Join the member set and take a share now (so a process that starts alone serves at once),
+        then keep the share in the background."""
+        try:
+            await self.step()
+        except StoreError as exc:  # Redis not answering yet: the background passes keep trying
+            log.warning("partition: first pass failed: %s", exc)
         self._task = asyncio.create_task(self._run(), name="motcua-partition")
 
     async def stop(self) -> None:
@@ -91,16 +95,16 @@ class Partition:
         self.keeper.max_sites = fair_share(len(self.controller.sites), len(self.peers))
 
     async def _run(self) -> None:
-        # The first pass only announced this process: wait one interval so processes started
-        # together see each other before reaching for sites (less handing over at start-up).
-        await asyncio.sleep(self.keeper.interval_s)
+        # Processes started together may first take more than their share; they see each other
+        # at the next heartbeat and hand the excess over (_shed).
+        due = time.monotonic()
         while True:
-            started = time.monotonic()
+            due = max(due + self.keeper.interval_s, time.monotonic())  # a slow pass delays, never bunches
+            await asyncio.sleep(due - time.monotonic())
             try:
                 await self.step()
             except StoreError as exc:
                 log.warning("partition step failed: %s", exc)
-            await asyncio.sleep(max(0.0, self.keeper.interval_s - (time.monotonic() - started)))
 
     async def _shed(self) -> None:
         excess = len(self.keeper.held) - self.keeper.max_sites
