@@ -1,6 +1,7 @@
 """`make bench`: run every benchmarks/bench_*.py and write docs/BENCHMARKS.md.
 
-Each bench module exposes `run() -> str`, returning one markdown section that
+`python -m benchmarks.run bench_a bench_b` re-runs only those and replaces their
+sections in the existing file. Each bench module exposes `run() -> str`, returning one markdown section that
 states what it measured, the goal, the figures (medians, p99, ratios measured
 side by side in one run) and the command that reproduces it.
 """
@@ -35,6 +36,19 @@ def machine_line() -> str:
     )
 
 
+def _split(text: str) -> list[str]:
+    """The `## ` sections of a BENCHMARKS.md, without its header."""
+    parts = ("\n" + text).split("\n## ")[1:]
+    return ["## " + part.strip() for part in parts]
+
+
+def _merge(previous: str, fresh: list[str]) -> list[str]:
+    """Previous sections with those of the same heading replaced by the fresh ones."""
+    heading = {section.splitlines()[0]: section for section in fresh}
+    merged = [heading.pop(old.splitlines()[0], old) for old in _split(previous)]
+    return merged + list(heading.values())
+
+
 def main(argv: list[str]) -> int:
     only = set(argv[1:])
     modules = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
@@ -61,6 +75,10 @@ def main(argv: list[str]) -> int:
     )
     out = ROOT / "docs" / "BENCHMARKS.md"
     out.parent.mkdir(exist_ok=True)
+    if only and out.exists():
+        # Named benches replace their own sections; the other sections keep their figures.
+        sections = _merge(out.read_text(encoding="utf-8"), sections)
+        header += f"- Re-run on that commit: {', '.join(sorted(only))} (the other sections come from an earlier run)\n"
     out.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
     return 0
