@@ -26,6 +26,7 @@ from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
 from controller.core.site import Site
 from controller.devices.service import device_service
+from controller.notify.service import notify_service
 from controller.runtime.clock import AdjustableClock
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
@@ -73,8 +74,13 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         await controller.start(tick=settings.tick)
         try:
             # devices stop before the writers they feed; with Redis, sites are shared out (scale_out.py)
-            async with scale_out(app, settings, controller, store), device_service(settings, controller) as devices:
+            async with (
+                scale_out(app, settings, controller, store),
+                device_service(settings, controller) as devices,
+                notify_service(settings.sms, controller, settings.data_dir) as notifier,
+            ):
                 app.state.devices = devices
+                app.state.notifier = notifier
                 for line in demo_lines:
                     log.warning("demo account: %s", line)
                 yield
@@ -96,6 +102,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         kiosk_per_minute=settings.kiosk_rate_per_minute, kiosk_burst=max(10, int(settings.kiosk_rate_per_minute / 3))
     )
     app.state.rate_limiter = RateLimiter()
+    app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
     if settings.test_clock:
         app.state.test_clock = clock
         app.include_router(testing.router)
@@ -120,7 +127,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
 
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
-        body = render_metrics(request.app.state.controller, request.app.state.devices.stats)
+        notifier = request.app.state.notifier
+        extra = [request.app.state.devices.stats] + ([notifier.stats] if notifier is not None else [])
+        body = render_metrics(request.app.state.controller, *extra)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
@@ -144,6 +153,7 @@ def settings_from_args(args: Any) -> Settings:
         lease_ttl_s=getattr(args, "lease_ttl", 5.0),
         accounts_db=Path(args.accounts_db) if getattr(args, "accounts_db", None) else None,
         mqtt_security=_mqtt_security(args),
+        sms=getattr(args, "sms", "none"),
     )
 
 

@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--kiosk-rate", type=float, default=30.0, help="tickets per minute one kiosk may issue (burst: a third of it)"
     )
+    serve.add_argument(
+        "--sms", default="none",
+        help="texts to citizens who leave a phone: none | log (masked, the demo) | webhook:URL of an SMS gateway "
+             "(token in MOTCUA_SMS_TOKEN)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.add_argument(
         "--advertise-url", default="", help="with --store redis: the URL other processes forward to (default http://HOST:PORT)"

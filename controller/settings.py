@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from devices.sms.address import parse_sms_address
 from firmware_bridge.mqtt_security import MqttSecurity
 
 __all__ = ["EMBEDDED_DEFAULT", "Settings", "SettingsError"]
@@ -59,6 +60,7 @@ class Settings:
     advertise_url: str = ""
     lease_ttl_s: float = 5.0
     accounts_db: Path | None = None
+    sms: str = "none"  # none | log | webhook:URL (devices/sms/address.py)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -86,6 +88,10 @@ class Settings:
             raise SettingsError(f"device_hold_s must be >= 0, got {self.device_hold_s}")
         if not 0.2 <= self.lease_ttl_s <= 120:
             raise SettingsError(f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
+        try:
+            parse_sms_address(self.sms)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if self.partitioned:
             self._check_scale_out()
 
@@ -99,6 +105,10 @@ class Settings:
         if self.devices != "none":
             # the device router wires the sites held at start-up; sites gained later would have none
             raise SettingsError("--store redis:// partitions sites over processes: run devices with --store sqlite")
+        if self.sms != "none":
+            # phone numbers are kept in this process's DATA_DIR/contacts.db, which a site moving
+            # to another process would leave behind
+            raise SettingsError("--sms keeps phone numbers in DATA_DIR/contacts.db: run it with --store sqlite")
 
     @property
     def mqtt_address(self) -> tuple[str, int]:

@@ -9,7 +9,9 @@ of serving citizens.
 
 Phone numbers are personal data: a phone's bucket is keyed by an HMAC of the
 number under a random key drawn anew each day, so the limiter never holds a
-number, and no bucket can be linked to a number once its day is over.
+number, and no bucket can be linked to a number once its day is over. The day
+is the site's (its UTC offset, given with each take), not the server's: a
+server kept on UTC still forgets phones at the site's midnight.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from controller.core.clock import local_day
 
 __all__ = ["RateLimiter", "RateLimits"]
 
@@ -47,23 +51,27 @@ class RateLimiter:
         self._wall_clock = wall_clock
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._max_keys = max_keys
-        self._day = ""
-        self._day_secret = b""
+        self._days: dict[int, tuple[str, bytes]] = {}  # UTC offset -> (local day, that day's key)
 
-    def _key(self, kind: str, key: str) -> tuple[str, str]:
+    def _key(self, kind: str, key: str, utc_offset_s: int) -> tuple[str, str]:
         if kind != "phone":
             return (kind, key)
-        day = time.strftime("%Y-%m-%d", time.localtime(self._wall_clock()))
-        if day != self._day:
-            # a new day: forget yesterday's phone buckets along with the key that made them
-            self._day, self._day_secret = day, secrets.token_bytes(32)
-            self._buckets = {k: v for k, v in self._buckets.items() if k[0] != "phone"}
-        return (kind, hmac.new(self._day_secret, key.encode("utf-8"), hashlib.sha256).hexdigest())
+        day = local_day(self._wall_clock(), utc_offset_s)
+        known = self._days.get(utc_offset_s)
+        if known is None or known[0] != day:
+            # a new day where the site is: forget yesterday's phone buckets with the key that made them
+            known = self._days[utc_offset_s] = (day, secrets.token_bytes(32))
+            zone = f"phone@{utc_offset_s}"
+            self._buckets = {k: v for k, v in self._buckets.items() if k[0] != zone}
+        return (f"phone@{utc_offset_s}", hmac.new(known[1], key.encode("utf-8"), hashlib.sha256).hexdigest())
 
-    def take(self, kind: str, key: str, per_minute: float, burst: int) -> float:
-        """Take one token; 0.0 when allowed, else the seconds until one is available (nothing taken)."""
+    def take(self, kind: str, key: str, per_minute: float, burst: int, *, utc_offset_s: int = 7 * 3600) -> float:
+        """Take one token; 0.0 when allowed, else the seconds until one is available (nothing taken).
+
+        utc_offset_s is the site's offset from UTC: a phone's day (and its key) ends at the site's midnight.
+        """
         now = self._clock()
-        bucket = self._key(kind, key)
+        bucket = self._key(kind, key, utc_offset_s)
         tokens, last = self._buckets.get(bucket, (float(burst), now))
         tokens = min(float(burst), tokens + (now - last) * per_minute / 60.0)
         if tokens < 1.0:
@@ -75,9 +83,9 @@ class RateLimiter:
         self._buckets[bucket] = (tokens - 1.0, now)
         return 0.0
 
-    def refund(self, kind: str, key: str, burst: int) -> None:
+    def refund(self, kind: str, key: str, burst: int, *, utc_offset_s: int = 7 * 3600) -> None:
         """Give a token back (the request was refused for another reason, nothing was issued)."""
-        bucket = self._key(kind, key)
+        bucket = self._key(kind, key, utc_offset_s)
         entry = self._buckets.get(bucket)
         if entry is not None:
             self._buckets[bucket] = (min(float(burst), entry[0] + 1.0), entry[1])

@@ -22,6 +22,7 @@ from controller.runtime.site_runtime import SiteRuntime
 
 if TYPE_CHECKING:
     from controller.devices.printers import PrintService  # escpos and Pillow only where printing runs
+    from controller.notify.service import NotifyService
 
 __all__ = ["router"]
 
@@ -148,7 +149,7 @@ async def issue_ticket(
         )
     kiosk = body.kiosk or (principal.name if principal.role == "kiosk" else None)
     retry = idempotency_key is not None and idempotency_key in runtime.floor.state.idempotency
-    taken = [] if retry else _take_tokens(request, site, principal.name if principal.role == "kiosk" else None,
+    taken = [] if retry else _take_tokens(request, runtime, principal.name if principal.role == "kiosk" else None,
                                           body.phone)
     command = cmd.IssueTicket(
         procedure=body.procedure,
@@ -167,27 +168,43 @@ async def issue_ticket(
     issued = [e for e in committed.events if e.type == "ticket.issued"]
     if issued:
         ticket_id = str(issued[0].data["ticket"])
-        return {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
-    assert idempotency_key is not None
-    ticket_id = runtime.floor.state.idempotency[idempotency_key]
-    if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
-        raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
-    response.headers["Idempotent-Replayed"] = "true"
-    return {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
+    else:
+        assert idempotency_key is not None
+        ticket_id = runtime.floor.state.idempotency[idempotency_key]
+        if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
+            raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
+        response.headers["Idempotent-Replayed"] = "true"
+    answer = {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
+    # with no await since the commit: the place the notifier reads is the place at issue
+    answer["sms"] = await _keep_phone(request, site, ticket_id, body.phone)
+    return answer
 
 
-def _take_tokens(request: Request, site: str, kiosk: str | None, phone: str | None) -> list[tuple[str, str, int]]:
+async def _keep_phone(request: Request, site: str, ticket_id: str, phone: str | None) -> bool:
+    """Keep the number for the ticket's texts when a notifier runs (durably, before answering)."""
+    notifier: NotifyService | None = request.app.state.notifier
+    if notifier is None or not phone:
+        return False  # nobody would text it: the number is not kept at all
+    await notifier.register(site, ticket_id, phone)
+    return True
+
+
+Taken = list[tuple[str, str, int, int]]  # (kind, key, burst, the site's UTC offset)
+
+
+def _take_tokens(request: Request, runtime: SiteRuntime, kiosk: str | None, phone: str | None) -> Taken:
     """Charge the kiosk's and the phone's buckets; 429 (nothing charged) when either is empty."""
     limiter: RateLimiter = request.app.state.rate_limiter
     limits: RateLimits = request.app.state.rate_limits
+    offset = runtime.site.utc_offset_s  # a phone's bucket key rolls over at the site's midnight
     wanted = []
     if kiosk is not None:
-        wanted.append(("kiosk", f"{site}/{kiosk}", limits.kiosk_per_minute, limits.kiosk_burst))
+        wanted.append(("kiosk", f"{runtime.site.id}/{kiosk}", limits.kiosk_per_minute, limits.kiosk_burst))
     if phone:
         wanted.append(("phone", phone, limits.phone_per_minute, limits.phone_burst))
-    taken: list[tuple[str, str, int]] = []
+    taken: Taken = []
     for kind, key, per_minute, burst in wanted:
-        wait = limiter.take(kind, key, per_minute, burst)
+        wait = limiter.take(kind, key, per_minute, burst, utc_offset_s=offset)
         if wait > 0:
             _refund(request, taken)
             seconds = max(1, round(wait))
@@ -196,14 +213,14 @@ def _take_tokens(request: Request, site: str, kiosk: str | None, phone: str | No
                            f"Quá nhiều lượt lấy số từ {who}; vui lòng thử lại sau {seconds} giây "
                            f"/ too many tickets, try again in {seconds} s",
                            headers={"Retry-After": str(seconds)})
-        taken.append((kind, key, burst))
+        taken.append((kind, key, burst, offset))
     return taken
 
 
-def _refund(request: Request, taken: list[tuple[str, str, int]]) -> None:
+def _refund(request: Request, taken: Taken) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    for kind, key, burst in taken:
-        limiter.refund(kind, key, burst)
+    for kind, key, burst, offset in taken:
+        limiter.refund(kind, key, burst, utc_offset_s=offset)
 
 
 @router.get("/sites/{site}/tickets/{ticket_id}")
@@ -221,7 +238,27 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
         for kind, at, counter in state.history.get(ticket.id, [])
     ]
     body["print"] = _print_status(request, runtime.site.id, ticket.id)
+    notifier: NotifyService | None = request.app.state.notifier
+    body["phone_on_file"] = notifier is not None and notifier.has_contact(runtime.site.id, ticket.id)
     return body
+
+
+@router.get("/sites/{site}/sms")
+async def sms_settings(request: Request, site: str) -> dict[str, Any]:
+    """Whether this site texts citizens who leave a phone number (the kiosk shows the field only then)."""
+    _runtime(request, site)
+    return {"enabled": request.app.state.notifier is not None}
+
+
+@router.delete("/sites/{site}/tickets/{ticket_id}/contact", status_code=204)
+async def forget_phone(request: Request, site: str, ticket_id: str) -> Response:
+    """Delete the phone number kept for a ticket's texts (the citizen's right; no texts after this)."""
+    runtime = _runtime(request, site)
+    ticket = runtime.floor.ticket(ticket_id)
+    notifier: NotifyService | None = request.app.state.notifier
+    if notifier is not None:
+        await notifier.forget(runtime.site.id, ticket.id)
+    return Response(status_code=204)
 
 
 def _print_status(request: Request, site: str, ticket_id: str) -> dict[str, Any]:

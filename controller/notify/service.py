@@ -1,0 +1,214 @@
+"""The notifier: a commit listener that sends texts through an SmsSender, and forgets numbers in time.
+
+    register()     POST tickets with a phone and consent: the number is saved to contacts.db
+                   before the ticket is answered, so it survives a SIGKILL restart
+    commit         every commit of a site re-plans that site's contacts (planner.py); a due text is
+                   marked at once (never queued twice) and queued; workers send it off the event
+                   loop's critical path and record it in contacts.db when the gateway took it
+    forget()       DELETE .../tickets/{id}/contact: the citizen asks to be forgotten
+    day end        every PURGE_EVERY_S, numbers not of the site's local day are deleted
+
+A text that fails after the driver's retries is counted (motcua_sms_failed_total) and
+logged with the ticket number only, never the phone number; it is not tried again
+by this process (a restart tries a text that was never recorded as sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from controller.core.clock import local_day
+from controller.notify.contacts import Contact, ContactBook
+from controller.notify.planner import Due, armed_at_issue, plan
+from controller.notify.stats import NotifyStats
+from controller.runtime.controller import Controller
+from controller.runtime.site_runtime import Committed
+from controller.store.base import StoreError
+from devices.errors import DeviceError
+from devices.sms.address import parse_sms_address
+from devices.sms.contract import SmsSender, TextMessage
+from devices.sms.log import LogSender
+from devices.sms.webhook import WebhookSender
+
+__all__ = ["NotifyService", "notify_service"]
+
+log = logging.getLogger(__name__)
+
+WORKERS: Final = 4          # a slow gateway delays at most this many texts at once
+PURGE_EVERY_S: Final = 30.0
+QUEUE_SIZE: Final = 10_000
+
+
+@dataclass
+class NotifyService:
+    """Contacts in memory (mirrored in contacts.db), the send queue and its workers."""
+
+    controller: Controller
+    sender: SmsSender
+    book: ContactBook
+    clock: Callable[[], float]
+    stats: NotifyStats = field(default_factory=NotifyStats)
+    contacts: dict[str, dict[str, Contact]] = field(default_factory=dict)  # site -> ticket -> contact
+    _queue: asyncio.Queue[Due] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.stats.contacts = lambda: {site: len(held) for site, held in self.contacts.items()}
+
+    async def start(self) -> None:
+        """Reload today's numbers, catch up on texts a killed process owed, then listen and send."""
+        for contact in await self.book.load(self.controller.runtimes):
+            self.contacts.setdefault(contact.site, {})[contact.ticket] = contact
+        await self.purge_past_days()
+        for _ in range(WORKERS):
+            self._spawn(self._work())
+        self._spawn(self._purge_loop())
+        for site_id, runtime in self.controller.runtimes.items():
+            runtime.listeners.append(self._on_committed)
+            self.review(site_id)
+
+    async def stop(self) -> None:
+        """Stop listening; texts still queued are dropped (those not recorded go out after a restart)."""
+        for runtime in self.controller.runtimes.values():
+            with contextlib.suppress(ValueError):
+                runtime.listeners.remove(self._on_committed)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def has_contact(self, site: str, ticket: str) -> bool:
+        """Whether a number is held for this ticket (the number itself is never shown)."""
+        return ticket in self.contacts.get(site, {})
+
+    async def register(self, site: str, ticket_id: str, phone: str) -> None:
+        """Keep a ticket's number for its texts; durable when this returns (StoreError if not)."""
+        runtime = self.controller.runtime(site)
+        ticket = runtime.floor.ticket(ticket_id)
+        held = self.contacts.setdefault(site, {})
+        if ticket_id in held:
+            return  # a retried request (same Idempotency-Key): the first one is kept
+        # read before any await: the place at issue, not after later events
+        contact = Contact(site, ticket_id, phone, runtime.floor.state.day, armed_at_issue(runtime.floor, ticket))
+        await self.book.save(contact)
+        held[ticket_id] = contact
+        self.review(site)
+
+    async def forget(self, site: str, ticket_id: str) -> bool:
+        """Delete a ticket's number at the citizen's request; whether one was held."""
+        contact = self.contacts.get(site, {}).pop(ticket_id, None)
+        await self.book.delete(site, ticket_id)
+        return contact is not None
+
+    async def purge_past_days(self) -> int:
+        """Delete every number not of its site's local day; how many."""
+        removed = 0
+        for site_id, runtime in self.controller.runtimes.items():
+            today = local_day(self.clock(), runtime.site.utc_offset_s)
+            held = self.contacts.get(site_id, {})
+            for ticket_id in [t for t, c in held.items() if c.day != today]:
+                del held[ticket_id]
+            removed += await self.book.delete_days_except(site_id, today)
+        return removed
+
+    def _on_committed(self, site_id: str, committed: Committed) -> None:
+        # inside the writer's commit: only plan and enqueue, never raise into it
+        if not self.contacts.get(site_id):
+            return
+        if not any(e.type.startswith(("ticket.", "counter.", "day.")) for e in committed.events):
+            return
+        try:
+            self.review(site_id)
+        except Exception:
+            log.exception("site %s: could not plan texts", site_id)
+
+    def review(self, site_id: str) -> None:
+        """Queue the texts due at a site now and forget finished visits."""
+        held = self.contacts.get(site_id)
+        runtime = self.controller.runtimes.get(site_id)
+        if not held or runtime is None:
+            return
+        result = plan(runtime.floor, list(held.values()))
+        for contact in result.finished:
+            held.pop(contact.ticket, None)
+            self._spawn(self._delete(contact))
+        for due in result.due:
+            # marked before sending: a commit arriving meanwhile must not queue it again
+            if due.kind == "called" and due.counter is not None:
+                due.contact.called.add(due.counter)
+                due.contact.ahead_sent = True  # a "3 ahead" after the call is moot
+            else:
+                due.contact.ahead_sent = True
+            try:
+                self._queue.put_nowait(due)
+            except asyncio.QueueFull:
+                self.stats.failed[(site_id, due.kind)] += 1
+                log.error("site %s: SMS queue full, %s text for ticket %s dropped", site_id, due.kind,
+                          due.contact.ticket)
+
+    async def _work(self) -> None:
+        while True:
+            due = await self._queue.get()
+            contact = due.contact
+            try:
+                await self.sender.send(TextMessage(contact.phone, due.text))
+            except (DeviceError, ValueError) as exc:
+                self.stats.failed[(contact.site, due.kind)] += 1
+                log.warning("site %s: %s text for ticket %s not sent: %s", contact.site, due.kind, contact.ticket,
+                            exc)
+                continue
+            self.stats.sent[(contact.site, due.kind)] += 1
+            if self.contacts.get(contact.site, {}).get(contact.ticket) is contact:
+                try:
+                    await self.book.save(contact)  # sent: a restart must not send it again
+                except StoreError as exc:
+                    log.error("site %s: could not record a sent text: %s", contact.site, exc)
+
+    async def _delete(self, contact: Contact) -> None:
+        try:
+            await self.book.delete(contact.site, contact.ticket)
+        except StoreError as exc:
+            log.error("site %s: could not delete a finished ticket's number: %s", contact.site, exc)
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_EVERY_S)
+            try:
+                removed = await self.purge_past_days()
+            except StoreError as exc:
+                log.error("could not delete past days' phone numbers: %s", exc)
+                continue
+            if removed:
+                log.info("deleted %d phone numbers of past days", removed)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name="motcua-notify")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.asynccontextmanager
+async def notify_service(
+    spec: str, controller: Controller, data_dir: Path, *, sender: SmsSender | None = None
+) -> AsyncIterator[NotifyService | None]:
+    """Run the notifier --sms asks for (None with `none`), for the life of the context."""
+    address = parse_sms_address(spec)
+    if address.kind == "none" and sender is None:
+        yield None
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        if sender is None and address.kind == "webhook":
+            sender = await stack.enter_async_context(
+                WebhookSender(address.url, auth_header=address.auth_header())
+            )
+        book = await stack.enter_async_context(ContactBook(data_dir / "contacts.db"))
+        service = NotifyService(controller, sender or LogSender(), book, controller.clock)
+        await service.start()
+        stack.push_async_callback(service.stop)
+        log.info("SMS notifier: %s", address.kind if address.kind != "webhook" else f"webhook {address.url}")
+        yield service
