@@ -40,14 +40,17 @@ def test_a_phone_number_is_never_written_anywhere(tmp_path: Path) -> None:
         assert PHONE.encode("utf-16-le") not in content, f"{path.name} holds the phone number (UTF-16)"
 
 
-def test_the_rate_limiter_holds_no_phone_number_and_forgets_phones_each_day() -> None:
-    wall = [1_700_000_000.0]
+def test_the_rate_limiter_holds_no_phone_number_and_forgets_phones_at_the_sites_midnight() -> None:
+    hanoi = 7 * 3600
+    wall = [1_767_546_000.0]  # 2026-01-05 00:00 in Hanoi (17:00 UTC the day before)
     limiter = RateLimiter(clock=lambda: 0.0, wall_clock=lambda: wall[0])
     for _ in range(3):
-        assert limiter.take("phone", PHONE, 1.0, 3) == 0.0
-    assert limiter.take("phone", PHONE, 1.0, 3) > 0  # the burst is spent: limited as before
+        assert limiter.take("phone", PHONE, 1.0, 3, utc_offset_s=hanoi) == 0.0
+    assert limiter.take("phone", PHONE, 1.0, 3, utc_offset_s=hanoi) > 0  # the burst is spent: limited as before
     assert limiter.take("kiosk", "xa/k1", 30.0, 10) == 0.0
     assert PHONE not in repr(vars(limiter))
-    wall[0] += 86_400  # the next day: a new key, yesterday's phone buckets dropped
-    assert limiter.take("phone", PHONE, 1.0, 3) == 0.0
-    assert len([k for k in vars(limiter)["_buckets"] if k[0] == "phone"]) == 1
+    wall[0] += 86_400 - 60  # 23:59 in Hanoi, whatever the server's own zone says: the same day, still limited
+    assert limiter.take("phone", PHONE, 1.0, 3, utc_offset_s=hanoi) > 0
+    wall[0] += 60  # the site's midnight (17:00 UTC): a new key, yesterday's phone buckets dropped
+    assert limiter.take("phone", PHONE, 1.0, 3, utc_offset_s=hanoi) == 0.0
+    assert len([k for k in vars(limiter)["_buckets"] if k[0].startswith("phone")]) == 1
