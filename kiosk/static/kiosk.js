@@ -199,9 +199,11 @@
     $("issue").textContent = t("issuing");
     $("issue-error").classList.add("hidden");
     try {
+      const phone = KioskPhone.fields(); // {} or {phone, phone_consent}; throws when a number lacks consent
       const { data } = await api("POST", `/api/v1/sites/${encodeURIComponent(site)}/tickets`, {
         headers: { "X-Kiosk-Key": config.key, "Idempotency-Key": flow.key },
-        body: { procedure: flow.procedure.id, priority: flow.priority, channel: "kiosk", kiosk: config.kiosk || null },
+        body: { procedure: flow.procedure.id, priority: flow.priority, channel: "kiosk", kiosk: config.kiosk || null,
+                ...phone },
       });
       flow.busy = false;
       showTicket(data);
@@ -209,7 +211,8 @@
       flow.busy = false;
       $("issue").disabled = false;
       $("issue").textContent = t("retry");
-      $("issue-error").textContent = error instanceof Motcua.ApiError ? error.message : t("network_error");
+      const shown = error instanceof Motcua.ApiError || error.kiosk === true; // else the network failed
+      $("issue-error").textContent = shown ? error.message : t("network_error");
       $("issue-error").classList.remove("hidden");
       armIdle();
     }

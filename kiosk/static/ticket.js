@@ -23,6 +23,8 @@
       serving: "Đang được phục vụ", back_office: "Hồ sơ đang được xử lý, mời chờ nhận kết quả",
       done: "Đã hoàn thành", no_show: "Đã quá lượt (vắng mặt)", abandoned: "Đã rời hàng chờ",
       not_found: "Không tìm thấy số này hôm nay.",
+      phone_note: "Số điện thoại của bạn đang được lưu để gửi tin nhắn khi sắp đến lượt. Số sẽ tự xóa khi bạn xong việc hoặc hết ngày.",
+      forget_phone: "Xóa số điện thoại của tôi", phone_forgotten: "Đã xóa số điện thoại. Bạn sẽ không nhận tin nhắn nữa.",
     },
     en: {
       title: "Follow your number", lookup_title: "Look up by the number on your ticket", number_label: "Ticket number",
@@ -33,6 +35,8 @@
       waiting: "Waiting for your turn", held: "Called while away: you are still in the line", called: "It is your turn",
       serving: "Being served", back_office: "Your file is being processed; wait for the result",
       done: "Finished", no_show: "Missed (no-show)", abandoned: "Left the line", not_found: "No such number today.",
+      phone_note: "Your phone number is kept to text you when your turn is near. It is deleted when you are done or at the end of the day.",
+      forget_phone: "Delete my phone number", phone_forgotten: "Your phone number is deleted. You will get no more texts.",
     },
   });
 
@@ -49,6 +53,7 @@
     $("wait").textContent = ticket.position ? Motcua.minutes(ticket.estimated_wait_s) : "—";
     $("counters").textContent = ticket.counters.join(", ");
     $("waited").textContent = Motcua.clock(ticket.visit_waited_s);
+    $("phone-on-file").classList.toggle("hidden", !ticket.phone_on_file);
     document.title = `${ticket.number} · ${t("title")}`;
     document.body.dataset.state = ticket.state;
   }
@@ -80,6 +85,21 @@
     render();
   }
 
+  async function forgetPhone() {
+    $("forget-phone").disabled = true;
+    try {
+      await api("DELETE", `${base}/tickets/${encodeURIComponent(ticket.id)}/contact`);
+      $("phone-forgotten").classList.remove("hidden");
+      await load();
+    } catch (error) {
+      $("error").textContent = error.message;
+      $("error").classList.remove("hidden");
+    } finally {
+      $("forget-phone").disabled = false;
+    }
+  }
+
+  $("forget-phone").addEventListener("click", forgetPhone);
   $("lang-button").addEventListener("click", () => setLanguage(Motcua.language() === "vi" ? "en" : "vi"));
   setLanguage(new URLSearchParams(location.search).get("lang") === "en" ? "en" : "vi");
   if (!ticketId) {
