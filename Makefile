@@ -30,7 +30,7 @@ system-deps:
 
 run: venv
 	$(BIN)/motcua serve --site $(SITE) --host 127.0.0.1 --port 8000 --data-dir data --demo \
-	  --mqtt embedded --devices sim
+	  --mqtt embedded --devices sim --sms log
 
 test: system-deps venv
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -34,6 +34,9 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites"): PUBLIC,
     ("get", "/api/v1/sites/{site}/catalogue"): PUBLIC,
     ("get", "/api/v1/sites/{site}/tickets/{ticket_id}"): PUBLIC,
+    # the citizen's own deletion, from the ticket status page the QR opens (no account)
+    ("delete", "/api/v1/sites/{site}/tickets/{ticket_id}/contact"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/sms"): PUBLIC,
     ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
