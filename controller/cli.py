@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true")
     sim.add_argument("--out", default=None)
     sim.add_argument("--no-standby", action="store_true", help="never open standby counters")
+    sim.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                     help="worker processes for multi-site scenarios (default: one per core); "
+                          "the result does not depend on it")
 
     load = sub.add_parser("load", help="drive a running controller with emulated clients")
     load.add_argument("--url", required=True)

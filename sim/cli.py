@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     if args.days < 1:
         _say("motcua sim: --days must be >= 1")
         return 2
+    if args.jobs < 1:
+        _say("motcua sim: --jobs must be >= 1")
+        return 2
     try:
         sites, table = load_document(args.scenario)
         scenario = parse_scenario(table, str(args.scenario), sites)
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     seed = scenario.seed if args.seed is None else args.seed
     auto_standby = scenario.auto_open_standby and not args.no_standby
-    options = RunOptions(policy=args.policy, seed=seed, days=args.days, auto_standby=auto_standby)
+    options = RunOptions(policy=args.policy, seed=seed, days=args.days, auto_standby=auto_standby, jobs=args.jobs)
     bar = ProgressBar(f"sim {args.policy}")
     result = simulate(sites, scenario, options, progress=bar)
     bar.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from controller.core.events import Event
@@ -79,6 +79,24 @@ class Tally:
             entry = self.bins[key] = [0.0, 0.0, 0.0]
         return entry
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally of other sites (site-keyed entries never collide; lists keep site order)."""
+        for name in _MERGED_FIELDS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, list):
+                mine.extend(theirs)
+            elif isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, dict):
+                for key, value in theirs.items():
+                    if isinstance(value, list):
+                        held = mine.get(key)
+                        mine[key] = list(value) if held is None else [x + y for x, y in zip(held, value, strict=True)]
+                    else:
+                        mine[key] = mine.get(key, 0) + value
+            else:
+                setattr(self, name, mine + theirs)
+
     def within_target(self) -> float:
         """Share of transactions that waited no longer than the transaction target."""
         if not self.waits:
@@ -131,6 +149,13 @@ class Tally:
             "estimate_within_3min": None if honesty is None else round(honesty, 4),
             "devices_down": dict(sorted(self.devices.items())),
         }
+
+
+# Everything a run counts; not the run's settings (targets, sites) nor its length (set once at the end).
+_MERGED_FIELDS = tuple(
+    f.name for f in fields(Tally)
+    if f.name not in ("simulated_s", "sites", "transaction_target_s", "visit_target_s")
+)
 
 
 class DayRecorder:

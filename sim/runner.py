@@ -6,6 +6,11 @@ no site opens (weekday factor 0 everywhere, e.g. Sunday) is skipped, so
 (one Floor each), so they run one after the other; the Floor notices each new
 local day itself (day.started).
 
+Sites are independent, so with `jobs` > 1 they run in forked worker
+processes, in contiguous chunks, and the chunks' tallies are merged in site
+order: the result is identical to a run in one process (each site-day draws
+from its own seed), only sooner on a machine with more than one core.
+
 Standby counters: enforcement may open them when the site allows it. The run
 forces `site.auto_open_standby` to `RunOptions.auto_standby` (the CLI passes
 the scenario's `auto_open_standby`, default true, or false with --no-standby).
@@ -16,9 +21,12 @@ with another on exactly the counters the other opened.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import multiprocessing
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,6 +60,7 @@ class RunOptions:
     auto_standby: bool = True
     replay: tuple[StandbyShift, ...] = ()
     record_estimates: bool = True
+    jobs: int = 1  # worker processes for a multi-site run (the result does not depend on it)
 
 
 @dataclass
@@ -140,6 +149,8 @@ def simulate(
     """Run every site over the scenario's days and tally the outcome (`make` builds each site's policy)."""
     if options.days < 1:
         raise ValueError("days must be >= 1")
+    if options.jobs < 1:
+        raise ValueError("jobs must be >= 1")
     started = time.perf_counter()
     tally = Tally(sites=len(sites))
     if sites:
@@ -147,13 +158,75 @@ def simulate(
         tally.visit_target_s = sites[0].targets.visit_wait_s
     days = calendar(sites, scenario.weekday, options.days)
     span: dict[int, float] = {}
-    for index, base in enumerate(sites):
-        site = replace(base, auto_open_standby=options.auto_standby)
-        floor = Floor(site, make(options.policy))
+    job = _Job(tuple(sites), scenario, options, make, days, tally.transaction_target_s, tally.visit_target_s)
+    for done, (part, part_span) in _chunks_run(job):
+        tally.merge(part)
+        for day_index, length in part_span.items():
+            span[day_index] = max(span.get(day_index, 0.0), length)
+        if progress is not None:
+            progress(done, len(sites))
+    tally.simulated_s = sum(span.values())
+    return RunResult(options, scenario, tally, [w for w, _ in days], wall_s=time.perf_counter() - started,
+                     sites=tuple(sites))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs to run its share of the sites."""
+
+    sites: tuple[Site, ...]
+    scenario: Scenario
+    options: RunOptions
+    make: Callable[[str], RoutingPolicy]
+    days: list[tuple[int, dt.date]]
+    transaction_target_s: float
+    visit_target_s: float
+
+
+_FORKED_JOB: _Job | None = None  # set in the parent just before forking; workers read it
+
+
+def _chunks_run(job: _Job) -> Iterator[tuple[int, tuple[Tally, dict[int, float]]]]:
+    """(sites done so far, (tally, day spans)) per chunk of sites, in site order."""
+    count = len(job.sites)
+    jobs = min(job.options.jobs, count)
+    if jobs <= 1:
+        # One site at a time, so a progress bar moves with every site.
+        for index in range(count):
+            yield index + 1, _run_sites(job, range(index, index + 1))
+        return
+    # Several chunks per worker even out sites of different sizes (a centre beside small communes).
+    size = max(1, math.ceil(count / (jobs * 8)))
+    chunks = [range(lo, min(count, lo + size)) for lo in range(0, count, size)]
+    global _FORKED_JOB
+    _FORKED_JOB = job
+    try:
+        # fork: workers inherit the job (sites, scenario, policy factory) instead of unpickling it.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for chunk, result in zip(chunks, pool.map(_run_forked, chunks), strict=True):
+                yield chunk.stop, result
+    finally:
+        _FORKED_JOB = None
+
+
+def _run_forked(indices: range) -> tuple[Tally, dict[int, float]]:
+    assert _FORKED_JOB is not None, "a worker runs only in a process forked by _chunks_run"
+    return _run_sites(_FORKED_JOB, indices)
+
+
+def _run_sites(job: _Job, indices: range) -> tuple[Tally, dict[int, float]]:
+    """Run the given sites (by index) over every day into a tally of their own."""
+    options, scenario = job.options, job.scenario
+    tally = Tally(transaction_target_s=job.transaction_target_s, visit_target_s=job.visit_target_s)
+    span: dict[int, float] = {}
+    for index in indices:
+        site = replace(job.sites[index], auto_open_standby=options.auto_standby)
+        floor = Floor(site, job.make(options.policy))
         surges = [e for e in scenario.for_site(site.id) if isinstance(e, Surge)]
         nominal = {p.id: p.service_s for p in site.procedures.values()}
         agency_of = {p.id: p.agency for p in site.procedures.values()}
-        for day_index, (weekday, date) in enumerate(days):
+        for day_index, (weekday, date) in enumerate(job.days):
             if day_factor(site, weekday) <= 0:
                 continue
             midnight = _midnight(date, site.utc_offset_s)
@@ -169,8 +242,4 @@ def simulate(
             day.run()
             length = day.loop.now - (midnight + plan.periods[0][0])
             span[day_index] = max(span.get(day_index, 0.0), length)
-        if progress is not None:
-            progress(index + 1, len(sites))
-    tally.simulated_s = sum(span.values())
-    return RunResult(options, scenario, tally, [w for w, _ in days], wall_s=time.perf_counter() - started,
-                     sites=tuple(sites))
+    return tally, span

@@ -20,9 +20,11 @@ Behaviour:
 - a standby counter opened by enforcement (counter.changed by "auto") is
   staffed at once; one that enforcement closes again is left.
 
-The enforcement tick runs every `tick_s` during working hours, at every known
-ready time (back office done, no-show hold over) and at the next deadline of
-a waiting ticket, so breaches are recorded when they happen.
+Nothing ticks on a fixed cadence: after every action the Floor says when its
+enforcement tick can next act (Floor.next_tick_at: a ticket ready again, the
+next deadline of a waiting ticket, a forecast due for refresh, a standby
+timer), and the tick is woken exactly then, so breaches are recorded when they
+happen. The queue length is sampled every `tick_s` for the report.
 """
 
 from __future__ import annotations
@@ -93,8 +95,10 @@ class SiteDay:
         self.in_period = False
         self._free: deque[int] = deque()
         self._wake: deque[str] = deque()
-        self._deadline_tick_at: float | None = None
-        self._scheduled_at_version = -1
+        self._tick_at = float("inf")       # the enforcement wake scheduled on the loop
+        self._tick_checked = -1            # the floor's state version it was worked out for
+        self._samples: deque[float] = deque()  # queue-length sample times still to take
+        self._next_sample = float("inf")
 
     # ------------------------------------------------------------- schedule
     def run(self) -> None:
@@ -103,9 +107,10 @@ class SiteDay:
         for start, end in self.plan.periods:
             loop.at(m + start, self._act(self._period_start))
             t = start
-            while t < end:
-                loop.at(m + t, self._periodic_tick)  # settles itself, only when the tick acted
+            while t < end:  # the queue is sampled during working hours
+                self._samples.append(m + t)
                 t += self.scenario.tick_s
+        self._next_sample = self._samples[0] if self._samples else float("inf")
         for shift in self.plan.shifts:
             loop.at(m + shift.on_s, self._act(partial(self._go_on, shift.counter)))
             if not shift.ends_period:
@@ -122,13 +127,19 @@ class SiteDay:
         for arrival in self.arrivals:
             loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
         loop.run()
+        loop.now = max(loop.now, m + self.plan.periods[-1][1])
+        self._sample_queue()
         self.recorder.finish(self.floor.state, self.loop.now)
 
     def _act(self, action: Callable[[], None]) -> Callable[[], None]:
-        """Wrap a scheduled action so the floor settles (counters call, close) after it."""
+        """Wrap a scheduled action: sample the queue up to now, act, let the floor settle, wake the tick."""
         def run() -> None:
+            if self.loop.now >= self._next_sample:
+                self._sample_queue()
             action()
             self._settle()
+            if self.floor.state.version != self._tick_checked:
+                self._schedule_tick()
         return run
 
     # ------------------------------------------------------------- the floor
@@ -143,38 +154,31 @@ class SiteDay:
         return events
 
     def _tick(self) -> None:
+        """The enforcement tick: the Floor's events, applied and followed like any other."""
+        if self.loop.now >= self._tick_at:
+            self._tick_at = float("inf")
         events = self.floor.tick(self.loop.now)
         if events:
             self.floor.apply(events)
             self._react(events)
-        if self._deadline_tick_at is None or self._scheduled_at_version != self.floor.state.version:
-            self._schedule_deadline_tick()  # only a state change can arm a new timer
+        self._tick_checked = -1  # the tick may have gone quiet: ask again when to wake it
 
-    def _periodic_tick(self) -> None:
-        # Most periodic ticks find nothing to do: skip the settling round then (it is a no-op).
-        version = self.floor.state.version
-        self._tick()
-        self.recorder.queue_sample(self.loop.now, self.floor.state)
-        if self.floor.state.version != version or self._free or self._wake:
-            self._settle()
+    def _schedule_tick(self) -> None:
+        """Wake the tick when the Floor says it can next act, unless a wake is already due sooner."""
+        state = self.floor.state
+        self._tick_checked = state.version
+        at = self.floor.next_tick_at(self.loop.now)
+        if at < self._tick_at:
+            self._tick_at = at
+            # A deadline is acted on just after it passes (a breach is "past", not "at").
+            self.loop.at(at + 0.001, self._act(self._tick))
 
-    def _schedule_deadline_tick(self) -> None:
-        """Wake enforcement at the next deadline of a waiting ticket (the core keeps them in a heap)."""
-        self._scheduled_at_version = self.floor.state.version
-        earliest = self.floor.state.next_timer()
-        now = self.loop.now
-        if earliest is None or earliest <= now:
-            return
-        pending = self._deadline_tick_at
-        if pending is not None and now < pending <= earliest:
-            return
-        self._deadline_tick_at = earliest
-        self.loop.at(earliest + 0.001, self._act(self._deadline_tick))
-
-    def _deadline_tick(self) -> None:
-        if self._deadline_tick_at is not None and self.loop.now >= self._deadline_tick_at:
-            self._deadline_tick_at = None
-        self._tick()
+    def _sample_queue(self) -> None:
+        """Queue length at the sample times up to now: the floor as the last action left it."""
+        samples, now = self._samples, self.loop.now
+        while samples and samples[0] <= now:
+            self.recorder.queue_sample(samples.popleft(), self.floor.state)
+        self._next_sample = samples[0] if samples else float("inf")
 
     def _react(self, events: Sequence[Event]) -> None:
         """Follow what happened: counters freed, queues fed, citizens walking, timers."""
@@ -198,15 +202,11 @@ class SiteDay:
                 ready_at = d.get("ready_at")
                 if d.get("next_step") is None:
                     self.open_tickets.discard(tid)
-                elif ready_at is not None and ready_at > now:
-                    self.loop.at(ready_at, self._act(self._tick))
-                else:
+                elif ready_at is None or ready_at <= now:
                     self._entered_queue(tid)
             elif kind == "ticket.no_show":
                 self._freed(d["counter"])
-                if d.get("requeued"):
-                    self.loop.at(float(d["ready_at"]), self._act(self._tick))
-                else:
+                if not d.get("requeued"):
                     self.open_tickets.discard(d["ticket"])
             elif kind == "ticket.abandoned":
                 self.open_tickets.discard(d["ticket"])

@@ -189,3 +189,22 @@ def test_positions_follow_the_line_with_priority_first(floor: Floor) -> None:
     floor.execute(CallNext(counter=7), T0 + 4)
     assert floor.position(floor.ticket(elderly)) is None
     assert [floor.position(floor.ticket(t)) for t in (first, second)] == [1, 2]
+
+
+def test_next_tick_at_says_when_enforcement_can_act_next() -> None:
+    site = load_sites(SITES / "province-centre.toml")[0]
+    floor = Floor(site, "deadline", enforce_refresh_s=60.0)
+    floor.execute(OpenCounter(counter=1, staff="a"), T0)
+    issue(floor, "gtvt-doi-gplx", T0)
+    floor.execute(CallNext(counter=1), T0)
+    waiting = floor.ticket(issue(floor, "gtvt-doi-gplx", T0 + 1))
+    assert floor.next_tick_at(T0 + 1) == T0 + 1  # never ticked: at once
+    assert floor.tick(T0 + 1) == []  # called well within its target: nothing to do
+    # Quiet until something can change: never later than the waiting ticket's deadline.
+    quiet = floor.next_tick_at(T0 + 2)
+    assert T0 + 1 < quiet <= floor.state.deadline_of(waiting)
+    assert floor.tick(quiet - 0.5) == []
+    # A change: the tick judges risk on its forecast until that may be refreshed, 60 s after it was made.
+    issue(floor, "gtvt-doi-gplx", T0 + 10)
+    assert floor.next_tick_at(T0 + 10) == T0 + 1 + 60.0
+    assert floor.next_tick_at(T0 + 100) == T0 + 100  # overdue refresh: at once

@@ -285,6 +285,28 @@ def test_a_province_runs_every_site_and_aggregates(tmp_path: Path) -> None:
     assert len(whole.tally.waits) == sum(len(p.waits) for p in parts)
 
 
+def test_worker_processes_give_the_same_run_as_one_process(tmp_path: Path) -> None:
+    province = tmp_path / "province.toml"
+    province.write_text(
+        f'[province]\nid = "p"\nname = "P"\ncentre = "{CENTRE}"\ncommune_template = "{COMMUNE}"\n'
+        "communes = 5\ncommune_scale = [1.0, 0.5, 2.0]\n[scenario]\nseed = 4\n",
+        encoding="utf-8",
+    )
+    sites, scenario = _load(province)
+    alone = simulate(sites, scenario, RunOptions(seed=4, days=2))
+    seen: list[int] = []
+    shared = simulate(sites, scenario, RunOptions(seed=4, days=2, jobs=2), progress=lambda done, _n: seen.append(done))
+    assert seen[-1] == len(sites) and seen == sorted(seen)
+    one, two = alone.to_json(), shared.to_json()
+    assert one.pop("wall_s") >= 0 and two.pop("wall_s") >= 0
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert alone.tally.waits == shared.tally.waits  # the same transactions, in the same (site) order
+    assert dict(alone.tally.queue_samples) == dict(shared.tally.queue_samples)
+    assert alone.tally.bins == shared.tally.bins and alone.tally.standby_shifts == shared.tally.standby_shifts
+    with pytest.raises(ValueError, match="jobs"):
+        simulate(sites, scenario, RunOptions(jobs=0))
+
+
 @pytest.mark.slow
 def test_out_writes_a_report_with_plots(tmp_path: Path) -> None:
     out = tmp_path / "report"

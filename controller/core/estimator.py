@@ -51,9 +51,8 @@ def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[LineEntry]]:
     """Every non-empty agency line, legal priority first, each in the policy's order."""
     lines: dict[str, deque[LineEntry]] = {}
     for agency, queue in state.queues.items():
-        line = queue.line(by_deadline)
-        if line:
-            lines[agency] = deque(line)
+        if queue:  # most lines of a quiet floor are empty: skip them before any lookup
+            lines[agency] = deque(queue.line(by_deadline))
     return lines
 
 

@@ -127,6 +127,31 @@ class Floor:
         self._ticked = (events, now)
         return events
 
+    def next_tick_at(self, now: float) -> float:
+        """When a tick may next return events, if nothing happens before (a driver on virtual time wakes then).
+
+        After a quiet tick: when its `next_due` said. After a change: the tick judges
+        risk on the forecast it has until that forecast may be refreshed, so only a
+        ticket ready again or a deadline can make it act sooner; anything else due
+        (standby timers) is found by that refresh tick, at most `enforce_refresh_s` on.
+        """
+        version, until = self._quiet
+        state = self.state
+        if version == state.enforce_version:
+            return until
+        fc = self._forecast
+        if fc is None or now < fc.computed_at:
+            return now
+        at = fc.computed_at + self.enforce_refresh_s
+        if fc.state_version == state.routing_version and fc.stable_until > at:
+            at = fc.stable_until
+        if state.pending:
+            at = min(at, min(state.pending.values()))
+        timer = state.next_timer()
+        if timer is not None and timer < at:
+            at = timer
+        return max(now, at)
+
     # ------------------------------------------------------------- reading
     def forecast(self, now: float, refresh_s: float = FORECAST_REFRESH_S) -> Forecast:
         """Predicted call times, recomputed when stale (changed and older than `refresh_s`)."""
