@@ -162,7 +162,7 @@ def site_users(site: str, devices: Sequence[DeviceSpec]) -> list[MqttUser]:
             users.append(
                 MqttUser(device_username(site, spec.id), _unique(_device_grants(topics, spec)), (spec.id,))
             )
-        elif spec.transport in ("serial", "modbus") and spec.bus is not None:
+        elif spec.on_a_bus and spec.bus is not None:
             buses.setdefault(spec.bus, []).append(spec)
     for bus, specs in sorted(buses.items()):
         grants = [g for spec in specs for g in _device_grants(topics, spec)]

@@ -58,7 +58,7 @@ def _serial(**extra: object) -> dict[str, object]:
         ([_serial(transport="zigbee")], "device[0].transport", "not one of"),
         ([_serial(adress=3)], "device[0].adress", "unknown field"),
         ([_serial(id="led 1")], "device[0].id", "letters"),
-        ([_serial(kind="printer", counter=None)], "device[0].transport", "cannot be driven"),
+        ([_serial(kind="printer", counter=None)], "device[0].bus", "not a printer's own serial line"),
         ([_serial(kind="keypad", transport="modbus")], "device[0].transport", "cannot be driven"),
         ([{"id": "x", "kind": "display", "counter": 1, "address": 2}], "device[0].address", "bus"),
         ([{"id": "p", "kind": "printer", "transport": "tcp"}], "device[0].url", "url"),

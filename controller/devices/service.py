@@ -86,7 +86,11 @@ async def device_service(settings: Settings, controller: Controller) -> AsyncIte
             await _in_process(stack, service, settings, controller)
         else:
             await _over_mqtt(stack, service, settings, controller)
-        service.voice = await stack.enter_async_context(voice_service(controller, settings.devices, service.link))
+        router = service.router
+        service.voice = await stack.enter_async_context(
+            voice_service(controller, settings.devices, service.link,
+                          on_status=router.status if router is not None else None)
+        )
         service.printing = await stack.enter_async_context(
             print_service(controller, settings.devices, service.router, service.link, settings.base_url,
                           poll_s=settings.device_hold_s)
