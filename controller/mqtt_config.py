@@ -14,17 +14,15 @@ provisioned go on working); --rotate gives every user a new one.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tomllib
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from controller.core.errors import SiteError
 from controller.sitefile import load_sites
-from devices.mqtt_acl import MqttUser, controller_user, render_acl, site_users
-from devices.mqtt_passwd import new_secret, render_passwd
+from devices.mqtt_acl import MqttUser, floor_users, render_acl
+from devices.mqtt_passwd import render_passwd
+from devices.mqtt_secrets import ensure_passwords, write_file
 from devices.registry import DeviceConfigError, DeviceSpec
 
 __all__ = ["TlsListener", "render_conf", "run", "write_config"]
@@ -77,43 +75,6 @@ def render_conf(out: Path, listen: tuple[str, int] | None, tls: TlsListener | No
     return "\n".join(lines) + "\n"
 
 
-def _read_secrets(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        users = tomllib.load(handle).get("users", {})
-    return {
-        name: str(entry["password"])
-        for name, entry in users.items()
-        if isinstance(entry, dict) and isinstance(entry.get("password"), str)
-    }
-
-
-def _render_secrets(users: Sequence[MqttUser], passwords: Mapping[str, str]) -> str:
-    lines = [
-        "# motcua MQTT credentials: the clear passwords of passwd. Keep this file secret;",
-        "# give each device or bridge only its own entry.",
-    ]
-    for user in users:
-        lines += ["", f'[users."{user.username}"]', f'password = "{passwords[user.username]}"']
-        if user.devices:
-            lines.append("devices = [" + ", ".join(f'"{d}"' for d in user.devices) + "]")
-    return "\n".join(lines) + "\n"
-
-
-def _write(path: Path, text: str, mode: int) -> None:
-    """Write atomically with mode set before any byte lands (no moment of wider access)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def write_config(
     site_file: Path,
     out: Path,
@@ -123,17 +84,12 @@ def write_config(
 ) -> list[MqttUser]:
     """Write passwd, acl, mosquitto.conf and secrets.toml into out; the users written."""
     sites = load_sites(site_file)
-    users = [controller_user([s.id for s in sites])]
-    for site in sites:
-        users += site_users(site.id, [d for d in site.devices if isinstance(d, DeviceSpec)])
-    out.mkdir(parents=True, exist_ok=True)
-    kept = {} if rotate else _read_secrets(out / SECRETS)
-    passwords = {u.username: kept.get(u.username) or new_secret() for u in users}
+    users = floor_users({site.id: [d for d in site.devices if isinstance(d, DeviceSpec)] for site in sites})
     acl = render_acl(users)  # refuses duplicate usernames before anything is written
-    _write(out / SECRETS, _render_secrets(users, passwords), 0o600)
-    _write(out / PASSWD, render_passwd(passwords), 0o640)
-    _write(out / ACL, acl, 0o644)
-    _write(out / CONF, render_conf(out, listen, tls), 0o644)
+    passwords = ensure_passwords(out / SECRETS, users, rotate)
+    write_file(out / PASSWD, render_passwd(passwords), 0o640)
+    write_file(out / ACL, acl, 0o644)
+    write_file(out / CONF, render_conf(out, listen, tls), 0o644)
     return users
 
 

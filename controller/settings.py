@@ -84,6 +84,12 @@ class Settings:
                 f"--mqtt {self.mqtt} drives devices: add --devices real (the site's devices) "
                 "or --devices sim (also start emulated ones)"
             )
+        if self.mqtt_embedded and self.mqtt_security is not None and self.mqtt_security.username is not None:
+            # the embedded broker makes its own users: a login given here would be silently unused
+            raise SettingsError(
+                "--mqtt-username/--mqtt-password are for an external broker: the embedded broker "
+                "logs the controller in itself (its users are in DATA_DIR/mqtt/secrets.toml)"
+            )
         if self.device_hold_s < 0:
             raise SettingsError(f"device_hold_s must be >= 0, got {self.device_hold_s}")
         if not 0.2 <= self.lease_ttl_s <= 120:

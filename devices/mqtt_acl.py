@@ -14,12 +14,16 @@ everything under motcua/{site}/# of each site it serves.
 
 Usernames are `{device}@{site}` (device ids are unique within a site, not across
 a province), `bridge-{bus}@{site}` and `motcua-controller`.
+
+The same users decide for both brokers: `render_acl` writes them for mosquitto,
+and the embedded broker (controller/devices/broker_auth.py) asks `may_publish`,
+`may_receive` and `may_subscribe` of them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -33,8 +37,10 @@ __all__ = [
     "bridge_username",
     "controller_user",
     "device_username",
+    "floor_users",
     "render_acl",
     "site_users",
+    "topic_matches",
 ]
 
 Access = Literal["read", "write", "readwrite"]
@@ -71,6 +77,48 @@ class MqttUser:
     def __post_init__(self) -> None:
         if not _USERNAME.fullmatch(self.username):
             raise ValueError(f"username {self.username!r} must be letters, digits, '_', '.', '@' or '-'")
+
+    def may_publish(self, topic: str) -> bool:
+        """Whether a write grant matches this topic name (as mosquitto's acl check decides)."""
+        return any(g.access != "read" and topic_matches(g.topic, topic) for g in self.grants)
+
+    def may_receive(self, topic: str) -> bool:
+        """Whether a read grant matches a message's topic name."""
+        return any(g.access != "write" and topic_matches(g.topic, topic) for g in self.grants)
+
+    def may_subscribe(self, topic_filter: str) -> bool:
+        """Whether every topic the filter could match is readable.
+
+        Stricter than mosquitto, which grants any subscription and filters each delivery:
+        a broker that sends retained messages on subscribe without a per-message check
+        (amqtt) is safe only if the subscription itself stays inside the grants.
+        """
+        return any(g.access != "write" and _covers(g.topic, topic_filter) for g in self.grants)
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT matching of a topic name against a filter with '+' and a final '#'."""
+    wanted, given = topic_filter.split("/"), topic.split("/")
+    for index, level in enumerate(wanted):
+        if level == "#":
+            return True  # also matches the parent level itself ("a/#" matches "a")
+        if index >= len(given) or (level != "+" and level != given[index]):
+            return False
+    return len(wanted) == len(given)
+
+
+def _covers(grant: str, topic_filter: str) -> bool:
+    # every topic matched by topic_filter is matched by grant: level by level the grant is
+    # at least as wide ('#' covers the rest, '+' covers one level but not a '#')
+    wide, narrow = grant.split("/"), topic_filter.split("/")
+    for index, level in enumerate(wide):
+        if level == "#":
+            return True
+        if index >= len(narrow) or narrow[index] == "#":
+            return False
+        if level != "+" and level != narrow[index]:
+            return False
+    return len(wide) == len(narrow)
 
 
 def device_username(site: str, device_id: str) -> str:
@@ -114,7 +162,7 @@ def site_users(site: str, devices: Sequence[DeviceSpec]) -> list[MqttUser]:
             users.append(
                 MqttUser(device_username(site, spec.id), _unique(_device_grants(topics, spec)), (spec.id,))
             )
-        elif spec.transport in ("serial", "modbus") and spec.bus is not None:
+        elif spec.on_a_bus and spec.bus is not None:
             buses.setdefault(spec.bus, []).append(spec)
     for bus, specs in sorted(buses.items()):
         grants = [g for spec in specs for g in _device_grants(topics, spec)]
@@ -126,6 +174,14 @@ def site_users(site: str, devices: Sequence[DeviceSpec]) -> list[MqttUser]:
 def controller_user(sites: Sequence[str], username: str = CONTROLLER_USER) -> MqttUser:
     """The controller: everything under motcua/{site}/# of the sites it serves."""
     return MqttUser(username, tuple(Grant("readwrite", f"{SiteTopics(s).prefix}/#") for s in sites))
+
+
+def floor_users(devices_by_site: Mapping[str, Sequence[DeviceSpec]]) -> list[MqttUser]:
+    """Every user of a floor: the controller of all its sites first, then each site's devices."""
+    users = [controller_user(list(devices_by_site))]
+    for site, devices in devices_by_site.items():
+        users += site_users(site, devices)
+    return users
 
 
 def render_acl(users: Sequence[MqttUser]) -> str:

@@ -4,6 +4,23 @@ A site without `[[device]]` entries gets one MQTT display, keypad and rating
 keypad per counter (`display-N`, `keypad-N`, `rating-N`) and one printer
 `printer-k1`. A bad entry is refused with its field ("device[3].address") and
 the reason; nothing is half-configured.
+
+`transport` says how a device is reached:
+
+    mqtt       it speaks MQTT itself (the default), or a gateway does for it
+    serial     displays and keypads: the RS-485 bus of SERIAL.md (`bus`, `address`),
+               served by `motcua bridge`; a printer: its own serial line on the
+               controller host (`path`, `baud`), ESC/POS as python-escpos' Serial
+    modbus     LED displays on a Modbus RTU bus (`bus`, `address`)
+    network    a printer on the LAN, raw ESC/POS on `host`:`port` (9100), as escpos' Network
+    usb        a printer plugged into the controller host, through the kernel's
+               device file (`path`, e.g. /dev/usb/lp0), as escpos' File
+    local      a speaker: the controller host's own sound output
+    tcp        (older files) a printer at `url` = "tcp://HOST:PORT"
+
+Older files that said "driven from this host" with `url` (a printer's
+`url = "tcp://..."|"serial:..."|"file:..."`, a speaker's `url = "local:"`) are
+still read the same way; new files use the fields above.
 """
 
 from __future__ import annotations
@@ -14,6 +31,10 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 __all__ = [
+    "BAUD_RATES",
+    "DEFAULT_BAUD",
+    "DEFAULT_PRINTER_PORT",
+    "LOCAL_SPEAKER_URL",
     "DeviceConfigError",
     "DeviceKind",
     "DeviceSpec",
@@ -23,7 +44,7 @@ __all__ = [
 ]
 
 DeviceKind = Literal["display", "keypad", "rating", "printer", "speaker"]
-Transport = Literal["serial", "modbus", "mqtt", "tcp"]
+Transport = Literal["serial", "modbus", "mqtt", "tcp", "network", "usb", "local"]
 KINDS: Final[tuple[DeviceKind, ...]] = get_args(DeviceKind)
 TRANSPORTS: Final[tuple[Transport, ...]] = get_args(Transport)
 COUNTER_KINDS: Final = frozenset({"display", "keypad", "rating"})
@@ -34,9 +55,16 @@ BUS_KINDS: Final[dict[str, frozenset[str]]] = {
     "modbus": frozenset({"display"}),
 }
 FIELDS: Final = frozenset(
-    {"id", "kind", "counter", "transport", "bus", "address", "kiosk", "zone", "url", "model"}
+    {"id", "kind", "counter", "transport", "bus", "address", "kiosk", "zone", "url", "model",
+     "host", "port", "path", "baud"}
 )
 DEFAULT_KIOSK: Final = "k1"
+DEFAULT_PRINTER_PORT: Final = 9100
+DEFAULT_BAUD: Final = 9600
+BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# a speaker wired to the controller host's own sound output, as older files said it
+LOCAL_SPEAKER_URL: Final = "local:"
+_HOST = re.compile(r"[A-Za-z0-9.\-:\[\]]{1,253}")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
@@ -66,10 +94,24 @@ class DeviceSpec:
     zone: str | None = None
     url: str | None = None
     model: str | None = None
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+    baud: int | None = None
 
     def __post_init__(self) -> None:
         for name, reason in _problems(self):
             raise DeviceConfigError(name, reason)
+
+    @property
+    def on_a_bus(self) -> bool:
+        """Served by the bridge of a serial or Modbus bus (not a printer's own serial line)."""
+        return self.transport in BUS_TRANSPORTS and self.kind != "printer"
+
+    @property
+    def local_speaker(self) -> bool:
+        """A speaker the controller host plays itself."""
+        return self.kind == "speaker" and (self.transport == "local" or self.url == LOCAL_SPEAKER_URL)
 
 
 def _problems(spec: DeviceSpec) -> list[tuple[str, str]]:
@@ -87,7 +129,20 @@ def _problems(spec: DeviceSpec) -> list[tuple[str, str]]:
         isinstance(spec.counter, bool) or not isinstance(spec.counter, int) or spec.counter < 1
     ):
         out.append(("counter", f"{spec.counter!r} is not a counter number"))
-    if spec.transport in BUS_TRANSPORTS:
+    if spec.transport in TRANSPORTS:
+        out += _bus_problems(spec) + _direct_problems(spec)
+    if spec.transport == "tcp" and not spec.url:
+        out.append(("url", "tcp devices need a url"))
+    for name in ("kiosk", "zone", "url", "model", "host", "path"):
+        value = getattr(spec, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            out.append((name, f"{value!r} must be a non-empty string"))
+    return out
+
+
+def _bus_problems(spec: DeviceSpec) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if spec.on_a_bus:
         if spec.kind not in BUS_KINDS[spec.transport]:
             out.append(("transport", f"a {spec.kind} cannot be driven over {spec.transport}"))
         if not isinstance(spec.bus, str) or not _ID.fullmatch(spec.bus):
@@ -101,14 +156,56 @@ def _problems(spec: DeviceSpec) -> list[tuple[str, str]]:
     else:
         for name in ("bus", "address"):
             if getattr(spec, name) is not None:
-                reason = f"only serial and modbus devices sit on a bus, not {spec.transport}"
-                out.append((name, reason))
-    if spec.transport == "tcp" and not spec.url:
-        out.append(("url", "tcp devices need a url"))
-    for name in ("kiosk", "zone", "url", "model"):
-        value = getattr(spec, name)
-        if value is not None and (not isinstance(value, str) or not value):
-            out.append((name, f"{value!r} must be a non-empty string"))
+                where = "a printer's own serial line" if spec.kind == "printer" else spec.transport
+                out.append((name, f"only serial and modbus devices sit on a bus, not {where}"))
+    return out
+
+
+# which of host, port, path and baud each direct transport takes (the others are refused)
+_DIRECT_FIELDS: Final[dict[str, frozenset[str]]] = {
+    "network": frozenset({"host", "port"}),
+    "serial": frozenset({"path", "baud"}),  # a printer's own line
+    "usb": frozenset({"path"}),
+    "local": frozenset(),
+}
+_DIRECT_KINDS: Final[dict[str, str]] = {"network": "printer", "usb": "printer", "local": "speaker"}
+
+
+def _direct_problems(spec: DeviceSpec) -> list[tuple[str, str]]:
+    """Devices driven from the controller host: the fields their transport needs, and only those."""
+    out: list[tuple[str, str]] = []
+    direct = spec.transport if spec.transport in _DIRECT_KINDS or spec.kind == "printer" else None
+    wanted = _DIRECT_KINDS.get(spec.transport)
+    if wanted is not None and spec.kind != wanted:
+        out.append(("transport", f"{spec.transport} is for a {wanted}, not a {spec.kind}"))
+    takes = _DIRECT_FIELDS.get(direct or "", frozenset())
+    for name in ("host", "port", "path", "baud"):
+        if getattr(spec, name) is not None and name not in takes:
+            users = [t for t, fields in _DIRECT_FIELDS.items() if name in fields]
+            kinds = " or ".join(f'transport = "{t}"' for t in users)
+            out.append((name, f"is for a printer with {kinds}, not a {spec.kind} with transport = {spec.transport!r}"))
+    if direct in _DIRECT_FIELDS and spec.url is not None:
+        out.append(("url", f"with transport = {spec.transport!r} say where it is with "
+                           f"{', '.join(sorted(takes)) or 'nothing more'}, not url"))
+    if direct == "network":
+        if spec.host is None:
+            out.append(("host", "a network printer needs its host (name or IP address)"))
+        elif isinstance(spec.host, str) and not _HOST.fullmatch(spec.host):
+            out.append(("host", f"{spec.host!r} must be a host name or IP address (no scheme, no spaces)"))
+        if spec.port is not None and (
+            isinstance(spec.port, bool) or not isinstance(spec.port, int) or not 0 < spec.port < 65536
+        ):
+            out.append(("port", f"{spec.port!r} must be a TCP port 1..65535"))
+    if direct in ("serial", "usb"):
+        if spec.path is None:
+            example = "/dev/ttyUSB0" if direct == "serial" else "/dev/usb/lp0"
+            out.append(("path", f"a {direct} printer needs the path of its device file, e.g. {example}"))
+        elif isinstance(spec.path, str) and not spec.path.startswith("/"):
+            out.append(("path", f"{spec.path!r} must be an absolute path"))
+    if spec.baud is not None and (
+        isinstance(spec.baud, bool) or not isinstance(spec.baud, int) or spec.baud not in BAUD_RATES
+    ):
+        out.append(("baud", f"{spec.baud!r} is not one of {', '.join(map(str, BAUD_RATES))}"))
     return out
 
 

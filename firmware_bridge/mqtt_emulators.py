@@ -2,6 +2,8 @@
 
 They behave like the MQTT devices a site gets by default (display-N, keypad-N,
 rating-N): "online" retained on their status topic with "offline" as last will.
+Given a `security`, they log in as their device's broker user (`{device}@{site}`)
+and are held to its ACL like a real device.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from devices.payloads import (
 )
 from devices.topics import SiteTopics
 from firmware_bridge.mqtt_link import MqttLink
+from firmware_bridge.mqtt_security import MqttSecurity
 
 __all__ = ["MqttDisplayEmulator", "MqttKeypadEmulator"]
 
@@ -34,7 +37,9 @@ log = logging.getLogger(__name__)
 class MqttDisplayEmulator:
     """Subscribes to display/{counter}/state and keeps what it would show."""
 
-    def __init__(self, url: str, site: str, counter: int, device_id: str | None = None) -> None:
+    def __init__(
+        self, url: str, site: str, counter: int, device_id: str | None = None, security: MqttSecurity | None = None
+    ) -> None:
         topics = SiteTopics(site)
         self.counter = counter
         self.device_id = device_id or f"display-{counter}"
@@ -46,6 +51,7 @@ class MqttDisplayEmulator:
             client_id=f"emu-{site}-{self.device_id}",
             subscriptions=[topics.display_state(counter)],
             status_topic=topics.device_status(self.device_id),
+            security=security,
         )
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -96,7 +102,9 @@ class MqttDisplayEmulator:
 class MqttKeypadEmulator:
     """Publishes staff key and rating presses of one counter, numbered by seq."""
 
-    def __init__(self, url: str, site: str, counter: int, device_id: str | None = None) -> None:
+    def __init__(
+        self, url: str, site: str, counter: int, device_id: str | None = None, security: MqttSecurity | None = None
+    ) -> None:
         self.topics = SiteTopics(site)
         self.counter = counter
         self.device_id = device_id or f"keypad-{counter}"
@@ -105,6 +113,7 @@ class MqttKeypadEmulator:
             url,
             client_id=f"emu-{site}-{self.device_id}",
             status_topic=self.topics.device_status(self.device_id),
+            security=security,
         )
 
     async def __aenter__(self) -> Self:

@@ -63,7 +63,7 @@ def load_bus(path: str | Path, bus: str, site: str | None = None) -> BusConfig:
     if site is not None and site != site_id:
         raise SiteFileError(f"{source}: site.id: file is for site {site_id!r}, not {site!r}")
     devices = parse_devices(raw.get("device"), _counters(raw, source), source)
-    on_bus = tuple(d for d in devices if d.transport in ("serial", "modbus") and d.bus == bus)
+    on_bus = tuple(d for d in devices if d.on_a_bus and d.bus == bus)
     if not on_bus:
         buses = sorted({d.bus for d in devices if d.bus is not None})
         known = f"buses in the file: {', '.join(buses)}" if buses else "the file lists none"

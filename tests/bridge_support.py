@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,9 @@ from firmware_bridge.emulators import (
     SerialBusEmulator,
 )
 from firmware_bridge.line import SerialLine
-from tests.services import PtyPair, socat_pty_pair
+from tests.services import PtyPair, env_without_proxies, socat_pty_pair
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
@@ -80,8 +84,12 @@ async def modbus_rig(
 class MqttRecorder:
     """A plain paho client that records every message of some topic filters (thread-safe)."""
 
-    def __init__(self, port: int, topics: Sequence[str], *, session: str | None = None) -> None:
-        """session: a client id whose subscriptions the broker keeps across reconnects."""
+    def __init__(
+        self, port: int, topics: Sequence[str], *, session: str | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        """session: a client id whose subscriptions the broker keeps across reconnects;
+        login: (username, password) for a broker with users."""
         self.topics = list(topics)
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         self.seen: list[tuple[str, bytes, bool]] = []
@@ -92,6 +100,8 @@ class MqttRecorder:
             clean_session=session is None,
             protocol=mqtt.MQTTv311,
         )
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self._subscribed.set()
@@ -148,3 +158,25 @@ class MqttRecorder:
                 self.seen.append(item)
                 if match(item[0], item[1]):
                     return item[0], item[1]
+
+
+@contextlib.contextmanager
+def bridge_process(
+    site_file: Path, pair: PtyPair, url: str, log_path: Path, *extra: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `motcua bridge` for bus1 of site_file on pair's host side; env adds variables (credentials)."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
+             "--serial", pair.host_side, "--mqtt", url, *extra],
+            stdout=log, stderr=subprocess.STDOUT, env={**env_without_proxies(), **(env or {})}, cwd=ROOT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

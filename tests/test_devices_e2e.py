@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,14 +13,14 @@ from devices.payloads import parse_display_state
 from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
-from tests.bridge_support import MqttRecorder, eventually
+from tests.bridge_support import MqttRecorder, bridge_process, eventually
 from tests.devices_support import COMMUNE
+from tests.mqtt_auth_support import secrets
 from tests.server import KIOSK, ServerProcess, login, serve_process
-from tests.services import Mosquitto, PtyPair, env_without_proxies, free_port
+from tests.services import Mosquitto, PtyPair, free_port
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parent.parent
 T = SiteTopics("xa")
 SERIAL_DEVICES = """
 [[device]]
@@ -53,25 +49,6 @@ def _open_counter_with_a_ticket(server: ServerProcess) -> str:
     )
     ticket.raise_for_status()
     return str(ticket.json()["number"])
-
-
-@contextlib.contextmanager
-def bridge_process(site_file: Path, pair: PtyPair, url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
-             "--serial", pair.host_side, "--mqtt", url],
-            stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies(), cwd=ROOT,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def test_serial_keypad_to_led_through_bridge_broker_and_controller(
@@ -114,7 +91,9 @@ def test_embedded_broker_with_simulated_devices(tmp_path: Path) -> None:
         httpx.post(f"{server.url}/api/v1/sites/xa/counters/1/call-next", headers=staff, timeout=10).raise_for_status()
 
         async def watch() -> None:
-            with MqttRecorder(port, [T.display_state(1), T.hall_state()]) as watcher:
+            # the embedded broker has users too: watch as the controller does
+            login_ = ("motcua-controller", secrets(tmp_path / "data" / "mqtt")["motcua-controller"])
+            with MqttRecorder(port, [T.display_state(1), T.hall_state()], login=login_) as watcher:
                 await watcher.wait_for(
                     lambda t, p: t == T.display_state(1) and parse_display_state(p).number == number
                 )

@@ -22,7 +22,7 @@ from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, Serial
 from firmware_bridge.line import SerialLine
 from firmware_bridge.mqtt_link import parse_mqtt_url
 from firmware_bridge.mqtt_security import ENV_PASSWORD, ENV_USERNAME, MqttSecurity, security_from_args
-from tests.bridge_support import eventually
+from tests.bridge_support import bridge_process, eventually
 from tests.devices_support import COMMUNE
 from tests.mqtt_auth_support import AuthClient, TlsFiles, broker_with_config, make_tls, secrets
 from tests.server import KIOSK, login, serve_process
@@ -109,26 +109,11 @@ def test_tls_listener_checks_the_broker_certificate_and_the_password(
         assert not anonymous.connect()
 
 
-@contextlib.contextmanager
 def _bridge(site_file: Path, pair: PtyPair, url: str, ca: Path, password: str,
-            log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+            log_path: Path) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     # the bridge's password comes from the environment, the controller's from a flag: both paths
-    env = {**env_without_proxies(), ENV_USERNAME: "bridge-bus1@xa", ENV_PASSWORD: password}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
-             "--serial", pair.host_side, "--mqtt", url, "--mqtt-ca", str(ca)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return bridge_process(site_file, pair, url, log_path, "--mqtt-ca", str(ca),
+                          env={ENV_USERNAME: "bridge-bus1@xa", ENV_PASSWORD: password})
 
 
 @pytest.mark.integration

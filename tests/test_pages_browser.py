@@ -19,6 +19,7 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, sync_playwright
 
 from tests.server import KIOSK, ServerProcess, login, serve_process
+from tests.services import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -329,3 +330,46 @@ def test_labels_and_contrast(browser: Browser, server: ServerProcess) -> None:
     finally:
         ctx.close()
         hall_ctx.close()
+
+
+DEAD_PRINTER = """
+[[device]]
+id = "printer-k1"
+kind = "printer"
+kiosk = "k1"
+transport = "network"
+host = "127.0.0.1"
+port = {port}
+"""
+
+
+def test_a_failed_print_is_told_in_the_language_the_citizen_chose(browser: Browser, tmp_path: Path) -> None:
+    # kiosk k1's printer is on the LAN (transport = "network") and switched off: nothing listens
+    site_file = tmp_path / "xa.toml"
+    commune = ROOT / "controller" / "sites" / "commune-centre.toml"
+    site_file.write_text(commune.read_text(encoding="utf-8") + DEAD_PRINTER.format(port=free_port()),
+                         encoding="utf-8")
+    ctx = browser.new_context(viewport=KIOSK_VIEW)
+    try:
+        with serve_process(site_file, tmp_path / "data", "--mqtt", f"embedded://127.0.0.1:{free_port()}",
+                           "--devices", "real") as dead:
+            kiosk = open_page(ctx, f"{dead.url}/kiosk/xa?kiosk=k1&key=kiosk-demo")
+            ticket = take_ticket(kiosk, "HT", "ht-khai-sinh")
+            kiosk.wait_for_selector("body[data-print=failed]", timeout=20000)
+            notice = "#print-error"
+            assert kiosk.is_visible(notice) and kiosk.get_attribute(notice, "role") == "alert"
+            assert kiosk.inner_text(notice).startswith("Máy in lỗi") and "chụp màn hình" in kiosk.inner_text(notice)
+            # the citizen switches to English on the ticket screen: the notice follows, and back again
+            kiosk.click("#lang-button")
+            kiosk.wait_for_function("document.documentElement.lang === 'en'")
+            assert kiosk.inner_text(notice).startswith("The printer failed")
+            assert "take a photo of this screen" in kiosk.inner_text(notice)
+            # and so do the ticket's other words; the number stays
+            assert kiosk.inner_text("#ticket-ahead").endswith("people")
+            assert kiosk.inner_text("#ticket-number") == ticket["number"]
+            kiosk.click("#lang-button")
+            kiosk.wait_for_function("document.documentElement.lang === 'vi'")
+            assert kiosk.inner_text(notice).startswith("Máy in lỗi")
+            assert kiosk.evaluate("document.body.dataset.print") == "failed"
+    finally:
+        ctx.close()

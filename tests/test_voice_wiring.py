@@ -17,13 +17,13 @@ from controller.core.state import SiteState
 from controller.devices.speakers import LocalSpeaker
 from controller.devices.voice import VoiceZones, announcement_key, is_stale, site_template, voice_calls
 from controller.sitefile import site_from_dict
-from devices.errors import ProtocolError
+from devices.errors import DeviceUnavailable, ProtocolError
 from devices.payloads import VoiceSay, encode_voice_say, parse_voice_say
 from devices.registry import DeviceSpec, default_devices
 from devices.voice.compose import parts_duration_s
 from devices.voice.player import FakePlayer
 from devices.voice.template import Announcement, AnnouncementTemplate, plan
-from tests.devices_support import COMMUNE, device_floor
+from tests.devices_support import COMMUNE, DeviceFloor, device_floor, logged
 
 CALL_1024 = "Mời công dân có số thứ tự 1024 đến quầy số 5"
 
@@ -144,4 +144,62 @@ def test_is_stale_reads_the_floor_at_that_counter(tmp_path: Path) -> None:
             await f.runtime.execute(Start(1))
             assert is_stale(state, announcement_key(ticket, 1))
 
+    asyncio.run(scenario())
+
+
+SPEAKER_FLOOR = """
+[[device]]
+id = "display-1"
+kind = "display"
+counter = 1
+
+[[device]]
+id = "loa-sanh"
+kind = "speaker"
+zone = "hall"
+transport = "local"
+"""
+
+
+def test_a_local_speaker_reports_online_and_offline_when_its_output_fails(tmp_path: Path) -> None:
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(COMMUNE.read_text(encoding="utf-8") + SPEAKER_FLOOR, encoding="utf-8")
+
+    def shown() -> str:
+        return next(str(d["status"]) for d in f.runtime.device_view() if d["device"] == "loa-sanh")
+
+    async def logged_statuses() -> list[str]:
+        return [str(e.data["status"]) for e in await logged(f.runtime, "device.changed")
+                if e.data["device"] == "loa-sanh"]
+
+    async def until(shown_now: str, logged_so_far: list[str]) -> None:
+        # the monitor shows it as soon as the router has it; the log after the hold (0.2 s)
+        async with asyncio.timeout(5):
+            while shown() != shown_now or await logged_statuses() != logged_so_far:
+                await asyncio.sleep(0.05)
+
+    def no_sound_card(label: str, started: float) -> None:
+        raise DeviceUnavailable("ALSA: no such device")
+
+    async def scenario() -> None:
+        nonlocal f
+        async with device_floor(tmp_path / "data", site_file=site_file, tickets=2) as f:
+            voice = f.service.voice
+            assert voice is not None and voice.local is not None and isinstance(voice.local.player, FakePlayer)
+            player = voice.local.player
+            player.time_scale = 0  # the test need not wait out the sound
+            # the output opened: online
+            await until("online", ["online"])
+            # the sound card goes: the call is not heard, the speaker is offline
+            player.on_start = no_sound_card
+            await f.runtime.execute(CallNext(1))
+            await voice.local.join()
+            await until("offline", ["online", "offline"])
+            # it comes back: the recall is heard, online again
+            player.on_start = None
+            await f.runtime.execute(Recall(1))
+            await voice.local.join()
+            await until("online", ["online", "offline", "online"])
+
+    f: DeviceFloor
     asyncio.run(scenario())

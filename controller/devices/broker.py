@@ -7,38 +7,102 @@ already uses for its live stream, so it costs no second websockets stack; paho
 Production floors use mosquitto (`--mqtt mqtt://HOST:PORT`): it persists
 sessions and serves many hundreds of devices without sharing a loop with the
 controller.
+
+Like the mosquitto of `motcua mqtt-config`, it has one user per device, bridge
+and the controller, each allowed only its own topics (broker_auth.py). Their
+passwords are kept in DATA_DIR/mqtt/secrets.toml (mode 0600, the format
+mqtt-config writes), drawn at the first start and kept after: the emulated
+devices of `--devices sim` read theirs from it, a real device or bridge is
+given its entry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 from amqtt.broker import Broker
+from amqtt.session import Session
 
-__all__ = ["embedded_broker"]
+from controller.devices.broker_auth import BrokerAccess, plugin_config
+from devices.mqtt_acl import CONTROLLER_USER, MqttUser, floor_users
+from devices.mqtt_secrets import ensure_passwords
+from devices.registry import DeviceSpec
+from firmware_bridge.mqtt_security import MqttSecurity
+
+__all__ = ["SECRETS_FILE", "BrokerCredentials", "broker_credentials", "embedded_broker"]
 
 log = logging.getLogger(__name__)
 
+SECRETS_FILE: Final = Path("mqtt") / "secrets.toml"
+
+
+@dataclass(frozen=True)
+class BrokerCredentials:
+    """The users of the embedded broker and their clear passwords."""
+
+    users: tuple[MqttUser, ...]
+    passwords: Mapping[str, str]
+
+    def security(self, username: str) -> MqttSecurity:
+        """What a client of this broker logs in with."""
+        return MqttSecurity(username=username, password=self.passwords[username])
+
+    @property
+    def controller(self) -> MqttSecurity:
+        """The controller's own login."""
+        return self.security(CONTROLLER_USER)
+
+
+async def broker_credentials(data_dir: Path, devices: Sequence[tuple[str, DeviceSpec]]) -> BrokerCredentials:
+    """Users from the registry, passwords kept in DATA_DIR/mqtt/secrets.toml (new users get new ones)."""
+    by_site: dict[str, list[DeviceSpec]] = {}
+    for site, spec in devices:
+        by_site.setdefault(site, []).append(spec)
+    users = tuple(floor_users(by_site))
+    passwords = await asyncio.to_thread(ensure_passwords, data_dir / SECRETS_FILE, users)
+    return BrokerCredentials(users, passwords)
+
+
+class _Broker(Broker):  # type: ignore[misc]  # amqtt ships no type hints
+    """amqtt's broker without its retained-message leak.
+
+    amqtt 0.12 sends a client, when it connects, the retained messages matching every
+    subscription of every client (it means "this session's own", for a resumed
+    session): a display would get the keypads' statuses, past any ACL. Here a filter
+    the session does not hold sends nothing. tests/test_mqtt_embedded.py shows it.
+    """
+
+    async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int],
+                                                          session: Session) -> None:
+        holders = self._subscriptions.get(subscription[0], ())
+        if any(held.client_id == session.client_id for held, _ in holders):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
+
 
 @contextlib.asynccontextmanager
-async def embedded_broker(host: str, port: int) -> AsyncIterator[str]:
+async def embedded_broker(host: str, port: int, credentials: BrokerCredentials) -> AsyncIterator[str]:
     """Run a broker on host:port for the life of the context; yields its mqtt:// url."""
     # amqtt (and its state machine library) log every connection at INFO: a floor of
     # simulated devices would drown the controller's own log
     for name in ("amqtt", "transitions"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    broker = Broker(
+    access = BrokerAccess(credentials.users, credentials.passwords)
+    broker = _Broker(
         {
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-            # only anonymous auth: no $SYS plugin and no packet logger on the controller's loop
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            # our users and ACLs only: no anonymous access, no $SYS plugin, no packet logger
+            "plugins": plugin_config(access),
         }
     )
     await broker.start()
     url = f"mqtt://{host}:{port}"
-    log.info("embedded MQTT broker on %s", url)
+    log.info("embedded MQTT broker on %s: %d users", url, len(credentials.users))
     try:
         yield url
     finally:

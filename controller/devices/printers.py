@@ -6,9 +6,11 @@ Which printer: the registry's printer whose `kiosk` is the ticket's kiosk
     --devices sim    a FakePrinter per printer, through a PrintQueue (outcomes and
                      health as a real one), and the job published on MQTT too when
                      MQTT is on (a printer gateway emulator may listen)
-    --devices real   a printer whose `url` is a printer address (tcp://HOST:9100,
-                     serial:PORT, file:PATH) is driven from this host through a
-                     PrintQueue; any other printer gets its job on
+    --devices real   a printer with transport = "network" (host, port), "serial"
+                     (path, baud) or "usb" (path), or an older file's printer
+                     whose `url` is tcp://HOST:9100, serial:PORT or file:PATH, is
+                     driven from this host through a PrintQueue; any other
+                     printer (transport = "mqtt") gets its job on
                      motcua/{site}/printer/{kiosk}/job (QoS 1) for its gateway, whose
                      own status topic reports its health
 
@@ -37,18 +39,18 @@ from controller.devices.router import DeviceRouter
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed
 from devices.payloads import DeviceStatus
-from devices.printer.address import open_printer, parse_printer_url
+from devices.printer.address import SERIAL_TIMEOUT_S, PrinterAddress, open_printer, parse_printer_url
 from devices.printer.contract import TicketPrinter
 from devices.printer.fake import FakePrinter
 from devices.printer.profile import PrinterProfile
 from devices.printer.queue import PrintOutcome, PrintQueue, RetryPolicy
 from devices.printer.status import PrinterHealth
 from devices.printer.ticket import TicketPrint
-from devices.registry import DeviceSpec
+from devices.registry import DEFAULT_BAUD, DEFAULT_PRINTER_PORT, DeviceSpec
 from devices.topics import SiteTopics
 from firmware_bridge.mqtt_link import MqttLink
 
-__all__ = ["HEALTH_POLL_MAX_S", "KioskPrinter", "PrintService", "print_service"]
+__all__ = ["HEALTH_POLL_MAX_S", "KioskPrinter", "PrintService", "direct_address", "print_service"]
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +81,21 @@ def _profile(spec: DeviceSpec) -> PrinterProfile:
     return PrinterProfile(width_mm=58) if spec.model is not None and "58" in spec.model else PrinterProfile()
 
 
-def _direct_address(spec: DeviceSpec) -> str | None:
-    if spec.url is None:
+def direct_address(spec: DeviceSpec) -> PrinterAddress | None:
+    """Where this host reaches a printer it drives itself; None for a printer behind a gateway."""
+    if spec.transport == "network" and spec.host is not None:
+        return PrinterAddress("tcp", spec.host, port=spec.port or DEFAULT_PRINTER_PORT)
+    if spec.transport == "serial" and spec.path is not None:
+        return PrinterAddress("serial", spec.path, baudrate=spec.baud or DEFAULT_BAUD, timeout_s=SERIAL_TIMEOUT_S)
+    if spec.transport == "usb" and spec.path is not None:
+        return PrinterAddress("file", spec.path)
+    if spec.url is None:  # transport = "mqtt": its gateway prints
         return None
-    try:
+    try:  # an older file's url
         address = parse_printer_url(spec.url)
     except ValueError:
         return None
-    return spec.url if address.kind in ("tcp", "serial", "file") else None
+    return address if address.kind in ("tcp", "serial", "file") else None
 
 
 @dataclass
@@ -206,7 +215,7 @@ async def print_service(
                 if not isinstance(spec, DeviceSpec) or spec.kind != "printer" or not spec.kiosk:
                     continue
                 target = KioskPrinter(site_id, spec)
-                address = _direct_address(spec)
+                address = direct_address(spec)
                 if mode == "sim":
                     target.printer = FakePrinter(_profile(spec), name=spec.id)
                 elif address is not None:

@@ -86,7 +86,11 @@ async def device_service(settings: Settings, controller: Controller) -> AsyncIte
             await _in_process(stack, service, settings, controller)
         else:
             await _over_mqtt(stack, service, settings, controller)
-        service.voice = await stack.enter_async_context(voice_service(controller, settings.devices, service.link))
+        router = service.router
+        service.voice = await stack.enter_async_context(
+            voice_service(controller, settings.devices, service.link,
+                          on_status=router.status if router is not None else None)
+        )
         service.printing = await stack.enter_async_context(
             print_service(controller, settings.devices, service.router, service.link, settings.base_url,
                           poll_s=settings.device_hold_s)
@@ -123,18 +127,23 @@ async def _over_mqtt(
 ) -> None:
     url = settings.mqtt_url
     assert url is not None
+    security, passwords = settings.mqtt_security, None
     if settings.mqtt_embedded:
-        from controller.devices.broker import embedded_broker  # amqtt only when asked for
+        from controller.devices.broker import broker_credentials, embedded_broker  # amqtt only when asked for
 
-        url = await stack.enter_async_context(embedded_broker(*settings.mqtt_address))
+        credentials = await broker_credentials(settings.data_dir, _devices(controller))
+        url = await stack.enter_async_context(embedded_broker(*settings.mqtt_address, credentials))
+        security, passwords = credentials.controller, credentials.passwords
     service.mqtt_url = url
     if settings.devices == "sim":
-        service.sim = await stack.enter_async_context(SimulatedDevices(url, _devices(controller)))
+        service.sim = await stack.enter_async_context(
+            SimulatedDevices(url, _devices(controller), passwords=passwords)
+        )
     link = MqttLink(
         url,
         client_id=f"motcua-controller-{socket.gethostname()}-{os.getpid()}",
         subscriptions=subscriptions(list(controller.runtimes)),
-        security=settings.mqtt_security,
+        security=security,
     )
     service.link = await stack.enter_async_context(link)
     try:

@@ -2,7 +2,9 @@
 
 They are the emulators of firmware_bridge/mqtt_emulators.py, one MQTT
 connection each with its own last will, so the monitor shows them online and a
-stopped controller shows them offline. Each display logs what it shows, which
+stopped controller shows them offline. Given the broker's passwords (the
+embedded broker's), each logs in as its own device user and is held to its ACL.
+Each display logs what it shows, which
 is what `make run` prints as counters call numbers. Serial devices are not
 emulated here: `python -m firmware_bridge.emulators` emulates a bus.
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Final, Self
 
+from devices.mqtt_acl import device_username
 from devices.registry import DeviceSpec
 from firmware_bridge.mqtt_emulators import MqttDisplayEmulator, MqttKeypadEmulator
+from firmware_bridge.mqtt_security import MqttSecurity
 
 __all__ = ["SIM_DEVICE_LIMIT", "SimulatedDevices"]
 
@@ -31,7 +35,13 @@ SIM_DEVICE_LIMIT: Final = 200
 class SimulatedDevices:
     """The emulated MQTT devices of some sites; `async with SimulatedDevices(url, devices)`."""
 
-    def __init__(self, url: str, devices: Sequence[tuple[str, DeviceSpec]], limit: int = SIM_DEVICE_LIMIT) -> None:
+    def __init__(
+        self,
+        url: str,
+        devices: Sequence[tuple[str, DeviceSpec]],
+        limit: int = SIM_DEVICE_LIMIT,
+        passwords: Mapping[str, str] | None = None,
+    ) -> None:
         wanted = [
             (site, spec) for site, spec in devices
             if spec.transport == "mqtt" and spec.kind in ("display", "keypad", "rating") and spec.counter is not None
@@ -42,10 +52,14 @@ class SimulatedDevices:
         self.keypads: dict[tuple[str, str], MqttKeypadEmulator] = {}
         for site, spec in wanted[:limit]:
             assert spec.counter is not None
+            security = None
+            if passwords is not None:
+                username = device_username(site, spec.id)
+                security = MqttSecurity(username=username, password=passwords[username])
             if spec.kind == "display":
-                self.displays[(site, spec.counter)] = MqttDisplayEmulator(url, site, spec.counter, spec.id)
+                self.displays[(site, spec.counter)] = MqttDisplayEmulator(url, site, spec.counter, spec.id, security)
             else:
-                self.keypads[(site, spec.id)] = MqttKeypadEmulator(url, site, spec.counter, spec.id)
+                self.keypads[(site, spec.id)] = MqttKeypadEmulator(url, site, spec.counter, spec.id, security)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property

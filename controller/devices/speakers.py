@@ -14,8 +14,15 @@ the announcer only enqueues.
     --devices sim    every zone is played by the local announcer with a FakePlayer
                      (a tone renderer: no espeak-ng, no sound card), and published too
                      when MQTT is on
-    --devices real   zones with a local speaker (url = "local:") through pygame on
-                     this host; every other zone published for its audio player
+    --devices real   zones with a local speaker (transport = "local") through pygame
+                     on this host; every other zone published for its audio player
+
+The speakers played here report their status like any other device, through
+the device router (health.py: debounced device.changed, the monitor's list):
+online when their output opens and after each announcement heard, offline
+when the sound output fails (a renderer that cannot word a call is not the
+speaker's fault: logged, the status unchanged) or cannot be opened at all.
+An MQTT audio player reports its own status on its status topic.
 """
 
 from __future__ import annotations
@@ -23,25 +30,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from controller.devices.voice import VoiceZones, announcement_for, is_stale, site_template, voice_calls
+from controller.devices.voice import (
+    VoiceZones,
+    announcement_for,
+    is_stale,
+    site_template,
+    speakers_by_zone,
+    voice_calls,
+)
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed, SiteRuntime
 from devices.errors import DeviceError
-from devices.payloads import VoiceSay, encode_voice_say
+from devices.payloads import DeviceStatus, VoiceSay, encode_voice_say
 from devices.topics import SiteTopics
-from devices.voice.announcer import Announcer
+from devices.voice.announcer import Announcer, Outcome
 from devices.voice.library import ClipLibrary
 from devices.voice.player import Player
 from devices.voice.template import AnnouncementTemplate, Clip
 from firmware_bridge.mqtt_link import MqttLink
 
-__all__ = ["LocalSpeaker", "MqttSpeaker", "Speaker", "VoiceService", "voice_service"]
+__all__ = ["LocalSpeaker", "MqttSpeaker", "Speaker", "StatusSink", "VoiceService", "voice_service"]
 
 log = logging.getLogger(__name__)
+
+# (site, device id, status): the device router's status(), in the controller
+StatusSink = Callable[[str, str, DeviceStatus], None]
 
 
 class Speaker(Protocol):
@@ -67,12 +84,17 @@ class LocalSpeaker:
     """Plays calls on this host through one Announcer per site; `async with` owns them."""
 
     def __init__(
-        self, controller: Controller, library: ClipLibrary, player: Player, *, warm: bool = True
+        self, controller: Controller, library: ClipLibrary, player: Player, *, warm: bool = True,
+        speakers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None, on_status: StatusSink | None = None,
     ) -> None:
+        """speakers: site -> zone -> ids of the registry speakers played here, told to on_status."""
         self.controller = controller
         self.library = library
         self.player = player
         self.warm = warm
+        self.speakers = speakers or {}
+        self.on_status = on_status
+        self._reported: dict[tuple[str, str], bool] = {}
         self.announcers: dict[str, Announcer] = {}
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -83,8 +105,10 @@ class LocalSpeaker:
             template = site_template(runtime.site)
             templates[template] = None
             announcer = Announcer(template, self.library, lambda zone: self.player,
-                                  is_stale=_stale_check(runtime), warm=False)
+                                  is_stale=_stale_check(runtime), warm=False, on_outcome=self._heard(site_id))
             self.announcers[site_id] = await self._stack.enter_async_context(announcer)
+            for zone in self.speakers.get(site_id, {}):
+                self.report(site_id, zone, online=True)  # the output is open: they can be heard
         if self.warm:
             # in the background: a clip still missing when a call comes is rendered on the spot
             inventory = [clip for t in templates for clip in t.clip_inventory()]
@@ -96,6 +120,26 @@ class LocalSpeaker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
+
+    def report(self, site: str, zone: str, *, online: bool) -> None:
+        """Tell the router whether the speakers of a zone are heard, when that changed."""
+        if self.on_status is None:
+            return
+        for device in self.speakers.get(site, {}).get(zone, ()):
+            if self._reported.get((site, device)) != online:
+                self._reported[(site, device)] = online
+                self.on_status(site, device, DeviceStatus(online=online))
+
+    def _heard(self, site: str) -> Callable[[Outcome], None]:
+        def outcome(result: Outcome) -> None:
+            zone = result.announcement.zone
+            if result.status in ("played", "cut"):
+                self.report(site, zone, online=True)
+            elif result.status == "failed" and result.output_failed:
+                log.warning("voice: speaker(s) of zone %s offline: %s", zone, result.detail)
+                self.report(site, zone, online=False)
+
+        return outcome
 
     async def _warm(self, inventory: list[Clip]) -> None:
         report = await asyncio.to_thread(self.library.warm, inventory)
@@ -184,16 +228,24 @@ class VoiceService:
 @contextlib.asynccontextmanager
 async def voice_service(
     controller: Controller, mode: str, link: MqttLink | None, *, player: Player | None = None,
-    library: ClipLibrary | None = None,
+    library: ClipLibrary | None = None, on_status: StatusSink | None = None,
 ) -> AsyncIterator[VoiceService]:
-    """Announce calls for the life of the context: mode "sim" or "real" (see the module docstring)."""
+    """Announce calls for the life of the context: mode "sim" or "real" (see the module docstring).
+
+    on_status hears the status of the registry's speakers played on this host (the router's status()).
+    """
     service = VoiceService(controller, mqtt=MqttSpeaker(link) if link is not None else None)
+    # sim plays every speaker of the registry here; real only those wired to this host
+    here = {
+        site: speakers_by_zone(rt.site.devices, local_only=mode != "sim") for site, rt in controller.runtimes.items()
+    }
     async with contextlib.AsyncExitStack() as stack:
         if mode == "sim":
             from devices.voice.fake_renderer import ToneRenderer
             from devices.voice.player import FakePlayer
 
-            local = LocalSpeaker(controller, library or ClipLibrary(ToneRenderer()), player or FakePlayer())
+            local = LocalSpeaker(controller, library or ClipLibrary(ToneRenderer()), player or FakePlayer(),
+                                 speakers=here, on_status=on_status)
             service.local = await stack.enter_async_context(local)
             service.local_zones = lambda site, zone: True
             service.publish_local = True
@@ -201,10 +253,16 @@ async def voice_service(
             wanted = {site: VoiceZones.of(rt.site.devices).local for site, rt in controller.runtimes.items()}
             if any(wanted.values()):
                 try:
-                    service.local = await stack.enter_async_context(_pygame_speaker(controller, library, player))
+                    service.local = await stack.enter_async_context(
+                        _pygame_speaker(controller, library, player, here, on_status)
+                    )
                 except DeviceError as exc:
                     # no sound card: the floor goes on, and those zones go to MQTT like the others
                     log.error("voice: local speaker unavailable (%s); zones published instead", exc)
+                    for site, zones in here.items():
+                        for device in (d for ids in zones.values() for d in ids):
+                            if on_status is not None:  # the monitor shows them down, not unknown
+                                on_status(site, device, DeviceStatus(online=False))
                 else:
                     service.local_zones = lambda site, zone: zone in wanted.get(site, frozenset())
         service.attach()
@@ -214,7 +272,8 @@ async def voice_service(
 
 @contextlib.asynccontextmanager
 async def _pygame_speaker(
-    controller: Controller, library: ClipLibrary | None, player: Player | None
+    controller: Controller, library: ClipLibrary | None, player: Player | None,
+    speakers: Mapping[str, Mapping[str, tuple[str, ...]]], on_status: StatusSink | None,
 ) -> AsyncIterator[LocalSpeaker]:
     # pygame and the renderer chain only on a host that has a speaker to drive
     from devices.voice.pygame_player import PygamePlayer, mixer_session
@@ -222,6 +281,6 @@ async def _pygame_speaker(
 
     with mixer_session():
         local = LocalSpeaker(controller, library or ClipLibrary(runtime_renderer(voice_dir())),
-                             player or PygamePlayer())
+                             player or PygamePlayer(), speakers=speakers, on_status=on_status)
         async with local:
             yield local

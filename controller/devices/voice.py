@@ -33,19 +33,17 @@ from devices.voice.template import Announcement, AnnouncementTemplate
 
 __all__ = [
     "DEFAULT_ZONE",
-    "LOCAL_SPEAKER_URL",
     "VoiceZones",
     "announcement_for",
     "announcement_key",
     "is_stale",
     "site_template",
+    "speakers_by_zone",
     "speech_for",
     "voice_calls",
 ]
 
 DEFAULT_ZONE: Final = "hall"
-# a speaker wired to the controller host's own sound output (played with pygame there)
-LOCAL_SPEAKER_URL: Final = "local:"
 _KINDS: Final[dict[str, VoiceKind]] = {"ticket.called": "call", "ticket.recalled": "recall"}
 
 
@@ -78,7 +76,7 @@ class VoiceZones:
             wanted = default if spec.counter is None else by_counter.setdefault(spec.counter, [])
             if zone not in wanted:
                 wanted.append(zone)
-            if spec.url == LOCAL_SPEAKER_URL:
+            if spec.local_speaker:
                 local.add(zone)
         return cls(
             {c: tuple(z) for c, z in by_counter.items()}, tuple(default) or (DEFAULT_ZONE,), frozenset(local)
@@ -87,6 +85,15 @@ class VoiceZones:
     def zones(self, counter: int) -> tuple[str, ...]:
         """The zones a call to counter is announced in."""
         return self.by_counter.get(counter, self.default)
+
+
+def speakers_by_zone(specs: Iterable[Any], *, local_only: bool) -> dict[str, tuple[str, ...]]:
+    """zone -> ids of the registry's speakers there (only those this host plays, if local_only)."""
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        if isinstance(spec, DeviceSpec) and spec.kind == "speaker" and (spec.local_speaker or not local_only):
+            out.setdefault(spec.zone or DEFAULT_ZONE, []).append(spec.id)
+    return {zone: tuple(ids) for zone, ids in out.items()}
 
 
 def _words(number: int | str, template: AnnouncementTemplate, is_ticket: bool) -> str:

@@ -11,7 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from escpos.printer import File, Network, Serial
@@ -19,8 +19,10 @@ from escpos.printer import File, Network, Serial
 from devices.printer.driver import EscposTicketPrinter
 from devices.printer.fake import FakePrinter
 from devices.printer.profile import PrinterProfile
+from devices.registry import BAUD_RATES
 
 __all__ = [
+    "SERIAL_TIMEOUT_S",
     "ClosingNetwork",
     "PrinterAddress",
     "PromptSerial",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 Kind = Literal["tcp", "serial", "file", "dummy"]
-_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+SERIAL_TIMEOUT_S: Final = 2.0  # a status byte answers well within it
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ class PrinterAddress:
             raise ValueError(f"a {self.kind} printer needs a host, port or path")
         if not 0 < self.port < 65536:
             raise ValueError(f"TCP port {self.port} is out of range")
-        if self.baudrate not in _BAUD_RATES:
-            raise ValueError(f"baud rate {self.baudrate} is not one of {_BAUD_RATES}")
+        if self.baudrate not in BAUD_RATES:
+            raise ValueError(f"baud rate {self.baudrate} is not one of {BAUD_RATES}")
         if not 0 < self.timeout_s <= 120:
             raise ValueError(f"timeout {self.timeout_s}s is not within (0, 120]")
 
@@ -107,7 +109,7 @@ def parse_printer_url(url: str) -> PrinterAddress:
             kind="serial",
             target=path,
             baudrate=int(_number(options.get("baud", "9600"), "baud")),
-            timeout_s=_number(options.get("timeout", "2"), "timeout"),
+            timeout_s=_number(options.get("timeout", str(SERIAL_TIMEOUT_S)), "timeout"),
             status=_flag(options.get("status", "on")),
         )
     if scheme == "file":

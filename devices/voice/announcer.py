@@ -14,7 +14,10 @@ Just before an announcement is played its ticket is checked with
 already served, cancelled or recalled elsewhere is skipped rather than
 called for nobody. Composition and playback run in threads (to_thread), so
 the event loop never blocks on audio. A failing player or renderer
-(DeviceError) fails that one announcement and the queue goes on.
+(DeviceError) fails that one announcement and the queue goes on; the
+outcome says whether the sound output itself failed (`output_failed`), and
+`on_outcome` hears every outcome as it happens (the controller turns them
+into the speaker's device status).
 
 Leaving the block discards what is still queued, cuts the sound playing
 now and waits for the workers; `join()` first to let everything play out.
@@ -45,7 +48,7 @@ from devices.voice.pcm import Pcm
 from devices.voice.player import Player, PlayRecord
 from devices.voice.template import Announcement, AnnouncementTemplate, plan
 
-__all__ = ["Announcer", "Outcome", "OutcomeStatus", "StalePredicate"]
+__all__ = ["Announcer", "Outcome", "OutcomeListener", "OutcomeStatus", "StalePredicate"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class Outcome:
     status: OutcomeStatus
     record: PlayRecord | None = None
     detail: str = ""
+    output_failed: bool = False  # the player raised: the zone's sound output, not the words
+
+
+OutcomeListener = Callable[[Outcome], None]
 
 
 class _Zone:
@@ -87,6 +94,7 @@ class Announcer:
         warm: bool = True,
         max_pending: int = 100,
         history: int = 1000,
+        on_outcome: OutcomeListener | None = None,
     ) -> None:
         self.template = template
         self.library = library
@@ -95,6 +103,7 @@ class Announcer:
         self.warm_on_enter = warm
         self.max_pending = max_pending
         self.outcomes: deque[Outcome] = deque(maxlen=history)
+        self.on_outcome = on_outcome
         self.warm_report: WarmReport | None = None
         self._zones: dict[str, _Zone] = {}
         self._open = False
@@ -180,8 +189,18 @@ class Announcer:
                     log.exception("voice: zone %s failed on %s", zone.name, announcement.ticket_id)
                     outcome = Outcome(announcement, "failed", detail=repr(exc))
                 self.outcomes.append(outcome)
+                self._tell(outcome)
             finally:
                 zone.queue.task_done()
+
+    def _tell(self, outcome: Outcome) -> None:
+        if self.on_outcome is None:
+            return
+        try:
+            self.on_outcome(outcome)
+        except Exception:
+            # a listener's bug must not stop the zone's queue
+            log.exception("voice: outcome listener failed on %s", outcome.announcement.ticket_id)
 
     async def _stale(self, announcement: Announcement) -> bool:
         if self.is_stale is None:
@@ -218,5 +237,5 @@ class Announcer:
             record = await asyncio.to_thread(zone.player.play, audio, label)
         except DeviceError as exc:
             log.warning("voice: zone %s cannot play: %s", zone.name, exc)
-            return Outcome(announcement, "failed", detail=str(exc))
+            return Outcome(announcement, "failed", detail=str(exc), output_failed=True)
         return Outcome(announcement, "played" if record.completed else "cut", record)

@@ -94,6 +94,7 @@
   const flow = { procedure: null, priority: null, key: null, busy: false };
   let catalogue = null;
   let agency = null;
+  let shown = null; // { ticket, print } of the ticket screen, redrawn when the language changes
   let idleTimer = null;
 
   function show(screen) {
@@ -220,26 +221,33 @@
 
   function showTicket(ticket) {
     flow.key = null; // the flow is over: the next citizen gets a new key
+    shown = { ticket, print: null };
     $("ticket-number").textContent = ticket.number;
     $("ticket-procedure").textContent = ticket.procedure_name;
     $("ticket-agency").textContent = ticket.agency_name;
-    $("ticket-ahead").textContent = t("people", { n: Math.max(0, (ticket.position || 1) - 1) });
-    $("ticket-wait").textContent = minutes(ticket.estimated_wait_s);
     $("ticket-counters").textContent = ticket.counters.join(", ");
-    const badge = $("ticket-priority");
-    badge.classList.toggle("hidden", !ticket.priority);
-    badge.textContent = ticket.priority ? t("priority_badge", { what: t(ticket.priority) }) : "";
-    const qr = $("ticket-qr");
-    qr.alt = t("qr_alt", { number: ticket.number });
-    qr.src = `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
+    $("ticket-qr").src = `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
     document.body.dataset.ticket = ticket.id;
-    printNotice(null);
+    renderTicketWords();
     show("s-ticket");
     performance.mark("motcua-ticket-shown");
     followPrint(ticket.id, ticket.print);
   }
 
+  /** The ticket screen's words in the current language (again when the citizen switches language). */
+  function renderTicketWords() {
+    const { ticket, print } = shown;
+    $("ticket-ahead").textContent = t("people", { n: Math.max(0, (ticket.position || 1) - 1) });
+    $("ticket-wait").textContent = minutes(ticket.estimated_wait_s);
+    const badge = $("ticket-priority");
+    badge.classList.toggle("hidden", !ticket.priority);
+    badge.textContent = ticket.priority ? t("priority_badge", { what: t(ticket.priority) }) : "";
+    $("ticket-qr").alt = t("qr_alt", { number: ticket.number });
+    printNotice(print);
+  }
+
   function printNotice(print) {
+    if (shown) shown.print = print;
     // created here rather than in kiosk.html: it belongs to the print status, which only this code reads
     let notice = $("print-error");
     if (!notice) {
@@ -279,6 +287,7 @@
     renderResults();
     if (agency) openAgencyTitle();
     if (flow.procedure && !$("s-papers").classList.contains("hidden")) renderPapers();
+    if (shown && !$("s-ticket").classList.contains("hidden")) renderTicketWords();
   }
 
   function openAgencyTitle() {
