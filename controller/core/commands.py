@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from controller.core.appointments import check_in_outcome, idempotency_key
 from controller.core.clock import local_seconds
 from controller.core.errors import DomainError
 from controller.core.events import Event
@@ -28,6 +29,7 @@ __all__ = [
     "Abandon",
     "AcknowledgeAlert",
     "CallNext",
+    "CheckIn",
     "CloseCounter",
     "Command",
     "Finish",
@@ -69,6 +71,24 @@ class IssueTicket:
             raise _bad("invalid_channel", f"channel must be one of {', '.join(CHANNELS)}")
         if self.idempotency_key is not None and not 1 <= len(self.idempotency_key) <= 128:
             raise _bad("invalid_idempotency_key", "Idempotency-Key must be 1..128 characters")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """An appointment holder checks in at the kiosk: the booking becomes today's ticket.
+
+    On time (controller/core/appointments.py) the ticket keeps the slot and the
+    routing calls it within the grace window; late, or on another day, it is a
+    normal ticket. A booking checks in once a day: a repeat returns no events and
+    the caller finds the ticket by the booking's idempotency key.
+    """
+
+    booking: str            # the booking's id (events never carry its code)
+    procedure: str
+    slot_at: float
+    kiosk: str | None = None
+    check_hours: bool = True
+    by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +190,7 @@ class AcknowledgeAlert:
 
 
 Command = (
-    IssueTicket | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
+    IssueTicket | CheckIn | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
     | NoShow | Start | Finish | Transfer | Rate | Abandon | AcknowledgeAlert
 )
 
@@ -185,6 +205,8 @@ def decide(state: SiteState, command: Command, now: float, policy: RoutingPolicy
     match command:
         case IssueTicket():
             return _issue(state, command, now)
+        case CheckIn():
+            return _check_in(state, command, now)
         case CallNext():
             return _call_next(state, command, now, policy)
         case Start() | Finish() | Recall() | NoShow() | Transfer():  # the busiest first: each case is a type test
@@ -247,6 +269,24 @@ def _issue(state: SiteState, cmd: IssueTicket, now: float) -> list[Event]:
     if cmd.by:
         data["by"] = cmd.by
     return [Event("ticket.issued", now, data)]
+
+
+def _check_in(state: SiteState, cmd: CheckIn, now: float) -> list[Event]:
+    key = idempotency_key(cmd.booking)
+    if key in state.idempotency:
+        return []
+    outcome = check_in_outcome(state.site, cmd.slot_at, now)
+    kept = outcome == "kept"
+    issue = IssueTicket(
+        procedure=cmd.procedure,
+        channel="appointment" if kept else "kiosk",
+        kiosk=cmd.kiosk,
+        idempotency_key=key,
+        slot_at=cmd.slot_at if kept else None,
+        check_hours=cmd.check_hours,
+        by=cmd.by,
+    )
+    return [Event(e.type, e.at, {**e.data, "check_in": outcome}) for e in _issue(state, issue, now)]
 
 
 def _counter(state: SiteState, counter_id: int) -> tuple[Any, Any]:
@@ -427,7 +467,8 @@ def _abandon(state: SiteState, cmd: Abandon, now: float) -> list[Event]:
     ticket = state.tickets.get(cmd.ticket)
     if ticket is None:
         raise DomainError("unknown_ticket", f"no ticket {cmd.ticket!r}", 404)
-    if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.CALLED):
+    if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY,
+                            TicketState.CALLED):
         raise DomainError("ticket_not_waiting", f"ticket {ticket.number} is {ticket.state}")
     return [Event("ticket.abandoned", now, {"ticket": ticket.id, "number": ticket.number,
                                             "agency": ticket.agency, "reason": cmd.reason})]

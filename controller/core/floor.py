@@ -170,8 +170,11 @@ class Floor:
 
     def estimated_wait(self, ticket: Ticket, now: float) -> float | None:
         """Seconds until the ticket is likely called; None when no open counter serves it."""
-        if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE):
+        if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY):
             return 0.0
+        if ticket.state is TicketState.EARLY and ticket.ready_at is not None:
+            # Its deadline (the grace window) puts it near the front of its line once the slot comes.
+            return max(0.0, ticket.ready_at - now) if self.state.open_counters(ticket.agency) else None
         fc = self._forecast
         if fc is None or not self._just_issued(ticket, fc, now):
             fc = self.forecast(now)
@@ -260,4 +263,5 @@ class Floor:
             "at_risk": ticket.at_risk,
             "outcome": ticket.outcome,
             "issued_at": ticket.issued_at,
+            "slot_at": ticket.slot_at,
         }

@@ -33,6 +33,22 @@ def _directed(state: SiteState, counter: Counter) -> str | None:
     return line[0] if line else None
 
 
+def _early_appointment(state: SiteState, counter: Counter) -> str | None:
+    """For a counter with nobody else to call: the appointment holder checked in before the earliest slot.
+
+    Appointment holders are not called before their slot while anyone else waits
+    (they join the line at the slot); an idle counter may serve them early.
+    """
+    best: tuple[float, int, str] | None = None
+    for agency in counter.serves:
+        early = state.early.get(agency)
+        for tid, slot in early.items() if early else ():
+            key = (slot, state.tickets[tid].order, tid)
+            if best is None or key < best:
+                best = key
+    return None if best is None else best[2]
+
+
 class FifoPolicy:
     """Legal priority first, then arrival; the counter's agencies in the counter's order."""
 
@@ -56,7 +72,7 @@ class FifoPolicy:
             head = state.queues[agency].normal.head_by_start()
             if head is not None:
                 return head[0]
-        return None
+        return _early_appointment(state, counter)
 
 
 class DeadlinePolicy:
@@ -78,6 +94,11 @@ class DeadlinePolicy:
        an at-risk ticket of another agency before a comfortable one of its own,
        and between two equally urgent lines it serves the short job first, so
        both are more likely to make it.
+
+    An appointment holder's deadline is the end of the grace window after the
+    slot (state.deadline_of), so the least-slack rule calls them within it; one
+    who checked in early joins the line at the slot, and before that only a
+    counter with nobody else calls them.
     """
 
     name = "deadline"
@@ -101,7 +122,7 @@ class DeadlinePolicy:
                 if first[4] <= now:
                     overdue = True
         if oldest is None:
-            return None
+            return _early_appointment(state, counter)
         if overdue:
             return oldest[2]
         priority: list[tuple[str, tuple[float, int, str, int]]] = []

@@ -124,6 +124,8 @@ class Site:
     auto_open_standby: bool = False
     appointment_grace_s: float = 10 * 60
     appointment_slot_capacity: int = 4
+    appointment_early_s: float = 30 * 60    # how long before its slot an appointment may check in
+    appointment_days_ahead: int = 14        # how far ahead slots can be booked (days after today)
     issue_cutoff_s: float = 15 * 60
     fee_procedure: str | None = None
     result_procedure: str | None = None
@@ -348,6 +350,8 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         auto_open_standby=r.flag(site_t, "auto_open_standby", "site", default=False),
         appointment_grace_s=60 * r.number(site_t, "appointment_grace_min", "site", default=10, low=0),
         appointment_slot_capacity=r.integer(site_t, "appointment_slot_capacity", "site", default=4, low=0),
+        appointment_early_s=60 * r.number(site_t, "appointment_early_min", "site", default=30, low=0, high=240),
+        appointment_days_ahead=r.integer(site_t, "appointment_days_ahead", "site", default=14, low=0, high=90),
         issue_cutoff_s=60 * r.number(site_t, "issue_cutoff_min", "site", default=15, low=0),
         fee_procedure=fee_procedure,
         result_procedure=result_procedure,

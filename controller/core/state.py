@@ -40,7 +40,8 @@ class SiteState:
         self.counters: dict[int, CounterState] = {cid: CounterState(id=cid) for cid in site.counters}
         self.queues: dict[str, AgencyQueue] = {aid: AgencyQueue() for aid in site.agencies}
         self.directed: dict[int, list[str]] = defaultdict(list)  # transfers to one counter
-        self.pending: dict[str, float] = {}   # HELD/BACK_OFFICE ticket -> ready_at
+        self.pending: dict[str, float] = {}   # HELD/BACK_OFFICE/EARLY ticket -> ready_at
+        self.early: dict[str, dict[str, float]] = defaultdict(dict)  # agency -> EARLY ticket -> slot
         self.next_number: dict[str, int] = {a.id: a.first_number for a in site.agencies.values()}
         self.issued_per_agency: dict[str, int] = defaultdict(int)
         self.idempotency: dict[str, str] = {}
@@ -106,22 +107,33 @@ class SiteState:
         return None
 
     def deadline_of(self, ticket: Ticket) -> float:
+        """The deadline the routing works to: the targets', or sooner the appointment's grace window."""
         targets = self.site.targets
-        return ticket.deadline(targets.transaction_wait_s, targets.visit_wait_s)
+        deadline = ticket.deadline(targets.transaction_wait_s, targets.visit_wait_s)
+        if ticket.appointment_pending:
+            assert ticket.slot_at is not None
+            deadline = min(deadline, ticket.slot_at + self.site.appointment_grace_s)
+        return deadline
 
     def _enqueue(self, ticket: Ticket, now: float) -> None:
         """Put a ticket in line for its current step, its wait clock running from now."""
         ticket.state = TicketState.WAITING
         ticket.waiting_since = now
-        if ticket.slot_at is not None and ticket.step == 0 and ticket.tx_waited_before == 0:
-            # An appointment holder who checks in early waits from the slot, not from arrival.
-            ticket.waiting_since = max(now, ticket.slot_at)
         ticket.counter = None
         ticket.called_at = None
         ticket.started_at = None
         ticket.ready_at = None
         ticket.at_risk = False
         self.pending.pop(ticket.id, None)
+        if ticket.appointment_pending and ticket.tx_waited_before == 0 and (ticket.slot_at or 0.0) > now:
+            # Checked in before the slot: the wait clock starts at the slot, and until then the ticket
+            # stays out of line (a counter with nobody else may still call it: policies.py).
+            assert ticket.slot_at is not None
+            ticket.state = TicketState.EARLY
+            ticket.waiting_since = ticket.ready_at = ticket.slot_at
+            self.pending[ticket.id] = ticket.slot_at
+            self.early[ticket.agency][ticket.id] = ticket.slot_at
+            return
         start = self._arm(ticket)
         if ticket.target_counter is not None:
             self.directed[ticket.target_counter].append(ticket.id)
@@ -129,6 +141,9 @@ class SiteState:
         targets = self.site.targets
         # deadline_of(ticket), written out with the start just computed (same arithmetic, same float).
         deadline = start + min(targets.transaction_wait_s, targets.visit_wait_s - ticket.visit_waited)
+        if ticket.appointment_pending:
+            assert ticket.slot_at is not None
+            deadline = min(deadline, ticket.slot_at + self.site.appointment_grace_s)
         self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order)
 
     def _arm(self, ticket: Ticket) -> float:
@@ -191,6 +206,7 @@ class SiteState:
             if line and ticket.id in line:
                 line.remove(ticket.id)
         self.pending.pop(ticket.id, None)
+        self.early[ticket.agency].pop(ticket.id, None)
 
     def _issued(self, event: Event) -> None:
         d = event.data
@@ -320,6 +336,11 @@ class SiteState:
         if ticket.state == TicketState.HELD:
             kept = ticket.tx_waited_before + max(0.0, event.at - ticket.waiting_since)
             ticket.tx_waited_before = kept
+        if ticket.state == TicketState.EARLY:
+            # In line from its slot, however late the tick that noticed it came.
+            self.early[ticket.agency].pop(ticket.id, None)
+            self._enqueue(ticket, min(event.at, ticket.waiting_since))
+            return
         self._enqueue(ticket, event.at)
 
     def _abandoned(self, event: Event) -> None:

@@ -24,6 +24,7 @@ class TicketState(StrEnum):
     """Where a ticket is. Every issued ticket is in exactly one of these."""
 
     WAITING = "waiting"          # in a queue, ready to be called
+    EARLY = "early"              # an appointment checked in before its slot: joins the queue at the slot
     HELD = "held"                # missed its call; back in the queue after a hold
     CALLED = "called"            # called to a counter, not yet served
     SERVING = "serving"          # at the counter
@@ -66,7 +67,7 @@ class Ticket:
     called_at: float | None = None
     started_at: float | None = None
     intake_finished_at: float | None = None
-    ready_at: float | None = None   # BACK_OFFICE/HELD: when it re-enters the queue
+    ready_at: float | None = None   # BACK_OFFICE/HELD/EARLY: when it (re-)enters the queue
     calls: int = 0                  # calls of the current transaction (first + recalls)
     no_shows: int = 0
     target_counter: int | None = None  # transferred to one counter
@@ -82,6 +83,14 @@ class Ticket:
     @property
     def is_priority(self) -> bool:
         return self.priority is not None
+
+    @property
+    def appointment_pending(self) -> bool:
+        """An appointment holder the routing still owes a first call within the grace window of the slot.
+
+        A no-show or a transfer ends that promise: the ticket then waits like any other.
+        """
+        return self.slot_at is not None and self.step == 0 and self.no_shows == 0 and self.transfers == 0
 
     @property
     def is_open(self) -> bool:
