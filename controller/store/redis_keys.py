@@ -47,3 +47,15 @@ class SiteKeys:
     def lease(self) -> str:
         """String "TOKEN|HOLDER" with a TTL while a process holds the site."""
         return self._key("lease")
+
+    def booking(self, code: str) -> str:
+        """String: the JSON of one appointment booking (controller/store/appointments_redis.py)."""
+        return self._key(f"appt:code:{code}")
+
+    def slot(self, agency: str, slot_at: float) -> str:
+        """Set of the codes of an agency's live bookings in one slot (its size is the count)."""
+        return self._key(f"appt:slot:{agency}:{int(slot_at)}")
+
+    def booking_request(self, idempotency_key: str) -> str:
+        """String: the code a booking request with this Idempotency-Key made."""
+        return self._key(f"appt:idem:{idempotency_key}")
