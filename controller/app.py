@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import feed, live, pages, reports, routes, testing
+from controller.api import appointments, feed, live, pages, reports, routes, testing
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
 from controller.api.metrics import render_metrics
@@ -32,6 +32,7 @@ from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
 from controller.store import open_store
+from controller.store.appointments import open_book
 from firmware_bridge.mqtt_security import MqttSecurity, security_from_args
 
 __all__ = ["create_app"]
@@ -67,6 +68,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await open_store(settings.store, str(settings.data_dir))
+        try:
+            app.state.appointments = await open_book(settings.store, str(settings.data_dir))
+        except BaseException:
+            await store.close()
+            raise
         controller = Controller(
             sites, store, settings.policy, clock, settings.check_hours, serve_all=not settings.partitioned
         )
@@ -86,6 +92,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
                 yield
         finally:
             await controller.stop()
+            await app.state.appointments.close()
             await store.close()
             accounts.close()
 
@@ -98,8 +105,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.state.settings = settings
     app.state.accounts = accounts
     app.state.sites = {s.id: s for s in sites}
+    booking_rate = settings.booking_rate_per_minute
     app.state.rate_limits = RateLimits(
-        kiosk_per_minute=settings.kiosk_rate_per_minute, kiosk_burst=max(10, int(settings.kiosk_rate_per_minute / 3))
+        kiosk_per_minute=settings.kiosk_rate_per_minute, kiosk_burst=max(10, int(settings.kiosk_rate_per_minute / 3)),
+        booking_per_minute=booking_rate, booking_burst=max(3, int(booking_rate / 3)),
+        lookup_per_minute=10 * booking_rate, lookup_burst=max(10, int(10 * booking_rate / 3)),
     )
     app.state.rate_limiter = RateLimiter()
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
@@ -110,6 +120,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     if settings.partitioned:
         app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
     app.include_router(routes.router)
+    app.include_router(appointments.router)
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(reports.router)
@@ -148,6 +159,7 @@ def settings_from_args(args: Any) -> Settings:
         demo=args.demo,
         any_hour=args.any_hour,
         kiosk_rate_per_minute=args.kiosk_rate,
+        booking_rate_per_minute=getattr(args, "booking_rate", 1.0),
         test_clock=getattr(args, "test_clock", False),
         advertise_url=getattr(args, "advertise_url", ""),
         lease_ttl_s=getattr(args, "lease_ttl", 5.0),

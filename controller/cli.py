@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="texts to citizens who leave a phone: none | log (masked, the demo) | webhook:URL of an SMS gateway "
              "(token in MOTCUA_SMS_TOKEN)",
     )
+    serve.add_argument(
+        "--booking-rate", type=float, default=1.0,
+        help="appointments one client address may book per minute (burst: 3, or a third of it)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.add_argument(
         "--advertise-url", default="", help="with --store redis: the URL other processes forward to (default http://HOST:PORT)"

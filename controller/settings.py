@@ -49,6 +49,7 @@ class Settings:
     demo: bool = False
     any_hour: bool = False
     kiosk_rate_per_minute: float = 30.0
+    booking_rate_per_minute: float = 1.0  # appointments one client address may book (burst: 3 or a third)
     test_clock: bool = False
     policy: str = "deadline"
     tick: bool = True
@@ -69,6 +70,8 @@ class Settings:
             raise SettingsError("--test-clock moves the controller's clock: it is only allowed with --demo")
         if not self.kiosk_rate_per_minute > 0:
             raise SettingsError(f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
+        if not self.booking_rate_per_minute > 0:
+            raise SettingsError(f"--booking-rate must be > 0 bookings per minute, got {self.booking_rate_per_minute}")
         if self.store != "sqlite" and not self.store.startswith("redis://"):
             raise SettingsError(f"--store must be sqlite or redis://HOST:PORT/DB, got {self.store!r}")
         if self.mqtt != "none":

@@ -1,4 +1,4 @@
-"""Token-bucket rate limits for ticket issue: per kiosk and per phone number.
+"""Token-bucket rate limits: ticket issue per kiosk and per phone number; appointments per client.
 
 A kiosk in a public hall is touched by anyone; a burst of taps or a script
 must not drain an agency's numbers. Each key (a kiosk's name, a phone
@@ -11,7 +11,9 @@ Phone numbers are personal data: a phone's bucket is keyed by an HMAC of the
 number under a random key drawn anew each day, so the limiter never holds a
 number, and no bucket can be linked to a number once its day is over. The day
 is the site's (its UTC offset, given with each take), not the server's: a
-server kept on UTC still forgets phones at the site's midnight.
+server kept on UTC still forgets phones at the site's midnight. The booking
+page is public: bookings and code look-ups are limited per client address,
+which is personal data too and is keyed the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from dataclasses import dataclass
 
 from controller.core.clock import local_day
 
-__all__ = ["RateLimiter", "RateLimits"]
+__all__ = ["PERSONAL_KINDS", "RateLimiter", "RateLimits"]
+
+# Bucket kinds keyed by something personal (a phone number, a client's address): held only as a daily HMAC.
+PERSONAL_KINDS = frozenset({"phone", "booking", "lookup"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,10 @@ class RateLimits:
     kiosk_burst: int = 10
     phone_per_minute: float = 1.0
     phone_burst: int = 3
+    booking_per_minute: float = 1.0   # appointments booked from one client address
+    booking_burst: int = 3
+    lookup_per_minute: float = 10.0   # code look-ups and cancels from one client address
+    lookup_burst: int = 10
 
 
 class RateLimiter:
@@ -54,16 +63,16 @@ class RateLimiter:
         self._days: dict[int, tuple[str, bytes]] = {}  # UTC offset -> (local day, that day's key)
 
     def _key(self, kind: str, key: str, utc_offset_s: int) -> tuple[str, str]:
-        if kind != "phone":
+        if kind not in PERSONAL_KINDS:
             return (kind, key)
         day = local_day(self._wall_clock(), utc_offset_s)
         known = self._days.get(utc_offset_s)
         if known is None or known[0] != day:
-            # a new day where the site is: forget yesterday's phone buckets with the key that made them
+            # a new day where the site is: forget yesterday's personal buckets with the key that made them
             known = self._days[utc_offset_s] = (day, secrets.token_bytes(32))
-            zone = f"phone@{utc_offset_s}"
-            self._buckets = {k: v for k, v in self._buckets.items() if k[0] != zone}
-        return (f"phone@{utc_offset_s}", hmac.new(known[1], key.encode("utf-8"), hashlib.sha256).hexdigest())
+            zones = {f"{personal}@{utc_offset_s}" for personal in PERSONAL_KINDS}
+            self._buckets = {k: v for k, v in self._buckets.items() if k[0] not in zones}
+        return (f"{kind}@{utc_offset_s}", hmac.new(known[1], key.encode("utf-8"), hashlib.sha256).hexdigest())
 
     def take(self, kind: str, key: str, per_minute: float, burst: int, *, utc_offset_s: int = 7 * 3600) -> float:
         """Take one token; 0.0 when allowed, else the seconds until one is available (nothing taken).

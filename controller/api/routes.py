@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from controller.devices.printers import PrintService  # escpos and Pillow only where printing runs
     from controller.notify.service import NotifyService
 
-__all__ = ["router"]
+__all__ = ["Taken", "issued_body", "print_status", "refund_tokens", "router", "take_tokens"]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -119,13 +119,15 @@ async def get_catalogue(request: Request, site: str) -> dict[str, Any]:
     return catalogue(_runtime(request, site).site)
 
 
-def _issued_body(runtime: SiteRuntime, ticket_id: str) -> dict[str, Any]:
+def issued_body(runtime: SiteRuntime, ticket_id: str) -> dict[str, Any]:
+    """A ticket as the API returns it once issued, called or looked up."""
     now = runtime.clock()
     ticket = runtime.floor.ticket(ticket_id)
     view = runtime.floor.ticket_view(ticket, now)
     return {
         **view,
         "issued_at": iso(ticket.issued_at, runtime.site.utc_offset_s),
+        "slot_at": None if ticket.slot_at is None else iso(ticket.slot_at, runtime.site.utc_offset_s),
         "status_url": f"/t/{runtime.site.id}/{ticket.id}",
     }
 
@@ -163,7 +165,7 @@ async def issue_ticket(
     try:
         committed = await runtime.execute(command)
     except Exception:
-        _refund(request, taken)
+        refund_tokens(request, taken)
         raise
     issued = [e for e in committed.events if e.type == "ticket.issued"]
     if issued:
@@ -174,7 +176,7 @@ async def issue_ticket(
         if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
             raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
         response.headers["Idempotent-Replayed"] = "true"
-    answer = {**_issued_body(runtime, ticket_id), "print": _print_status(request, site, ticket_id)}
+    answer = {**issued_body(runtime, ticket_id), "print": print_status(request, site, ticket_id)}
     # with no await since the commit: the place the notifier reads is the place at issue
     answer["sms"] = await _keep_phone(request, site, ticket_id, body.phone)
     return answer
@@ -191,33 +193,49 @@ async def _keep_phone(request: Request, site: str, ticket_id: str, phone: str | 
 
 Taken = list[tuple[str, str, int, int]]  # (kind, key, burst, the site's UTC offset)
 
+_LIMITED = {
+    "kiosk": "Quá nhiều lượt lấy số từ ki-ốt này / this kiosk; vui lòng thử lại sau {s} giây "
+             "/ too many tickets, try again in {s} s",
+    "phone": "Quá nhiều lượt lấy số từ số điện thoại này / this phone number; vui lòng thử lại sau {s} giây "
+             "/ too many tickets, try again in {s} s",
+    "booking": "Quá nhiều lượt đặt lịch hẹn từ thiết bị này; vui lòng thử lại sau {s} giây "
+               "/ too many bookings from this device, try again in {s} s",
+    "lookup": "Quá nhiều lượt tra cứu mã hẹn từ thiết bị này; vui lòng thử lại sau {s} giây "
+              "/ too many code look-ups from this device, try again in {s} s",
+}
+
+
+def take_tokens(request: Request, runtime: SiteRuntime, wanted: list[tuple[str, str, float, int]]) -> Taken:
+    """Charge each (kind, key, per_minute, burst) bucket; 429 (nothing charged) when one is empty.
+
+    Personal buckets (phones, client addresses) roll their key over at the site's midnight.
+    """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    offset = runtime.site.utc_offset_s
+    taken: Taken = []
+    for kind, key, per_minute, burst in wanted:
+        wait = limiter.take(kind, key, per_minute, burst, utc_offset_s=offset)
+        if wait > 0:
+            refund_tokens(request, taken)
+            seconds = max(1, round(wait))
+            raise ApiError(429, "rate_limited", _LIMITED[kind].format(s=seconds), headers={"Retry-After": str(seconds)})
+        taken.append((kind, key, burst, offset))
+    return taken
+
 
 def _take_tokens(request: Request, runtime: SiteRuntime, kiosk: str | None, phone: str | None) -> Taken:
     """Charge the kiosk's and the phone's buckets; 429 (nothing charged) when either is empty."""
-    limiter: RateLimiter = request.app.state.rate_limiter
     limits: RateLimits = request.app.state.rate_limits
-    offset = runtime.site.utc_offset_s  # a phone's bucket key rolls over at the site's midnight
     wanted = []
     if kiosk is not None:
         wanted.append(("kiosk", f"{runtime.site.id}/{kiosk}", limits.kiosk_per_minute, limits.kiosk_burst))
     if phone:
         wanted.append(("phone", phone, limits.phone_per_minute, limits.phone_burst))
-    taken: Taken = []
-    for kind, key, per_minute, burst in wanted:
-        wait = limiter.take(kind, key, per_minute, burst, utc_offset_s=offset)
-        if wait > 0:
-            _refund(request, taken)
-            seconds = max(1, round(wait))
-            who = "ki-ốt này / this kiosk" if kind == "kiosk" else "số điện thoại này / this phone number"
-            raise ApiError(429, "rate_limited",
-                           f"Quá nhiều lượt lấy số từ {who}; vui lòng thử lại sau {seconds} giây "
-                           f"/ too many tickets, try again in {seconds} s",
-                           headers={"Retry-After": str(seconds)})
-        taken.append((kind, key, burst, offset))
-    return taken
+    return take_tokens(request, runtime, wanted)
 
 
-def _refund(request: Request, taken: Taken) -> None:
+def refund_tokens(request: Request, taken: Taken) -> None:
+    """Give back what take_tokens charged (the request was refused for another reason)."""
     limiter: RateLimiter = request.app.state.rate_limiter
     for kind, key, burst, offset in taken:
         limiter.refund(kind, key, burst, utc_offset_s=offset)
@@ -232,12 +250,12 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
     if ticket_id not in state.tickets and ticket_id in state.by_number:
         ticket_id = state.by_number[ticket_id]  # looking up by the printed number works too
     ticket = floor.ticket(ticket_id)
-    body = _issued_body(runtime, ticket.id)
+    body = issued_body(runtime, ticket.id)
     body["history"] = [
         {"type": kind, "at": iso(at, runtime.site.utc_offset_s), "counter": counter}
         for kind, at, counter in state.history.get(ticket.id, [])
     ]
-    body["print"] = _print_status(request, runtime.site.id, ticket.id)
+    body["print"] = print_status(request, runtime.site.id, ticket.id)
     notifier: NotifyService | None = request.app.state.notifier
     body["phone_on_file"] = notifier is not None and notifier.has_contact(runtime.site.id, ticket.id)
     return body
@@ -261,7 +279,7 @@ async def forget_phone(request: Request, site: str, ticket_id: str) -> Response:
     return Response(status_code=204)
 
 
-def _print_status(request: Request, site: str, ticket_id: str) -> dict[str, Any]:
+def print_status(request: Request, site: str, ticket_id: str) -> dict[str, Any]:
     """What became of the ticket's print (the kiosk tells the citizen to photograph a failed one)."""
     devices = getattr(request.app.state, "devices", None)
     printing: PrintService | None = getattr(devices, "printing", None)
@@ -341,7 +359,7 @@ async def call_next(request: Request, site: str, counter: int) -> dict[str, Any]
     events = (await runtime.execute(cmd.CallNext(counter=counter, by=principal.name))).events
     if not events or events[-1].type != "ticket.called":
         return Response(status_code=204)
-    return _issued_body(runtime, str(events[-1].data["ticket"]))
+    return issued_body(runtime, str(events[-1].data["ticket"]))
 
 
 def _ticket_action(name: str, make: Any) -> Any:
@@ -349,7 +367,7 @@ def _ticket_action(name: str, make: Any) -> Any:
         runtime, principal = _at_counter(request, site, counter)
         events = (await runtime.execute(make(counter=counter, by=principal.name))).events
         ticket_id = str(events[-1].data["ticket"])
-        return _issued_body(runtime, ticket_id)
+        return issued_body(runtime, ticket_id)
 
     action.__name__ = name.replace("-", "_")
     return action
@@ -368,7 +386,7 @@ async def finish(
     runtime, principal = _at_counter(request, site, counter)
     outcome = body.outcome if body else "done"
     events = (await runtime.execute(cmd.Finish(counter=counter, outcome=outcome, by=principal.name))).events
-    return _issued_body(runtime, str(events[-1].data["ticket"]))
+    return issued_body(runtime, str(events[-1].data["ticket"]))
 
 
 @router.post("/sites/{site}/counters/{counter}/transfer")
@@ -377,7 +395,7 @@ async def transfer(request: Request, site: str, counter: int, body: TransferBody
     runtime, principal = _at_counter(request, site, counter)
     command = cmd.Transfer(counter=counter, procedure=body.procedure, to_counter=body.counter, by=principal.name)
     events = (await runtime.execute(command)).events
-    return _issued_body(runtime, str(events[-1].data["ticket"]))
+    return issued_body(runtime, str(events[-1].data["ticket"]))
 
 
 @router.post("/sites/{site}/ratings", status_code=201)
