@@ -1,5 +1,9 @@
 """Citizens of one simulated day: when they come, for what, and how long they will need.
 
+Appointment holders booked the site's first bookable half-hour slot at or after
+their arrival (controller/core/appointments.py), so they come up to half an
+hour early; whether the slot still had room is the day's business (sim/staff.py).
+
 Arrivals are a non-homogeneous Poisson process with a piecewise-constant rate:
 one rate per half hour of the site's arrival profile (split again where a surge
 starts or ends). Everything random about a citizen (procedure, priority,
@@ -17,12 +21,14 @@ early), so the expected number of visits of the day is exactly that volume.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from controller.core.appointments import SLOT_S, slot_minutes
 from controller.core.site import Site
 from controller.core.tickets import PRIORITY_CLASSES
 from sim.scenario import Surge
@@ -31,7 +37,6 @@ __all__ = ["Arrival", "day_arrivals", "day_factor", "issue_slots"]
 
 # Who holds a legal priority, roughly: mostly elderly people and parents of small children.
 _PRIORITY_WEIGHTS = (0.5, 0.1, 0.1, 0.2, 0.1)
-_APPOINTMENT_EARLY_S = 600.0  # appointment holders arrive up to 10 minutes before their slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +46,7 @@ class Arrival:
     at_s: float
     procedure: str
     priority: str | None
-    appointment_slot_s: float | None
+    appointment_slot_s: float | None  # the half-hour slot booked (local s): the first one at or after arrival
     services_s: tuple[float, ...]   # one per step of site.journey(procedure)
     no_show: tuple[bool, ...]       # per step: misses the first call
     incomplete: bool                # the intake ends "incomplete"
@@ -123,7 +128,8 @@ def day_arrivals(
     is_priority = rng.random(n) < site.arrivals.priority_share
     priority_class = rng.choice(len(PRIORITY_CLASSES), size=n, p=np.array(_PRIORITY_WEIGHTS))
     is_appointment = rng.random(n) < site.arrivals.appointment_share
-    early = rng.random(n) * _APPOINTMENT_EARLY_S
+    rng.random(n)  # drawn and unused (it was the early arrival of appointment holders): later draws stay aligned
+    slots = [60.0 * m for m in slot_minutes(site)]
     normals = rng.standard_normal((n, 3))
     no_shows = rng.random((n, 3)) < no_show_share
     incomplete = rng.random(n) < incomplete_share
@@ -137,7 +143,7 @@ def day_arrivals(
             procedure=procedure,
             priority=priority,
             # A citizen with legal priority is served as such, appointment or not.
-            appointment_slot_s=float(at[i] + early[i]) if is_appointment[i] and priority is None else None,
+            appointment_slot_s=_booked_slot(slots, float(at[i])) if is_appointment[i] and priority is None else None,
             services_s=tuple(
                 _lognormal(site.procedures[step].service_s, site.procedures[step].service_cv, float(normals[i, k]))
                 for k, step in enumerate(steps)
@@ -146,6 +152,13 @@ def day_arrivals(
             incomplete=bool(incomplete[i]),
         ))
     return out
+
+
+def _booked_slot(slots: Sequence[float], at_s: float) -> float | None:
+    """The slot an appointment holder arriving at `at_s` booked: the first one at or after it (they come
+    up to half an hour early); None when none is left that day (they come as walk-ins)."""
+    index = bisect.bisect_left(slots, at_s)
+    return slots[index] if index < len(slots) and slots[index] - at_s <= SLOT_S else None
 
 
 def _lognormal(mean: float, cv: float, z: float) -> float:

@@ -68,6 +68,13 @@ class Tally:
     counter_open_s: dict[tuple[int, int, int, int], float] = field(default_factory=lambda: defaultdict(float))
     estimate_errors: list[float] = field(default_factory=list)
     devices: Counter[str] = field(default_factory=Counter)
+    # appointments: checked in on time, given a normal number (late / other day), slot already full,
+    # and how long after its slot each on-time holder was first called
+    appointments_kept: int = 0
+    appointments_fallback: int = 0
+    appointments_full: int = 0
+    appointment_call_after_slot: list[float] = field(default_factory=list)
+    appointment_grace_s: float = 10 * 60.0
     simulated_s: float = 0.0
     sites: int = 0
     transaction_target_s: float = 15 * 60.0
@@ -102,6 +109,13 @@ class Tally:
         if not self.waits:
             return 1.0
         return sum(1 for w in self.waits if w <= self.transaction_target_s) / len(self.waits)
+
+    def appointments_within_grace(self) -> float | None:
+        """Share of on-time appointment holders first called by the end of their slot's grace window
+        (one who left or was still waiting at closing counts as not)."""
+        if not self.appointments_kept:
+            return None
+        return sum(1 for d in self.appointment_call_after_slot if d <= self.appointment_grace_s) / self.appointments_kept
 
     def utilisation(self) -> float:
         """Busy time (call to finish) over staffed time (open, not paused), all counters."""
@@ -147,14 +161,28 @@ class Tally:
                               if self.back_office_s else 0.0,
                               "p90": r(percentile(self.back_office_s, 90))},
             "estimate_within_3min": None if honesty is None else round(honesty, 4),
+            "appointments": self._appointments(),
             "devices_down": dict(sorted(self.devices.items())),
+        }
+
+    def _appointments(self) -> dict[str, Any]:
+        within = self.appointments_within_grace()
+        delays = self.appointment_call_after_slot
+        return {
+            "checked_in": self.appointments_kept,
+            "normal_number": self.appointments_fallback,
+            "slot_full": self.appointments_full,
+            "called": len(delays),
+            "called_within_grace": None if within is None else round(within, 4),
+            "called_after_slot_s": {"p50": round(percentile(delays, 50), 1), "p90": round(percentile(delays, 90), 1),
+                                    "max": round(max(delays, default=0.0), 1)},
         }
 
 
 # Everything a run counts; not the run's settings (targets, sites) nor its length (set once at the end).
 _MERGED_FIELDS = tuple(
     f.name for f in fields(Tally)
-    if f.name not in ("simulated_s", "sites", "transaction_target_s", "visit_target_s")
+    if f.name not in ("simulated_s", "sites", "transaction_target_s", "visit_target_s", "appointment_grace_s")
 )
 
 
@@ -177,6 +205,7 @@ class DayRecorder:
         self.auto_since: dict[int, float] = {}
         self.issued_at: dict[str, float] = {}
         self.estimates: dict[str, float] = {}
+        self.slots: dict[str, float] = {}  # on-time appointment holder -> slot, until first called
         self.reasons: dict[str, str] = {}
         self.down: set[str] = set()
         self._sampled = (-1, 0)  # (state version, citizens in line) of the last queue sample
@@ -193,10 +222,19 @@ class DayRecorder:
                 self.step[tid] = 0
                 self.issued_at[tid] = at
                 self._entered(tid, 0, at, d["procedure"])
+                check_in = d.get("check_in")
+                if check_in == "kept":
+                    t.appointments_kept += 1
+                    self.slots[tid] = float(d["slot_at"])
+                elif check_in is not None:
+                    t.appointments_fallback += 1
                 if "printer" in self.down:
                     t.devices["tickets_without_printout"] += 1
             elif kind == "ticket.called":
                 counter = d["counter"]
+                slot = self.slots.pop(d["ticket"], None)
+                if slot is not None:
+                    t.appointment_call_after_slot.append(at - slot)
                 self.busy_since[counter] = at
                 if f"display:{counter}" in self.down:
                     t.devices["calls_without_counter_display"] += 1
@@ -302,6 +340,10 @@ class DayRecorder:
         """A citizen still waiting when the centre closed."""
         self.tally.still_waiting_at_close += 1
         del tid
+
+    def appointment_full(self) -> None:
+        """An appointment holder whose slot was already full: they came as a walk-in."""
+        self.tally.appointments_full += 1
 
     def refused(self, code: str) -> None:
         """A command the Floor refused (DomainError code)."""

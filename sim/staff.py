@@ -37,6 +37,7 @@ from typing import Any
 from controller.core.commands import (
     Abandon,
     CallNext,
+    CheckIn,
     CloseCounter,
     Command,
     Finish,
@@ -59,7 +60,7 @@ from sim.shifts import DayPlan
 
 __all__ = ["SiteDay"]
 
-_WAITING_STATES = (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE)
+_WAITING_STATES = (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY)
 
 
 class SiteDay:
@@ -99,6 +100,8 @@ class SiteDay:
         self._tick_checked = -1            # the floor's state version it was worked out for
         self._samples: deque[float] = deque()  # queue-length sample times still to take
         self._next_sample = float("inf")
+        self.booked: dict[tuple[str, float], int] = {}  # (agency, slot) -> appointments booked
+        self.bookings = 0
 
     # ------------------------------------------------------------- schedule
     def run(self) -> None:
@@ -215,6 +218,11 @@ class SiteDay:
 
     def _entered_queue(self, tid: str) -> None:
         ticket = self.floor.state.tickets[tid]
+        if ticket.state == TicketState.EARLY and not self.closing:
+            # In line at the slot (the tick wakes then: it is a pending ready time); an idle counter may call
+            # them before.
+            self._wake.append(ticket.agency)
+            return
         if ticket.state != TicketState.WAITING:
             return
         if self.closing:
@@ -258,7 +266,7 @@ class SiteDay:
             agency = self._wake.popleft()
             queue = state.queues[agency]
             tried: set[int] = set()
-            while len(queue):
+            while len(queue) or state.early.get(agency):  # an idle counter may serve an early appointment
                 candidates = [
                     c for c in self.counters_for[agency]
                     if c not in tried and state.counters[c].status == CounterStatus.OPEN
@@ -364,13 +372,19 @@ class SiteDay:
 
     # ------------------------------------------------------------- citizens
     def _arrive(self, arrival: Arrival) -> None:
-        command = IssueTicket(
-            procedure=arrival.procedure,
-            priority=arrival.priority,
-            channel="appointment" if arrival.appointment_slot_s is not None else "kiosk",
-            kiosk="k1",
-            slot_at=None if arrival.appointment_slot_s is None else self.midnight + arrival.appointment_slot_s,
-        )
+        command: Command = IssueTicket(procedure=arrival.procedure, priority=arrival.priority, kiosk="k1")
+        if arrival.appointment_slot_s is not None:
+            # The booking the citizen made on an earlier day, with the book's capacity rule; a full
+            # slot means they never got an appointment and come as a walk-in.
+            slot_at = self.midnight + arrival.appointment_slot_s
+            place = (self.site.procedures[arrival.procedure].agency, slot_at)
+            if self.booked.get(place, 0) < self.site.appointment_slot_capacity:
+                self.booked[place] = self.booked.get(place, 0) + 1
+                self.bookings += 1
+                command = CheckIn(booking=f"sim-{self.bookings}", procedure=arrival.procedure, slot_at=slot_at,
+                                  kiosk="k1")
+            else:
+                self.recorder.appointment_full()
         events = self._run(command)
         for event in events:
             if event.type == "ticket.issued":

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from controller.core.commands import (
     Abandon,
     CallNext,
+    CheckIn,
     CloseCounter,
     Command,
     Finish,
@@ -41,7 +42,7 @@ MONDAY_0800 = 1736125200.0  # 2025-01-06 08:00 +07:00
 SITE: Site = parse_site(
     {
         "site": {"id": "p", "name": "Property floor", "hours": [["00:00", "23:59"]], "issue_cutoff_min": 0,
-                 "wait_target_transaction_min": 2, "wait_target_visit_min": 3},
+                 "wait_target_transaction_min": 2, "wait_target_visit_min": 3, "appointment_grace_min": 1},
         "agency": [
             {"id": "A", "name": "A", "number_block": 1000},
             {"id": "B", "name": "B", "number_block": 2000},
@@ -81,6 +82,9 @@ commands = st.one_of(
     st.integers(0, 30).map(lambda i: ("abandon", i)),
     st.floats(1.0, 150.0).map(lambda s: ("advance", s)),
     st.just(("tick", 0)),
+    # an appointment checked in from 2 minutes after its slot to 10 minutes before (a few bookings, so repeats)
+    st.tuples(st.sampled_from(["a1", "a2", "b1"]), st.floats(-120.0, 600.0), st.integers(0, 4)).map(
+        lambda t: ("appointment", t)),
 )
 
 
@@ -94,6 +98,7 @@ def _snapshot(floor: Floor) -> dict[str, Any]:
         "queues": {a: q.ordered() for a, q in state.queues.items()},
         "directed": {c: list(v) for c, v in state.directed.items() if v},
         "pending": dict(state.pending),
+        "early": {a: dict(e) for a, e in state.early.items() if e},
     }
 
 
@@ -111,6 +116,8 @@ def _check_coherent(floor: Floor) -> None:
             assert at_counters[tid] == 1 and places == 1 and state.counters[ticket.counter or 0].current == tid
         elif ticket.state in (TicketState.HELD, TicketState.BACK_OFFICE):
             assert tid in state.pending and places == 1
+        elif ticket.state == TicketState.EARLY:
+            assert tid in state.pending and places == 1 and tid in state.early[ticket.agency]
         else:
             assert places == 0, (tid, ticket.state, places)
 
@@ -171,10 +178,14 @@ def _drive(policy: str, steps: list[Any]) -> Counter[str]:
                 log.extend(events)
                 _check_coherent(floor)
                 continue
-            tickets = sorted(floor.state.tickets)
-            if not tickets:
-                continue
-            command: Command = Abandon(tickets[value % len(tickets)])
+            if kind == "appointment":
+                procedure, ahead, booking = value
+                command: Command = CheckIn(f"bk{booking}", procedure, slot_at=round(now + ahead))
+            else:
+                tickets = sorted(floor.state.tickets)
+                if not tickets:
+                    continue
+                command = Abandon(tickets[value % len(tickets)])
         else:
             command = step
         before = {tid: (t.waited(now), t.state) for tid, t in floor.state.tickets.items()}

@@ -99,9 +99,10 @@ def _locations_are_consistent(events: list[Event]) -> None:
         tid = d.get("ticket")
         if kind == "ticket.issued":
             assert tid not in where
-            where[tid], steps[tid] = "queue", 0
+            # an appointment checked in before its slot waits out of line until the slot
+            where[tid], steps[tid] = ("early" if d.get("slot_at", 0) > event.at else "queue"), 0
         elif kind == "ticket.called":
-            assert where[tid] == "queue", (tid, where[tid])
+            assert where[tid] in ("queue", "early"), (tid, where[tid])
             where[tid] = f"counter {d['counter']}"
         elif kind == "ticket.started":
             assert where[tid] == f"counter {d['counter']}"
@@ -117,10 +118,10 @@ def _locations_are_consistent(events: list[Event]) -> None:
             assert where[tid] == f"counter {d['counter']}"
             where[tid] = "held" if d.get("requeued") else "gone"
         elif kind == "ticket.ready":
-            assert where[tid] in ("back office", "held")
+            assert where[tid] in ("back office", "held", "early")
             where[tid] = "queue"
         elif kind == "ticket.abandoned":
-            assert where[tid] in ("queue", "back office", "held")
+            assert where[tid] in ("queue", "back office", "held", "early")
             where[tid] = "gone"
     assert all(n == 1 for n in finished.values()), "a transaction was served twice"
     assert set(where.values()) <= {"done", "gone"}, "someone is still on the floor after the day"

@@ -40,6 +40,7 @@ __all__ = [
     "idempotency_key",
     "new_code",
     "normalise_code",
+    "slot_minutes",
 ]
 
 # No I, L, O, 0 or 1: a code read aloud or typed from a phone screen has one reading.
