@@ -115,7 +115,8 @@ class Tally:
         (one who left or was still waiting at closing counts as not)."""
         if not self.appointments_kept:
             return None
-        return sum(1 for d in self.appointment_call_after_slot if d <= self.appointment_grace_s) / self.appointments_kept
+        within = sum(1 for d in self.appointment_call_after_slot if d <= self.appointment_grace_s)
+        return within / self.appointments_kept
 
     def utilisation(self) -> float:
         """Busy time (call to finish) over staffed time (open, not paused), all counters."""
