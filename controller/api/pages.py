@@ -69,6 +69,12 @@ async def kiosk_page(request: Request, site: str) -> Response:
     return _page(request, site, "kiosk.html")
 
 
+@router.get("/book/{site}")
+async def book_page(request: Request, site: str) -> Response:
+    """Appointment booking (public): procedure, day, slot, and the code to check in with at the kiosk."""
+    return _page(request, site, "book.html")
+
+
 @router.get("/counter/{site}/{counter}")
 async def counter_page(request: Request, site: str, counter: int) -> Response:
     """Staff counter app."""

@@ -25,6 +25,10 @@ const Motcua = (() => {
   let dictionary = { vi: {}, en: {} };
 
   function setDictionary(dict) { dictionary = dict; }
+  /** Add words to the dictionary (a page's optional module brings its own). */
+  function addWords(dict) {
+    for (const [code, words] of Object.entries(dict)) dictionary[code] = { ...(dictionary[code] || {}), ...words };
+  }
   function language() { return lang; }
 
   /** The text for a key in the current language, with {name} filled in. */
@@ -164,6 +168,6 @@ const Motcua = (() => {
     return node;
   }
 
-  return { fold, matches, setDictionary, language, t, applyLanguage, named, minutes, clock, api, ApiError, Live,
+  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, minutes, clock, api, ApiError, Live,
            debounce, newKey, el };
 })();

@@ -325,5 +325,8 @@
     performance.mark("motcua-ready");
   }
 
+  // What optional screens (kiosk-appointment.js) need from the kiosk: its set-up and its ticket screen.
+  Motcua.kiosk = { site, config, show, showTicket, reset };
+
   start();
 })();
