@@ -46,6 +46,14 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/forecast"): READERS,
     ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): {"manager", "admin"},
     ("get", "/api/v1/feed"): {"ops_key", "manager", "admin", "ops"},
+    # appointments: booking, look-up and cancel are the public /book page's (limited per client address);
+    # a check-in issues a ticket
+    ("get", "/api/v1/sites/{site}/appointments/days"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/appointments/slots"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/appointments"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/appointments/{code}"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/appointments/{code}/cancel"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/appointments/{code}/check-in"): ISSUERS,
     **{("post", f"/api/v1/sites/{{site}}/counters/{{counter}}/{action}"): AT_COUNTER
        for action in ("open", "close", "pause", "resume", "call-next", "recall", "no-show", "start", "finish",
                       "transfer")},
@@ -105,7 +113,8 @@ def test_matrix(server: ServerProcess, caller: str) -> None:
             # logout revokes the token it is given: use a fresh one for that row
             headers = headers_for(server, caller)
             path = (template.replace("{site}", "xa").replace("{counter}", "1")
-                    .replace("{ticket_id}", ticket["id"]).replace("{alert}", "no-such-alert"))
+                    .replace("{ticket_id}", ticket["id"]).replace("{alert}", "no-such-alert")
+                    .replace("{code}", "ABCDEF"))
             response = c.request(method.upper(), path, headers=headers, json=BODIES.get(template))
             refused = response.status_code in (401, 403)
             if refused == (caller in allowed):
