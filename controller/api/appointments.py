@@ -104,8 +104,11 @@ def _view(runtime: SiteRuntime, booking: Booking) -> dict[str, Any]:
     site = runtime.site
     offset = site.utc_offset_s
     now = runtime.clock()
-    procedure = site.procedures[booking.procedure]
-    agency = site.agencies[booking.agency]
+    procedure = site.procedures.get(booking.procedure)
+    agency = site.agencies.get(booking.agency)
+    if procedure is None or agency is None:  # the site file changed since the booking was made
+        raise DomainError("procedure_withdrawn", "Thủ tục của lịch hẹn này không còn nhận tại trung tâm / "
+                                                 "this appointment's procedure is no longer served here", 409)
     day = local_day(booking.slot_at, offset)
     status, ticket = booking.status, None
     if status == "booked":
