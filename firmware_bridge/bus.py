@@ -17,9 +17,12 @@ updates ahead of polls):
 - The slack at time t is how long the line may be given to something else with
   every keypad still polled in time if the polls then follow in deadline order:
       slack(t) = min over keypads sorted by deadline of  d_i - (t + sum of poll costs of those before i).
-- The next non-poll job, in this order: a display's pending state (FIFO of displays),
-  a one-off request, a due probe (PING, or a Modbus read, of unknown and unavailable
-  devices, and a slow health PING of the others). A display update goes first when its cost <=
+- The next non-poll job, in this order: a display's pending state (FIFO of displays; each
+  op a job of its own, and the first op of a new state, its number, before the rest of
+  another, its blink), a one-off request, a due probe (PING, or a Modbus read, of unknown and unavailable
+  devices, and a slow health PING of the others that are not polled: a keypad's answer to
+  each poll already says it is there, so it is PINGed for its health only when it is first
+  heard and when it comes back). A display update goes first when its cost <=
   slack(t); a request or probe when its cost plus that of the costliest display
   update <= slack(t) (so an update arriving meanwhile still jumps ahead), or, when
   there can never be room for both, its cost alone <= slack(t). If not,
@@ -28,6 +31,13 @@ updates ahead of polls):
   guard - one round of polls) goes as soon as the slack is within guard_s of free,
   and misses a deadline by about its excess; any other job goes after at most two
   rounds (when exchanges take longer than estimated, e.g. on a loaded host).
+- A poll that brings presses holds back requests and probes until as many display
+  updates have started as such polls came, or `press_hold_s` passed; and the first op
+  of a new display state that comes meanwhile (the number the press called, through
+  MQTT and the controller some tens of ms later) goes right after the exchange in
+  progress, whatever the slack: staff see the number they asked for, not after another
+  round of polls, at the price of polls one SHOW (~22 ms) later when the slack was
+  short (once per press: presses come at the pace of people).
 - With nothing else to do, a keypad is polled when slack(t) <= reserve (twice the
   cost of one poll plus the costliest display update), but not before half its
   interval: an update that arrives then fits at once, even a little late.
@@ -43,8 +53,9 @@ ACK, 14 bytes, plus turn-around) leave ~50 ms of every 200 ms: two SHOW updates
 (~22 ms each). Polls in deadline order are round-robin. What breaks it, and by how much: a timed-out attempt (up
 to `timeout_s` once per retry; polls run between retries), and a job longer than
 that slack, by its excess, e.g. a health PING whose STATUS answer is longer than
-~40 bytes (~65 ms), once per `health_interval_s` per device, or the probe of an
-unavailable device, once per `probe_interval_s`.
+~40 bytes (~65 ms), once per `health_interval_s` per display, or the probe of an
+unavailable device, once per `probe_interval_s`; the polls that catch up after it
+then fill a round, and an update that arrives meanwhile waits for them.
 """
 
 from __future__ import annotations
@@ -156,6 +167,7 @@ class _Link:
     seq: int = 0
     desired: tuple[Op, ...] | None = None
     dirty: bool = False
+    next_op: int = 0  # the op of desired to send next (each op is a job of its own)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     last_poll: float = float("-inf")
     next_probe: float = 0.0
@@ -231,6 +243,8 @@ class BusMaster:
 
     guard_s: how much before the interval a poll is due (timer jitter).
     probe_margin_s: how much longer than its answer takes a probe of an unavailable device waits.
+    press_hold_s: how long, at most, a poll that brought presses keeps requests and probes
+        back for the display update the presses cause.
     byte_time_s: time of one byte on the wire; the line's own when it has one, else 9600 baud.
     """
 
@@ -245,6 +259,7 @@ class BusMaster:
         health_interval_s: float = 10.0,
         guard_s: float = 0.01,
         probe_margin_s: float = 0.01,
+        press_hold_s: float = 0.5,
         byte_time_s: float | None = None,
     ) -> None:
         self.line = line
@@ -258,6 +273,7 @@ class BusMaster:
         self.poll_interval_s = poll_interval_s
         self.probe_interval_s = probe_interval_s
         self.health_interval_s = health_interval_s
+        self.press_hold_s = press_hold_s
         self.stats = BusStats()
         self._links: dict[int, _Link] = {}
         self._dirty: deque[int] = deque()
@@ -270,6 +286,10 @@ class BusMaster:
         # latency): a moving average over the answered first attempts
         self._overhead_s = TURNAROUND_BYTES * byte_time_s
         self._interleaving = False  # polls between the attempts of an exchange are running
+        # polls that brought presses whose display update has not started yet, and until when
+        # requests and probes wait for those updates
+        self._presses_awaiting_update = 0
+        self._hold_until = float("-inf")
 
     # set-up
 
@@ -351,6 +371,7 @@ class BusMaster:
         link = self._link(address)
         link.desired = tuple(ops)
         link.dirty = True
+        link.next_op = 0
         for superseded in link.waiters:
             if not superseded.done():
                 superseded.set_result(None)
@@ -424,7 +445,9 @@ class BusMaster:
         self._overhead_s = 0.9 * self._overhead_s + 0.1 * overhead
 
     def _apply_cost(self, link: _Link) -> float:
-        return sum(self._cost(link, op) for op in link.desired or ())
+        """Cost of the next op of the device's state: its ops go one by one."""
+        ops = link.desired or ()
+        return self._cost(link, ops[link.next_op]) if link.next_op < len(ops) else 0.0
 
     def _probe_op(self, link: _Link) -> Op:
         return FramedCommand(PING) if link.dialect == "framed" else ReadHolding(link.address, 0, 1)
@@ -443,9 +466,10 @@ class BusMaster:
         return slack
 
     def _update_reserve(self) -> float:
-        """Cost of the costliest display update (a SHOW of "1234|05" before any)."""
+        """Cost of the costliest op of a display update (a SHOW of "1234|05" before any)."""
         show = (2 * OVERHEAD + 7 + TURNAROUND_BYTES) * self.byte_time_s
-        return max((self._apply_cost(link) for link in self._links.values() if link.desired), default=show)
+        costs = (self._cost(link, op) for link in self._links.values() for op in link.desired or ())
+        return max(costs, default=show)
 
     def _reserve(self, keypads: Sequence[_Link]) -> float:
         """Slack kept free on an idle bus: twice a poll on the line plus the costliest update."""
@@ -456,11 +480,17 @@ class BusMaster:
 
         Nothing is taken off a queue until the job starts.
         """
-        while self._dirty:
-            link = self._links[self._dirty[0]]
-            if link.dirty and link.availability != "offline":
-                return self._apply_cost(link), partial(self._start_apply, link), True
-            self._dirty.popleft()
+        for address in [a for a in self._dirty if not self._sendable(self._links[a])]:
+            self._dirty.remove(address)
+        # a new state (its number) goes before the rest of another (its blink)
+        first = next((a for a in self._dirty if self._links[a].next_op == 0), None)
+        if first is None and self._dirty:
+            first = self._dirty[0]
+        if first is not None:
+            link = self._links[first]
+            return self._apply_cost(link), partial(self._start_apply, link), True
+        if self._holding(now):
+            return None
         if self._requests:
             link, op, _ = self._requests[0]
             return self._cost(link, op), self._start_request, False
@@ -470,9 +500,25 @@ class BusMaster:
             return self._probe_cost(link), partial(self._probe, link), False
         return None
 
+    def _next_update_is_new(self) -> bool:
+        """Whether the display update _pending chose is a new state (its first op)."""
+        return any(self._links[a].next_op == 0 for a in self._dirty)
+
+    @staticmethod
+    def _sendable(link: _Link) -> bool:
+        return link.dirty and link.availability != "offline"
+
     def _start_apply(self, link: _Link) -> Coroutine[Any, Any, None]:
-        self._dirty.popleft()
+        self._dirty.remove(link.address)
+        if link.next_op == 0:  # a new state, not the rest of one
+            self._presses_awaiting_update = max(0, self._presses_awaiting_update - 1)
         return self._apply_state(link)
+
+    def _holding(self, now: float) -> bool:
+        """Whether requests and probes wait for the display update of a press just polled."""
+        if self._presses_awaiting_update and now >= self._hold_until:
+            self._presses_awaiting_update = 0  # the presses changed no display (e.g. a rating)
+        return self._presses_awaiting_update > 0
 
     def _start_request(self) -> Coroutine[Any, Any, None]:
         link, op, future = self._requests.popleft()
@@ -482,6 +528,10 @@ class BusMaster:
         """Whether a non-poll job of this cost goes now rather than the next poll."""
         if self._deferred >= 2 * len(keypads):
             return True  # two rounds of polls did not make room (estimates short of the line)
+        if is_update and self._presses_awaiting_update and self._next_update_is_new():
+            # the number a press asked for: right after the poll that brought the press,
+            # even if the keypads' next polls then come up to this update's cost later
+            return True
         # the most slack polling can make: every keypad just polled, back to back
         polls = [self._cost(link, _POLL) for link in keypads]
         free = self.poll_interval_s - self.guard_s - sum(polls)
@@ -514,7 +564,9 @@ class BusMaster:
         return None
 
     def _next_due(self, now: float) -> float:
-        times = [link.next_probe for link in self._links.values()]
+        # a held probe is due when the hold ends (an update that ends it sets _wake)
+        not_before = self._hold_until if self._holding(now) else float("-inf")
+        times = [max(link.next_probe, not_before) for link in self._links.values()]
         keypads = self._keypads()
         if keypads:
             slack = self._slack(now, keypads)
@@ -542,18 +594,35 @@ class BusMaster:
     # jobs
 
     async def _apply_state(self, link: _Link) -> None:
+        """Send the next op of the device's state; the rest go as jobs of their own.
+
+        The first op (SHOW: the number) goes as soon as it fits; the next (BLINK) when the
+        slack allows again, so the number is not held back for the sake of the blink.
+        """
         ops = link.desired or ()
+        # taken off the link during the exchange, so a timeout reaches them as a timeout
         waiters, link.waiters = link.waiters, []
-        link.dirty = False
         error: DeviceError | None = None
         try:
-            for op in ops:
-                await self._exchange_or_offline(link, op)
+            if link.next_op < len(ops):
+                await self._exchange_or_offline(link, ops[link.next_op])
         except DeviceTimeout as exc:
-            link.dirty = True  # not applied: send again when the device is back
+            link.next_op = 0  # not applied: send it all again when the device is back
             error = exc
         except ProtocolError as exc:
+            if link.desired is ops:
+                link.dirty = False  # refused: the rest of this state would not help
             error = exc
+        else:
+            if link.desired is ops:
+                link.next_op += 1
+                if link.next_op < len(ops):
+                    link.waiters = waiters + link.waiters
+                    self._mark_dirty(link)
+                    return
+                link.dirty = False
+            # else a newer state replaced this one while it was sent: it is queued, and
+            # whoever waited for this one is done (as with an unsent state replaced)
         for waiter in waiters:
             if not waiter.done():
                 if error is None:
@@ -588,6 +657,9 @@ class BusMaster:
             except ProtocolError as exc:
                 log.warning("device %d: %s", link.address, exc)
                 return
+            if events:
+                self._presses_awaiting_update += 1
+                self._hold_until = asyncio.get_running_loop().time() + self.press_hold_s
             for event in events:
                 self.stats.presses += 1
                 link.presses.put_nowait(event)
@@ -609,7 +681,8 @@ class BusMaster:
         except ProtocolError as exc:
             reply = None  # it answered, so it is there, even if it refused the probe
             log.warning("device %d answered the probe with an error: %s", link.address, exc)
-        link.next_probe = now + self.health_interval_s
+        # a polled keypad's answers to its polls tell it is there: no periodic health PING
+        link.next_probe = math.inf if link.polled else now + self.health_interval_s
         if isinstance(reply, Frame) and reply.cmd == STATUS:
             link.status_len = len(reply.payload)
         health = _health(reply)
@@ -622,6 +695,7 @@ class BusMaster:
         self._set_availability(link, "online", health)
         if (came_back or rebooted) and link.desired is not None:
             link.dirty = True
+            link.next_op = 0
             self._mark_dirty(link)
 
     async def _exchange_or_offline(self, link: _Link, op: Op) -> Reply:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from counter_display.framing import PING, POLL, Frame
+from counter_display.framing import PING, POLL, SHOW, Frame
 from counter_display.serial_display import SerialDisplay, SerialKeypad
 from devices.errors import DeviceTimeout
 from devices.payloads import DisplayState
@@ -197,3 +197,57 @@ def test_keypads_are_polled_between_the_retries_to_a_silent_display(tmp_path: Pa
         for a, b in gaps(keypad.polls, began - POLL_INTERVAL_S, ended):
             allowed = 2 * TIMEOUT_S + meter.allowance(a, b, len(keypads))
             assert b - a < allowed, f"keypad {keypad.address} waited {(b - a) * 1000:.0f} ms"
+
+
+def test_polled_keypads_get_no_periodic_health_ping(tmp_path: Path) -> None:
+    # A keypad's answer to every poll says it is there: PINGed once for its health when
+    # first heard, while a display (never polled) is PINGed every health interval.
+    display = LedDisplayEmulator(1)
+    keypad = TimedKeypad(101)
+
+    async def scenario() -> None:
+        async with serial_rig(tmp_path, [display, keypad], health_interval_s=0.15) as rig:
+            SerialDisplay(rig.bus, 1)
+            SerialKeypad(rig.bus, 101)
+            await eventually(lambda: len([f for f in display.received if f.cmd == PING]) >= 4)
+            assert [f.cmd for f in keypad.received].count(PING) == 1
+            assert len(keypad.polls) >= 10
+
+    asyncio.run(scenario())
+
+
+def test_the_number_a_press_calls_goes_right_after_the_poll_that_brought_it(tmp_path: Path) -> None:
+    # 8 keypads and 8 displays at 9600 baud, each display PINGed every 2 s (each PING, ~65 ms,
+    # leaves the polls behind for a round): the controller's answer to a press (a SHOW + BLINK
+    # state) is neither put behind a health PING nor behind a round of polls; the BLINK may
+    # wait. The "controller" here answers at once, in the same loop.
+    displays = [LedDisplayEmulator(a) for a in range(1, 9)]
+    keypads = [TimedKeypad(a) for a in range(101, 109)]
+    between: list[list[int]] = []
+
+    async def scenario() -> None:
+        async with serial_rig(
+            tmp_path, [*displays, *keypads], timeout_s=TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S,
+            health_interval_s=2.0,
+        ) as rig:
+            drivers = [SerialDisplay(rig.bus, d.address) for d in displays]
+            keys = [SerialKeypad(rig.bus, k.address) for k in keypads]
+            # 16 first PINGs, one per round of polls at most
+            await eventually(lambda: pinged(displays) and pinged(keypads), timeout_s=15)
+            log = rig.emulator.log  # type: ignore[union-attr]
+            for n in range(12):
+                counter = n % 8
+                await asyncio.sleep(0.1 + 0.013 * n)  # at different phases of the poll round
+                keypads[counter].press("next")
+                async with asyncio.timeout(2):
+                    await anext(aiter(keys[counter]))
+                mark = max(i for i, f in enumerate(log) if f.cmd == POLL and f.addr == 101 + counter)
+                await drivers[counter].show(DisplayState(str(2000 + n), counter + 1, blink=True))
+                show = next(i for i, f in enumerate(log) if i > mark and f.cmd == SHOW)
+                between.append([f.cmd for f in log[mark + 1 : show]])
+
+    asyncio.run(scenario())
+    assert not any(PING in cmds for cmds in between), between
+    # the poll on the line when the update came, at most: not a round of them
+    assert sorted(len(cmds) for cmds in between)[len(between) // 2] <= 1, between
+    assert max(len(cmds) for cmds in between) <= 2, between
