@@ -2,7 +2,10 @@
 
 Secrets (passwords, PINs) are hashed with argon2 (argon2-cffi). Tokens are
 random; only their SHA-256 is stored, so a stolen database does not yield
-live tokens, and a token can be revoked. Keys are long-lived machine
+live tokens, and a token can be revoked. Tokens live in a TokenBook: this
+file's own (SqliteTokens), or Redis when sites are partitioned over processes
+(controller/redis_tokens.py), so that a token one process issued is accepted,
+and a revocation seen, by all of them. Keys are long-lived machine
 credentials with one role: a kiosk's X-Kiosk-Key, or the operations centre's
 X-Api-Key for the province feed. They are looked up by their SHA-256 too.
 """
@@ -17,11 +20,21 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["ROLES", "AccountStore", "Principal", "demo_accounts"]
+__all__ = [
+    "ROLES",
+    "TOKEN_TTL_S",
+    "AccountStore",
+    "Principal",
+    "SqliteTokens",
+    "TokenBook",
+    "demo_accounts",
+    "token_hash",
+]
 
 ROLES = ("staff", "manager", "admin", "ops", "kiosk")
 KEY_ROLES = ("kiosk", "ops")
@@ -43,6 +56,11 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def token_hash(token: str) -> str:
+    """What a token book keeps of a token: its SHA-256 (hex)."""
+    return _sha(token)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: a user with a role, scoped to a site ("*" = all) and maybe a counter."""
@@ -57,18 +75,85 @@ class Principal:
         return self.site in ("*", site)
 
 
-class AccountStore:
-    """Accounts, kiosk keys and tokens in one SQLite file (thread-safe, small)."""
+class TokenBook(Protocol):
+    """Where bearer tokens are kept: issued at login, looked up on every request, revoked."""
 
-    def __init__(self, path: str | Path, hasher: PasswordHasher | None = None) -> None:
+    def issue(self, token: str, principal: Principal) -> None:
+        """Keep a new token standing for principal until principal.expires_at."""
+
+    def principal(self, token: str, now: float) -> Principal | None:
+        """The principal of a live token; None when unknown, expired or revoked."""
+
+    def revoke(self, token: str) -> bool:
+        """Revoke one token; whether it was live."""
+
+    def revoke_user(self, name: str) -> int:
+        """Revoke every token of a user; how many."""
+
+    def close(self) -> None:
+        """Release what the book holds."""
+
+
+class SqliteTokens:
+    """Tokens in the accounts file: enough for processes that share that file."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._conn = conn
+        self._lock = lock
+
+    def issue(self, token: str, principal: Principal) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO tokens VALUES (?,?,?,?,?,?,0)",
+                (_sha(token), principal.name, principal.role, principal.site, principal.counter,
+                 principal.expires_at),
+            )
+
+    def principal(self, token: str, now: float) -> Principal | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT name, role, site, counter, expires_at, revoked FROM tokens WHERE token_hash = ?",
+                (_sha(token),),
+            ).fetchone()
+        if row is None or row[5] or float(row[4]) <= now:
+            return None
+        return Principal(str(row[0]), str(row[1]), str(row[2]), row[3], float(row[4]))
+
+    def revoke(self, token: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE tokens SET revoked = 1 WHERE token_hash = ? AND revoked = 0", (_sha(token),)
+            )
+        return cur.rowcount > 0
+
+    def revoke_user(self, name: str) -> int:
+        with self._lock:
+            cur = self._conn.execute("UPDATE tokens SET revoked = 1 WHERE name = ? AND revoked = 0", (name,))
+        return cur.rowcount
+
+    def close(self) -> None:
+        """The connection is the account store's."""
+
+
+class AccountStore:
+    """Accounts and kiosk keys in one SQLite file (thread-safe, small); tokens in its TokenBook.
+
+    tokens: where tokens live; by default the same file (SqliteTokens).
+    """
+
+    def __init__(
+        self, path: str | Path, hasher: PasswordHasher | None = None, tokens: TokenBook | None = None
+    ) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._hasher = hasher or PasswordHasher()
+        self.tokens: TokenBook = tokens or SqliteTokens(self._conn, self._lock)
 
     def close(self) -> None:
+        self.tokens.close()
         self._conn.close()
 
     def count(self) -> int:
@@ -125,36 +210,20 @@ class AccountStore:
         issued = time.time() if now is None else now
         principal = Principal(name, str(row[0]), str(row[1]), row[2], issued + TOKEN_TTL_S)
         token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO tokens VALUES (?,?,?,?,?,?,0)",
-                (_sha(token), name, principal.role, principal.site, principal.counter, principal.expires_at),
-            )
+        self.tokens.issue(token, principal)
         return token, principal
 
     def principal(self, token: str, now: float | None = None) -> Principal | None:
         """The principal of a live token; None when unknown, expired or revoked."""
-        now = time.time() if now is None else now
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT name, role, site, counter, expires_at, revoked FROM tokens WHERE token_hash = ?",
-                (_sha(token),),
-            ).fetchone()
-        if row is None or row[5] or float(row[4]) <= now:
-            return None
-        return Principal(str(row[0]), str(row[1]), str(row[2]), row[3], float(row[4]))
+        return self.tokens.principal(token, time.time() if now is None else now)
 
     def revoke(self, token: str) -> bool:
         """Revoke one token (logout, or a lost device)."""
-        with self._lock:
-            cur = self._conn.execute("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", (_sha(token),))
-        return cur.rowcount > 0
+        return self.tokens.revoke(token)
 
     def revoke_user(self, name: str) -> int:
         """Revoke every token of a user."""
-        with self._lock:
-            cur = self._conn.execute("UPDATE tokens SET revoked = 1 WHERE name = ?", (name,))
-        return cur.rowcount
+        return self.tokens.revoke_user(name)
 
     def list_accounts(self) -> list[tuple[str, str, str, int | None]]:
         with self._lock:

@@ -27,6 +27,7 @@ from controller.api.scale_out import scale_out
 from controller.core.site import Site
 from controller.devices.service import device_service
 from controller.notify.service import notify_service
+from controller.redis_tokens import RedisTokens
 from controller.runtime.clock import AdjustableClock
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
@@ -41,12 +42,14 @@ log = logging.getLogger("motcua")
 
 
 def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list[str]]:
+    # with sites partitioned over processes, tokens live in the Redis they share (redis_tokens.py)
+    tokens = RedisTokens.connect(settings.store) if settings.partitioned else None
     if settings.demo:
         # Demo PINs are verified at every login; light argon2 parameters keep the demo snappy.
-        store = AccountStore(settings.accounts_path, PasswordHasher(time_cost=1, memory_cost=8192))
+        store = AccountStore(settings.accounts_path, PasswordHasher(time_cost=1, memory_cost=8192), tokens)
         lines = demo_accounts(store, {c for site in sites for c in site.counters})
         return store, lines
-    store = AccountStore(settings.accounts_path)
+    store = AccountStore(settings.accounts_path, tokens=tokens)
     if store.count() == 0:
         store.close()
         raise SettingsError(
@@ -82,7 +85,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
             # devices stop before the writers they feed; with Redis, sites are shared out (scale_out.py)
             async with (
                 scale_out(app, settings, controller, store),
-                device_service(settings, controller) as devices,
+                device_service(settings, controller, store) as devices,
                 notify_service(settings.sms, controller, settings.data_dir) as notifier,
             ):
                 app.state.devices = devices

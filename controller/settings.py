@@ -57,7 +57,7 @@ class Settings:
     device_hold_s: float = 5.0  # at most one device.changed per device per hold (health.py)
     mqtt_security: MqttSecurity | None = None  # broker username/password and TLS files
     # Scale-out (--store redis://): the URL other processes forward to, the site lease TTL,
-    # and the accounts database, which every process of a deployment must share (tokens).
+    # and the accounts database (the same accounts on every process; tokens live in Redis).
     advertise_url: str = ""
     lease_ttl_s: float = 5.0
     accounts_db: Path | None = None
@@ -111,9 +111,13 @@ class Settings:
             raise SettingsError(f"--advertise-url must be http(s)://HOST:PORT, got {self.advertise_url!r}")
         if advertised is None and self.host in ("0.0.0.0", "::", ""):
             raise SettingsError("--host listens on every interface: give --advertise-url, the URL peers reach")
-        if self.devices != "none":
-            # the device router wires the sites held at start-up; sites gained later would have none
-            raise SettingsError("--store redis:// partitions sites over processes: run devices with --store sqlite")
+        if self.devices != "none" and (self.devices != "real" or not self.mqtt.startswith(("mqtt://", "mqtts://"))):
+            # each process drives the devices of the sites it writes, through one broker they share;
+            # emulated devices or a broker per process would be driven by every process at once
+            raise SettingsError(
+                "--store redis:// partitions sites over processes: their devices need --devices real "
+                "and a broker they all share (--mqtt mqtt://HOST:PORT)"
+            )
         if self.sms != "none":
             # phone numbers are kept in this process's DATA_DIR/contacts.db, which a site moving
             # to another process would leave behind

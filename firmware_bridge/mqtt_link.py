@@ -141,6 +141,27 @@ class MqttLink:
             while not self._connected.is_set():
                 await asyncio.sleep(0.01)
 
+    def subscribe(self, filters: Sequence[str]) -> None:
+        """Receive messages on filters (QoS 1) from now on, and again after every reconnect."""
+        have = set(self.subscriptions)
+        new = [f for f in dict.fromkeys(filters) if f not in have]
+        if not new:
+            return
+        # a new list, not a mutated one: paho's thread reads it on (re)connect
+        self.subscriptions = [*self.subscriptions, *new]
+        # also while not connected (paho then refuses it, harmless): a connect under way may
+        # have read the list before this
+        self._client.subscribe([(topic, 1) for topic in new])
+
+    def unsubscribe(self, filters: Sequence[str]) -> None:
+        """Stop receiving messages on filters (now and after reconnects)."""
+        dropping = set(filters)
+        gone = [f for f in self.subscriptions if f in dropping]
+        if not gone:
+            return
+        self.subscriptions = [f for f in self.subscriptions if f not in dropping]
+        self._client.unsubscribe(gone)
+
     def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1) -> None:
         """Queue a publish; it goes out now or after the next reconnect, in order."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
@@ -167,8 +188,9 @@ class MqttLink:
             log.warning("broker refused the connection: %s", reason_code)
             return
         self.connects += 1
-        if self.subscriptions:
-            client.subscribe([(topic, 1) for topic in self.subscriptions])
+        subscriptions = self.subscriptions
+        if subscriptions:
+            client.subscribe([(topic, 1) for topic in subscriptions])
         if self.status_topic is not None:
             self.publish(self.status_topic, b"online", retain=True)
         self._connected.set()

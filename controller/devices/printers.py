@@ -37,7 +37,7 @@ from typing import Any, Final
 from controller.devices.printing import PrintBook, PrintRecord, PrintState, ticket_print
 from controller.devices.router import DeviceRouter
 from controller.runtime.controller import Controller
-from controller.runtime.site_runtime import Committed
+from controller.runtime.site_runtime import Committed, SiteRuntime
 from devices.payloads import DeviceStatus
 from devices.printer.address import SERIAL_TIMEOUT_S, PrinterAddress, open_printer, parse_printer_url
 from devices.printer.contract import TicketPrinter
@@ -114,20 +114,26 @@ class PrintService:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def attach(self) -> None:
-        """Listen to every site's commits and start polling the health of local printers."""
-        for runtime in self.controller.runtimes.values():
-            runtime.listeners.append(self._on_committed)
+        """Listen to the commits of every site written here and start polling the health of local printers."""
+        self.controller.watch(self)
         if any(p.queue is not None for p in self.printers.values()):
             self._spawn(self._poll_health())
 
     async def detach(self) -> None:
         """Stop listening and polling."""
-        for runtime in self.controller.runtimes.values():
-            with contextlib.suppress(ValueError):
-                runtime.listeners.remove(self._on_committed)
+        self.controller.unwatch(self)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def site_added(self, runtime: SiteRuntime) -> None:
+        """Print the site's kiosk tickets (SiteWatcher)."""
+        runtime.listeners.append(self._on_committed)
+
+    def site_removed(self, runtime: SiteRuntime) -> None:
+        """Another process prints them now (SiteWatcher)."""
+        with contextlib.suppress(ValueError):
+            runtime.listeners.remove(self._on_committed)
 
     def fake(self, site: str, kiosk: str = "k1") -> FakePrinter:
         """The FakePrinter of a kiosk (--devices sim), for tests and demos."""
@@ -180,7 +186,8 @@ class PrintService:
 
     def _report(self, target: KioskPrinter, health: PrinterHealth) -> None:
         target.last_health = health
-        if self.router is not None:
+        # the health of a site written by another process is that process's to record
+        if self.router is not None and target.site in self.controller.runtimes:
             status = DeviceStatus(online=health.reachable, health=health.as_payload())
             self.router.status(target.site, target.spec.id, status)
 
@@ -210,8 +217,8 @@ async def print_service(
     service = PrintService(controller, router, base_url, link,
                            poll_s=min(HEALTH_POLL_MAX_S, max(HEALTH_POLL_MIN_S, poll_s)), publish_all=mode == "sim")
     async with contextlib.AsyncExitStack() as stack:
-        for site_id, runtime in controller.runtimes.items():
-            for spec in runtime.site.devices:
+        for site_id, site in controller.sites.items():
+            for spec in site.devices:
                 if not isinstance(spec, DeviceSpec) or spec.kind != "printer" or not spec.kiosk:
                     continue
                 target = KioskPrinter(site_id, spec)

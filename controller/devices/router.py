@@ -9,6 +9,11 @@
 Anything that cannot be accepted (bad topic, malformed JSON, unknown counter,
 a duplicate or retained press) is counted in DeviceStats, logged (rate-limited)
 and dropped before it reaches the writer, so it never changes state.
+
+The router follows the sites this process writes (it is a SiteWatcher): a site
+gained (sites partitioned over processes) gets its displays published again,
+its worker and its topic subscriptions; a site lost gets none of them any more,
+so two processes never drive the same displays or carry out the same press.
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Protocol, Self
 
 from controller.core.errors import DomainError
 from controller.core.events import Event
@@ -51,15 +56,36 @@ from devices.payloads import (
     parse_rating_press,
 )
 from devices.registry import DeviceSpec
-from devices.topics import SiteTopics, parse_topic
+from devices.topics import SiteTopics, TopicKind, parse_topic
 from firmware_bridge.mqtt_link import MqttMessage
 
-__all__ = ["DeviceRouter", "KeyInput", "RatingInput", "StatusInput", "subscriptions"]
+__all__ = [
+    "INPUT_KINDS",
+    "DeviceRouter",
+    "KeyInput",
+    "RatingInput",
+    "StatusInput",
+    "Subscriber",
+    "site_filters",
+    "subscriptions",
+]
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S: Final = 0.2
 LOG_EVERY_S: Final = 10.0
+# the topics a site's writer takes in: presses and device statuses
+INPUT_KINDS: Final[tuple[TopicKind, ...]] = ("keypad_press", "rating_press", "device_status")
+
+
+class Subscriber(Protocol):
+    """Where the router asks for a site's topics when it gains the site, and gives them up (MqttLink)."""
+
+    def subscribe(self, filters: Sequence[str]) -> None:
+        """Receive messages on filters from now on (and after every reconnect)."""
+
+    def unsubscribe(self, filters: Sequence[str]) -> None:
+        """Stop receiving messages on filters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +129,7 @@ class _Site:
     inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
     # Events of a press still being carried out (several commands): shown once, at the end.
     held: list[Event] | None = None
+    worker: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> str:
@@ -113,17 +140,19 @@ def _specs(runtime: SiteRuntime) -> list[DeviceSpec]:
     return [d for d in runtime.site.devices if isinstance(d, DeviceSpec)]
 
 
+def site_filters(site_id: str, kinds: Sequence[TopicKind] = INPUT_KINDS) -> list[str]:
+    """The topic filters of one site's inputs of the given kinds."""
+    topics = SiteTopics(site_id)
+    return [topics.subscription(k) for k in kinds]
+
+
 def subscriptions(site_ids: list[str]) -> list[str]:
     """The topic filters the controller subscribes to: presses and statuses of its own sites only.
 
     Per site rather than motcua/+/..., so controllers that share a broker (sites
     partitioned over processes) never see, or count as unknown, each other's devices.
     """
-    out: list[str] = []
-    for site_id in site_ids:
-        topics = SiteTopics(site_id)
-        out += [topics.subscription(k) for k in ("keypad_press", "rating_press", "device_status")]
-    return out
+    return [f for site_id in site_ids for f in site_filters(site_id)]
 
 
 class _RateLimitedLog:
@@ -157,6 +186,8 @@ class DeviceRouter:
         messages: asyncio.Queue[MqttMessage] | None = None,
         key_sources: Mapping[tuple[str, int], KeySource] | None = None,
         hold_s: float = HOLD_S,
+        subscriber: Subscriber | None = None,
+        subscribe_kinds: Sequence[TopicKind] = INPUT_KINDS,
     ) -> None:
         self.controller = controller
         self.output = output
@@ -165,26 +196,16 @@ class DeviceRouter:
         self.messages = messages
         self.key_sources = dict(key_sources or {})
         self.hold_s = hold_s
+        # asked for each site's input topics while this process writes the site
+        self.subscriber = subscriber
+        self.subscribe_kinds = tuple(subscribe_kinds)
         self.sites: dict[str, _Site] = {}
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._log = _RateLimitedLog()
 
     async def __aenter__(self) -> Self:
-        for site_id, runtime in self.controller.runtimes.items():
-            specs = _specs(runtime)
-            site = _Site(
-                runtime=runtime,
-                health=DeviceBoard(specs, self.hold_s),
-                hall=HallBoard(site_id),
-                displays=frozenset(d.counter for d in specs if d.kind == "display" and d.counter is not None),
-            )
-            await self._seed_health(site)
-            self.sites[site_id] = site
-            runtime.listeners.append(self._on_committed)
-            runtime.device_view = site.health.snapshot
-            self._resync(site)
-            self._spawn(self._work(site), f"motcua-devices-{site_id}")
+        self.controller.watch(self)
         self._spawn(self._flush_loop(), "motcua-devices-health")
         if self.messages is not None:
             self._spawn(self._consume(self.messages), "motcua-devices-mqtt")
@@ -198,18 +219,51 @@ class DeviceRouter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.controller.unwatch(self)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for site in self.sites.values():
-            with contextlib.suppress(ValueError):
-                site.runtime.listeners.remove(self._on_committed)
-            site.runtime.device_view = list
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    # the sites this process writes (SiteWatcher)
+
+    def site_added(self, runtime: SiteRuntime) -> None:
+        """Drive the site's devices from here: publish its displays, take its inputs."""
+        site_id = runtime.site.id
+        specs = _specs(runtime)
+        site = _Site(
+            runtime=runtime,
+            health=DeviceBoard(specs, self.hold_s),
+            hall=HallBoard(site_id),
+            displays=frozenset(d.counter for d in specs if d.kind == "display" and d.counter is not None),
+        )
+        self.sites[site_id] = site
+        runtime.listeners.append(self._on_committed)
+        runtime.device_view = site.health.snapshot
+        # a new writer (start, restart, take-over) republishes the retained display states
+        self._resync(site)
+        site.worker = self._spawn(self._work(site), f"motcua-devices-{site_id}")
+        if self.subscriber is not None and self.subscribe_kinds:
+            self.subscriber.subscribe(site_filters(site_id, self.subscribe_kinds))
+
+    def site_removed(self, runtime: SiteRuntime) -> None:
+        """Drive nothing of the site any more: another process writes it now (or none, stopping)."""
+        site = self.sites.pop(runtime.site.id, None)
+        if site is None:
+            return
+        if self.subscriber is not None and self.subscribe_kinds:
+            self.subscriber.unsubscribe(site_filters(site.id, self.subscribe_kinds))
+        if site.worker is not None:
+            site.worker.cancel()
+        with contextlib.suppress(ValueError):
+            runtime.listeners.remove(self._on_committed)
+        runtime.device_view = list
+        self._dirty.discard(site.id)
 
     # displays: from the writer's commits
 
@@ -337,6 +391,10 @@ class DeviceRouter:
     # the site's worker: one input at a time, in arrival order
 
     async def _work(self, site: _Site) -> None:
+        try:
+            await self._seed_health(site)
+        except Exception:  # the log unreadable for a moment: devices go on, changes recorded anew
+            log.exception("site %s: could not read the day's device changes", site.id)
         while True:
             item = await site.inbox.get()
             try:
@@ -398,7 +456,10 @@ class DeviceRouter:
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
             for site_id in list(self._dirty):
+                site = self.sites.get(site_id)
+                if site is None:
+                    continue  # lost meanwhile
                 try:
-                    await self._flush(self.sites[site_id])
+                    await self._flush(site)
                 except Exception:  # the log may be down for a moment; try again next round
                     log.exception("site %s: could not record device changes", site_id)

@@ -7,6 +7,10 @@
                                    the registry's devices over MQTT: MQTT devices directly,
                                    serial/Modbus ones through `motcua bridge` processes
     ... --devices sim              the same, plus emulated MQTT devices (sim.py)
+    --store redis:// --mqtt URL --devices real
+                                   sites partitioned over processes: each process drives the
+                                   devices of the sites it writes (the router follows its
+                                   leases), presses reach the writer through Redis (press_relay.py)
 
 Voice (speakers.py) and kiosk printing (printers.py) follow the same settings:
 with `sim` a FakePlayer and FakePrinters on this host (and the MQTT messages
@@ -30,13 +34,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from controller.devices.outputs import InProcessOutput, MqttOutput
+from controller.devices.press_relay import PressRelay, press_relay, shared_press_filters
 from controller.devices.printers import PrintService, print_service
-from controller.devices.router import DeviceRouter, subscriptions
+from controller.devices.router import INPUT_KINDS, DeviceRouter
 from controller.devices.sim import SimulatedDevices
 from controller.devices.speakers import VoiceService, voice_service
 from controller.devices.stats import DeviceStats
 from controller.runtime.controller import Controller
 from controller.settings import Settings
+from controller.store.base import EventStore
+from controller.store.redis import RedisEventStore
 from counter_display.fakes import QueuedKeySource, RecordingDisplay
 from devices.payloads import DeviceStatus
 from devices.registry import DeviceSpec
@@ -63,20 +70,26 @@ class DeviceService:
     keys: dict[tuple[str, int], QueuedKeySource] = field(default_factory=dict)
     voice: VoiceService | None = None
     printing: PrintService | None = None
+    relay: PressRelay | None = None
 
 
 def _devices(controller: Controller) -> list[tuple[str, DeviceSpec]]:
     return [
         (site_id, spec)
-        for site_id, runtime in controller.runtimes.items()
-        for spec in runtime.site.devices
+        for site_id, site in controller.sites.items()
+        for spec in site.devices
         if isinstance(spec, DeviceSpec)
     ]
 
 
 @contextlib.asynccontextmanager
-async def device_service(settings: Settings, controller: Controller) -> AsyncIterator[DeviceService]:
-    """Run the devices the settings ask for, for the life of the context."""
+async def device_service(
+    settings: Settings, controller: Controller, store: EventStore | None = None
+) -> AsyncIterator[DeviceService]:
+    """Run the devices the settings ask for, for the life of the context.
+
+    store: the Redis store when sites are partitioned (presses are relayed through it).
+    """
     service = DeviceService(DeviceStats())
     if settings.devices == "none":
         yield service
@@ -85,7 +98,7 @@ async def device_service(settings: Settings, controller: Controller) -> AsyncIte
         if settings.mqtt_url is None:
             await _in_process(stack, service, settings, controller)
         else:
-            await _over_mqtt(stack, service, settings, controller)
+            await _over_mqtt(stack, service, settings, controller, store)
         router = service.router
         service.voice = await stack.enter_async_context(
             voice_service(controller, settings.devices, service.link,
@@ -123,7 +136,8 @@ async def _in_process(
 
 
 async def _over_mqtt(
-    stack: contextlib.AsyncExitStack, service: DeviceService, settings: Settings, controller: Controller
+    stack: contextlib.AsyncExitStack, service: DeviceService, settings: Settings, controller: Controller,
+    store: EventStore | None,
 ) -> None:
     url = settings.mqtt_url
     assert url is not None
@@ -139,10 +153,13 @@ async def _over_mqtt(
         service.sim = await stack.enter_async_context(
             SimulatedDevices(url, _devices(controller), passwords=passwords)
         )
+    partitioned = isinstance(store, RedisEventStore) and settings.partitioned
     link = MqttLink(
         url,
         client_id=f"motcua-controller-{socket.gethostname()}-{os.getpid()}",
-        subscriptions=subscriptions(list(controller.runtimes)),
+        # partitioned: every site's presses, shared with the other processes (press_relay.py);
+        # otherwise the router subscribes to its sites' inputs itself
+        subscriptions=shared_press_filters(list(controller.sites)) if partitioned else [],
         security=security,
     )
     service.link = await stack.enter_async_context(link)
@@ -154,9 +171,17 @@ async def _over_mqtt(
         log.warning("MQTT broker %s not reachable yet; displays update when it is", url)
     service.router = await stack.enter_async_context(
         DeviceRouter(
-            controller, MqttOutput(link), service.stats, messages=link.messages, hold_s=settings.device_hold_s,
+            controller, MqttOutput(link), service.stats, messages=None if partitioned else link.messages,
+            hold_s=settings.device_hold_s, subscriber=link,
+            # partitioned: statuses of the sites written here; their presses come through Redis
+            subscribe_kinds=("device_status",) if partitioned else INPUT_KINDS,
         )
     )
+    if partitioned:
+        assert isinstance(store, RedisEventStore)
+        router = service.router
+        relay = PressRelay(store.client, store.prefix, router, list(controller.sites), lambda: router.sites)
+        service.relay = await stack.enter_async_context(press_relay(relay, link.messages))
     watcher = asyncio.create_task(_resync_on_reconnect(link, service.router), name="motcua-devices-resync")
     stack.push_async_callback(_cancel, watcher)
     log.info("devices over %s (%s)", url, settings.devices)

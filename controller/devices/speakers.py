@@ -101,11 +101,13 @@ class LocalSpeaker:
 
     async def __aenter__(self) -> LocalSpeaker:
         templates: dict[AnnouncementTemplate, None] = {}
-        for site_id, runtime in self.controller.runtimes.items():
-            template = site_template(runtime.site)
+        # every site of the file: with sites partitioned over processes, those written here change
+        for site_id, site in self.controller.sites.items():
+            template = site_template(site)
             templates[template] = None
             announcer = Announcer(template, self.library, lambda zone: self.player,
-                                  is_stale=_stale_check(runtime), warm=False, on_outcome=self._heard(site_id))
+                                  is_stale=_stale_check(self.controller, site_id), warm=False,
+                                  on_outcome=self._heard(site_id))
             self.announcers[site_id] = await self._stack.enter_async_context(announcer)
             for zone in self.speakers.get(site_id, {}):
                 self.report(site_id, zone, online=True)  # the output is open: they can be heard
@@ -171,9 +173,14 @@ class LocalSpeaker:
         task.add_done_callback(self._tasks.discard)
 
 
-def _stale_check(runtime: SiteRuntime) -> Callable[[str], bool]:
+def _stale_check(controller: Controller, site_id: str) -> Callable[[str], bool]:
     # reads the floor at play time, not at call time: that is the point of the check
-    return lambda key: is_stale(runtime.floor.state, key)
+    # (a site no longer written here: its calls are another process's to play)
+    def stale(key: str) -> bool:
+        runtime = controller.runtimes.get(site_id)
+        return runtime is None or is_stale(runtime.floor.state, key)
+
+    return stale
 
 
 @dataclass
@@ -190,17 +197,23 @@ class VoiceService:
     said: int = 0
 
     def attach(self) -> None:
-        """Listen to every site's commits."""
-        for site_id, runtime in self.controller.runtimes.items():
-            self.zones[site_id] = VoiceZones.of(runtime.site.devices)
-            self.templates[site_id] = site_template(runtime.site)
-            runtime.listeners.append(self._on_committed)
+        """Listen to the commits of every site written here, now and later."""
+        self.controller.watch(self)
 
     def detach(self) -> None:
         """Stop listening."""
-        for runtime in self.controller.runtimes.values():
-            with contextlib.suppress(ValueError):
-                runtime.listeners.remove(self._on_committed)
+        self.controller.unwatch(self)
+
+    def site_added(self, runtime: SiteRuntime) -> None:
+        """Announce the site's calls (SiteWatcher)."""
+        self.zones[runtime.site.id] = VoiceZones.of(runtime.site.devices)
+        self.templates[runtime.site.id] = site_template(runtime.site)
+        runtime.listeners.append(self._on_committed)
+
+    def site_removed(self, runtime: SiteRuntime) -> None:
+        """Another process announces the site's calls now (SiteWatcher)."""
+        with contextlib.suppress(ValueError):
+            runtime.listeners.remove(self._on_committed)
 
     def _on_committed(self, site_id: str, committed: Committed) -> None:
         # inside the writer's commit: never raise into it (the call is already durable)
@@ -237,7 +250,7 @@ async def voice_service(
     service = VoiceService(controller, mqtt=MqttSpeaker(link) if link is not None else None)
     # sim plays every speaker of the registry here; real only those wired to this host
     here = {
-        site: speakers_by_zone(rt.site.devices, local_only=mode != "sim") for site, rt in controller.runtimes.items()
+        site_id: speakers_by_zone(site.devices, local_only=mode != "sim") for site_id, site in controller.sites.items()
     }
     async with contextlib.AsyncExitStack() as stack:
         if mode == "sim":
@@ -250,7 +263,7 @@ async def voice_service(
             service.local_zones = lambda site, zone: True
             service.publish_local = True
         else:
-            wanted = {site: VoiceZones.of(rt.site.devices).local for site, rt in controller.runtimes.items()}
+            wanted = {site_id: VoiceZones.of(site.devices).local for site_id, site in controller.sites.items()}
             if any(wanted.values()):
                 try:
                     service.local = await stack.enter_async_context(

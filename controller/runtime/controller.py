@@ -1,4 +1,9 @@
-"""The controller process: every site's writer, the shared log and hub, the tick loop."""
+"""The controller process: every site's writer, the shared log and hub, the tick loop.
+
+What follows the sites this process writes (the device router, voice, printing)
+watches the controller: told of every site it serves at once, and of every site
+gained or lost later (sites partitioned over processes, controller/runtime/partition.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from controller.core.errors import DomainError
 from controller.core.site import Site
@@ -14,11 +20,21 @@ from controller.runtime.hub import Hub
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.base import EventStore
 
-__all__ = ["Controller"]
+__all__ = ["Controller", "SiteWatcher"]
 
 log = logging.getLogger("motcua.controller")
 
 TICK_S = 1.0
+
+
+class SiteWatcher(Protocol):
+    """Follows the sites this process writes (synchronous: called where runtimes change)."""
+
+    def site_added(self, runtime: SiteRuntime) -> None:
+        """This process now writes the runtime's site (its day replayed)."""
+
+    def site_removed(self, runtime: SiteRuntime) -> None:
+        """This process no longer writes the runtime's site: drive nothing of it from now on."""
 
 
 class Controller:
@@ -44,6 +60,7 @@ class Controller:
         self.runtimes: dict[str, SiteRuntime] = {}
         if serve_all:
             self.runtimes = {site.id: self.new_runtime(site.id, store) for site in sites}
+        self.watchers: list[SiteWatcher] = []
         self._tick_task: asyncio.Task[None] | None = None
         self.tick_errors = 0
         self.started_at = clock()
@@ -58,6 +75,33 @@ class Controller:
     def new_runtime(self, site_id: str, store: EventStore) -> SiteRuntime:
         """A fresh writer for one of this controller's sites, on the given store (not yet replayed)."""
         return SiteRuntime(self.sites[site_id], store, self.hub, self.policy, self.clock, self.check_hours)
+
+    def add_runtime(self, runtime: SiteRuntime) -> None:
+        """Serve a site from now on (a lease gained and its day replayed) and tell the watchers."""
+        self.runtimes[runtime.site.id] = runtime
+        for watcher in list(self.watchers):
+            _tell(watcher.site_added, runtime)
+
+    def remove_runtime(self, site_id: str) -> SiteRuntime | None:
+        """Stop serving a site (its lease lost or handed over) and tell the watchers."""
+        runtime = self.runtimes.pop(site_id, None)
+        if runtime is not None:
+            for watcher in list(self.watchers):
+                _tell(watcher.site_removed, runtime)
+        return runtime
+
+    def watch(self, watcher: SiteWatcher) -> None:
+        """Tell watcher of every site served now and of every change from now on."""
+        self.watchers.append(watcher)
+        for runtime in list(self.runtimes.values()):
+            watcher.site_added(runtime)
+
+    def unwatch(self, watcher: SiteWatcher) -> None:
+        """Stop telling watcher, and tell it every site it followed is gone."""
+        if watcher in self.watchers:
+            self.watchers.remove(watcher)
+            for runtime in list(self.runtimes.values()):
+                _tell(watcher.site_removed, runtime)
 
     async def start(self, tick: bool = True) -> None:
         """Replay every site's day from the log, then start the enforcement tick."""
@@ -92,3 +136,11 @@ class Controller:
             started = time.monotonic()
             await self.tick_all()
             await asyncio.sleep(max(0.05, TICK_S - (time.monotonic() - started)))
+
+
+def _tell(notify: Callable[[SiteRuntime], None], runtime: SiteRuntime) -> None:
+    # a watcher's failure must not stop a site from being served (or dropped) by the others
+    try:
+        notify(runtime)
+    except Exception:
+        log.exception("site %s: a site watcher failed", runtime.site.id)

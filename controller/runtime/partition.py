@@ -12,7 +12,9 @@ Gaining a site: fence the store with the lease's token, build a fresh
 SiteRuntime on a FencedStore, replay the day, and only then serve it (until
 then requests get 503 site_moving). Losing one (lease lost, handed over, or an
 append refused as stale): retire its FencedStore first, so not one more write
-leaves this process, then stop serving it.
+leaves this process, then stop serving it. The controller's watchers (the device router, voice,
+printing) follow: the new writer drives the site's displays and takes its
+keypad presses, the old one stops.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ class Partition:
             writer.retire()  # the replay outlived the lease; the next pass notices the loss
             return
         self.writers[site] = writer
-        self.controller.runtimes[site] = runtime
+        self.controller.add_runtime(runtime)  # its devices are driven from here now
         self.gained_total += 1
         log.info("site %s: now its writer (token %d, %d events replayed)", site, lease.token, replayed)
 
@@ -152,5 +154,5 @@ class Partition:
         writer = self.writers.pop(site, None)
         if writer is not None:
             writer.retire()
-        if self.controller.runtimes.pop(site, None) is not None:
+        if self.controller.remove_runtime(site) is not None:
             self.lost_total += 1

@@ -59,3 +59,8 @@ class SiteKeys:
     def booking_request(self, idempotency_key: str) -> str:
         """String: the code a booking request with this Idempotency-Key made."""
         return self._key(f"appt:idem:{idempotency_key}")
+
+    @property
+    def presses(self) -> str:
+        """List of device presses waiting for the site's writer (LPUSH by any process, BRPOP by the writer)."""
+        return self._key("presses")
