@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", help="drive a running controller with emulated clients")
     load.add_argument("--url", required=True)
-    load.add_argument("--mqtt", default=None)
+    load.add_argument("--mqtt", default=None, help="mqtt://HOST:PORT: also serve counters with MQTT keypads")
+    load.add_argument("--keypad-share", type=float, default=0.5,
+                      help="with --mqtt: share of the staffed counters served by keypad (0..1)")
     load.add_argument("--scenario", required=True)
     load.add_argument("--speed", type=float, default=20.0)
     load.add_argument("--duration", type=float, default=60.0)

@@ -13,8 +13,13 @@ event once and in order. Bounded by --duration (wall seconds) and
 errors, retries, ticket numbers reused, dropped and out-of-order events.
 Loopback only: it refuses a URL that is not 127.0.0.1/localhost/::1.
 
-MQTT devices are not emulated by this driver (--mqtt is accepted and ignored
-with a warning); bench_devices measures the device path.
+With `--mqtt mqtt://HOST:PORT` (the broker the controllers drive their devices
+through: `serve --mqtt ... --devices real`) a share of the staffed counters
+(--keypad-share, half by default) is served with their MQTT keypads instead of
+HTTP: "next" presses timed to the display state they lead to (`keypad_next`),
+and a rating press after each ticket served, timed to its rating.recorded on the
+live stream (`rating`); see sim/load_devices.py. The report's "devices" says how
+many presses went out and how many changed nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import contextlib
 import json
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,8 +41,10 @@ import numpy as np
 from controller.core.errors import SiteError
 from controller.core.site import Site
 from controller.sitefile import load_document
+from firmware_bridge.mqtt_link import MqttLink, parse_mqtt_url
 from sim.arrivals import day_arrivals
 from sim.load_actors import Api, SiteWork, Timeline, kiosk, open_counter, staff, subscriber
+from sim.load_devices import Keypads, keypad_counters, keypad_staff
 from sim.load_stats import LiveCheck, LoadStats
 from sim.scenario import Scenario, Surge, parse_scenario
 
@@ -67,6 +75,8 @@ class LoadOptions:
     kiosk_key: str = "kiosk-demo"
     staff_pin: str = "1234"
     live: bool = True
+    mqtt_url: str | None = None
+    keypad_share: float = 0.5
 
 
 def parse_urls(spec: str) -> tuple[str, ...]:
@@ -79,6 +89,17 @@ def parse_urls(spec: str) -> tuple[str, ...]:
         if parts.scheme != "http" or parts.hostname not in LOOPBACK:
             raise LoadError(f"--url {url!r}: only http:// on loopback (127.0.0.1, localhost, ::1) is driven")
     return urls
+
+
+def parse_mqtt(url: str) -> str:
+    """The broker URL of --mqtt, loopback only, as --url."""
+    try:
+        host, _ = parse_mqtt_url(url)
+    except ValueError as exc:
+        raise LoadError(f"--mqtt: {exc}") from None
+    if host not in LOOPBACK or not url.startswith("mqtt://"):
+        raise LoadError(f"--mqtt {url!r}: only mqtt:// on loopback (127.0.0.1, localhost, ::1) is driven")
+    return url
 
 
 def _hhmm(text: str) -> float:
@@ -112,7 +133,22 @@ async def _login(api: Api, counters: set[int], pin: str) -> dict[int, dict[str, 
 
 async def drive(options: LoadOptions) -> dict[str, Any]:
     """Run the load; the report."""
-    stats = LoadStats()
+    async with contextlib.AsyncExitStack() as stack:
+        keypads: Keypads | None = None
+        if options.mqtt_url is not None:
+            link = MqttLink(options.mqtt_url, client_id=f"motcua-load-{uuid.uuid4().hex[:8]}",
+                            subscriptions=Keypads.subscriptions(s.id for s in options.sites))
+            await stack.enter_async_context(link)
+            try:
+                await link.wait_connected(10.0)
+            except TimeoutError:
+                raise LoadError(f"no MQTT broker answers at {options.mqtt_url}") from None
+            keypads = Keypads(link, LoadStats())
+        return await _drive(options, keypads)
+
+
+async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any]:
+    stats = keypads.stats if keypads is not None else LoadStats()
     works = _works(options)
     first = min((a.at_s for w in works for a in w.arrivals), default=0.0)
     sim_start = options.start_s if options.start_s is not None else first
@@ -124,9 +160,10 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
         auth = await _login(api, {n for ns in staffed.values() for n in ns}, options.staff_pin)
         watchers: list[asyncio.Task[None]] = []
         connected = [asyncio.Event() for _ in works] if options.live else []
+        on_event = keypads.on_live if keypads is not None else None
         for i, work in enumerate(works[: len(connected)]):
             watchers.append(asyncio.create_task(
-                subscriber(options.urls, work.site.id, live[work.site.id], connected[i], i)))
+                subscriber(options.urls, work.site.id, live[work.site.id], connected[i], i, on_event)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), CONNECT_TIMEOUT_S)
         opening = asyncio.Semaphore(OPENING_CONCURRENCY)
@@ -140,7 +177,17 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
         timeline = Timeline(sim_start, options.speed, options.duration_s)
         budget = [options.max_tickets]
         actors = [asyncio.create_task(kiosk(api, w, timeline, options.kiosk_key, budget)) for w in works]
-        actors += [asyncio.create_task(staff(api, w, n, auth[n], timeline)) for w in works for n in staffed[w.site.id]]
+        by_keypad = {w.site.id: keypad_counters(staffed[w.site.id], options.keypad_share) if keypads else set()
+                     for w in works}
+        for work in works:
+            for n in staffed[work.site.id]:
+                if keypads is not None and n in by_keypad[work.site.id]:
+                    keypads.counts.keypads += 1
+                    actors.append(asyncio.create_task(keypad_staff(keypads, work, n, timeline)))
+                else:
+                    actors.append(asyncio.create_task(staff(api, work, n, auth[n], timeline)))
+        if keypads is not None:
+            actors.append(asyncio.create_task(keypads.route()))
         await asyncio.wait(actors, timeout=max(0.0, timeline.ends - time.monotonic()))
         wall = time.monotonic() - timeline.started
         for task in actors:
@@ -151,10 +198,13 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
             task.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
     report = stats.report(wall, live)
+    if keypads is not None:
+        report["devices"] = keypads.counts.report()
     report["config"] = {
         "urls": list(options.urls), "sites": len(works), "speed": options.speed, "duration_s": options.duration_s,
         "sim_from": _clock(sim_start), "sim_to": _clock(sim_start + wall * options.speed),
         "counters_staffed": sum(len(v) for v in staffed.values()),
+        "mqtt": options.mqtt_url,
     }
     return report
 
@@ -177,10 +227,15 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     if limit is not None:
         sites = sites[: max(1, int(limit))]
     start = getattr(args, "start", None)
+    mqtt = getattr(args, "mqtt", None)
+    share = float(getattr(args, "keypad_share", 0.5))
+    if not 0 <= share <= 1:
+        raise LoadError(f"--keypad-share must be 0..1, got {share}")
     return LoadOptions(
         urls=urls, sites=tuple(sites), scenario=scenario, speed=float(args.speed), duration_s=float(args.duration),
         max_tickets=int(getattr(args, "max_tickets", 100_000)), start_s=_hhmm(start) if start else None,
         kiosk_key=args.kiosk_key, live=not getattr(args, "no_live", False),
+        mqtt_url=parse_mqtt(mqtt) if mqtt else None, keypad_share=share,
     )
 
 
@@ -194,8 +249,6 @@ def run(args: argparse.Namespace) -> int:
     except LoadError as exc:
         print(f"motcua load: {exc}", file=sys.stderr)
         return 2
-    if getattr(args, "mqtt", None):
-        print("motcua load: --mqtt ignored: this driver emulates kiosks, staff and live clients only", file=sys.stderr)
     try:
         report = asyncio.run(drive(options))
     except LoadError as exc:

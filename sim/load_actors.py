@@ -17,7 +17,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,7 @@ class SiteWork:
     site: Site
     arrivals: list[Arrival]
     tickets: dict[str, Arrival] = field(default_factory=dict)
+    numbers: dict[str, Arrival] = field(default_factory=dict)  # by ticket number (what a display shows)
     wake: dict[int, asyncio.Event] = field(default_factory=dict)
 
     def ready(self, ticket: dict[str, Any]) -> None:
@@ -120,6 +121,11 @@ class SiteWork:
             event = self.wake.get(int(counter))
             if event is not None:
                 event.set()
+
+    def service_for_number(self, number: str) -> float:
+        """Service time of the ticket a display shows (its first step: a display tells no more)."""
+        arrival = self.numbers.get(number)
+        return arrival.services_s[0] if arrival is not None and arrival.services_s else DEFAULT_SERVICE_S
 
     def service_s(self, ticket: dict[str, Any]) -> float:
         arrival = self.tickets.get(str(ticket.get("id")))
@@ -145,6 +151,7 @@ async def kiosk(api: Api, work: SiteWork, timeline: Timeline, kiosk_key: str, bu
         if reply is not None and reply.status_code == 201:
             ticket = reply.json()
             work.tickets[str(ticket["id"])] = arrival
+            work.numbers[str(ticket["number"])] = arrival
             api.stats.issued_acked[site] += 1
             api.stats.numbers[site].append(str(ticket["number"]))
             work.ready(ticket)
@@ -181,8 +188,14 @@ async def staff(api: Api, work: SiteWork, counter: int, auth: dict[str, str], ti
             await asyncio.sleep(IDLE_WAIT_S)
 
 
-async def subscriber(urls: Sequence[str], site: str, check: LiveCheck, connected: asyncio.Event, first: int) -> None:
-    """Follow the site's live stream (reconnecting elsewhere with ?after=SEQ) and check it."""
+async def subscriber(
+    urls: Sequence[str], site: str, check: LiveCheck, connected: asyncio.Event, first: int,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+) -> None:
+    """Follow the site's live stream (reconnecting elsewhere with ?after=SEQ) and check it.
+
+    on_event: also told of every event (the keypads time their rating presses by it).
+    """
     index = first
     while True:
         base = urls[index % len(urls)].replace("http://", "ws://", 1)
@@ -195,6 +208,8 @@ async def subscriber(urls: Sequence[str], site: str, check: LiveCheck, connected
                     message = json.loads(raw)
                     if message.get("type") != "monitor.snapshot" and "seq" in message:
                         check.see(int(message["seq"]), str(message["type"]))
+                        if on_event is not None:
+                            on_event(site, message)
         except (OSError, TimeoutError, WebSocketException):
             pass
         check.reconnects += 1

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.devices_support import COMMUNE
 from tests.partition_support import cluster
-from tests.services import env_without_proxies
+from tests.server import serve_process
+from tests.services import Mosquitto, env_without_proxies
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -18,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def _load(urls: str, scenario: Path, *extra: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "controller.cli", "load", "--url", urls, "--scenario", str(scenario),
-         "--speed", "60", "--duration", "6", "--start", "08:30", *extra],
+         "--speed", "60", "--duration", "6", "--start", "08:30", *extra],  # later options win
         capture_output=True, text=True, timeout=120, env=env_without_proxies(), check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -50,3 +52,25 @@ def test_load_refuses_a_remote_url(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, env=env_without_proxies(), check=False,
     )
     assert done.returncode == 2 and "loopback" in done.stderr
+
+
+def test_load_drives_keypads_over_mqtt_and_times_them(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    # one commune centre served over MQTT; half its staffed counters use their keypads
+    with serve_process(COMMUNE, tmp_path / "data", "--mqtt", mosquitto.url, "--devices", "real") as server:
+        report = _load(server.url, COMMUNE, "--mqtt", mosquitto.url, "--speed", "120", "--duration", "8")
+    ops = report["ops"]
+    assert isinstance(ops, dict)
+    for op in ("keypad_next", "rating", "call_next", "issue"):
+        assert ops[op]["count"] > 0 and 0 < ops[op]["p50_ms"] <= ops[op]["p99_ms"], (op, ops)
+    devices = report["devices"]
+    assert isinstance(devices, dict)
+    assert devices["keypads"] > 0
+    # every press changed a display or was seen to change nothing, but the one per keypad the run's end cut off
+    answered = ops["keypad_next"]["count"] + devices["no_change"]
+    assert answered <= devices["presses"] <= answered + devices["keypads"]
+    assert devices["ratings_recorded"] == ops["rating"]["count"] <= devices["ratings_pressed"]
+    assert report["error_count"] == 0, report["errors"]
+    assert report["ticket_numbers_reused"] == 0
+    live = report["live"]
+    assert isinstance(live, dict)
+    assert live["dropped"] == live["out_of_order"] == live["issued_not_seen"] == 0
