@@ -67,7 +67,6 @@ __all__ = [
     "StatusInput",
     "Subscriber",
     "site_filters",
-    "subscriptions",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,18 +140,13 @@ def _specs(runtime: SiteRuntime) -> list[DeviceSpec]:
 
 
 def site_filters(site_id: str, kinds: Sequence[TopicKind] = INPUT_KINDS) -> list[str]:
-    """The topic filters of one site's inputs of the given kinds."""
+    """The topic filters of one site's inputs of the given kinds.
+
+    Per site rather than motcua/+/..., so a controller subscribes only to the sites it
+    writes, and controllers of other deployments on the same broker are never seen.
+    """
     topics = SiteTopics(site_id)
     return [topics.subscription(k) for k in kinds]
-
-
-def subscriptions(site_ids: list[str]) -> list[str]:
-    """The topic filters the controller subscribes to: presses and statuses of its own sites only.
-
-    Per site rather than motcua/+/..., so controllers that share a broker (sites
-    partitioned over processes) never see, or count as unknown, each other's devices.
-    """
-    return [f for site_id in site_ids for f in site_filters(site_id)]
 
 
 class _RateLimitedLog:
