@@ -1,0 +1,78 @@
+"""The device router follows the sites its process writes (sites partitioned over processes).
+
+A site removed from the controller (its lease lost) gets no display updates, no
+subscriptions and no presses carried out here; added back (a lease gained) its
+displays are published again from the floor and its presses work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from controller.core.commands import CallNext, IssueTicket, OpenCounter
+from controller.devices.outputs import InProcessOutput
+from controller.devices.router import DeviceRouter, site_filters
+from controller.devices.stats import UNKNOWN_SITE
+from controller.runtime.controller import Controller
+from controller.sitefile import load_sites
+from controller.store import open_store
+from counter_display.fakes import RecordingDisplay
+from devices.payloads import KeyPress
+from tests.bridge_support import eventually
+from tests.devices_support import COMMUNE
+
+
+class Subscriptions:
+    """The topic filters the router asked for, as a broker connection would keep them."""
+
+    def __init__(self) -> None:
+        self.filters: list[str] = []
+
+    def subscribe(self, filters: Sequence[str]) -> None:
+        self.filters += [f for f in filters if f not in self.filters]
+
+    def unsubscribe(self, filters: Sequence[str]) -> None:
+        self.filters = [f for f in self.filters if f not in filters]
+
+
+def test_the_router_drives_a_site_only_while_its_process_writes_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = await open_store("sqlite", str(tmp_path))
+        controller = Controller(load_sites(COMMUNE), store, check_hours=False)
+        await controller.start(tick=False)
+        runtime = controller.runtime("xa")
+        await runtime.execute(OpenCounter(1, staff="quay1"))
+        numbers = []
+        for _ in range(3):
+            issued = await runtime.execute(IssueTicket("ht-khai-sinh", check_hours=False))
+            numbers.append(str(issued.events[0].data["number"]))
+        display, topics = RecordingDisplay(), Subscriptions()
+        output = InProcessOutput({("xa", 1): display})
+        try:
+            async with DeviceRouter(controller, output, subscriber=topics) as router:
+                await output.drain()
+                assert display.history == [None]  # published at start: counter open, nobody called
+                assert topics.filters == site_filters("xa")
+
+                gone = controller.remove_runtime("xa")  # the lease moved to another process
+                assert gone is runtime and topics.filters == []
+                assert runtime.device_view() == []
+                router.press("xa", 1, KeyPress("next", 1))
+                assert router.stats.dropped_total(UNKNOWN_SITE, "unknown_site") == 1
+                await runtime.execute(CallNext(1))  # its commits are not routed here any more
+                await output.drain()
+                assert display.history == [None]  # not driven from here
+
+                controller.add_runtime(runtime)  # and back: displays republished from the floor
+                await output.drain()
+                assert display.number == numbers[0]
+                assert topics.filters == site_filters("xa")
+                router.press("xa", 1, KeyPress("next", 2))  # finish the first, call the second
+                await eventually(lambda: display.number == numbers[1])
+        finally:
+            await controller.stop()
+            await store.close()
+
+    asyncio.run(scenario())
