@@ -11,17 +11,27 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from controller.core.commands import CallNext, IssueTicket, OpenCounter
 from controller.devices.outputs import InProcessOutput
+from controller.devices.press_relay import PressRelay, decode_message, encode_message
 from controller.devices.router import DeviceRouter, site_filters
 from controller.devices.stats import UNKNOWN_SITE
 from controller.runtime.controller import Controller
 from controller.sitefile import load_sites
 from controller.store import open_store
+from controller.store.redis import RedisEventStore
+from controller.store.redis_keys import SiteKeys
 from counter_display.fakes import RecordingDisplay
-from devices.payloads import KeyPress
+from devices.payloads import KeyPress, encode_key_press
+from devices.topics import SiteTopics
+from firmware_bridge.mqtt_link import MqttMessage
 from tests.bridge_support import eventually
 from tests.devices_support import COMMUNE
+from tests.services import RedisServer
+
+T = SiteTopics("xa")
 
 
 class Subscriptions:
@@ -65,14 +75,46 @@ def test_the_router_drives_a_site_only_while_its_process_writes_it(tmp_path: Pat
                 await output.drain()
                 assert display.history == [None]  # not driven from here
 
+                # presses queued but not yet carried out when the site goes are handed back, in order
+                given: list[MqttMessage] = []
+                router.on_orphaned = lambda site, messages: given.extend(messages)
+                controller.add_runtime(runtime)
+                presses = [MqttMessage(T.keypad_press(1), encode_key_press(KeyPress("recall", n)), False)
+                           for n in (7, 8)]
+                for message in presses:
+                    router.feed(message)
+                controller.remove_runtime("xa")
+                assert given == presses
+
                 controller.add_runtime(runtime)  # and back: displays republished from the floor
                 await output.drain()
                 assert display.number == numbers[0]
                 assert topics.filters == site_filters("xa")
-                router.press("xa", 1, KeyPress("next", 2))  # finish the first, call the second
+                router.press("xa", 1, KeyPress("next", 9))  # finish the first, call the second
                 await eventually(lambda: display.number == numbers[1])
         finally:
             await controller.stop()
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.integration
+def test_presses_given_back_are_the_next_ones_popped_in_their_order(tmp_path: Path, redis: RedisServer) -> None:
+    async def scenario() -> None:
+        store = await RedisEventStore.connect(redis.url)
+        controller = Controller(load_sites(COMMUNE), store, check_hours=False, serve_all=False)
+        router = DeviceRouter(controller, InProcessOutput({}))
+        relay = PressRelay(store.client, store.prefix, router, ["xa"], lambda: ["xa"])
+        try:
+            waiting = MqttMessage(T.keypad_press(2), b'{"key": "next", "seq": 1}', False)
+            await store.client.lpush(SiteKeys("xa").presses, encode_message(waiting))  # relayed earlier
+            back = [MqttMessage(T.keypad_press(1), encode_key_press(KeyPress("next", n)), False) for n in (1, 2)]
+            relay.give_back("xa", back)
+            await eventually(lambda: relay.returned == 2)
+            popped = [decode_message((await store.client.brpop([SiteKeys("xa").presses], 1))[1]) for _ in range(3)]
+            assert popped == [*back, waiting]
+        finally:
             await store.close()
 
     asyncio.run(scenario())

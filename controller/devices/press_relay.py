@@ -17,7 +17,9 @@ Device statuses are not relayed: the writer subscribes to its sites' status topi
 
 A press is popped by the writer just before it is carried out; a writer killed in
 between loses that one press (as a single process killed after the broker delivered
-it would). A site given up meanwhile gets its popped press pushed back.
+it would). A site given up meanwhile gets its popped presses pushed back, at the
+head of its list, for the next writer (the one being carried out when the site was
+given up is not: it may have been committed).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from devices.errors import ProtocolError
 from devices.topics import SiteTopics, TopicKind, parse_topic
 from firmware_bridge.mqtt_link import MqttMessage
 
-__all__ = ["PRESS_KINDS", "PressRelay", "press_relay", "shared_press_filters"]
+__all__ = ["PRESS_KINDS", "PressRelay", "decode_message", "encode_message", "press_relay", "shared_press_filters"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class PressRelay:
         self.written = written
         self.relayed = 0
         self.delivered = 0
+        self.returned = 0
+        self._returns: set[asyncio.Task[None]] = set()
 
     def _key(self, site: str) -> str:
         return SiteKeys(site, self.prefix).presses
@@ -118,6 +122,22 @@ class PressRelay:
                 continue
             self.relayed += 1
             return
+
+    def give_back(self, site: str, messages: list[MqttMessage]) -> None:
+        """Presses popped for a site this process gave up before carrying them out: back to the head."""
+        task = asyncio.get_running_loop().create_task(self._give_back(site, messages))
+        self._returns.add(task)
+        task.add_done_callback(self._returns.discard)
+
+    async def _give_back(self, site: str, messages: list[MqttMessage]) -> None:
+        # the list is popped from its right end: the first press must end up rightmost
+        raw = [encode_message(m) for m in reversed(messages)]
+        try:
+            await self.client.rpush(self._key(site), *raw)
+        except RedisError as exc:
+            log.warning("site %s: %d presses could not be given back: %s", site, len(messages), exc)
+            return
+        self.returned += len(messages)
 
     async def deliver(self) -> None:
         """Carry out the presses of the sites written here, in the order they came."""

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
@@ -94,6 +94,7 @@ class KeyInput:
     counter: int
     press: KeyPress
     target: TransferTarget = field(default_factory=TransferTarget)
+    source: MqttMessage | None = field(default=None, compare=False)  # as it came over MQTT
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class RatingInput:
 
     counter: int
     press: RatingPress
+    source: MqttMessage | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,7 @@ class DeviceRouter:
         hold_s: float = HOLD_S,
         subscriber: Subscriber | None = None,
         subscribe_kinds: Sequence[TopicKind] = INPUT_KINDS,
+        on_orphaned: Callable[[str, list[MqttMessage]], None] | None = None,
     ) -> None:
         self.controller = controller
         self.output = output
@@ -193,6 +196,8 @@ class DeviceRouter:
         # asked for each site's input topics while this process writes the site
         self.subscriber = subscriber
         self.subscribe_kinds = tuple(subscribe_kinds)
+        # told of the presses (as they came) still queued for a site given up, for its next writer
+        self.on_orphaned = on_orphaned
         self.sites: dict[str, _Site] = {}
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -254,6 +259,13 @@ class DeviceRouter:
             self.subscriber.unsubscribe(site_filters(site.id, self.subscribe_kinds))
         if site.worker is not None:
             site.worker.cancel()
+        orphaned: list[MqttMessage] = []
+        while not site.inbox.empty():
+            item = site.inbox.get_nowait()
+            if isinstance(item, KeyInput | RatingInput) and item.source is not None:
+                orphaned.append(item.source)
+        if orphaned and self.on_orphaned is not None:
+            self.on_orphaned(site.id, orphaned)
         with contextlib.suppress(ValueError):
             runtime.listeners.remove(self._on_committed)
         runtime.device_view = list
@@ -333,10 +345,11 @@ class DeviceRouter:
                 if match.kind == "keypad_press":
                     press = parse_key_press(message.payload)
                     target = transfer_target(message.payload) if press.key == "transfer" else TransferTarget()
-                    self._offer(site, KeyInput(match.counter, press, target))
+                    self._offer(site, KeyInput(match.counter, press, target, message))
                 else:
                     levels = site.runtime.site.rating_levels
-                    self._offer(site, RatingInput(match.counter, parse_rating_press(message.payload, levels)))
+                    rating = parse_rating_press(message.payload, levels)
+                    self._offer(site, RatingInput(match.counter, rating, message))
             else:
                 self._drop(site.id, "bad_topic", "not an input topic: %s", message.topic)
         except ProtocolError as exc:

@@ -181,6 +181,7 @@ async def _over_mqtt(
         assert isinstance(store, RedisEventStore)
         router = service.router
         relay = PressRelay(store.client, store.prefix, router, list(controller.sites), lambda: router.sites)
+        router.on_orphaned = relay.give_back
         service.relay = await stack.enter_async_context(press_relay(relay, link.messages))
     watcher = asyncio.create_task(_resync_on_reconnect(link, service.router), name="motcua-devices-resync")
     stack.push_async_callback(_cancel, watcher)
