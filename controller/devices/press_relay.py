@@ -20,6 +20,11 @@ between loses that one press (as a single process killed after the broker delive
 it would). A site given up meanwhile gets its popped presses pushed back, at the
 head of its list, for the next writer (the one being carried out when the site was
 given up is not: it may have been committed).
+
+Limits: a keypad's seq filter (duplicates dropped) lives in its writer, so a QoS 1
+redelivery that straddles a take-over would be carried out again; and one BRPOP
+over many sites' lists needs a single Redis (on Redis Cluster the lists of one
+process's sites are in different slots).
 """
 
 from __future__ import annotations
