@@ -32,5 +32,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if settings.demo:
         print(f"motcua demo on {settings.base_url}  (accounts: see README; kiosk key kiosk-demo)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets")
+    # No permessage-deflate: live messages are a few hundred bytes, and compressing each one for each
+    # client was half the server's CPU at 1,000 monitor clients (docs/BENCHMARKS.md, live monitor).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets",
+                ws_per_message_deflate=False)
     return 0

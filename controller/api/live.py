@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -12,6 +11,7 @@ from controller.api.follow import follow_live
 from controller.core.events import Event
 from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
+from controller.runtime.hub import Subscription
 
 __all__ = ["router"]
 
@@ -60,17 +60,17 @@ async def live(websocket: WebSocket, site: str, after: int | None = None, snapsh
             return
 
 
-async def _forward(websocket: WebSocket, sub: Any, last: int) -> None:
+async def _forward(websocket: WebSocket, sub: Subscription, last: int) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             if sub.overflowed:
                 await websocket.close(code=4008, reason="too slow: reconnect with ?after=SEQ")
                 return
-            message = await sub.get()
-            if message["seq"] <= last:
+            frame = await sub.get()
+            if frame.seq <= last:
                 continue
-            last = message["seq"]
-            await websocket.send_json(message)
+            last = frame.seq
+            await websocket.send_text(frame.text)
 
 
 async def _snapshots(websocket: WebSocket, controller: Controller, site: str) -> None:

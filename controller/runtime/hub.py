@@ -1,31 +1,48 @@
-"""Fan-out of committed events to live subscribers (WebSocket clients, device router).
+"""Fan-out of committed events to live subscribers (the WebSocket clients of the live stream).
 
-Each subscriber has a bounded queue: a client too slow to keep up is dropped
-(it reconnects with ?after=SEQ and catches up from the log) rather than
-letting memory grow or slowing the writer.
+Each event is encoded to JSON once, whatever the number of subscribers. Each
+subscriber has a bounded queue that its own writer task drains, so a slow
+client delays nobody else; one too slow to keep up is dropped (it reconnects
+with ?after=SEQ and catches up from the log) rather than letting memory grow
+or slowing the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Hub", "Subscription"]
+__all__ = ["Frame", "Hub", "Subscription", "encode"]
 
 QUEUE_LIMIT = 2000
 
 
+def encode(message: Mapping[str, Any]) -> str:
+    """A live message as the stream sends it (the same text as Starlette's send_json)."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One published message, encoded once for every subscriber."""
+
+    seq: int
+    text: str
+
+
 class Subscription:
-    """One subscriber's queue of (seq, message) pairs; `overflowed` when it fell behind."""
+    """One subscriber's queue of frames; `overflowed` when it fell behind."""
 
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
-        self.queue: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=limit)
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=limit)
         self.overflowed = False
 
-    def offer(self, message: Mapping[str, Any]) -> None:
+    def offer(self, message: Frame) -> None:
         if self.overflowed:
             return
         try:
@@ -33,7 +50,7 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
 
-    async def get(self) -> Mapping[str, Any]:
+    async def get(self) -> Frame:
         return await self.queue.get()
 
 
@@ -46,10 +63,14 @@ class Hub:
 
     def publish(self, site: str, message: Mapping[str, Any]) -> None:
         """Deliver a message (an event with seq and site) to the site's subscribers."""
-        for sub in self._subs.get(site, ()):
-            sub.offer(message)
+        subs = self._subs.get(site, ())
+        if not subs and not self._all:
+            return
+        frame = Frame(int(message["seq"]), encode(message))
+        for sub in subs:
+            sub.offer(frame)
         for sub in self._all:
-            sub.offer(message)
+            sub.offer(frame)
 
     @asynccontextmanager
     async def subscribe(self, site: str | None) -> AsyncIterator[Subscription]:
