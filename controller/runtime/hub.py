@@ -73,9 +73,9 @@ class Hub:
             sub.offer(frame)
 
     @asynccontextmanager
-    async def subscribe(self, site: str | None) -> AsyncIterator[Subscription]:
+    async def subscribe(self, site: str | None, limit: int = QUEUE_LIMIT) -> AsyncIterator[Subscription]:
         """Subscribe to one site (or every site with None) for the life of the context."""
-        sub = Subscription()
+        sub = Subscription(limit)
         group = self._all if site is None else self._subs[site]
         group.add(sub)
         try:

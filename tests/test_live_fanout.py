@@ -1,0 +1,80 @@
+"""Live fan-out: the hub encodes once and drops only the slow; the monitor bench's clients work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from benchmarks.bench_monitor import ClientProcess, Driver, fanout_latencies, live_url, until_ready
+from controller.runtime.hub import Hub, encode
+from tests.server import serve_process
+
+SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
+
+
+def _message(seq: int) -> dict[str, object]:
+    return {"seq": seq, "site": "tinh", "type": "ticket.issued", "number": f"100{seq}", "agency_name": "Sở Tư pháp"}
+
+
+def test_hub_encodes_each_event_once_for_every_subscriber() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        async with hub.subscribe("tinh") as first, hub.subscribe("tinh") as second, hub.subscribe("xa") as other:
+            hub.publish("tinh", _message(1))
+            a, b = await first.get(), await second.get()
+            assert a is b  # one frame, one encoding, shared
+            assert a.seq == 1 and json.loads(a.text) == _message(1)
+            assert "Sở Tư pháp" in a.text  # sent as UTF-8 text, as send_json did
+            assert a.text == encode(_message(1))
+            assert other.queue.empty()
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_subscriber_is_dropped_and_the_others_get_everything() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        async with hub.subscribe("tinh") as fast, hub.subscribe("tinh", limit=3) as slow:  # slow: stopped reading
+            got: list[int] = []
+            for seq in range(1, 11):
+                hub.publish("tinh", _message(seq))
+                got.append((await fast.get()).seq)
+            assert got == list(range(1, 11))
+            assert slow.overflowed  # the live endpoint closes it with 4008: reconnect with ?after=SEQ
+            assert [slow.queue.get_nowait().seq for _ in range(slow.queue.qsize())] == [1, 2, 3]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.integration
+def test_bench_monitor_clients_receive_every_event_in_order(tmp_path: Path) -> None:
+    """benchmarks/monitor_clients.py with 5 clients: every ticket reaches every client, once, in order."""
+    async def scenario(url: str) -> None:
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as http:
+            driver = await Driver.prepare(http, url)
+            clients = await ClientProcess.start(live_url(url), 5)
+            try:
+                await until_ready(clients, driver.issue, timeout_s=30)
+                driver.sent.clear()
+                numbers = [await driver.issue() for _ in range(10)]
+                await asyncio.sleep(0.5)
+                summary = await clients.stop()
+            finally:
+                clients.kill()
+        issued = [e for e in summary["events"].values() if e["type"] == "ticket.issued"]
+        assert [e["number"] for e in issued][-10:] == numbers
+        assert all(len(e["at"]) == 5 for e in issued)
+        assert all(s["dropped"] == 0 and s["out_of_order"] == 0 for s in summary["streams"])
+        figures = fanout_latencies(summary, driver.sent)
+        assert figures["events"] == 10 and figures["missing"] == 0
+        assert all(0 < last < 10_000 for last in figures["last"])
+        async with connect(live_url(url), proxy=None) as ws:  # offers permessage-deflate, as browsers do
+            assert ws.protocol.extensions == []  # declined: see controller/serve.py
+
+    with serve_process(SITE_FILE, tmp_path / "data") as server:
+        asyncio.run(scenario(server.url))
