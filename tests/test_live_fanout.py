@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from benchmarks.bench_monitor import ClientProcess, Driver, fanout_latencies, live_url, until_ready
-from controller.runtime.hub import Hub, encode
+from controller.runtime.hub import FANOUT_CHUNK, Hub, Subscription, encode
 from tests.server import serve_process
 
 SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
@@ -47,6 +48,26 @@ def test_a_slow_subscriber_is_dropped_and_the_others_get_everything() -> None:
             assert got == list(range(1, 11))
             assert slow.overflowed  # the live endpoint closes it with 4008: reconnect with ?after=SEQ
             assert [slow.queue.get_nowait().seq for _ in range(slow.queue.qsize())] == [1, 2, 3]
+
+    asyncio.run(scenario())
+
+
+def test_a_large_fan_out_lets_other_work_run_and_keeps_every_subscriber_in_order() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        async with contextlib.AsyncExitStack() as stack:
+            subs: list[Subscription] = [
+                await stack.enter_async_context(hub.subscribe("tinh")) for _ in range(FANOUT_CHUNK * 3 + 7)
+            ]
+            for seq in (1, 2, 3):
+                hub.publish("tinh", _message(seq))
+            reached_when_other_work_ran: list[int] = []
+            asyncio.get_running_loop().call_soon(lambda: reached_when_other_work_ran.append(
+                sum(1 for sub in subs if not sub.queue.empty())))
+            for sub in subs:
+                assert [(await sub.get()).seq for _ in range(3)] == [1, 2, 3]
+            # a request arriving as the fan-out starts is served before every subscriber has been offered it
+            assert 0 < reached_when_other_work_ran[0] < len(subs)
 
     asyncio.run(scenario())
 
