@@ -32,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if settings.demo:
         print(f"motcua demo on {settings.base_url}  (accounts: see README; kiosk key kiosk-demo)", flush=True)
-    # No permessage-deflate: live messages are a few hundred bytes, and compressing each one for each
-    # client was half the server's CPU at 1,000 monitor clients (docs/BENCHMARKS.md, live monitor).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets",
+    # The live stream's cost is a send per client per event (docs/BENCHMARKS.md, live monitor): uvicorn's
+    # sans-I/O websockets protocol writes a frame with fewer layers than the legacy one (and is the one
+    # uvicorn keeps), and no permessage-deflate: live messages are a few hundred bytes, and compressing
+    # each one for each client was half the server's CPU at 1,000 monitor clients.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets-sansio",
                 ws_per_message_deflate=False)
     return 0
