@@ -15,8 +15,8 @@ not hidden by the requests it delayed (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -28,8 +28,9 @@ import httpx
 import numpy as np
 
 from benchmarks.monitor_clients import raise_file_limit
+from benchmarks.run import process_cpu_s
 from tests.server import KIOSK, ServerProcess, login, serve_process
-from tests.services import env_without_proxies
+from tests.services import env_without_proxies, redis_server
 
 SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
 SITE = "tinh"
@@ -39,14 +40,12 @@ EVENT_EVERY_S = 0.25  # 4 events/s, one at a time: a busy centre makes about one
 SETTLE_S = 2.0  # after the last event, before the clients stop recording
 SNAPSHOT_RATE = 50.0
 SNAPSHOT_S = 30.0
+SNAPSHOT_WARMUP_S = 2.0  # at the same rate, not measured: the client's connection pool grows to its size
 LIGHT_EVERY_S = 0.5  # light command load during the snapshot run: an issue, or a finish + call-next
+FOLLOWERS = 2  # partitioned processes, each with CLIENTS clients
 GOAL_FANOUT_P99_MS = 150.0
 GOAL_SNAPSHOT_P99_MS = 50.0
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+SHARDING = "Past 1,000 clients: TODO"
 
 
 def live_url(http_url: str, site: str = SITE) -> str:
@@ -165,20 +164,28 @@ def fanout_latencies(summary: dict[str, Any], sent: dict[str, float]) -> dict[st
     }
 
 
-async def _open_loop_snapshots(http: httpx.AsyncClient, manager: dict[str, str]) -> tuple[list[float], int]:
+async def _open_loop_snapshots(
+    http: httpx.AsyncClient, manager: dict[str, str], seconds: float
+) -> tuple[list[float], int]:
+    """GET the snapshot at SNAPSHOT_RATE on a fixed schedule; ms from each scheduled time to its reply."""
     latencies: list[float] = []
     errors = 0
 
     async def one(scheduled: float) -> None:
         nonlocal errors
-        reply = await http.get(f"/api/v1/sites/{SITE}/monitor", headers=manager)
-        if reply.status_code != 200:
+        try:
+            reply = await http.get(f"/api/v1/sites/{SITE}/monitor", headers=manager)
+            ok = reply.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+        else:
             errors += 1
-        latencies.append((time.perf_counter() - scheduled) * 1000)
 
     start = time.perf_counter()
     tasks = []
-    for i in range(int(SNAPSHOT_RATE * SNAPSHOT_S)):
+    for i in range(int(SNAPSHOT_RATE * seconds)):
         scheduled = start + i / SNAPSHOT_RATE
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
         tasks.append(asyncio.create_task(one(scheduled)))
@@ -198,99 +205,208 @@ async def _light_load(driver: Driver, stop: asyncio.Event) -> int:
     return commands
 
 
-async def measure(server: ServerProcess, clients: int = CLIENTS, events: int = EVENTS) -> dict[str, Any]:
-    """Fan-out of `events` tickets to `clients` live clients, then the snapshot endpoint under load."""
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30, limits=limits) as http:
-        driver = await Driver.prepare(http, server.url)
-        client_process = await ClientProcess.start(live_url(server.url), clients)
+def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summaries of several client processes as one."""
+    events: dict[str, dict[str, Any]] = {}
+    for summary in summaries:
+        for seq, event in summary["events"].items():
+            events.setdefault(seq, {**event, "at": []})["at"].extend(event["at"])
+    return {"clients": sum(s["clients"] for s in summaries), "events": events,
+            "streams": [stream for s in summaries for stream in s["streams"]]}
+
+
+@dataclass
+class FanOut:
+    """Client processes connected and ready, and what one fan-out run cost."""
+
+    processes: list[ClientProcess]
+    connect_s: float = 0.0
+    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    async def connect(cls, urls: list[str], clients_each: int, driver: Driver) -> FanOut:
+        fan = cls([])
+        started = time.monotonic()
+        for url in urls:  # started one by one: a failed start must not leave the others running
+            fan.processes.append(await ClientProcess.start(live_url(url), clients_each))
+        await asyncio.gather(*(until_ready(p, driver.issue) for p in fan.processes))
+        fan.connect_s = time.monotonic() - started
+        driver.sent.clear()  # the ready checks are not measured
+        return fan
+
+    async def run(self, driver: Driver, servers: list[ServerProcess], events: int) -> dict[str, float]:
+        """Issue `events` tickets one at a time; the tickets measured (number -> send time)."""
+        pids = {f"server {i + 1}": s.process.pid for i, s in enumerate(servers)}
+        pids |= {f"clients {i + 1}": p.process.pid for i, p in enumerate(self.processes)}
+        before = {name: process_cpu_s(pid) for name, pid in pids.items()}
+        started = time.perf_counter()
+        for i in range(events):
+            await asyncio.sleep(max(0.0, started + i * EVENT_EVERY_S - time.perf_counter()))
+            await driver.issue()
+        await asyncio.sleep(SETTLE_S)
+        self.cpu_ms_per_event = {
+            name: (process_cpu_s(pid) - before[name]) / events * 1000 for name, pid in pids.items()
+        }
+        return dict(driver.sent)
+
+    async def stop(self) -> dict[str, Any]:
         try:
-            connect_started = time.monotonic()
-            await until_ready(client_process, driver.issue)
-            connect_s = time.monotonic() - connect_started
-            driver.sent.clear()  # the ready checks are not measured
-            server_cpu = _cpu_s(server.process.pid)
-            clients_cpu = _cpu_s(client_process.process.pid)
-            started = time.perf_counter()
-            for i in range(events):
-                await asyncio.sleep(max(0.0, started + i * EVENT_EVERY_S - time.perf_counter()))
-                await driver.issue()
-            await asyncio.sleep(SETTLE_S)
-            server_cpu = _cpu_s(server.process.pid) - server_cpu
-            clients_cpu = _cpu_s(client_process.process.pid) - clients_cpu
-            measured = dict(driver.sent)
+            return merge([await p.stop() for p in self.processes])
+        finally:
+            for p in self.processes:
+                p.kill()
+
+
+def _http(url: str) -> httpx.AsyncClient:
+    # keep-alive expiry under uvicorn's 5 s, so a pooled connection is never reused as the server closes it
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=4.0)
+    return httpx.AsyncClient(base_url=url, trust_env=False, timeout=30, limits=limits)
+
+
+async def measure(
+    server: ServerProcess, clients: int = CLIENTS, events: int = EVENTS, snapshot_s: float = SNAPSHOT_S
+) -> dict[str, Any]:
+    """Fan-out of `events` tickets to `clients` live clients, then the snapshot endpoint under load."""
+    async with _http(server.url) as http:
+        driver = await Driver.prepare(http, server.url)
+        fan = await FanOut.connect([server.url], clients, driver)
+        try:
+            measured = await fan.run(driver, [server], events)
             stop = asyncio.Event()
             light = asyncio.create_task(_light_load(driver, stop))
-            snapshots, snapshot_errors = await _open_loop_snapshots(http, driver.manager)
+            await _open_loop_snapshots(http, driver.manager, SNAPSHOT_WARMUP_S)  # the pool's connections open
+            snapshots, snapshot_errors = await _open_loop_snapshots(http, driver.manager, snapshot_s)
             stop.set()
             light_commands = await light
-            summary = await client_process.stop()
         finally:
-            client_process.kill()
+            summary = await fan.stop()
     return {
-        "fanout": fanout_latencies(summary, measured), "connect_s": connect_s,
-        "server_cpu_ms_per_event": server_cpu / events * 1000, "clients_cpu_ms_per_event": clients_cpu / events * 1000,
-        "snapshots": snapshots, "snapshot_errors": snapshot_errors, "light_commands": light_commands,
-        "light_rate": light_commands / SNAPSHOT_S,
+        "clients": clients, "fanout": fanout_latencies(summary, measured), "connect_s": fan.connect_s,
+        "cpu_ms_per_event": fan.cpu_ms_per_event, "snapshots": snapshots, "snapshot_s": snapshot_s,
+        "snapshot_errors": snapshot_errors, "light_rate": light_commands / (snapshot_s + SNAPSHOT_WARMUP_S),
     }
+
+
+async def measure_followers(servers: list[ServerProcess], clients_each: int, events: int) -> dict[str, Any]:
+    """Partitioned mode (Redis): `clients_each` live clients on every process, tickets issued on the first."""
+    async with _http(servers[0].url) as http:
+        driver = await Driver.prepare(http, servers[0].url)
+        fan = await FanOut.connect([s.url for s in servers], clients_each, driver)
+        try:
+            measured = await fan.run(driver, servers, events)
+        finally:
+            summary = await fan.stop()
+    return {"clients": clients_each * len(servers), "fanout": fanout_latencies(summary, measured),
+            "connect_s": fan.connect_s, "cpu_ms_per_event": fan.cpu_ms_per_event}
 
 
 def _p(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def section(result: dict[str, Any]) -> str:
-    """The markdown section of one run."""
-    fan = result["fanout"]
-    snap = result["snapshots"]
+def _latency_rows(fan: dict[str, Any], label: str) -> list[str]:
+    return [
+        f"| {label}: send → event at the median client | {_p(fan['median'], 50):.1f} | {_p(fan['median'], 99):.1f} | "
+        f"{max(fan['median'], default=float('nan')):.1f} |",
+        f"| {label}: send → event at the last client | {_p(fan['last'], 50):.1f} | {_p(fan['last'], 99):.1f} | "
+        f"{max(fan['last'], default=float('nan')):.1f} |",
+    ]
+
+
+def _integrity(fan: dict[str, Any]) -> str:
+    return (f"events missing at some client {fan['missing']}, gaps {fan['dropped']}, "
+            f"out of order {fan['out_of_order']}")
+
+
+def _cpu(result: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {ms:.1f} ms" for name, ms in result["cpu_ms_per_event"].items())
+
+
+def section(one: dict[str, Any], followers: dict[str, Any] | str) -> str:
+    """The markdown section of a run: one process, then the partitioned processes (or why they did not run)."""
+    fan = one["fanout"]
+    snap = one["snapshots"]
+    clients = one["clients"]
     fan_ok = "met" if _p(fan["last"], 99) <= GOAL_FANOUT_P99_MS and fan["missing"] == 0 else "NOT met"
-    snap_ok = "met" if _p(snap, 99) <= GOAL_SNAPSHOT_P99_MS and result["snapshot_errors"] == 0 else "NOT met"
+    snap_ok = "met" if _p(snap, 99) <= GOAL_SNAPSHOT_P99_MS and one["snapshot_errors"] == 0 else "NOT met"
+    rows = _latency_rows(fan, "1 process")
+    rows.append(f"| 1 process: GET /monitor at {SNAPSHOT_RATE:.0f}/s, open loop, {one['snapshot_s']:.0f} s | "
+                f"{_p(snap, 50):.1f} | {_p(snap, 99):.1f} | {max(snap, default=float('nan')):.1f} |")
+    if isinstance(followers, dict):
+        rows += _latency_rows(followers["fanout"], f"{FOLLOWERS} processes on Redis")
+        follower_text = (
+            f"Partitioned (`--store redis://`, {FOLLOWERS} processes, {CLIENTS:,} clients on each, tickets issued "
+            "on the first and forwarded to the site's writer when it is the other): "
+            f"{_integrity(followers['fanout'])}; "
+            f"CPU per event: {_cpu(followers)}. Every process serves its live clients by following the site's "
+            "Redis stream (controller/api/follow.py), one XREAD per client."
+        )
+    else:
+        follower_text = f"Partitioned run ({FOLLOWERS} processes on Redis): not measured in this run ({followers})."
     return "\n".join([
-        "## Live monitor: 1,000 WebSocket clients, the snapshot endpoint at 50 requests/s",
+        f"## Live monitor: {clients:,} WebSocket clients, the snapshot endpoint at {SNAPSHOT_RATE:.0f} requests/s",
         "",
         "Command: `python -m benchmarks.run bench_monitor`",
         "",
-        f"`motcua serve --demo` (province centre, SQLite, synchronous=FULL) with {CLIENTS:,} clients of "
+        f"`motcua serve --demo` (province centre, SQLite, synchronous=FULL) with {clients:,} clients of "
         f"`WS /api/v1/sites/{SITE}/live?snapshots=false` (what the monitor page opens) in a second process "
-        "(benchmarks/monitor_clients.py, Python websockets, permessage-deflate offered as browsers do). "
+        "(benchmarks/monitor_clients.py: websockets' sans-I/O protocol, a message stamped when its bytes are read, "
+        "permessage-deflate offered as browsers do). "
         f"The driver issues {fan['events']} tickets over HTTP, one every {EVENT_EVERY_S * 1000:.0f} ms; per ticket, "
-        "from the request's send to its `ticket.issued` at the median client and at the last of the "
-        f"{CLIENTS:,}, on the wall clock every process shares. All {CLIENTS:,} connected and subscribed in "
-        f"{result['connect_s']:.1f} s.",
+        "the time from the request's send to its `ticket.issued` at the median client and at the last of the "
+        f"{clients:,}, on the wall clock every process shares. All connected and subscribed in "
+        f"{one['connect_s']:.1f} s. Then, clients still connected and {one['light_rate']:.1f} commands/s "
+        f"(issues, finishes, calls-next) fanning out to them, GET /api/v1/sites/{SITE}/monitor at "
+        f"{SNAPSHOT_RATE:.0f}/s open loop: each request sent at its scheduled time and timed from it, after "
+        f"{SNAPSHOT_WARMUP_S:.0f} s unmeasured at the same rate.",
         "",
         "| figure | p50 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|",
-        f"| send → event at the median client | {_p(fan['median'], 50):.1f} | {_p(fan['median'], 99):.1f} | "
-        f"{max(fan['median'], default=float('nan')):.1f} |",
-        f"| send → event at the last client | {_p(fan['last'], 50):.1f} | {_p(fan['last'], 99):.1f} | "
-        f"{max(fan['last'], default=float('nan')):.1f} |",
-        f"| GET /monitor at {SNAPSHOT_RATE:.0f}/s, open loop, {SNAPSHOT_S:.0f} s | {_p(snap, 50):.1f} | "
-        f"{_p(snap, 99):.1f} | {max(snap, default=float('nan')):.1f} |",
+        *rows,
         "",
         f"Goal last client p99 <= {GOAL_FANOUT_P99_MS:.0f} ms: **{fan_ok}**. "
-        f"Goal snapshot p99 <= {GOAL_SNAPSHOT_P99_MS:.0f} ms: **{snap_ok}**. "
-        f"Events missing at some client: {fan['missing']}; gaps {fan['dropped']}, out of order "
-        f"{fan['out_of_order']} (over every client's whole stream). Snapshot errors: {result['snapshot_errors']}; "
-        f"the snapshot run had the {CLIENTS:,} clients connected and {result['light_rate']:.1f} commands/s "
-        "(issues, finishes and calls-next) fanning out to them.",
+        f"Goal snapshot p99 <= {GOAL_SNAPSHOT_P99_MS:.0f} ms: **{snap_ok}** (errors: {one['snapshot_errors']}). "
+        f"One process: {_integrity(fan)} (every client's whole stream). CPU per event while fanning out: {_cpu(one)}. "
+        "The clients' process shares the 2 cores with the server, so its time is in the figures too.",
         "",
-        f"CPU per event during the fan-out run: server {result['server_cpu_ms_per_event']:.1f} ms "
-        f"(for {CLIENTS:,} sends), clients {result['clients_cpu_ms_per_event']:.1f} ms. The clients' process "
-        "shares the 2 cores with the server, so the last client's figure includes the clients' own time to read "
-        f"{CLIENTS:,} sockets.",
+        follower_text,
+        "",
+        SHARDING,
     ])
 
 
-async def _run(root: Path) -> dict[str, Any]:
-    with serve_process(SITE_FILE, root / "data") as server:
+async def _one_process(root: Path) -> dict[str, Any]:
+    with serve_process(SITE_FILE, root / "sqlite") as server:
         return await measure(server)
 
 
+async def _partitioned(root: Path) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        redis = stack.enter_context(redis_server(root, appendonly=True))
+        extra = ["--store", redis.url, "--lease-ttl", "3", "--accounts-db", str(root / "accounts.db")]
+        servers = [stack.enter_context(serve_process(SITE_FILE, root / f"p{i}", *extra)) for i in range(FOLLOWERS)]
+        await asyncio.to_thread(_wait_served, servers)
+        return await measure_followers(servers, CLIENTS, EVENTS)
+
+
+def _wait_served(servers: list[ServerProcess], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sum(int(httpx.get(f"{s.url}/healthz", timeout=5).json()["sites"]) for s in servers) < 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"site {SITE} not served after {timeout_s}s")
+        time.sleep(0.2)
+
+
 def run() -> str:
-    raise_file_limit()  # the server inherits it: a socket per client
+    raise_file_limit()  # the servers inherit it: a socket per client
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(_run(Path(tmp)))
-    return section(result)
+        one = asyncio.run(_one_process(Path(tmp)))
+        followers: dict[str, Any] | str
+        try:
+            followers = asyncio.run(_partitioned(Path(tmp)))
+        except Exception as exc:  # the one-process figures stand without it
+            followers = f"{type(exc).__name__}: {exc}"
+    return section(one, followers)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.run import process_cpu_s
 from tests.partition_support import province_file
 from tests.server import ServerProcess, serve_process
 from tests.services import env_without_proxies, redis_server
@@ -32,11 +33,6 @@ NATIONAL_SPEED = 20.0
 NATIONAL_DURATION_S = 30.0
 LEASE_TTL_S = 3.0
 START = "09:00"
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load(urls: list[str], scenario: Path, speed: float, duration_s: float) -> tuple[dict[str, Any], float]:
@@ -83,9 +79,9 @@ def _row(label: str, report: dict[str, Any], server_cpu: float, driver_cpu: floa
 def _province(root: Path) -> tuple[str, dict[str, Any]]:
     province = SITES_DIR / "province.toml"
     with serve_process(province, root / "sqlite") as server:
-        cpu0 = _cpu_s(server.process.pid)
+        cpu0 = process_cpu_s(server.process.pid)
         report, driver = _load([server.url], province, PROVINCE_SPEED, PROVINCE_DURATION_S)
-        cpu = _cpu_s(server.process.pid) - cpu0
+        cpu = process_cpu_s(server.process.pid) - cpu0
     return _row(f"1 process, SQLite, {PROVINCE_SPEED:.0f}x", report, cpu, driver), report
 
 
@@ -99,9 +95,9 @@ def _national(root: Path, processes: int) -> tuple[str, float, float | None]:
         extra = ["--store", redis.url, "--lease-ttl", str(LEASE_TTL_S), "--accounts-db", str(work / "accounts.db")]
         servers = [stack.enter_context(serve_process(scenario, work / f"p{i}", *extra)) for i in range(processes)]
         _wait_served(servers, NATIONAL_SITES)
-        cpu0 = sum(_cpu_s(s.process.pid) for s in servers)
+        cpu0 = sum(process_cpu_s(s.process.pid) for s in servers)
         report, driver = _load([s.url for s in servers], scenario, NATIONAL_SPEED, NATIONAL_DURATION_S)
-        cpu = sum(_cpu_s(s.process.pid) for s in servers) - cpu0
+        cpu = sum(process_cpu_s(s.process.pid) for s in servers) - cpu0
         failover = None
         if processes > 1:
             servers[0].kill()

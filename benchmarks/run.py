@@ -36,6 +36,12 @@ def machine_line() -> str:
     )
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _split(text: str) -> list[str]:
     """The `## ` sections of a BENCHMARKS.md, without its header."""
     parts = ("\n" + text).split("\n## ")[1:]

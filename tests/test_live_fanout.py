@@ -12,8 +12,12 @@ import pytest
 from websockets.asyncio.client import connect
 
 from benchmarks.bench_monitor import ClientProcess, Driver, fanout_latencies, live_url, until_ready
+from controller.api.follow import StreamFollower
 from controller.runtime.hub import FANOUT_CHUNK, Hub, Subscription, encode
+from controller.sitefile import load_sites
+from controller.store.redis import RedisEventStore
 from tests.server import serve_process
+from tests.services import redis_server
 
 SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
 
@@ -99,3 +103,32 @@ def test_bench_monitor_clients_receive_every_event_in_order(tmp_path: Path) -> N
 
     with serve_process(SITE_FILE, tmp_path / "data") as server:
         asyncio.run(scenario(server.url))
+
+
+@pytest.mark.integration
+def test_a_process_reads_a_followed_site_once_for_all_its_live_clients(tmp_path: Path) -> None:
+    """Partitioned mode: however many clients follow a site here, one reader of its stream feeds them."""
+    site = load_sites(SITE_FILE)[0]
+
+    def event(n: int) -> dict[str, object]:
+        return {"type": "ticket.issued", "at": 1_795_300_000.0 + n, "number": str(1000 + n)}
+
+    async def scenario(url: str) -> None:
+        async with await RedisEventStore.connect(url) as store:
+            follower = StreamFollower(url)
+            try:
+                await store.append(site.id, "2026-11-02", [event(1)])
+                async with follower.tails.subscribe(site) as (a, head_a), follower.tails.subscribe(site) as (b, head_b):
+                    assert head_a == head_b == 1
+                    assert follower.tails.reading == {site.id}
+                    await store.append(site.id, "2026-11-02", [event(2), event(3)])
+                    for sub in (a, b):
+                        frames = [await asyncio.wait_for(sub.get(), 5) for _ in range(2)]
+                        assert [f.seq for f in frames] == [2, 3]
+                        assert [json.loads(f.text)["number"] for f in frames] == ["1002", "1003"]
+                assert follower.tails.reading == set()  # the last client left: nobody reads the site here
+            finally:
+                await follower.close()
+
+    with redis_server(tmp_path) as redis:
+        asyncio.run(scenario(redis.url))

@@ -2,12 +2,16 @@
 
 With sites partitioned over processes, a WebSocket client may be connected to
 any process, and the site's writer may change while it is connected. So every
-live stream in that mode follows the site's stream in Redis (XREAD BLOCK from
-the last seq sent) instead of the process's in-memory hub: the stream is the
-log, its entry ids are the seqs, so events arrive once, in order, whoever
-writes the site, and `?after=SEQ` resumes exactly as with one process.
-Monitor snapshots are sent only while this process writes the site (it is the
-one with a current floor).
+live stream in that mode follows the site's stream in Redis instead of the
+writer's in-memory hub: the stream is the log, its entry ids are the seqs, so
+events arrive once, in order, whoever writes the site, and `?after=SEQ`
+resumes exactly as with one process.
+
+A process reads each followed site's stream once (one XREAD BLOCK loop per
+site with live clients here, SiteTails) and fans it out to its clients
+through a hub of its own, as one process does: a thousand clients cost one
+Redis reader, not a thousand. Monitor snapshots are sent only while this
+process writes the site (it is the one with a current floor).
 """
 
 from __future__ import annotations
@@ -15,23 +19,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from controller.api.live_send import forward
 from controller.core.events import Event
+from controller.core.site import Site
 from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
+from controller.runtime.hub import Hub, Subscription
 from controller.runtime.site_runtime import live_message
 from controller.store.base import StoredEvent
 from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
-__all__ = ["StreamFollower", "follow_live"]
+__all__ = ["SiteTails", "StreamFollower", "follow_live"]
 
-BLOCK_MS = 1000  # a quiet site's reader wakes this often (and notices a closed client)
-MAX_CONNECTIONS = 5000  # live clients this process can follow at once (Redis allows 10,000 clients)
+BLOCK_MS = 1000  # a quiet site's reader wakes this often
+MAX_CONNECTIONS = 5000  # sites this process can follow at once (a blocked XREAD holds a connection)
 PAGE = 500
 SNAPSHOT_EVERY_S = 5.0
 
@@ -43,8 +51,8 @@ def _text(value: bytes | str) -> str:
 class StreamFollower:
     """Reads sites' event streams as they grow.
 
-    A blocked XREAD holds its connection, one per live client: so the follower has a
-    client (and pool) of its own, and live clients can never take the connections the
+    A blocked XREAD holds its connection, one per followed site: so the follower has a
+    client (and pool) of its own, and live streams can never take the connections the
     store needs for appends and lease renewals.
     """
 
@@ -52,8 +60,10 @@ class StreamFollower:
         self.client = Redis.from_url(url, max_connections=max_connections, socket_connect_timeout=1.0,
                                      socket_timeout=BLOCK_MS / 1000 + 2.0)
         self.prefix = prefix
+        self.tails = SiteTails(self)
 
     async def close(self) -> None:
+        await self.tails.stop()
         await self.client.aclose()
 
     async def head(self, site: str) -> int:
@@ -61,8 +71,8 @@ class StreamFollower:
         newest: Any = await self.client.xrevrange(SiteKeys(site, self.prefix).log, "+", "-", count=1)
         return int(_text(newest[0][0]).split("-", 1)[0]) if newest else 0
 
-    async def after(self, site: str, seq: int, block_ms: int = BLOCK_MS) -> list[StoredEvent]:
-        """Events after `seq`, waiting up to block_ms for the first one."""
+    async def after(self, site: str, seq: int, block_ms: int | None = BLOCK_MS) -> list[StoredEvent]:
+        """Events after `seq`, waiting up to block_ms for the first one (None: not at all)."""
         log = SiteKeys(site, self.prefix).log
         reply: Any = await self.client.xread({log: f"{seq}-0"}, count=PAGE, block=block_ms)
         out: list[StoredEvent] = []
@@ -71,6 +81,64 @@ class StreamFollower:
                 out.append(StoredEvent(seq=int(_text(entry_id).split("-", 1)[0]), day=_text(fields[b"d"]),
                                        body=json.loads(fields[b"b"])))
         return out
+
+
+class SiteTails:
+    """One reader of each followed site's stream in this process, fanned out to its clients by a hub."""
+
+    def __init__(self, follower: StreamFollower) -> None:
+        self.follower = follower
+        self.hub = Hub()
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self._clients: dict[str, int] = {}
+
+    @property
+    def reading(self) -> set[str]:
+        """The sites whose stream this process reads now (those with live clients here)."""
+        return {site for site, reader in self._readers.items() if not reader.done()}
+
+    async def stop(self) -> None:
+        readers = list(self._readers.values())
+        self._readers.clear()
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, where: Site) -> AsyncIterator[tuple[Subscription, int]]:
+        """A subscription to the site's events after the returned seq (the stream's head as it subscribed).
+
+        Subscribe, then read the head, then start the site's reader there if it is not running:
+        a running reader publishes every event committed after the subscription, so whatever the
+        reader's position, nothing after the head is missed (earlier ones are the backlog's).
+        """
+        site = where.id
+        async with self.hub.subscribe(site) as sub:
+            self._clients[site] = self._clients.get(site, 0) + 1
+            try:
+                head = await self.follower.head(site)
+                reader = self._readers.get(site)
+                if reader is None or reader.done():
+                    self._readers[site] = asyncio.create_task(self._read(where, head), name=f"motcua-tail-{site}")
+                yield sub, head
+            finally:
+                self._clients[site] -= 1
+                if self._clients[site] == 0:  # the last client here left: stop reading the site
+                    del self._clients[site]
+                    reader = self._readers.pop(site, None)
+                    if reader is not None:
+                        reader.cancel()
+
+    async def _read(self, where: Site, last: int) -> None:
+        while True:
+            try:
+                events = await self.follower.after(where.id, last)
+            except RedisError:
+                await asyncio.sleep(0.2)  # a restarting Redis: resume from the same seq
+                continue
+            for stored in events:
+                self.hub.publish(where.id, live_message(where, stored.seq, Event.from_dict(stored.body)))
+                last = stored.seq
 
 
 async def follow_live(
@@ -84,23 +152,25 @@ async def follow_live(
         return
     await websocket.accept()
     try:
-        last = max(0, after) if after is not None else await follower.head(site)
+        async with follower.tails.subscribe(where) as (sub, head):
+            last = max(0, after) if after is not None else head
+            while True:  # the backlog, up to where the site's reader publishes from
+                page = await follower.after(site, last, block_ms=None)
+                for stored in page:
+                    await websocket.send_json(live_message(where, stored.seq, Event.from_dict(stored.body)))
+                    last = stored.seq
+                if len(page) < PAGE:
+                    break
+            await _serve(websocket, controller, site, sub, last, snapshots)
     except RedisError:
         await websocket.close(code=1011, reason="event log unavailable; reconnect with ?after=SEQ")
+    except (WebSocketDisconnect, RuntimeError):
         return
 
-    async def forward() -> None:
-        nonlocal last
-        while True:
-            try:
-                events = await follower.after(site, last)
-            except RedisError:
-                await asyncio.sleep(0.2)  # a restarting Redis: resume from the same seq
-                continue
-            for stored in events:
-                await websocket.send_json(live_message(where, stored.seq, Event.from_dict(stored.body)))
-                last = stored.seq
 
+async def _serve(
+    websocket: WebSocket, controller: Controller, site: str, sub: Subscription, last: int, snapshots: bool
+) -> None:
     async def snapshot_loop() -> None:
         while True:
             await asyncio.sleep(SNAPSHOT_EVERY_S)
@@ -111,14 +181,12 @@ async def follow_live(
                     "snapshot": monitor_snapshot(runtime.floor, runtime.clock(), runtime.device_view()),
                 })
 
-    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(_quietly(forward()))]
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(forward(websocket, sub, last))]
     if snapshots:
         tasks.append(asyncio.create_task(_quietly(snapshot_loop())))
     try:
         while True:  # reading keeps the close handshake flowing; clients send nothing else
             await websocket.receive_text()
-    except (WebSocketDisconnect, RuntimeError):
-        return
     finally:
         for task in tasks:
             task.cancel()

@@ -8,10 +8,10 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from controller.api.follow import follow_live
+from controller.api.live_send import forward
 from controller.core.events import Event
 from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
-from controller.runtime.hub import Subscription
 
 __all__ = ["router"]
 
@@ -46,7 +46,7 @@ async def live(websocket: WebSocket, site: str, after: int | None = None, snapsh
                         last = stored.seq
                     if len(page) < BACKLOG_PAGE:
                         break
-            sender = asyncio.create_task(_forward(websocket, sub, last))
+            sender = asyncio.create_task(forward(websocket, sub, last))
             ticker = asyncio.create_task(_snapshots(websocket, controller, site)) if snapshots else None
             try:
                 # Reading keeps the connection's close handshake flowing; clients send nothing else.
@@ -58,19 +58,6 @@ async def live(websocket: WebSocket, site: str, after: int | None = None, snapsh
                     ticker.cancel()
         except (WebSocketDisconnect, RuntimeError):
             return
-
-
-async def _forward(websocket: WebSocket, sub: Subscription, last: int) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            if sub.overflowed:
-                await websocket.close(code=4008, reason="too slow: reconnect with ?after=SEQ")
-                return
-            frame = await sub.get()
-            if frame.seq <= last:
-                continue
-            last = frame.seq
-            await websocket.send_text(frame.text)
 
 
 async def _snapshots(websocket: WebSocket, controller: Controller, site: str) -> None:
