@@ -364,7 +364,9 @@ def section(one: dict[str, Any], followers: dict[str, Any] | str, load: tuple[fl
             "on the first and forwarded to the site's writer when it is the other): "
             f"{_integrity(followers['fanout'])}; "
             f"CPU per event: {_cpu(followers)}. Every process serves its live clients by following the site's "
-            "Redis stream (controller/api/follow.py), one reader of the stream per process."
+            "Redis stream (controller/api/follow.py), one reader of the stream per process. Two servers, two "
+            "client processes and Redis share the 2 cores here, so this run shows that the stream stays complete "
+            "and what each process spends, not the latency of a process per core."
         )
     else:
         follower_text = f"Partitioned run ({FOLLOWERS} processes on Redis): not measured in this run ({followers})."
