@@ -29,7 +29,6 @@ from redis.exceptions import RedisError
 from controller.api.live_send import forward
 from controller.core.events import Event
 from controller.core.site import Site
-from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
 from controller.runtime.hub import Hub, Subscription
 from controller.runtime.site_runtime import live_message
@@ -178,7 +177,7 @@ async def _serve(
             if runtime is not None:
                 await websocket.send_json({
                     "seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
-                    "snapshot": monitor_snapshot(runtime.floor, runtime.clock(), runtime.device_view()),
+                    "snapshot": runtime.monitor_snapshot(),
                 })
 
     tasks: list[asyncio.Task[Any]] = [asyncio.create_task(forward(websocket, sub, last))]

@@ -10,7 +10,6 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from controller.api.follow import follow_live
 from controller.api.live_send import forward
 from controller.core.events import Event
-from controller.core.views import monitor_snapshot
 from controller.runtime.controller import Controller
 
 __all__ = ["router"]
@@ -65,8 +64,7 @@ async def _snapshots(websocket: WebSocket, controller: Controller, site: str) ->
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             await asyncio.sleep(SNAPSHOT_EVERY_S)
-            now = runtime.clock()
             await websocket.send_json(
                 {"seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
-                 "snapshot": monitor_snapshot(runtime.floor, now, runtime.device_view())}
+                 "snapshot": runtime.monitor_snapshot()}
             )

@@ -15,7 +15,7 @@ from controller.api.security import authenticate, require_counter_actor, require
 from controller.core import commands as cmd
 from controller.core.clock import iso
 from controller.core.errors import DomainError
-from controller.core.views import catalogue, counter_view, monitor_snapshot
+from controller.core.views import catalogue, counter_view
 from controller.devices.printing import PrintRecord
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
@@ -415,7 +415,7 @@ async def monitor(request: Request, site: str) -> dict[str, Any]:
     """The live snapshot for floor managers."""
     runtime = _runtime(request, site)
     require_role(request, site, "manager", "admin", "ops")
-    return monitor_snapshot(runtime.floor, runtime.clock(), runtime.device_view())
+    return runtime.monitor_snapshot()
 
 
 @router.post("/sites/{site}/alerts/{alert}/acknowledge")

@@ -18,6 +18,8 @@ from controller.core.commands import Command
 from controller.core.events import Event
 from controller.core.floor import Floor
 from controller.core.site import Site
+from controller.core.state import SiteState
+from controller.core.views import monitor_snapshot
 from controller.runtime.hub import Hub
 from controller.store.base import EventStore, StoreError
 
@@ -28,6 +30,9 @@ Clock = Callable[[], float]
 # The floor is watched live: risk is judged on a forecast at most this old (the simulator uses a minute).
 ENFORCE_REFRESH_S = 5.0
 Listener = Callable[[str, "Committed"], None]
+# Every monitor page, feed reader and snapshot stream asks for the same snapshot: one is
+# computed per state change and shared for at most this long (waits and ages move with the clock).
+SNAPSHOT_MAX_AGE_S = 1.0
 
 
 class Committed(list[tuple[int, Event]]):
@@ -63,6 +68,19 @@ class SiteRuntime:
         # replaces it while it runs (availability lives in its coordinators, not the core)
         self.device_view: Callable[[], list[dict[str, Any]]] = list
         self._unsure = False
+        self._snapshot: tuple[SiteState, int, float, dict[str, Any]] | None = None
+
+    def monitor_snapshot(self) -> dict[str, Any]:
+        """The monitor snapshot now, shared by every reader while the floor is unchanged (for up to a second)."""
+        now = self.clock()
+        state = self.floor.state
+        cached = self._snapshot
+        if (cached is not None and cached[0] is state and cached[1] == state.version
+                and 0.0 <= now - cached[2] < SNAPSHOT_MAX_AGE_S):
+            return cached[3]
+        snapshot = monitor_snapshot(self.floor, now, self.device_view())
+        self._snapshot = (state, state.version, now, snapshot)
+        return snapshot
 
     async def recover(self) -> int:
         """Replay today's events from the log; returns how many were applied."""
