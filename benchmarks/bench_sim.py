@@ -152,8 +152,8 @@ class _Losses:
         peak: dict[str, float] = {}
         for (site_index, day, half_hour, agency), (_entries, service) in run.tally.agency_bins.items():
             capacity = sum(open_s.get((site_index, day, half_hour, c.id), 0.0) for c in site.counters_for(agency))
-            load = service / capacity if capacity > 0 else float("inf")
-            peak[agency] = max(peak.get(agency, 0.0), load)
+            if capacity > 0:  # work entering while its counters are closed (lunch, closing) waits for them
+                peak[agency] = max(peak.get(agency, 0.0), service / capacity)
         for agency, load in peak.items():
             self.peak[(name, agency)].append(load)
 

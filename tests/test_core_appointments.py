@@ -132,10 +132,15 @@ def test_an_early_holder_joins_the_line_at_the_slot_and_is_called_before_later_d
     ticket = floor.state.tickets[holder]
     assert ticket.state == TicketState.EARLY and ticket.channel == "appointment"
     assert floor.execute(CheckIn("bk1", "a", SLOT_0800), SLOT_0800 - 14 * 60) == []  # checked in once
-    assert floor.estimated_wait(ticket, SLOT_0800 - 15 * 60) == 15 * 60
+    # Nobody else waits: the idle counter would call it now, not at its slot.
+    assert floor.estimated_wait(ticket, SLOT_0800 - 15 * 60) == 0
     walk_in = _issued(floor.execute(IssueTicket("a"), SLOT_0800 - 10 * 60))
     # Before the slot the holder is not called while anyone else waits...
     assert floor.execute(CallNext(1), SLOT_0800 - 9 * 60)[-1].data["ticket"] == walk_in
+    # ...so it is expected when the counter is free again (the walk-in's 5 minutes after walking up),
+    # which is before its slot.
+    free_at = SLOT_0800 - 9 * 60 + 30 + 5 * 60
+    assert floor.estimated_wait(ticket, SLOT_0800 - 8 * 60) == pytest.approx(free_at - (SLOT_0800 - 8 * 60))
     floor.execute(Finish(1), SLOT_0800 - 5 * 60)
     # ...and at the slot it is in line, its deadline the end of the grace window.
     floor.apply(floor.tick(SLOT_0800 + 2))

@@ -173,8 +173,13 @@ class Floor:
         if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY):
             return 0.0
         if ticket.state is TicketState.EARLY and ticket.ready_at is not None:
-            # Its deadline (the grace window) puts it near the front of its line once the slot comes.
-            return max(0.0, ticket.ready_at - now) if self.state.open_counters(ticket.agency) else None
+            if not self.state.open_counters(ticket.agency):
+                return None
+            # Its deadline (the grace window) puts it near the front of its line once the slot comes,
+            # and a counter that runs out of other work before then calls it early.
+            idle = self.forecast(now).new_ticket_call_at.get(ticket.agency)
+            at = ticket.ready_at if idle is None else min(ticket.ready_at, max(now, idle))
+            return max(0.0, at - now)
         fc = self._forecast
         if fc is None or not self._just_issued(ticket, fc, now):
             fc = self.forecast(now)
