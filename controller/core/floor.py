@@ -178,8 +178,8 @@ class Floor:
             # Its deadline (the grace window) puts it near the front of its line once the slot comes,
             # and a counter that runs out of other work before then calls it early.
             idle = self.forecast(now).new_ticket_call_at.get(ticket.agency)
-            at = ticket.ready_at if idle is None else min(ticket.ready_at, max(now, idle))
-            return max(0.0, at - now)
+            slot = ticket.ready_at if idle is None else min(ticket.ready_at, max(now, idle))
+            return max(0.0, slot - now)
         fc = self._forecast
         if fc is None or not self._just_issued(ticket, fc, now):
             fc = self.forecast(now)
