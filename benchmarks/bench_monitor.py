@@ -419,10 +419,11 @@ def _sharding(one: dict[str, Any]) -> str:
         "to its own clients through its own hub, so a process with 1,000 clients costs what one process "
         "does, Redis sees one reader per process and not per client, and the site's writer is not in the "
         "fan-out path of clients connected elsewhere (commands sent to another process are forwarded to it). "
-        "Capacity grows with processes (cores), about 1,000 clients each. Not built: a process that only "
-        "follows (every partitioned process also takes its share of sites to write), and a snapshot shared "
-        "by the monitor pages (each page re-reads GET /monitor after events, debounced 300 ms, so 1,000 "
-        "open pages make up to 1,000 snapshot requests per burst of events)."
+        "Capacity grows with processes (cores), about 1,000 clients each. Each monitor page re-reads "
+        "GET /monitor after events (debounced 300 ms): the server computes one snapshot per floor change and "
+        "shares it with every reader for up to a second (SiteRuntime.monitor_snapshot), so 1,000 open pages "
+        "cost 1,000 cached replies per burst, not 1,000 computations (not measured here). Not built: a "
+        "process that only follows (every partitioned process also takes its share of sites to write)."
     )
 
 
