@@ -74,6 +74,8 @@ from typing import Any, Literal
 
 from counter_display.framing import (
     ACK,
+    BLINK,
+    CLEAR,
     KEYS,
     NAK,
     OVERHEAD,
@@ -175,6 +177,7 @@ class _Link:
     health: Mapping[str, object] = field(default_factory=dict)
     presses: asyncio.Queue[KeyEvent] = field(default_factory=asyncio.Queue)
     status_len: int = DEFAULT_STATUS_LEN
+    blink_until: float = float("-inf")  # a check that re-sends the number waits for the blink
 
 
 class _FramedReader:
@@ -450,7 +453,34 @@ class BusMaster:
         return self._cost(link, ops[link.next_op]) if link.next_op < len(ops) else 0.0
 
     def _probe_op(self, link: _Link) -> Op:
-        return FramedCommand(PING) if link.dialect == "framed" else ReadHolding(link.address, 0, 1)
+        """What a probe sends: a health read, or the short check of an answering display.
+
+        A PING (a Modbus read) asks for health. The periodic check of a display that answers
+        sends the PING only if its STATUS answer can fit the slack one round of polls frees;
+        otherwise the first op of the display's state again (idempotent, acknowledged by a
+        short ACK), or CLEAR when it has none: the bridge shows nothing on a display without
+        a state.
+        """
+        if link.dialect == "modbus":
+            return ReadHolding(link.address, 0, 1)  # 15 bytes with its answer: fits like a SHOW
+        ping = FramedCommand(PING)
+        keypads = self._keypads()
+        if link.availability != "online" or link.polled or not keypads:
+            return ping
+        if self._cost(link, ping) <= self._free(keypads):
+            return ping
+        ops = link.desired or ()
+        return ops[0] if ops else FramedCommand(CLEAR)
+
+    def _probe_due(self, link: _Link) -> float:
+        """When the device's next probe is due.
+
+        The check of an answering display may re-send its number, which stops a blink: it
+        waits until the last blink sent is over (a PING waiting too is harmless).
+        """
+        if link.availability == "online":
+            return max(link.next_probe, link.blink_until)
+        return link.next_probe
 
     def _probe_cost(self, link: _Link) -> float:
         """A probe's estimate; an unavailable device's also bounds how long the probe listens."""
@@ -494,9 +524,9 @@ class BusMaster:
         if self._requests:
             link, op, _ = self._requests[0]
             return self._cost(link, op), self._start_request, False
-        probes = [link for link in self._links.values() if now >= link.next_probe]
+        probes = [link for link in self._links.values() if now >= self._probe_due(link)]
         if probes:
-            link = min(probes, key=lambda k: k.next_probe)
+            link = min(probes, key=self._probe_due)
             return self._probe_cost(link), partial(self._probe, link), False
         return None
 
@@ -532,9 +562,7 @@ class BusMaster:
             # the number a press asked for: right after the poll that brought the press,
             # even if the keypads' next polls then come up to this update's cost later
             return True
-        # the most slack polling can make: every keypad just polled, back to back
-        polls = [self._cost(link, _POLL) for link in keypads]
-        free = self.poll_interval_s - self.guard_s - sum(polls)
+        free = self._free(keypads)
         if cost > free:
             # it can never fit: it goes once the slack is about as large as polling makes it
             return slack >= free - self.guard_s
@@ -543,6 +571,10 @@ class BusMaster:
         # a request or probe leaves room for an update that may arrive meanwhile, if it can
         reserve = self._update_reserve()
         return cost + reserve <= slack or (cost + reserve > free and cost <= slack)
+
+    def _free(self, keypads: Sequence[_Link]) -> float:
+        """The most slack polling can make: every keypad just polled, back to back."""
+        return self.poll_interval_s - self.guard_s - sum(self._cost(link, _POLL) for link in keypads)
 
     def _next_job(self, now: float) -> Coroutine[Any, Any, None] | None:
         keypads = self._keypads()
@@ -566,7 +598,7 @@ class BusMaster:
     def _next_due(self, now: float) -> float:
         # a held probe is due when the hold ends (an update that ends it sets _wake)
         not_before = self._hold_until if self._holding(now) else float("-inf")
-        times = [max(link.next_probe, not_before) for link in self._links.values()]
+        times = [max(self._probe_due(link), not_before) for link in self._links.values()]
         keypads = self._keypads()
         if keypads:
             slack = self._slack(now, keypads)
@@ -605,7 +637,10 @@ class BusMaster:
         error: DeviceError | None = None
         try:
             if link.next_op < len(ops):
-                await self._exchange_or_offline(link, ops[link.next_op])
+                op = ops[link.next_op]
+                await self._exchange_or_offline(link, op)
+                if isinstance(op, FramedCommand) and op.cmd == BLINK and len(op.payload) == 1:
+                    link.blink_until = asyncio.get_running_loop().time() + op.payload[0]
         except DeviceTimeout as exc:
             link.next_op = 0  # not applied: send it all again when the device is back
             error = exc
@@ -683,6 +718,11 @@ class BusMaster:
             log.warning("device %d answered the probe with an error: %s", link.address, exc)
         # a polled keypad's answers to its polls tell it is there: no periodic health PING
         link.next_probe = math.inf if link.polled else now + self.health_interval_s
+        if isinstance(op, FramedCommand) and op.cmd != PING:
+            # the short check (only of a display that was answering): it is still there and
+            # shows its state again, even after a reboot; its health stays the last reported
+            self._set_availability(link, "online")
+            return
         if isinstance(reply, Frame) and reply.cmd == STATUS:
             link.status_len = len(reply.payload)
         health = _health(reply)
