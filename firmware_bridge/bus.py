@@ -177,6 +177,7 @@ class _Link:
     health: Mapping[str, object] = field(default_factory=dict)
     presses: asyncio.Queue[KeyEvent] = field(default_factory=asyncio.Queue)
     status_len: int = DEFAULT_STATUS_LEN
+    health_read: bool = False  # answered a health PING since it was first heard or came back
     blink_until: float = float("-inf")  # a check that re-sends the number waits for the blink
 
 
@@ -465,7 +466,7 @@ class BusMaster:
             return ReadHolding(link.address, 0, 1)  # 15 bytes with its answer: fits like a SHOW
         ping = FramedCommand(PING)
         keypads = self._keypads()
-        if link.availability != "online" or link.polled or not keypads:
+        if link.availability != "online" or link.polled or not link.health_read or not keypads:
             return ping
         if self._cost(link, ping) <= self._free(keypads):
             return ping
@@ -723,6 +724,7 @@ class BusMaster:
             # shows its state again, even after a reboot; its health stays the last reported
             self._set_availability(link, "online")
             return
+        link.health_read = True
         if isinstance(reply, Frame) and reply.cmd == STATUS:
             link.status_len = len(reply.payload)
         health = _health(reply)
@@ -824,6 +826,7 @@ class BusMaster:
         link.availability = availability
         if availability == "offline":
             link.last_poll = float("-inf")  # polled at once when it is back
+            link.health_read = False  # PINGed for its health when it is back
             # pending state stays desired (sent on return), but nobody waits for it now
             for waiter in link.waiters:
                 if not waiter.done():

@@ -22,11 +22,12 @@ import asyncio
 import itertools
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from counter_display.framing import PING, POLL, SHOW, Frame
+from counter_display.framing import CLEAR, PING, POLL, SHOW, Frame
 from counter_display.serial_display import SerialDisplay, SerialKeypad
 from devices.errors import DeviceTimeout
 from devices.payloads import DisplayState
@@ -58,6 +59,18 @@ class TimedKeypad(KeypadEmulator):
     def handle(self, frame: Frame) -> Frame | None:
         if frame.cmd == POLL:
             self.polls.append(time.monotonic())
+        return super().handle(frame)
+
+
+class TimedDisplay(LedDisplayEmulator):
+    """A display emulator that stamps the arrival of every frame addressed to it."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self.stamped: list[tuple[float, int]] = []
+
+    def handle(self, frame: Frame) -> Frame | None:
+        self.stamped.append((time.monotonic(), frame.cmd))
         return super().handle(frame)
 
 
@@ -102,7 +115,26 @@ def gaps(times: list[float], since: float, until: float) -> list[tuple[float, fl
     return list(itertools.pairwise(kept))
 
 
-def pinged(devices: list[LedDisplayEmulator] | list[TimedKeypad]) -> bool:
+def assert_polled_in_time(keypads: list[TimedKeypad], meter: StallMeter, since: float, until: float) -> float:
+    """Every keypad polled within 200 ms (+ jitter and stalls) on the device side.
+
+    Returns the widest stall allowance among the gaps near the bound (longer than 200 ms
+    less JITTER_S): the bus's own longest gap is one of those, as the keypad saw it.
+    """
+    widest = 0.0
+    for keypad in keypads:
+        for a, b in gaps(keypad.polls, since, until):
+            allowance = meter.allowance(a, b, len(keypads))
+            if b - a > POLL_INTERVAL_S - JITTER_S:
+                widest = max(widest, allowance)
+            assert b - a <= POLL_INTERVAL_S + JITTER_S + allowance, (
+                f"keypad {keypad.address} waited {(b - a) * 1000:.1f} ms between polls "
+                f"(process stalled {meter.stalled(a, b) * 1000:.1f} ms meanwhile)"
+            )
+    return widest
+
+
+def pinged(devices: Sequence[LedDisplayEmulator | KeypadEmulator]) -> bool:
     return all(any(isinstance(f, Frame) and f.cmd == PING for f in d.received) for d in devices)
 
 
@@ -143,13 +175,7 @@ def test_every_keypad_polled_within_200_ms_under_back_to_back_display_updates(tm
             return began, time.monotonic()
 
     began, ended = asyncio.run(scenario())
-    for keypad in keypads:
-        for a, b in gaps(keypad.polls, began, ended):
-            allowed = POLL_INTERVAL_S + JITTER_S + meter.allowance(a, b, len(keypads))
-            assert b - a <= allowed, (
-                f"keypad {keypad.address} waited {(b - a) * 1000:.1f} ms between polls "
-                f"(process stalled {meter.stalled(a, b) * 1000:.1f} ms meanwhile)"
-            )
+    assert_polled_in_time(keypads, meter, began, ended)
     # Updates still get through: each round of polls frees ~50 ms, room for at least one
     # ~22 ms SHOW; the 8 displays take turns, so an update waits for at most 8 others and
     # its own, one per round at worst: 9 rounds (~5 expected with two a round).
@@ -201,17 +227,21 @@ def test_keypads_are_polled_between_the_retries_to_a_silent_display(tmp_path: Pa
 
 def test_polled_keypads_get_no_periodic_health_ping(tmp_path: Path) -> None:
     # A keypad's answer to every poll says it is there: PINGed once for its health when
-    # first heard, while a display (never polled) is PINGed every health interval.
+    # first heard, while a display (never polled) is PINGed every health interval (one
+    # keypad's polls leave room for its STATUS answer in every 200 ms).
     display = LedDisplayEmulator(1)
     keypad = TimedKeypad(101)
 
     async def scenario() -> None:
-        async with serial_rig(tmp_path, [display, keypad], health_interval_s=0.15) as rig:
+        async with serial_rig(
+            tmp_path, [display, keypad], poll_interval_s=POLL_INTERVAL_S, health_interval_s=0.15
+        ) as rig:
             SerialDisplay(rig.bus, 1)
             SerialKeypad(rig.bus, 101)
-            await eventually(lambda: len([f for f in display.received if f.cmd == PING]) >= 4)
+            await eventually(
+                lambda: len([f for f in display.received if f.cmd == PING]) >= 4 and len(keypad.polls) >= 10
+            )
             assert [f.cmd for f in keypad.received].count(PING) == 1
-            assert len(keypad.polls) >= 10
 
     asyncio.run(scenario())
 
@@ -243,7 +273,9 @@ def test_the_number_a_press_calls_goes_right_after_the_poll_that_brought_it(tmp_
                     await anext(aiter(keys[counter]))
                 mark = max(i for i, f in enumerate(log) if f.cmd == POLL and f.addr == 101 + counter)
                 await drivers[counter].show(DisplayState(str(2000 + n), counter + 1, blink=True))
-                show = next(i for i, f in enumerate(log) if i > mark and f.cmd == SHOW)
+                show = next(
+                    i for i, f in enumerate(log) if i > mark and f.cmd == SHOW and f.addr == counter + 1
+                )
                 between.append([f.cmd for f in log[mark + 1 : show]])
 
     asyncio.run(scenario())
@@ -251,3 +283,69 @@ def test_the_number_a_press_calls_goes_right_after_the_poll_that_brought_it(tmp_
     # the poll on the line when the update came, at most: not a round of them
     assert sorted(len(cmds) for cmds in between)[len(between) // 2] <= 1, between
     assert max(len(cmds) for cmds in between) <= 2, between
+
+
+def test_display_checks_keep_every_keypad_polled_within_200_ms_and_find_a_silent_display(
+    tmp_path: Path,
+) -> None:
+    # 8 displays (6 showing a number, 2 given none) and 8 keypads, each display due for a
+    # check 0.5 s after its last: the 4 s measurement holds several checks of each. A health
+    # PING (STATUS ~46 bytes, ~65 ms) cannot fit the ~50 ms a round of 8 polls leaves, so
+    # after the first-contact PINGs the checks re-send a display's number (SHOW, ~22 ms), or
+    # CLEAR when it has none. One or two fit a round: a check that falls due waits for at
+    # most the other displays' checks, one a round (here 16 checks a second are asked for).
+    displays = [TimedDisplay(a) for a in range(1, 9)]
+    keypads = [TimedKeypad(a) for a in range(101, 109)]
+    shown = {d.address: str(100 + d.address) for d in displays[:6]}
+    meter = StallMeter()
+    health_s = 0.5
+
+    async def scenario() -> tuple[float, float, float, float]:
+        async with serial_rig(
+            tmp_path, [*displays, *keypads], timeout_s=TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S,
+            probe_interval_s=1.0, health_interval_s=health_s,
+        ) as rig:
+            drivers = {d.address: SerialDisplay(rig.bus, d.address) for d in displays}
+            for keypad in keypads:
+                SerialKeypad(rig.bus, keypad.address)
+            await eventually(lambda: pinged(displays) and pinged(keypads), timeout_s=15)
+            for address, number in shown.items():
+                await drivers[address].show(DisplayState(number, address))
+            # the first-contact PINGs, which go whatever the slack, are behind us: from here
+            # the bus's own record of the longest gap must stay within the interval
+            rig.bus.stats.max_poll_gap_s = 0.0
+            meter.start()
+            began = time.monotonic()
+            await asyncio.sleep(MEASURE_S)
+            ended = time.monotonic()
+            meter.stop()
+            host_gap = rig.bus.stats.max_poll_gap_s
+            assert rig.bus.stats.timeouts == 0 and rig.bus.stats.retries == 0
+            # a display that stops answering is found by its next check
+            displays[0].silent = True
+            silenced = time.monotonic()
+            await eventually(lambda: rig.bus.availability(1) == "offline", timeout_s=10)
+            return began, ended, host_gap, time.monotonic() - silenced
+
+    began, ended, host_gap, found_s = asyncio.run(scenario())
+    widest = assert_polled_in_time(keypads, meter, began, ended)
+    # The bus's own record: it notes each poll as the poll starts, aiming guard_s (10 ms)
+    # inside the interval for its own timer jitter, so 200 ms holds as is but for the event
+    # loop waking late. LATE_S (2 ms) is the most the loop wakes late without the meter
+    # counting a stall; a stall it counted widens the bound as much as it widened the
+    # bound of a device-side gap near 200 ms (0 when none of those held a stall).
+    assert host_gap <= POLL_INTERVAL_S + LATE_S + widest, f"bus saw a {host_gap * 1000:.1f} ms gap"
+    checked_within = health_s + len(displays) * POLL_INTERVAL_S
+    for d in displays:
+        check = SHOW if d.address in shown else CLEAR
+        cmds = {cmd for at, cmd in d.stamped if began <= at <= ended}
+        assert cmds == {check}, (d.address, cmds)
+        times = [began] + [at for at, _ in d.stamped if began <= at <= ended] + [ended]
+        for a, b in itertools.pairwise(times):
+            allowed = checked_within + meter.allowance(a, b, len(keypads))
+            assert b - a <= allowed, f"display {d.address} unchecked for {(b - a) * 1000:.0f} ms"
+    assert all(d.number == shown.get(d.address) for d in displays)
+    # Found within: its next check, and that check's 4 attempts of 300 ms with the polls
+    # between them.
+    bound = checked_within + 4 * (TIMEOUT_S + len(keypads) * POLL_S)
+    assert found_s <= bound + meter.stalled(ended, ended + found_s), f"found after {found_s:.2f} s"
