@@ -19,10 +19,16 @@ updates ahead of polls):
       slack(t) = min over keypads sorted by deadline of  d_i - (t + sum of poll costs of those before i).
 - The next non-poll job, in this order: a display's pending state (FIFO of displays; each
   op a job of its own, and the first op of a new state, its number, before the rest of
-  another, its blink), a one-off request, a due probe (PING, or a Modbus read, of unknown and unavailable
-  devices, and a slow health PING of the others that are not polled: a keypad's answer to
-  each poll already says it is there, so it is PINGed for its health only when it is first
-  heard and when it comes back). A display update goes first when its cost <=
+  another, its blink), a one-off request, a due probe. A probe is a PING (a Modbus read) of
+  an unknown or unavailable device, and of a device just heard or back (its health). A
+  keypad's answer to each poll says it is there: it gets no other probe. A display gets
+  a check every `health_interval_s`, once any blink it was sent is over: the health PING
+  if its STATUS answer fits the slack a round of polls frees, else an exchange with a
+  short answer that proves as much: the first op of its state again (idempotent, ~22 ms
+  for a SHOW; it also restores the number on a display that rebooted), or CLEAR when it
+  has none (the bridge shows nothing on it); a Modbus display's check is its short read.
+  Its last health stays reported; no answer
+  makes it unavailable like any exchange. A display update goes first when its cost <=
   slack(t); a request or probe when its cost plus that of the costliest display
   update <= slack(t) (so an update arriving meanwhile still jumps ahead), or, when
   there can never be room for both, its cost alone <= slack(t). If not,
@@ -50,11 +56,20 @@ updates ahead of polls):
 So the guarantee holds while the devices answer and every exchange fits the
 slack one round of polls frees. At 9600 baud 8 keypads at ~17.5 ms a poll (POLL +
 ACK, 14 bytes, plus turn-around) leave ~50 ms of every 200 ms: two SHOW updates
-(~22 ms each). Polls in deadline order are round-robin. What breaks it, and by how much: a timed-out attempt (up
-to `timeout_s` once per retry; polls run between retries), and a job longer than
-that slack, by its excess, e.g. a health PING whose STATUS answer is longer than
-~40 bytes (~65 ms), once per `health_interval_s` per display, or the probe of an
-unavailable device, once per `probe_interval_s`; the polls that catch up after it
+(~22 ms each). Polls in deadline order are round-robin. No job need miss a deadline
+then: a 46-byte STATUS (PING + STATUS ~65 ms) cannot fit even with the polls placed
+best (8 x 17.5 + 65 > 200), so with 8 keypads a display's periodic check is the short
+one, and its health (firmware, errors, uptime) is read when it is first heard and when
+it comes back; with fewer keypads (7 at 9600 baud with a 46-byte STATUS) the PING fits
+and the health is refreshed each interval. One or two checks fit a round, so a display
+is checked within `health_interval_s` plus one round per display ahead of it (8
+displays: +1.6 s; display updates go ahead of checks, and each proves its display there
+too), and a silent one is unavailable about 4 x `timeout_s` (with polls between) later.
+
+What breaks the guarantee, and by how much: a timed-out attempt (up to `timeout_s` once
+per retry; polls run between retries), and a job longer than that slack, by its excess:
+the first-contact PING of each device, a PING of a device that comes back, and the probe
+of an unavailable device, once per `probe_interval_s`; the polls that catch up after it
 then fill a round, and an update that arrives meanwhile waits for them.
 """
 

@@ -247,10 +247,10 @@ def test_polled_keypads_get_no_periodic_health_ping(tmp_path: Path) -> None:
 
 
 def test_the_number_a_press_calls_goes_right_after_the_poll_that_brought_it(tmp_path: Path) -> None:
-    # 8 keypads and 8 displays at 9600 baud, each display PINGed every 2 s (each PING, ~65 ms,
-    # leaves the polls behind for a round): the controller's answer to a press (a SHOW + BLINK
-    # state) is neither put behind a health PING nor behind a round of polls; the BLINK may
-    # wait. The "controller" here answers at once, in the same loop.
+    # 8 keypads and 8 displays at 9600 baud, each display checked every 2 s (a SHOW or CLEAR:
+    # a ~65 ms health PING does not fit the slack): the controller's answer to a press (a
+    # SHOW + BLINK state) is neither put behind a check nor behind a round of polls; the
+    # BLINK may wait. The "controller" here answers at once, in the same loop.
     displays = [LedDisplayEmulator(a) for a in range(1, 9)]
     keypads = [TimedKeypad(a) for a in range(101, 109)]
     between: list[list[int]] = []
