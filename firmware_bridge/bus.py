@@ -27,12 +27,11 @@ updates ahead of polls):
   short answer that proves as much: the first op of its state again (idempotent, ~22 ms
   for a SHOW; it also restores the number on a display that rebooted), or CLEAR when it
   has none (the bridge shows nothing on it); a Modbus display's check is its short read.
-  Its last health stays reported; no answer
-  makes it unavailable like any exchange. A display update goes first when its cost <=
-  slack(t); a request or probe when its cost plus that of the costliest display
-  update <= slack(t) (so an update arriving meanwhile still jumps ahead), or, when
-  there can never be room for both, its cost alone <= slack(t). If not,
-  the keypad with the earliest deadline is polled and the choice is made again.
+  Its last health stays reported; no answer makes it unavailable like any exchange.
+  A display update goes first when its cost <= slack(t); a request or probe when its
+  cost plus that of the costliest display update <= slack(t) (so an update arriving
+  meanwhile still jumps ahead), or, when there can never be room for both, its cost
+  alone <= slack(t). If not, the keypad with the earliest deadline is polled and the choice is made again.
   Nothing starves: a job longer than any slack polling can free (free = interval -
   guard - one round of polls) goes as soon as the slack is within guard_s of free,
   and misses a deadline by about its excess; any other job goes after at most two
