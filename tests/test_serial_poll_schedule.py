@@ -349,3 +349,29 @@ def test_display_checks_keep_every_keypad_polled_within_200_ms_and_find_a_silent
     # between them.
     bound = checked_within + 4 * (TIMEOUT_S + len(keypads) * POLL_S)
     assert found_s <= bound + meter.stalled(ended, ended + found_s), f"found after {found_s:.2f} s"
+
+
+def test_a_display_check_that_resends_the_number_waits_for_the_blink(tmp_path: Path) -> None:
+    # With 8 keypads the check re-sends the SHOW, which stops a blink: it waits until the
+    # blink (1 s here) is over, though a check falls due every 0.2 s.
+    display = TimedDisplay(1)
+    keypads = [TimedKeypad(a) for a in range(101, 109)]
+
+    async def scenario() -> tuple[float, list[tuple[float, int]]]:
+        async with serial_rig(
+            tmp_path, [display, *keypads], timeout_s=TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S,
+            health_interval_s=0.2,
+        ) as rig:
+            driver = SerialDisplay(rig.bus, 1, blink_seconds=1)
+            for keypad in keypads:
+                SerialKeypad(rig.bus, keypad.address)
+            await eventually(lambda: pinged([display, *keypads]), timeout_s=15)
+            await driver.show(DisplayState("42", 1, blink=True))
+            blinked = time.monotonic()
+            assert display.blink_s == 1
+            await eventually(lambda: display.stamped[-1][0] > blinked, timeout_s=3)
+            return blinked, [(at, cmd) for at, cmd in display.stamped if at > blinked]
+
+    blinked, after = asyncio.run(scenario())
+    at, cmd = after[0]
+    assert cmd == SHOW and at - blinked >= 1.0, (at - blinked, cmd)
