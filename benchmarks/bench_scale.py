@@ -153,6 +153,9 @@ def run() -> str:
         "per command (the same commands take ~10 ms at province size). The same runs at 1x (real time) were "
         "no better here (issue p99 14-16 s): the load is the 6,000 staff actors and 1,000 live streams, not "
         f"the arrival rate. Errors (both runs): {', '.join(f'{k} {v}' for k, v in errors.items()) or 'none'}; "
+        "503 site_moving answers a request for a site whose lease is being taken (at start-up the processes "
+        "share out the 1,000 sites while the driver opens counters; the load driver does not retry an "
+        "opening), and the 409 counter_closed answers then follow from a counter whose opening was refused; "
         "transport errors are responses lost on saturated connections (a lost call-next may still have "
         "called: the staff actor calls again, as staff do). No acknowledged event was lost or reordered "
         "(the live column).",
