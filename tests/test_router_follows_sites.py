@@ -118,3 +118,30 @@ def test_presses_given_back_are_the_next_ones_popped_in_their_order(tmp_path: Pa
             await store.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.integration
+def test_a_redelivered_press_is_relayed_once_whichever_process_gets_it(tmp_path: Path, redis: RedisServer) -> None:
+    async def scenario() -> None:
+        store = await RedisEventStore.connect(redis.url)
+        controller = Controller(load_sites(COMMUNE), store, check_hours=False, serve_all=False)
+        router = DeviceRouter(controller, InProcessOutput({}))
+        # two processes of the shared group: neither writes the site, both relay its presses
+        first = PressRelay(store.client, store.prefix, router, ["xa"], lambda: [])
+        second = PressRelay(store.client, store.prefix, router, ["xa"], lambda: [])
+        try:
+            press = MqttMessage(T.keypad_press(1), encode_key_press(KeyPress("next", 7)), False)
+            await first._push("xa", press)
+            await second._push("xa", press)  # the QoS 1 redelivery, to the other process
+            following = MqttMessage(T.keypad_press(1), encode_key_press(KeyPress("next", 8)), False)
+            other_keypad = MqttMessage(T.keypad_press(2), encode_key_press(KeyPress("next", 7)), False)
+            await second._push("xa", following)
+            await first._push("xa", other_keypad)  # the same seq from another keypad is its own press
+            queued = [decode_message(raw) for raw in reversed(await store.client.lrange(SiteKeys("xa").presses, 0, -1))]
+            assert queued == [press, following, other_keypad]
+            assert (first.relayed, second.relayed, second.repeats) == (2, 1, 1)
+            assert router.stats.dropped.get(("xa", "duplicate"), 0) == 1
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -21,10 +21,14 @@ it would). A site given up meanwhile gets its popped presses pushed back, at the
 head of its list, for the next writer (the one being carried out when the site was
 given up is not: it may have been committed).
 
-Limits: a keypad's seq filter (duplicates dropped) lives in its writer, so a QoS 1
-redelivery that straddles a take-over would be carried out again; and one BRPOP
-over many sites' lists needs a single Redis (on Redis Cluster the lists of one
-process's sites are in different slots).
+Duplicates: a QoS 1 redelivery may reach another process of the group, or come after
+the site changed writer, so the seq check is made where every press passes, in Redis:
+one script pushes a press only when its seq differs from the last one relayed from the
+same topic (the same rule as the writer's SeqFilter: only an immediate repeat is a
+duplicate, since seqs wrap and restart).
+
+Limit: one BRPOP over many sites' lists needs a single Redis (on Redis Cluster the
+lists of one process's sites are in different slots).
 """
 
 from __future__ import annotations
@@ -56,6 +60,16 @@ SHARE_GROUP: Final = "motcua-controllers"
 # How long one BRPOP waits before the list of sites is read again (a site gained meanwhile)
 BLOCK_S: Final = 0.5
 RETRY_S: Final = 0.2
+
+# KEYS: the site's press list, its last-seq hash. ARGV: topic, seq ('' when the payload has none), press.
+_PUSH_UNLESS_REPEAT: Final = """
+if ARGV[2] ~= '' then
+  if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return 0 end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+redis.call('LPUSH', KEYS[1], ARGV[3])
+return 1
+"""
 
 
 def shared_press_filters(site_ids: Collection[str]) -> list[str]:
@@ -99,7 +113,9 @@ class PressRelay:
         self.relayed = 0
         self.delivered = 0
         self.returned = 0
+        self.repeats = 0
         self._returns: set[asyncio.Task[None]] = set()
+        self._push_script = client.register_script(_PUSH_UNLESS_REPEAT)
 
     def _key(self, site: str) -> str:
         return SiteKeys(site, self.prefix).presses
@@ -117,15 +133,22 @@ class PressRelay:
                 await self._push(site, message)
 
     async def _push(self, site: str, message: MqttMessage) -> None:
+        keys = SiteKeys(site, self.prefix)
+        seq = _seq(message.payload)
+        args: list[str | bytes] = [message.topic, "" if seq is None else str(seq), encode_message(message)]
         # Redis away: hold on to it (and to those behind it, in order) until it is back
         while True:
             try:
-                await self.client.lpush(self._key(site), encode_message(message))
+                pushed = await self._push_script(keys=[keys.presses, keys.press_seqs], args=args)
             except RedisError as exc:
                 log.warning("press for %s not relayed yet (%s); retrying", site, exc)
                 await asyncio.sleep(RETRY_S)
                 continue
-            self.relayed += 1
+            if pushed:
+                self.relayed += 1
+            else:
+                self.repeats += 1
+                self.router.stats.drop(site, "duplicate")
             return
 
     def give_back(self, site: str, messages: list[MqttMessage]) -> None:
@@ -174,6 +197,16 @@ class PressRelay:
                 continue
             self.delivered += 1
             self.router.feed(message)
+
+
+def _seq(payload: bytes) -> int | None:
+    """A press payload's seq (None when it has none: the writer counts the payload as malformed)."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    seq = body.get("seq") if isinstance(body, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
 
 
 def _press_site(topic: str) -> str | None:

@@ -64,3 +64,8 @@ class SiteKeys:
     def presses(self) -> str:
         """List of device presses waiting for the site's writer (LPUSH by any process, BRPOP by the writer)."""
         return self._key("presses")
+
+    @property
+    def press_seqs(self) -> str:
+        """Hash: press topic -> the seq of the last press relayed from it (a repeat is a redelivery)."""
+        return self._key("press-seqs")
