@@ -12,19 +12,14 @@ of a deleted row lingers in a file of the data dir.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-from controller.store.base import StoreError
+from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["Contact", "ContactBook"]
 
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -53,50 +48,20 @@ class Contact:
     called: set[int] = field(default_factory=set)
 
 
-class ContactBook:
+class ContactBook(SqliteFile):
     """contacts.db in the data dir, one worker thread."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contacts")
-        self._conn: sqlite3.Connection | None = None
+        # No WAL: deleted rows are overwritten in place (secure_delete) and leave no journal copy behind.
+        super().__init__(path, "contacts", _SCHEMA,
+                         pragmas=("PRAGMA journal_mode=DELETE", "PRAGMA secure_delete=ON", "PRAGMA synchronous=FULL"))
 
     async def __aenter__(self) -> ContactBook:
-        try:
-            await self._run(self._open)
-        except StoreError:
-            self._pool.shutdown(wait=True)
-            raise
+        await self._start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._run(self._close)
-        self._pool.shutdown(wait=True)
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=DELETE")
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"contacts {self.path}: {exc}") from None
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("contacts are not open")
-        return self._conn
+        await self.close()
 
     async def load(self, sites: Iterable[str]) -> list[Contact]:
         """Every stored contact of these sites."""

@@ -8,20 +8,16 @@ whichever process or thread sends them.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from controller.core.appointments import Booking
 from controller.store.appointments import CodeTaken, SlotFull
-from controller.store.base import StoreError
+from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["SqliteAppointmentBook"]
 
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -47,42 +43,15 @@ def _booking(row: Sequence[Any]) -> Booking:
     return Booking.from_dict(dict(zip(_COLUMNS.split(", "), row, strict=True)))
 
 
-class SqliteAppointmentBook:
+class SqliteAppointmentBook(SqliteFile):
     """Bookings in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-book")
-        self._conn: sqlite3.Connection | None = None
+        super().__init__(path, "appointment book", _SCHEMA)
 
     async def open(self) -> SqliteAppointmentBook:
-        try:
-            await self._run(self._open)
-        except StoreError:
-            self._pool.shutdown(wait=True)
-            raise
+        await self._start()
         return self
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, fn)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"appointment book {self.path}: {exc}") from exc
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("appointment book is not open")
-        return self._conn
 
     def _get(self, site: str, code: str) -> Booking | None:
         row = self._db().execute(f"SELECT {_COLUMNS} FROM bookings WHERE site = ? AND code = ?",
@@ -143,14 +112,3 @@ class SqliteAppointmentBook:
             return {float(at): found.get(float(at), 0) for at in slots}
 
         return await self._run(query)
-
-    async def close(self) -> None:
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        try:
-            await self._run(shut)
-        finally:
-            self._pool.shutdown(wait=True)

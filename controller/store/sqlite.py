@@ -1,24 +1,19 @@
 """SQLite event log (the embedded default): WAL, one writer thread, synchronous=FULL.
 
-SQLite connections belong to one thread, and a commit with fsync must not
-block the event loop: every call runs on a single dedicated worker thread.
+Its file and worker thread are a SqliteFile (controller/store/sqlite_file.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from controller.store.base import StoredEvent, StoreError
+from controller.store.base import StoredEvent
+from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["SqliteEventStore"]
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -34,21 +29,15 @@ CREATE INDEX IF NOT EXISTS events_by_day ON events (site, day, seq);
 """
 
 
-class SqliteEventStore:
+class SqliteEventStore(SqliteFile):
     """Event log in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._conn: sqlite3.Connection | None = None
+        super().__init__(path, "event log", _SCHEMA)
         self._last_seq: dict[str, int] = {}
 
     async def open(self) -> SqliteEventStore:
-        try:
-            await self._run(self._open)
-        except StoreError:
-            self._pool.shutdown(wait=True)  # a store that did not open holds no thread
-            raise
+        await self._start()
         return self
 
     async def __aenter__(self) -> SqliteEventStore:
@@ -56,27 +45,6 @@ class SqliteEventStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, fn)
-        except (sqlite3.Error, OSError) as exc:  # OSError: the data directory cannot be made
-            raise StoreError(f"event log {self.path}: {exc}") from exc
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("event log is not open")
-        return self._conn
 
     def _next_seq(self, site: str) -> int:
         if site not in self._last_seq:
@@ -138,13 +106,3 @@ class SqliteEventStore:
                 "SELECT DISTINCT day FROM events WHERE site = ? ORDER BY day", (site,))]
         )
 
-    async def close(self) -> None:
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        try:
-            await self._run(shut)
-        finally:
-            self._pool.shutdown(wait=True)
