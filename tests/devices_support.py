@@ -60,3 +60,22 @@ async def device_floor(
         await controller.stop()
         await store.close()
 
+
+# The site-file entries of one serial bus: an LED display and a keypad at counter 1, behind bridge "bus1".
+SERIAL_DEVICES = """
+[[device]]
+id = "led-1"
+kind = "display"
+counter = 1
+transport = "serial"
+bus = "bus1"
+address = 1
+
+[[device]]
+id = "kp-1"
+kind = "keypad"
+counter = 1
+transport = "serial"
+bus = "bus1"
+address = 2
+"""

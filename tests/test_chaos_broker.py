@@ -22,7 +22,7 @@ from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
 from tests.bridge_support import MqttRecorder, eventually
-from tests.devices_support import COMMUNE
+from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.server import KIOSK, login, serve_process
 from tests.services import Mosquitto, PtyPair, env_without_proxies
 
@@ -30,23 +30,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 T = SiteTopics("xa")
-SERIAL_DEVICES = """
-[[device]]
-id = "led-1"
-kind = "display"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 1
-
-[[device]]
-id = "kp-1"
-kind = "keypad"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 2
-"""
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
 from tests.bridge_support import MqttRecorder, bridge_process, eventually
-from tests.devices_support import COMMUNE
+from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.mqtt_auth_support import secrets
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.services import Mosquitto, PtyPair, free_port
@@ -22,23 +22,6 @@ from tests.services import Mosquitto, PtyPair, free_port
 pytestmark = pytest.mark.integration
 
 T = SiteTopics("xa")
-SERIAL_DEVICES = """
-[[device]]
-id = "led-1"
-kind = "display"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 1
-
-[[device]]
-id = "kp-1"
-kind = "keypad"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 2
-"""
 
 
 def _open_counter_with_a_ticket(server: ServerProcess) -> str:

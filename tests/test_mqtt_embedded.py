@@ -22,29 +22,13 @@ from firmware_bridge.line import SerialLine
 from firmware_bridge.mqtt_emulators import MqttDisplayEmulator, MqttKeypadEmulator
 from firmware_bridge.mqtt_security import ENV_PASSWORD, ENV_USERNAME, MqttSecurity
 from tests.bridge_support import MqttRecorder, bridge_process, eventually
-from tests.devices_support import COMMUNE
+from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.mqtt_auth_support import AuthClient, secrets
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.services import free_port, socat_pty_pair
 
 T = SiteTopics("xa")
-FLOOR_DEVICES = """
-[[device]]
-id = "led-1"
-kind = "display"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 1
-
-[[device]]
-id = "kp-1"
-kind = "keypad"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 2
-""" + "".join(  # MQTT devices at counters 3 and 4
+FLOOR_DEVICES = SERIAL_DEVICES + "".join(  # MQTT devices at counters 3 and 4
     f'\n[[device]]\nid = "{kind}-{n}"\nkind = "{kind}"\ncounter = {n}\n'
     for n in (3, 4) for kind in ("display", "keypad")
 )

@@ -23,29 +23,12 @@ from firmware_bridge.line import SerialLine
 from firmware_bridge.mqtt_link import parse_mqtt_url
 from firmware_bridge.mqtt_security import ENV_PASSWORD, ENV_USERNAME, MqttSecurity, security_from_args
 from tests.bridge_support import bridge_process, eventually
-from tests.devices_support import COMMUNE
+from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.mqtt_auth_support import AuthClient, TlsFiles, broker_with_config, make_tls, secrets
 from tests.server import KIOSK, login, serve_process
 from tests.services import Mosquitto, PtyPair, env_without_proxies, free_port, socat_pty_pair
 
 ROOT = Path(__file__).resolve().parent.parent
-SERIAL_DEVICES = """
-[[device]]
-id = "led-1"
-kind = "display"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 1
-
-[[device]]
-id = "kp-1"
-kind = "keypad"
-counter = 1
-transport = "serial"
-bus = "bus1"
-address = 2
-"""
 
 
 def _args(**values: object) -> argparse.Namespace:
