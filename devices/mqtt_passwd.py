@@ -24,8 +24,15 @@ SALT_BYTES: Final = 12
 
 
 def new_secret() -> str:
-    """A fresh device password: 24 random bytes, URL-safe text (32 characters)."""
-    return secrets.token_urlsafe(24)
+    """A fresh device password: 24 random bytes, URL-safe text (32 characters).
+
+    Never with a leading "-": a technician passes it on a command line
+    (`--mqtt-password SECRET`), where a leading dash reads as an option.
+    """
+    while True:
+        secret = secrets.token_urlsafe(24)
+        if not secret.startswith("-"):
+            return secret
 
 
 def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:

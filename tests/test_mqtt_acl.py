@@ -12,7 +12,7 @@ import pytest
 
 from controller.cli import main
 from devices.mqtt_acl import Grant, MqttUser, controller_user, render_acl, site_users
-from devices.mqtt_passwd import hash_password, render_passwd, verify_password
+from devices.mqtt_passwd import hash_password, new_secret, render_passwd, verify_password
 from devices.registry import DeviceSpec, default_devices
 from devices.topics import SiteTopics
 from tests.devices_support import COMMUNE
@@ -168,3 +168,9 @@ def test_mosquitto_enforces_the_generated_users_and_acls(tmp_path: Path, guarded
             display.publish(T.keypad_press(1), b'{"key":"next","seq":9}')
             keypad.publish(T.keypad_press(1), b'{"key":"recall","seq":3}')
             assert controller.until(T.keypad_press(1)) == [(T.keypad_press(1), b'{"key":"recall","seq":3}')]
+
+
+def test_new_secrets_never_start_with_a_dash_so_a_command_line_takes_them() -> None:
+    made = [new_secret() for _ in range(3000)]  # about 47 of them would start with "-" by chance
+    assert not any(m.startswith("-") for m in made)
+    assert len(set(made)) == len(made) and {len(m) for m in made} == {32}
