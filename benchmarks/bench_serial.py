@@ -15,14 +15,10 @@ pty would otherwise deliver at memory speed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -36,8 +32,9 @@ from firmware_bridge.bridge import Bridge, BridgeSettings
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
 from firmware_bridge.site import load_bus
+from tests.bridge_support import bridge_process
 from tests.server import KIOSK, login, serve_process
-from tests.services import PtyPair, env_without_proxies, mosquitto_server, socat_pty_pair
+from tests.services import mosquitto_server, socat_pty_pair
 
 __all__ = ["run"]
 
@@ -160,26 +157,6 @@ async def _bridge_alone(workdir: Path) -> tuple[list[float], str]:
     return latencies, counters
 
 
-@contextlib.contextmanager
-def _bridge_process(site_file: Path, pair: PtyPair, url: str, log_path: Path) -> Iterator[None]:
-    """`motcua bridge` for bus b1 as its own process, as deployed."""
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "b1",
-             "--serial", pair.host_side, "--baud", str(BAUD), "--mqtt", url],
-            stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies(), cwd=ROOT,
-        )
-        try:
-            yield
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def _prepare_floor(url: str, tickets: int) -> None:
     """Open every counter and queue enough tickets for every press."""
     manager = login(url, "quanly", "demo")
@@ -231,7 +208,7 @@ async def _end_to_end(workdir: Path) -> tuple[list[float], str]:
             SerialLine(pair.device_side, BAUD) as line,
             SerialBusEmulator(line, [*leds.values(), *keypads.values()]),
         ):
-            with _bridge_process(site, pair, broker.url, workdir / "bridge.log"):
+            with bridge_process(site, pair, broker.url, workdir / "bridge.log", "--baud", str(BAUD), bus="b1"):
                 # the controller's resync reaches every LED first (counters open, none called)
                 async with asyncio.timeout(30):
                     while not all(led.history for led in leds.values()):

@@ -162,12 +162,13 @@ class MqttRecorder:
 
 @contextlib.contextmanager
 def bridge_process(
-    site_file: Path, pair: PtyPair, url: str, log_path: Path, *extra: str, env: Mapping[str, str] | None = None
+    site_file: Path, pair: PtyPair, url: str, log_path: Path, *extra: str, env: Mapping[str, str] | None = None,
+    bus: str = "bus1",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `motcua bridge` for bus1 of site_file on pair's host side; env adds variables (credentials)."""
+    """Run `motcua bridge` for a bus of site_file on pair's host side; env adds variables (credentials)."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
+            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", bus,
              "--serial", pair.host_side, "--mqtt", url, *extra],
             stdout=log, stderr=subprocess.STDOUT, env={**env_without_proxies(), **(env or {})}, cwd=ROOT,
         )

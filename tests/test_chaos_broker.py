@@ -8,10 +8,6 @@ keypad press after the restart still drives the floor: nothing acknowledged is l
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,34 +17,15 @@ from devices.payloads import parse_display_state
 from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
-from tests.bridge_support import MqttRecorder, eventually
+from tests.bridge_support import MqttRecorder, bridge_process, eventually
 from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.server import KIOSK, login, serve_process
-from tests.services import Mosquitto, PtyPair, env_without_proxies
+from tests.services import Mosquitto, PtyPair
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 T = SiteTopics("xa")
-
-
-@contextlib.contextmanager
-def bridge(site_file: Path, pair: PtyPair, url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bridge", "--site-file", str(site_file), "--bus", "bus1",
-             "--serial", pair.host_side, "--mqtt", url],
-            stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies(), cwd=ROOT,
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def retained_number(port: int, topic: str) -> str | None:
@@ -73,7 +50,7 @@ def test_broker_restart_under_controller_and_bridge(tmp_path: Path, mosquitto: M
     led, keypad = LedDisplayEmulator(1), KeypadEmulator(2)
     with (
         serve_process(site_file, tmp_path / "data", "--mqtt", mosquitto.url, "--devices", "real") as server,
-        bridge(site_file, pty_pair, mosquitto.url, tmp_path / "bridge.log") as bridge_proc,
+        bridge_process(site_file, pty_pair, mosquitto.url, tmp_path / "bridge.log") as bridge_proc,
     ):
         staff = login(server.url, "quay1", "1234")
         api = f"{server.url}/api/v1/sites/xa"
