@@ -121,7 +121,10 @@ async def _bridge_alone(workdir: Path) -> tuple[list[float], str]:
             ):
                 assert bridge.mqtt is not None and bridge.bus is not None
                 await bridge.mqtt.wait_connected()
-                await asyncio.sleep(1.0)  # first probes and polls settle
+                # First contact (a PING to each of the 16 devices, ~3.2 s) may overrun poll deadlines by design;
+                # the bound is measured on the bus at work, after it.
+                await asyncio.sleep(4.0)
+                bridge.bus.stats.max_poll_gap_s = 0.0
                 polls_before, began = bridge.bus.stats.polls, time.monotonic()
                 for i in range(UPDATES):
                     counter = rng.randint(1, DISPLAYS)
@@ -149,7 +152,8 @@ async def _bridge_alone(workdir: Path) -> tuple[list[float], str]:
                     f"ahead of the deadlines while it has nothing else to do). Bus counters: "
                     f"{stats.exchanges} exchanges, {stats.polls} polls, {stats.retries} retries, "
                     f"{stats.timeouts} timeouts, {stats.bad_crc} bad CRC; longest time between two "
-                    f"polls of one keypad {stats.max_poll_gap_s * 1000:.0f} ms (bridge side)"
+                    f"polls of one keypad after start-up {stats.max_poll_gap_s * 1000:.0f} ms "
+                    "(bridge side; goal 200 ms)"
                 )
         finally:
             publisher.disconnect()

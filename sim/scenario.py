@@ -97,7 +97,7 @@ class Scenario:
     breaks_per_half_day: int = 1
     no_show_share: float = 0.0       # called citizens who do not come
     incomplete_share: float = 0.0    # intakes that end "incomplete" (no fee/result step)
-    tick_s: float = 30.0             # coarse periodic enforcement tick
+    tick_s: float = 30.0             # queue-length sampling interval (enforcement wakes on its own)
     lunch_serve_out: bool = True     # at noon, serve who already holds a number
     events: tuple[ScenarioEvent, ...] = field(default_factory=tuple)
 
