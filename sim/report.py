@@ -19,8 +19,12 @@ import matplotlib.pyplot as plt
 from sim.erlang import wait_within
 from sim.metrics import HALF_HOUR_S, Tally, percentile
 from sim.runner import RunResult
+from sim.staffing import SERVICE_LEVEL, staffing_gaps
 
 __all__ = ["label", "write_report"]
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+STAFFING_ROWS = 25
 
 
 def label(run: RunResult) -> str:
@@ -164,6 +168,32 @@ def _plot_bound(runs: Sequence[RunResult], path: Path) -> None:
     plt.close(fig)
 
 
+def _staffing(run: RunResult) -> list[str]:
+    """The layout's shortfalls in the first run (sim/staffing.py), most expected late transactions first."""
+    gaps = staffing_gaps(run)
+    target_min = run.tally.transaction_target_s / 60
+    lines = [
+        "", "## Staffing: where the counters fall short, whatever the routing", "",
+        f"Per agency and half hour, the counters an M/M/c queue needs to call {100 * SERVICE_LEVEL:.0f} % of the",
+        f"transactions entering the agency's line within {target_min:g} min, against the counters that may serve",
+        "it and were open (shared counters counted in full, staff breaks counted out). Routing cannot call a",
+        "ticket at a counter that may not serve it: these spans need a layout change (a standby or",
+        "cross-trained counter for the agency, one more of its own, breaks moved off the peak).",
+        "",
+    ]
+    if not gaps:
+        return [*lines, "No agency falls short of counters in this run."]
+    lines += ["| site | weekday | agency | time | transactions a day | expected late a day | counters needed | "
+              "counters open that may serve it |", "|---|---|---|---|---|---|---|---|"]
+    for gap in gaps[:STAFFING_ROWS]:
+        span = f"{_hhmm(gap.start_s)}-{_hhmm(gap.end_s)}"
+        lines.append(f"| {gap.site} | {WEEKDAYS[gap.weekday]} | {gap.agency} | {span} | {gap.transactions:.1f} | "
+                     f"{gap.late:.1f} | {gap.needed} | {gap.serving:.1f} |")
+    if len(gaps) > STAFFING_ROWS:
+        lines += ["", f"{len(gaps) - STAFFING_ROWS} more spans, each with fewer expected late transactions."]
+    return lines
+
+
 def write_report(out: Path, scenario: str, runs: Sequence[RunResult]) -> Path:
     """Write report.md and its plots into `out`; return the report's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -226,6 +256,7 @@ def write_report(out: Path, scenario: str, runs: Sequence[RunResult]) -> Path:
                   "|---|---|---|---|---|"]
         for site, day, counter, on, off in first.tally.standby_shifts:
             lines.append(f"| {site} | {day} | {counter} | {_hhmm(on)} | {_hhmm(off)} |")
+    lines += _staffing(first)
     lines += ["", "## Plots", ""]
     titles = {
         "waits.png": "Wait distribution per policy",
