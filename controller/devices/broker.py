@@ -26,8 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
+from amqtt.errors import MQTTError
+from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.session import Session
+from amqtt.utils import gen_client_id
 
 from controller.devices.broker_auth import BrokerAccess, plugin_config
 from devices.mqtt_acl import CONTROLLER_USER, MqttUser, floor_users
@@ -70,13 +75,57 @@ async def broker_credentials(data_dir: Path, devices: Sequence[tuple[str, Device
 
 
 class _Broker(Broker):  # type: ignore[misc]  # amqtt ships no type hints
-    """amqtt's broker without its retained-message leak.
+    """amqtt's broker without its retained-message leak, and logging in before any take-over.
 
     amqtt 0.12 sends a client, when it connects, the retained messages matching every
     subscription of every client (it means "this session's own", for a resumed
     session): a display would get the keypads' statuses, past any ACL. Here a filter
     the session does not hold sends nothing. tests/test_mqtt_embedded.py shows it.
+
+    amqtt 0.12 also acts on a CONNECT's client id before it checks the password: a
+    clean-session CONNECT deletes the session of a logged-in client with that id
+    (disconnecting it), a resuming one overwrites its credentials and last will,
+    and the take-over happens before the refusal is sent. Anyone reaching the port
+    could knock a display off by its id. Here a CONNECT is authenticated first, and
+    refused without touching any session; a session is resumed only by its own user
+    (another user, even a valid one, starts a clean one). tests/test_mqtt_broker_login.py.
     """
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, Session]:
+        # amqtt's own method with the log-in moved to the front (it reads the same CONNECT and raises the
+        # same errors, which the caller logs); amqtt is pinned in pyproject.toml for these internals
+        try:
+            handler, session = await BrokerProtocolHandler.init_from_connect(reader, writer, self.plugins_manager)
+        except MQTTError:
+            await writer.close()
+            raise
+        if not await self._authenticate(session, None):
+            await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+            await writer.close()
+            raise MQTTError(f"login refused for user {session.username!r} (client id {session.client_id!r})")
+        held = self._sessions.get(session.client_id) if session.client_id else None
+        if held is not None and not session.clean_session and held[0].username != session.username:
+            session.clean_session = True  # never hand one user's session (subscriptions, queue) to another
+        if session.clean_session:
+            if session.client_id:
+                await self._delete_session(session.client_id)
+            else:
+                session.client_id = gen_client_id()
+            session.parent = 0
+        elif held is not None:
+            resumed: Session = held[0]
+            for name in ("will_flag", "will_message", "will_topic", "will_qos", "keep_alive", "username", "password"):
+                setattr(resumed, name, getattr(session, name))
+            session = resumed
+            session.parent = 1
+        else:
+            session.parent = 0
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
+        return handler, session
 
     async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int],
                                                           session: Session) -> None:
