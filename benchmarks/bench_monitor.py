@@ -422,8 +422,9 @@ def _sharding(one: dict[str, Any]) -> str:
         "Capacity grows with processes (cores), about 1,000 clients each. Each monitor page re-reads "
         "GET /monitor after events (debounced 300 ms): the server computes one snapshot per floor change and "
         "shares it with every reader for up to a second (SiteRuntime.monitor_snapshot), so 1,000 open pages "
-        "cost 1,000 cached replies per burst, not 1,000 computations (not measured here). Not built: a "
-        "process that only follows (every partitioned process also takes its share of sites to write)."
+        "cost 1,000 cached replies per burst, not 1,000 computations (not measured here). Processes started "
+        "with `--follow-only` take no site to write, so live clients can be served by processes of their own "
+        "(not measured here)."
     )
 
 

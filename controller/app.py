@@ -136,6 +136,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
             "status": "ok",
             "sites": len(controller.runtimes),
             "store": settings.store,
+            "role": "follower" if settings.follow_only else "writer",
             "uptime_s": round(controller.clock() - controller.started_at, 1),
         }
 
@@ -169,6 +170,7 @@ def settings_from_args(args: Any) -> Settings:
         accounts_db=Path(args.accounts_db) if getattr(args, "accounts_db", None) else None,
         mqtt_security=_mqtt_security(args),
         sms=getattr(args, "sms", "none"),
+        follow_only=getattr(args, "follow_only", False),
     )
 
 

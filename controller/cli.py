@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--lease-ttl", type=float, default=5.0, help="with --store redis: site lease TTL in seconds")
     serve.add_argument(
+        "--follow-only", action="store_true",
+        help="with --store redis: take no site; serve live streams, monitors and feeds, forward commands",
+    )
+    serve.add_argument(
         "--accounts-db", default=None,
         help="accounts database (default DATA_DIR/accounts.db); processes sharing Redis share it",
     )

@@ -62,6 +62,7 @@ class Settings:
     lease_ttl_s: float = 5.0
     accounts_db: Path | None = None
     sms: str = "none"  # none | log | webhook:URL (devices/sms/address.py)
+    follow_only: bool = False  # --store redis://: write no site, only serve reads and forward commands
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -101,6 +102,8 @@ class Settings:
             parse_sms_address(self.sms)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+        if self.follow_only and not self.partitioned:
+            raise SettingsError("--follow-only follows the sites other processes write: it needs --store redis://")
         if self.partitioned:
             self._check_scale_out()
 

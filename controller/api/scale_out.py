@@ -35,7 +35,8 @@ async def scale_out(app: FastAPI, settings: Settings, controller: Controller, st
         yield
         return
     assert isinstance(store, RedisEventStore), "a redis:// store opens a RedisEventStore"
-    partition = Partition(controller, store, settings.advertised_url, settings.lease_ttl_s)
+    partition = Partition(controller, store, settings.advertised_url, settings.lease_ttl_s,
+                          follow_only=settings.follow_only)
     # trust_env=False: peers are reached directly, never through a proxy from the environment
     client = httpx.AsyncClient(trust_env=False, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     shared_feed = SharedFeed(controller, store)

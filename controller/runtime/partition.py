@@ -10,7 +10,11 @@ sites and a given process tends to get the same sites back after a restart.
 
 Gaining a site: fence the store with the lease's token, build a fresh
 SiteRuntime on a FencedStore, replay the day, and only then serve it (until
-then requests get 503 site_moving). Losing one (lease lost, handed over, or an
+then requests get 503 site_moving). A follow-only process (--follow-only) joins
+no member set and takes no lease: it serves live streams, monitors and the feed
+by following the sites' Redis streams and forwards every command to the site's
+writer, so reads scale with processes without changing how sites are shared.
+Losing one (lease lost, handed over, or an
 append refused as stale): retire its FencedStore first, so not one more write
 leaves this process, then stop serving it. The controller's watchers (the device router, voice,
 printing) follow: the new writer drives the site's displays and takes its
@@ -47,8 +51,10 @@ def preference_order(sites: Sequence[str], holder: str) -> list[str]:
 class Partition:
     """This process's share of the sites, kept in step with the leases in Redis."""
 
-    def __init__(self, controller: Controller, store: RedisEventStore, holder: str, ttl_s: float) -> None:
+    def __init__(self, controller: Controller, store: RedisEventStore, holder: str, ttl_s: float,
+                 *, follow_only: bool = False) -> None:
         self.controller = controller
+        self.follow_only = follow_only
         self.store = store
         self.holder = holder
         self.leases = SiteLeases(store.client, holder, ttl_s, prefix=store.prefix)
@@ -69,6 +75,8 @@ class Partition:
     async def start(self) -> None:
         """Join the member set and take a share now (so a process that starts alone serves at once),
         then keep the share in the background."""
+        if self.follow_only:
+            return
         try:
             await self.step()
         except StoreError as exc:  # Redis not answering yet: the background passes keep trying
@@ -88,6 +96,8 @@ class Partition:
 
     async def step(self) -> None:
         """One pass: heartbeat, fair share, hand over any excess, renew and take leases."""
+        if self.follow_only:
+            return  # not a member (writers share the sites among themselves) and never a writer
         await self._beat()
         await self._shed()
         await self.keeper.step()
