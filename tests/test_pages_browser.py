@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy
@@ -371,5 +373,55 @@ def test_a_failed_print_is_told_in_the_language_the_citizen_chose(browser: Brows
             kiosk.wait_for_function("document.documentElement.lang === 'vi'")
             assert kiosk.inner_text(notice).startswith("Máy in lỗi")
             assert kiosk.evaluate("document.body.dataset.print") == "failed"
+    finally:
+        ctx.close()
+
+
+def _many_agencies(tmp_path: Path, extra: int, timezone: str) -> Path:
+    """The demo centre with `extra` more agencies (one procedure, one counter each), on another time zone."""
+    text = SITE_FILE.read_text(encoding="utf-8").replace('timezone = "Asia/Ho_Chi_Minh"', f'timezone = "{timezone}"')
+    assert f'timezone = "{timezone}"' in text
+    for i in range(1, extra + 1):
+        text += (f'\n[[agency]]\nid = "X{i:02d}"\nname = "Sở thử số {i} với một tên rất dài cho màn hình"\n'
+                 f'number_block = {20000 + 1000 * i}\n'
+                 f'\n[[procedure]]\nid = "x{i:02d}"\nagency = "X{i:02d}"\nname = "Thủ tục thử {i}"\n'
+                 f'share = 0.01\nservice = 8.0\n'
+                 f'\n[[counter]]\nids = [{100 + i}]\nserves = ["X{i:02d}"]\n')
+    path = tmp_path / "many.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_long_waiting_list_turns_pages_and_the_clock_keeps_the_site_time(browser: Browser, tmp_path: Path) -> None:
+    site_file = _many_agencies(tmp_path, 24, "Asia/Tokyo")
+    ctx = browser.new_context(viewport=HALL_VIEW)
+    try:
+        with serve_process(site_file, tmp_path / "data") as big:
+            board = httpx.get(f"{big.url}/api/v1/sites/tinh/hall", timeout=10).json()
+            expected = {a["id"] for a in board["agencies"] if a["role"] == "service" or a["waiting"] > 0}
+            hall = open_page(ctx, f"{big.url}/hall/tinh?page=2")
+            pages = int(hall.get_attribute("#agencies", "data-pages") or "0")
+            assert pages >= 2, "44 agencies do not fit one screen"
+            seen: set[str] = set()
+            for turn in range(pages):
+                hall.wait_for_function(f"document.getElementById('agencies').dataset.page === '{turn + 1}'",
+                                       timeout=6000)
+                assert hall.inner_text("#agencies-page") == f"{turn + 1}/{pages}"
+                # every item of the page is whole and inside the list's box, above the notice line
+                inside = hall.evaluate("""() => {
+                    const box = document.getElementById('agencies').getBoundingClientRect();
+                    return [...document.querySelectorAll('#agencies li')].map(li => {
+                        const r = li.getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom + 1; });
+                }""")
+                assert inside and all(inside)
+                seen |= set(hall.eval_on_selector_all("#agencies li", "items => items.map(i => i.dataset.agency)"))
+            assert seen == expected
+            # the clocks are the site's (Tokyo), not the screen's or Vietnam's
+            kiosk = open_page(ctx, f"{big.url}/kiosk/tinh?kiosk=k1&key=kiosk-demo")
+            for page in (hall, kiosk):
+                clock = page.inner_text("#clock")
+                now = datetime.now(ZoneInfo("Asia/Tokyo"))
+                assert clock in {f"{t:%H:%M}" for t in (now - timedelta(minutes=1), now)}, clock
+            assert "Now serving" in hall.inner_text(".newest") and "Waiting" in hall.inner_text("#agencies-title")
     finally:
         ctx.close()

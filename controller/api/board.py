@@ -64,12 +64,14 @@ async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, 
     return {
         "site": site,
         "name": runtime.site.name,
+        "name_en": runtime.site.name_en,
+        "timezone": runtime.site.timezone,
         "seq": runtime.last_seq,
         "called": called_board(
             state.history, {t.id: t.number for t in state.tickets.values()}, limit, runtime.site.utc_offset_s
         ),
         "agencies": [
-            {"id": a.id, "name": a.name, "role": a.role, "waiting": len(in_line[a.id]),
+            {"id": a.id, "name": a.name, "name_en": a.name_en, "role": a.role, "waiting": len(in_line[a.id]),
              "open_counters": len(state.open_counters(a.id))}
             for a in runtime.site.agencies.values()
         ],

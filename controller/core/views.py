@@ -21,6 +21,7 @@ def catalogue(site: Site) -> dict[str, Any]:
             "name": site.name,
             "name_en": site.name_en,
             "level": site.level,
+            "timezone": site.timezone,
             "hours": [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in site.hours],
             "targets": {
                 "transaction_wait_min": site.targets.transaction_wait_s / 60,

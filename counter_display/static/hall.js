@@ -1,7 +1,8 @@
 /* Hall display: the latest calls (newest big and blinking), people waiting per
    agency, a scrolling notice. Calls are drawn straight from the live stream; the
    board is re-read (at most once a second) for the waiting counts.
-   ?notice=TEXT replaces the notice line for this screen. */
+   ?notice=TEXT replaces the notice line for this screen; a waiting list longer than
+   its share of the screen turns a page every ?page=SECONDS (default 8). */
 "use strict";
 
 (() => {
@@ -11,8 +12,13 @@
   const ROWS = 8;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
+  const PAGE_MS = 1000 * Math.max(2, Number(params.get("page")) || 8);
   let called = [];
   let live = null;
+  let zone;
+  let waitingList = [];
+  let page = 0;
+  let pages = 1;
 
   function drawCalls() {
     const newest = called[0];
@@ -34,10 +40,31 @@
     drawCalls();
   }
 
+  function agencyItem(a) {
+    const name = el("span", { text: a.name });
+    if (a.name_en) name.append(el("span", { class: "en", lang: "en", text: a.name_en }));
+    return el("li", { "data-agency": a.id }, name, el("b", { text: String(a.waiting) }));
+  }
+
   function drawAgencies(agencies) {
-    const shown = agencies.filter((a) => a.role === "service" || a.waiting > 0);
-    $("agencies").replaceChildren(...shown.map((a) => el("li", { "data-agency": a.id },
-      el("span", { text: a.name }), el("b", { text: String(a.waiting) }))));
+    waitingList = agencies.filter((a) => a.role === "service" || a.waiting > 0);
+    drawPage();
+  }
+
+  // As many whole items as the list's box holds, page by page: a TV cannot be scrolled.
+  function drawPage() {
+    const list = $("agencies");
+    const items = waitingList.map(agencyItem);
+    list.replaceChildren(...items);
+    const bottom = list.getBoundingClientRect().bottom + 1;
+    const firstOut = items.findIndex((li) => li.getBoundingClientRect().bottom > bottom);
+    const fit = firstOut < 0 ? Math.max(1, items.length) : Math.max(1, firstOut);
+    pages = Math.max(1, Math.ceil(items.length / fit));
+    page %= pages;
+    list.replaceChildren(...items.slice(page * fit, (page + 1) * fit));
+    list.dataset.page = String(page + 1);
+    list.dataset.pages = String(pages);
+    $("agencies-page").textContent = pages > 1 ? `${page + 1}/${pages}` : "";
   }
 
   async function readBoard() {
@@ -53,7 +80,7 @@
   }
 
   function tickClock() {
-    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" });
+    $("clock").textContent = Motcua.timeOfDay(zone);
   }
 
   async function start() {
@@ -63,6 +90,8 @@
     for (let attempt = 0; !board; attempt++) {
       try { board = await readBoard(); } catch (error) { await new Promise((r) => setTimeout(r, Math.min(5000, 500 * (attempt + 1)))); }
     }
+    zone = board.timezone;
+    tickClock();
     $("site-name").textContent = board.name;
     const notice = params.get("notice") || board.notice;
     $("notice-text").textContent = notice;
@@ -75,6 +104,8 @@
       after: board.seq,
       onState: (up) => { $("live-state").dataset.state = up ? "on" : "off"; if (up) countsSoon(); },
     });
+    setInterval(() => { if (pages > 1) { page = (page + 1) % pages; drawPage(); } }, PAGE_MS);
+    addEventListener("resize", Motcua.debounce(drawPage, 200));
     document.body.dataset.ready = "true";
   }
 

@@ -69,6 +69,16 @@ const Motcua = (() => {
     return `${m}:${String(s % 60).padStart(2, "0")}`;
   }
 
+  /** The time of day on the site's clock (HH:MM), whatever zone the screen's own clock is set to. */
+  function timeOfDay(timeZone) {
+    const options = { hour: "2-digit", minute: "2-digit", hour12: false };
+    try {
+      return new Date().toLocaleTimeString("vi-VN", { ...options, timeZone });
+    } catch (error) {  // a zone this browser does not know: its own clock beats no clock
+      return new Date().toLocaleTimeString("vi-VN", options);
+    }
+  }
+
   class ApiError extends Error {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
@@ -168,6 +178,6 @@ const Motcua = (() => {
     return node;
   }
 
-  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, minutes, clock, api, ApiError, Live,
+  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, minutes, clock, timeOfDay, api, ApiError, Live,
            debounce, newKey, el };
 })();

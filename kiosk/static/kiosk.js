@@ -296,7 +296,7 @@
   }
 
   function tickClock() {
-    $("clock").textContent = new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" });
+    $("clock").textContent = Motcua.timeOfDay(catalogue ? catalogue.site.timezone : undefined);
   }
 
   async function start() {
@@ -320,6 +320,7 @@
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * (attempt + 1))));
       }
     }
+    tickClock();  // now on the site's own time zone
     setLanguage("vi");
     document.body.dataset.ready = "true";
     performance.mark("motcua-ready");
