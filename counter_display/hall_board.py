@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLINK_S", "AgencyLine", "Call", "HallBoard"]
+__all__ = ["BLINK_S", "PAGE_S", "AgencyLine", "Call", "HallBoard"]
 
 BLINK_S = 6.0  # how long the newest call blinks, as on the web page
+PAGE_S = 8.0   # a waiting list longer than the screen turns a page this often, as on the web page
 CALL_TYPES = ("ticket.called", "ticket.recalled")
 
 
@@ -47,6 +48,7 @@ class HallBoard:
 
     name: str
     notice: str
+    timezone: str = "Asia/Ho_Chi_Minh"
     seq: int = 0
     rows: int = 8
     calls: list[Call] = field(default_factory=list)
@@ -56,7 +58,8 @@ class HallBoard:
     @classmethod
     def from_board(cls, body: Mapping[str, Any], rows: int = 8) -> HallBoard:
         """Build from the public board body."""
-        board = cls(name=str(body["name"]), notice=str(body.get("notice", "")), seq=int(body["seq"]), rows=rows)
+        board = cls(name=str(body["name"]), notice=str(body.get("notice", "")),
+                    timezone=str(body.get("timezone") or "Asia/Ho_Chi_Minh"), seq=int(body["seq"]), rows=rows)
         board.calls = [Call(str(c["ticket"]), str(c["number"]), int(c["counter"])) for c in body["called"]][:rows]
         board.set_counts(body)
         return board
@@ -83,6 +86,13 @@ class HallBoard:
         self.calls = [call, *(c for c in self.calls if c.ticket != call.ticket)][: self.rows]
         self.newest_at = now
         return True
+
+    def agency_page(self, capacity: int, now: float) -> tuple[list[AgencyLine], int, int]:
+        """The agencies shown now when `capacity` fit: (lines, page from 1, pages); a page turns every PAGE_S."""
+        size = max(1, capacity)
+        pages = max(1, -(-len(self.agencies) // size))
+        page = int(now // PAGE_S) % pages
+        return self.agencies[page * size:(page + 1) * size], page + 1, pages
 
     def blinking(self, now: float) -> bool:
         """Whether the newest call is still in its blink window."""

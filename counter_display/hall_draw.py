@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pygame
 
 from counter_display.hall_board import HallBoard
 
-__all__ = ["BG", "BLUE", "GOLD", "PANEL", "WHITE", "HallPainter"]
+__all__ = ["BG", "BLUE", "GOLD", "PANEL", "WHITE", "HallPainter", "site_time"]
 
 FONTS = Path(__file__).resolve().parent.parent / "devices" / "printer" / "fonts"
 BG = (10, 15, 26)
@@ -27,6 +29,14 @@ DIM = (201, 211, 224)
 LINE = (51, 65, 90)
 INK = (17, 17, 17)
 NOTICE_CHARS_PER_S = 12.0
+
+
+def site_time(wall: float, timezone: str) -> str:
+    """HH:MM on the site's clock, whatever zone the mini-PC is set to (its own if the zone is unknown)."""
+    try:
+        return datetime.fromtimestamp(wall, ZoneInfo(timezone)).strftime("%H:%M")
+    except (ZoneInfoNotFoundError, ValueError):
+        return time.strftime("%H:%M", time.localtime(wall))
 
 
 @dataclass
@@ -64,14 +74,14 @@ class HallPainter:
         recent = pygame.Rect(left_w + round(vh), top, width - left_w - round(3 * vh), bottom - top)
         self._recent(surface, board, recent, vh)
         self._agencies(surface, board, pygame.Rect(round(2 * vh), bottom + round(2 * vh), width - round(4 * vh),
-                                                   round(28 * vh)), vh)
+                                                   round(28 * vh)), vh, now)
         self._notice(surface, board, now, pygame.Rect(0, height - round(7 * vh), width, round(7 * vh)), vh)
 
     def _header(self, surface: pygame.Surface, board: HallBoard, wall: float, width: int, vh: float) -> None:
         pygame.draw.rect(surface, BLUE, pygame.Rect(0, 0, width, round(7 * vh)))
         self.text(surface, board.name, round(3.4 * vh), WHITE, (round(2 * vh), round(3.5 * vh)), True, "midleft",
                   max_width=width - round(20 * vh))
-        clock = time.strftime("%H:%M", time.gmtime(wall + 7 * 3600))  # Vietnam time, whatever the box's zone
+        clock = site_time(wall, board.timezone)
         self.text(surface, clock, round(3.8 * vh), WHITE, (width - round(2 * vh), round(3.5 * vh)), True, "midright")
 
     def _newest(self, surface: pygame.Surface, board: HallBoard, now: float, box: pygame.Rect, vh: float) -> None:
@@ -81,13 +91,15 @@ class HallPainter:
         pygame.draw.rect(surface, GOLD, box, width=max(2, round(0.5 * vh)), border_radius=round(2 * vh))
         newest = board.calls[0] if board.calls else None
         cx = box.centerx
-        self.text(surface, "Mời số", round(5 * vh), ink, (cx, box.top + round(8 * vh)), anchor="center")
+        self.text(surface, "Mời số", round(5 * vh), ink, (cx, box.top + round(7 * vh)), anchor="center")
+        self.text(surface, "Now serving", round(2.6 * vh), ink, (cx, box.top + round(11.5 * vh)), anchor="center")
         self.text(surface, newest.number if newest else "—", round(22 * vh), ink, (cx, box.centery), True, "center")
         line = f"đến quầy {newest.counter}" if newest else "đến quầy —"
-        self.text(surface, line, round(7 * vh), ink, (cx, box.bottom - round(8 * vh)), True, "center")
+        self.text(surface, line, round(7 * vh), ink, (cx, box.bottom - round(9 * vh)), True, "center")
+        self.text(surface, "counter", round(2.6 * vh), ink, (cx, box.bottom - round(3.5 * vh)), anchor="center")
 
     def _recent(self, surface: pygame.Surface, board: HallBoard, box: pygame.Rect, vh: float) -> None:
-        self.text(surface, "Số vừa gọi", round(3.6 * vh), DIM, box.topleft, True)
+        self._title(surface, "Số vừa gọi", "Recent calls", box.topleft, vh)
         y = box.top + round(6 * vh)
         self.text(surface, "Số", round(2.6 * vh), DIM, (box.left, y), True)
         self.text(surface, "Quầy", round(2.6 * vh), DIM, (box.right, y), True, "topright")
@@ -104,18 +116,28 @@ class HallPainter:
             y += row
             pygame.draw.line(surface, LINE, (box.left, y), (box.right, y), 1)
 
-    def _agencies(self, surface: pygame.Surface, board: HallBoard, box: pygame.Rect, vh: float) -> None:
-        self.text(surface, "Đang chờ", round(3.6 * vh), DIM, box.topleft, True)
+    def _title(self, surface: pygame.Surface, vietnamese: str, english: str, at: tuple[int, int], vh: float) -> None:
+        """A section title, Vietnamese first and English after it, smaller."""
+        self.text(surface, vietnamese, round(3.6 * vh), DIM, at, True)
+        width = self.font(round(3.6 * vh), True).size(vietnamese)[0]
+        self.text(surface, english, round(2.2 * vh), DIM, (at[0] + width + round(vh), at[1] + round(1.2 * vh)))
+
+    def _agencies(self, surface: pygame.Surface, board: HallBoard, box: pygame.Rect, vh: float,
+                  now: float = 0.0) -> None:
+        self._title(surface, "Đang chờ", "Waiting", box.topleft, vh)
         columns = 4
         cell_w = (box.width - (columns - 1) * round(vh)) // columns
         cell_h = round(4.2 * vh)
         top = box.top + round(5 * vh)
-        for index, agency in enumerate(board.agencies):
+        rows = max(1, (box.bottom - top + round(0.6 * vh)) // (cell_h + round(0.6 * vh)))
+        # A TV cannot be scrolled: a longer list is shown a page at a time.
+        lines, page, pages = board.agency_page(rows * columns, now)
+        if pages > 1:
+            self.text(surface, f"{page}/{pages}", round(2.6 * vh), DIM, (box.right, box.top), True, "topright")
+        for index, agency in enumerate(lines):
             row, col = divmod(index, columns)
             cell = pygame.Rect(box.left + col * (cell_w + round(vh)), top + row * (cell_h + round(0.6 * vh)),
                                cell_w, cell_h)
-            if cell.bottom > box.bottom:
-                break
             pygame.draw.rect(surface, PANEL, cell, border_radius=round(0.8 * vh))
             count_x = cell.right - round(vh)
             self.text(surface, str(agency.waiting), round(2.8 * vh), GOLD, (count_x, cell.centery), True, "midright")

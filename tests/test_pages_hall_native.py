@@ -13,8 +13,8 @@ import pygame
 import pytest
 
 from controller.api.board import called_board
-from counter_display.hall_board import BLINK_S, Call, HallBoard
-from counter_display.hall_draw import BLUE, GOLD, PANEL, HallPainter
+from counter_display.hall_board import BLINK_S, PAGE_S, Call, HallBoard
+from counter_display.hall_draw import BLUE, GOLD, PANEL, HallPainter, site_time
 from counter_display.hall_native import BoardFeed, HallApp
 from kiosk.qr import qr_matrix, qr_svg
 from tests.server import KIOSK, login, serve_process
@@ -122,6 +122,39 @@ def test_painter_draws_the_board(screen: pygame.Surface) -> None:
     # After the blink window it stays steady.
     painter.draw(screen, board, now=100.0 + BLINK_S + 0.7, wall=0.0)
     assert abs(gold_share(screen, newest) - steady) < 0.02
+
+
+def test_a_long_waiting_list_is_shown_a_page_at_a_time() -> None:
+    many = [{"id": f"A{i:02d}", "name": f"Sở {i}", "role": "service", "waiting": i} for i in range(40)]
+    board = HallBoard.from_board(board_body(agencies=many))
+    shown: list[str] = []
+    for turn in range(3):
+        lines, page, pages = board.agency_page(16, now=turn * PAGE_S + 1.0)
+        assert (page, pages) == (turn + 1, 3) and len(lines) == (16 if turn < 2 else 8)
+        shown += [line.id for line in lines]
+    assert shown == [a["id"] for a in many]  # every agency, in the site's order, once per round
+    assert board.agency_page(16, now=3 * PAGE_S + 1.0)[1] == 1
+    assert board.agency_page(50, now=123.0)[1:] == (1, 1)
+
+
+def test_the_clock_is_the_sites() -> None:
+    wall = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert site_time(wall, "Asia/Ho_Chi_Minh") == "05:13" and site_time(wall, "Asia/Tokyo") == "07:13"
+    assert HallBoard.from_board(board_body(timezone="Asia/Tokyo")).timezone == "Asia/Tokyo"
+    assert HallBoard.from_board(board_body()).timezone == "Asia/Ho_Chi_Minh"  # an older server sends none
+    assert len(site_time(0.0, "Not/AZone")) == 5  # the box's own clock rather than none
+
+
+def test_painter_turns_the_pages_of_a_long_list(screen: pygame.Surface) -> None:
+    many = [{"id": f"A{i:02d}", "name": f"Sở thử {i}", "role": "service", "waiting": i} for i in range(40)]
+    board = HallBoard.from_board(board_body(agencies=many))
+    painter = HallPainter(screen.get_size())
+    area = pygame.Rect(0, 470, 1280, 190)  # the waiting list, above the notice band
+    painter.draw(screen, board, now=1.0, wall=0.0)
+    first = pygame.surfarray.array3d(screen.subsurface(area)).copy()
+    painter.draw(screen, board, now=1.0 + PAGE_S, wall=0.0)
+    second = pygame.surfarray.array3d(screen.subsurface(area))
+    assert (first != second).any(axis=2).mean() > 0.01  # another page of names and counts
 
 
 @pytest.mark.integration
