@@ -1,0 +1,396 @@
+"""CONTRACT.md sections 2 and 3 as a third party reads them: the clean-room client of tests/peers
+against one real `motcua serve`.
+
+Each test names the promise it checks. Where the document leaves room, the reading we
+implement is stated beside the assertion. A refused request must answer with the error
+shape and change nothing: the floor (read through the documented monitor) is the same
+before and after, and the live stream carries no event for it, so the next accepted
+request is exactly the next sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.peers.http_client import (
+    EVENT_TYPES,
+    ContractViolation,
+    LiveStream,
+    Motcua,
+    check_issued,
+    contract_error,
+    iso_instant,
+)
+from tests.server import ServerProcess, serve_process
+
+pytestmark = pytest.mark.integration
+
+SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "commune-centre.toml"
+SITE = "xa"
+KIOSK = {"X-Kiosk-Key": "kiosk-demo"}  # the documented demo kiosk key
+# Accounts of another site, made with the documented `motcua users add` before the server starts.
+OTHER_SITE_STAFF = ("quay1-tinh", "4321")
+OTHER_SITE_KIOSK = {"X-Kiosk-Key": "kiosk-of-tinh-only"}
+# Every ticket these tests issue outside the counter flow is of one agency (Chứng thực), so the
+# flow's counters (4: DD/KT, 5: VHXH/HT) call only the flow's own tickets.
+QUIET = "cth-ban-sao"
+
+
+def _users_add(data_dir: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "controller.cli", "users", "--data-dir", str(data_dir), "add", *args],
+                   check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("conformance")
+    _users_add(data, "--user", OTHER_SITE_STAFF[0], "--role", "staff", "--site", "tinh", "--counter", "1",
+               "--secret", OTHER_SITE_STAFF[1])
+    _users_add(data, "--user", "kiosk-tinh", "--role", "kiosk", "--site", "tinh",
+               "--secret", OTHER_SITE_KIOSK["X-Kiosk-Key"])
+    with serve_process(SITE_FILE, data) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerProcess) -> Iterator[Motcua]:
+    with Motcua(server.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def manager(api: Motcua) -> dict[str, str]:
+    return api.login("quanly", "demo").headers
+
+
+def ws_base(server: ServerProcess) -> str:
+    return server.url.replace("http://", "ws://")
+
+
+def floor(api: Motcua, manager: dict[str, str]) -> dict[str, Any]:
+    """What the documented monitor says of the floor, without the fields that move with the clock."""
+    snapshot = api.monitor(SITE, manager).json()
+    return {
+        "issued_today": snapshot.get("issued_today"),
+        "agencies": [(a["id"], a["waiting"], a.get("served_today")) for a in snapshot["agencies"]],
+        "counters": [(c["id"], c.get("status"), c.get("staff"), (c.get("current") or {}).get("id"),
+                      c.get("served_today"), c.get("ratings_today")) for c in snapshot["counters"]],
+    }
+
+
+def run(scenario: Any) -> Any:
+    return asyncio.run(scenario)
+
+
+# -- section 2: auth --------------------------------------------------------------------------------------
+
+
+def test_login_answers_token_role_and_a_future_expiry(api: Motcua) -> None:
+    for user, secret, role in (("quanly", "demo", "manager"), ("admin", "demo", "admin"), ("quay5", "1234", "staff"),
+                               ("ops", "demo", "ops")):
+        session = api.login(user, secret)
+        assert session.role == role
+        expires = iso_instant(session.expires_at)
+        assert datetime.now(expires.tzinfo) < expires < datetime.now(expires.tzinfo) + timedelta(days=2)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"user": "quanly", "secret": "wrong"}, 401),
+        ({"user": "nobody", "secret": "demo"}, 401),
+        ({"user": "quanly"}, 422),
+        ({"user": 5, "secret": "demo"}, 422),
+        ({"user": "quanly", "secret": "demo", "remember": True}, 422),
+    ],
+)
+def test_a_bad_login_is_refused_with_the_error_shape(api: Motcua, body: dict[str, object], status: int) -> None:
+    response = api.http.post("/api/v1/auth/login", json=body)
+    assert contract_error(response)[0] == status
+
+
+def test_auth_rules_refuse_with_401_or_403_and_change_nothing(
+    api: Motcua, server: ServerProcess, manager: dict[str, str]
+) -> None:
+    """Issuing needs a kiosk key or a staff token; counter actions the staff of that counter (or a manager).
+
+    Reading: no or a bad credential is 401, a good credential without the right is 403; an account
+    made for one site (users add --site) has no right at another.
+    """
+    revoked = api.login("quay2", "1234").headers
+    assert api.http.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    ops = api.login("ops", "demo").headers
+    staff1 = api.login("quay1", "1234").headers
+    other_site_staff = api.login(*OTHER_SITE_STAFF).headers
+    ticket = {"procedure": QUIET}
+    refusals = [
+        (lambda: api.issue(SITE, ticket, {}), 401),
+        (lambda: api.issue(SITE, ticket, {"X-Kiosk-Key": "not-a-kiosk"}), 401),
+        (lambda: api.issue(SITE, ticket, {"Authorization": "Bearer not-a-token"}), 401),
+        (lambda: api.issue(SITE, ticket, {"Authorization": "Basic cXVhbmx5OmRlbW8="}), 401),
+        (lambda: api.issue(SITE, ticket, revoked), 401),
+        (lambda: api.issue(SITE, ticket, ops), 403),
+        (lambda: api.issue(SITE, ticket, OTHER_SITE_KIOSK), 403),
+        (lambda: api.issue(SITE, ticket, other_site_staff), 403),
+        (lambda: api.counter(SITE, 1, "open", {}), 401),
+        (lambda: api.counter(SITE, 1, "open", KIOSK), 403),
+        (lambda: api.counter(SITE, 1, "open", ops), 403),
+        (lambda: api.counter(SITE, 2, "open", staff1), 403),
+        (lambda: api.counter(SITE, 1, "open", other_site_staff), 403),
+        (lambda: api.counter(SITE, 2, "open", revoked), 401),
+        (lambda: api.monitor(SITE, {}), 401),
+        (lambda: api.monitor(SITE, staff1), 403),
+    ]
+
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            first = api.issue(SITE, ticket, KIOSK)
+            assert first.status_code == 201
+            mark = await stream.prompted()
+            before = floor(api, manager)
+            for index, (call, status) in enumerate(refusals):
+                got = contract_error(call())[0]
+                assert got == status, f"refusal {index}: {got}, expected {status}"
+            assert await stream.prompted_within(0.3) == []
+            assert floor(api, manager) == before
+            api.issue(SITE, ticket, KIOSK)
+            nxt = await stream.prompted()
+            assert nxt["type"] == "ticket.issued" and nxt["seq"] > mark["seq"]  # and nothing else was caused between
+
+    run(scenario())
+
+
+def test_public_reads_need_nothing(api: Motcua) -> None:
+    """The catalogue, a ticket's status by id and the hall display need no credential."""
+    catalogue = api.catalogue(SITE)
+    assert catalogue.status_code == 200
+    assert {"agencies", "procedures", "counters"} <= set(catalogue.json())
+    issued = api.issue(SITE, {"procedure": QUIET}, KIOSK).json()
+    status = api.ticket(SITE, issued["id"])
+    assert status.status_code == 200
+    body = status.json()
+    assert body["id"] == issued["id"] and body["state"] == "waiting"
+    assert isinstance(body["position"], int) and body["position"] >= 1
+    assert "estimated_wait_s" in body
+    assert [h["type"] for h in body["history"]] == ["ticket.issued"]
+    assert all(iso_instant(h["at"]) for h in body["history"])
+    hall = api.http.get(f"/hall/{SITE}")
+    assert hall.status_code == 200 and "text/html" in hall.headers["content-type"]
+    assert api.healthz().status_code == 200
+    metrics = api.metrics()
+    assert metrics.status_code == 200 and "text/plain" in metrics.headers["content-type"]
+    names = {line.split("{")[0].split(" ")[0] for line in metrics.text.splitlines() if line and line[0] != "#"}
+    assert names and all(name.startswith("motcua_") for name in names)
+
+
+# -- section 2: tickets and idempotency ---------------------------------------------------------------------
+
+
+def test_issue_answers_the_documented_fields(api: Motcua, server: ServerProcess) -> None:
+    staff = api.login("quay3", "1234").headers
+    for auth, body in ((KIOSK, {"procedure": QUIET}),
+                       (KIOSK, {"procedure": QUIET, "priority": "elderly", "channel": "kiosk", "kiosk": "k1",
+                                "phone": None}),
+                       (staff, {"procedure": QUIET, "priority": None, "channel": "staff"})):
+        response = api.issue(SITE, body, auth)
+        assert response.status_code == 201, response.text
+        issued = response.json()
+        check_issued(issued)
+        assert issued["procedure"] == QUIET and issued["agency"] == "CTH"
+        assert issued["position"] >= 1
+
+
+def test_a_retried_issue_returns_the_same_ticket_and_makes_one(
+    api: Motcua, server: ServerProcess, manager: dict[str, str]
+) -> None:
+    """header Idempotency-Key: a retried request returns the same ticket (also when the retries race)."""
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            key = f"tap-{uuid.uuid4().hex}"
+            first = api.issue(SITE, {"procedure": QUIET}, KIOSK, key)
+            again = api.issue(SITE, {"procedure": QUIET}, KIOSK, key)
+            assert first.status_code == 201 and again.status_code == 201
+            assert {k: again.json()[k] for k in ("id", "number", "issued_at")} == \
+                   {k: first.json()[k] for k in ("id", "number", "issued_at")}
+            issued = await stream.prompted()
+            assert issued["type"] == "ticket.issued"
+
+            racing = f"tap-{uuid.uuid4().hex}"
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(
+                    lambda _: httpx.post(f"{server.url}/api/v1/sites/{SITE}/tickets", json={"procedure": QUIET},
+                                         headers={**KIOSK, "Idempotency-Key": racing}, timeout=10),
+                    range(8)))
+            assert {a.status_code for a in answers} == {201}
+            assert len({a.json()["id"] for a in answers}) == 1
+            raced = await stream.prompted()
+            assert raced["type"] == "ticket.issued"
+            # one ticket each: the next thing on the stream is the next request's ticket
+            assert await stream.prompted_within(0.3) == []
+            before = floor(api, manager)
+            assert api.issue(SITE, {"procedure": QUIET}, KIOSK, racing).json()["id"] == answers[0].json()["id"]
+            assert floor(api, manager) == before
+
+    run(scenario())
+
+
+# -- section 2: counters ------------------------------------------------------------------------------------
+
+
+def test_counter_flow_call_recall_no_show_start_finish_transfer_rate(api: Motcua, server: ServerProcess) -> None:
+    """Every counter action of section 2 by the staff of that counter, each one seen on the live stream."""
+    at5 = api.login("quay5", "1234").headers
+    at4 = api.login("quay4", "1234").headers
+
+    def act(counter: int, action: str, auth: dict[str, str], body: object = None) -> httpx.Response:
+        response = api.counter(SITE, counter, action, auth, body)
+        assert response.status_code < 300, f"{action}: {response.status_code} {response.text}"
+        return response
+
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            for counter, auth in ((5, at5), (4, at4)):
+                act(counter, "open", auth)
+                changed = await stream.prompted()
+                assert changed["type"] == "counter.changed"
+            assert act(5, "call-next", at5).status_code == 204  # 204 nobody waiting
+            first, second = (api.issue(SITE, {"procedure": "vhxh-chinh-sach"}, KIOSK).json() for _ in range(2))
+            await stream.events_until(lambda e: e["type"] == "ticket.issued" and e.get("number") == second["number"])
+
+            called = act(5, "call-next", at5)
+            assert called.status_code == 200 and called.json()["id"] == first["id"]  # 200 ticket
+            check_issued(called.json(), waiting=False)  # reading: a called ticket's position is null
+            act(5, "recall", at5)
+            act(5, "no-show", at5)
+            act(5, "pause", at5, {"reason": "nghỉ giải lao"})
+            act(5, "resume", at5)
+            act(5, "call-next", at5)
+            act(5, "start", at5)
+            moved = act(5, "transfer", at5, {"procedure": "kt-ho-kinh-doanh"}).json()
+            assert moved["id"] == second["id"] and moved["agency"] == "KT"
+            at_4 = act(4, "call-next", at4).json()
+            assert at_4["id"] == second["id"]
+            act(4, "start", at4)
+            act(4, "transfer", at4, {"counter": 5})
+            again = act(5, "call-next", at5).json()
+            assert again["id"] == second["id"]
+            act(5, "start", at5)
+            act(5, "finish", at5, {"outcome": "done"})
+            rated = api.rate(SITE, {"counter": 5, "score": 4}, KIOSK)
+            assert rated.status_code < 300, rated.text
+
+            events = await stream.events_until(lambda e: e["type"] == "rating.recorded")
+            types = [e["type"] for e in events]
+            for expected in ("ticket.called", "ticket.recalled", "ticket.no_show", "ticket.started",
+                             "ticket.transferred", "ticket.finished", "counter.changed", "rating.recorded"):
+                assert expected in types, f"{expected} not among {types}"
+            assert set(types) <= set(EVENT_TYPES) | {"day.started"}  # "Types include": others may be added
+            ordered = [t for t in types if t in ("ticket.recalled", "ticket.no_show", "ticket.finished")]
+            assert ordered == ["ticket.recalled", "ticket.no_show", "ticket.finished"]  # commit order
+
+    run(scenario())
+
+
+# -- section 2: bad input -----------------------------------------------------------------------------------
+
+BIG = b'{"procedure": "' + b"x" * 2_000_000 + b'"}'
+
+
+def _bad_requests(api: Motcua, staff: dict[str, str]) -> list[tuple[str, Any, set[int]]]:
+    """(what, request, fitting statuses) for input the document does not allow."""
+    issue = api.issue
+    return [
+        ("unknown site", lambda: issue("no-such-site", {"procedure": QUIET}, KIOSK), {404}),
+        ("unknown procedure", lambda: issue(SITE, {"procedure": "no-such-procedure"}, KIOSK), {404, 422}),
+        ("procedure not a string", lambda: issue(SITE, {"procedure": 5}, KIOSK), {422}),
+        ("procedure missing", lambda: issue(SITE, {"priority": "elderly"}, KIOSK), {422}),
+        ("priority not documented", lambda: issue(SITE, {"procedure": QUIET, "priority": "vip"}, KIOSK), {422}),
+        ("channel not documented", lambda: issue(SITE, {"procedure": QUIET, "channel": "fax"}, KIOSK), {422}),
+        ("body is a list", lambda: issue(SITE, [{"procedure": QUIET}], KIOSK), {422}),
+        ("body is null", lambda: issue(SITE, None, KIOSK, content=b"null", content_type="application/json"), {422}),
+        ("empty body", lambda: issue(SITE, None, KIOSK, content=b"", content_type="application/json"), {422}),
+        ("invalid JSON", lambda: issue(SITE, None, KIOSK, content=b'{"procedure": ', content_type="application/json"),
+         {400, 422}),
+        ("not UTF-8", lambda: issue(SITE, None, KIOSK, content=b'{"procedure": "\xff"}',
+                                    content_type="application/json"), {400, 422}),
+        ("empty Idempotency-Key", lambda: issue(SITE, {"procedure": QUIET}, KIOSK, ""), {400, 422}),
+        ("unknown counter", lambda: api.counter(SITE, 999, "open", staff), {403, 404}),
+        ("counter not a number", lambda: api.counter(SITE, "abc", "open", staff), {404, 422}),
+        ("finish outcome not documented", lambda: api.counter(SITE, 6, "finish", staff, {"outcome": "maybe"}), {422}),
+        ("transfer to nothing", lambda: api.counter(SITE, 6, "transfer", staff, {}), {422}),
+        ("transfer procedure unknown", lambda: api.counter(SITE, 6, "transfer", staff, {"procedure": "x"}),
+         {404, 409, 422}),
+        ("rating score over the scale", lambda: api.rate(SITE, {"counter": 6, "score": 9}, KIOSK), {422}),
+        ("rating score missing", lambda: api.rate(SITE, {"counter": 6}, KIOSK), {422}),
+        ("rating at an unknown counter", lambda: api.rate(SITE, {"counter": 999, "score": 4}, KIOSK), {404, 422}),
+        ("unknown ticket", lambda: api.ticket(SITE, "no-such-ticket"), {404}),
+        ("unknown site catalogue", lambda: api.catalogue("no-such-site"), {404}),
+    ]
+
+
+def test_bad_input_gets_the_error_shape_and_changes_nothing(
+    api: Motcua, server: ServerProcess, manager: dict[str, str]
+) -> None:
+    staff = api.login("quay6", "1234").headers
+    assert api.counter(SITE, 6, "open", staff).status_code == 200
+    cases = _bad_requests(api, staff)
+
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            api.issue(SITE, {"procedure": QUIET}, KIOSK)
+            mark = await stream.prompted()
+            before = floor(api, manager)
+            wrong = []
+            for what, call, fitting in cases:
+                response = call()
+                try:
+                    status = contract_error(response)[0]
+                except ContractViolation as exc:
+                    wrong.append(f"{what}: {exc}")
+                    continue
+                if status not in fitting:
+                    wrong.append(f"{what}: {status} {response.text[:160]}, expected one of {sorted(fitting)}")
+            assert not wrong, "\n".join(wrong)
+            assert await stream.prompted_within(0.3) == []
+            assert floor(api, manager) == before
+            api.issue(SITE, {"procedure": QUIET}, KIOSK)
+            nxt = await stream.prompted()
+            assert nxt["type"] == "ticket.issued" and nxt["seq"] > mark["seq"]  # and nothing else was caused between
+
+    run(scenario())
+
+
+# -- section 3: live stream ---------------------------------------------------------------------------------
+
+
+def test_live_stream_resumes_after_a_seq_without_gap_or_repeat(api: Motcua, server: ServerProcess) -> None:
+    """A client that reconnects with ?after=SEQ first receives what it missed, then the live events."""
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            api.issue(SITE, {"procedure": QUIET}, KIOSK)
+            seen = await stream.prompted()
+            assert iso_instant(seen["at"])
+        missed = [api.issue(SITE, {"procedure": QUIET}, KIOSK).json()["number"] for _ in range(4)]
+        async with LiveStream.open(ws_base(server), SITE, after=seen["seq"]) as stream:
+            stream.last_seq = seen["seq"]
+            backlog = [await stream.prompted() for _ in range(4)]
+            live = api.issue(SITE, {"procedure": QUIET}, KIOSK).json()["number"]
+            now = await stream.prompted()
+        assert [e["number"] for e in backlog] == missed
+        assert now["number"] == live and now["type"] == "ticket.issued"
+        async with LiveStream.open(ws_base(server), SITE, after=0) as stream:
+            first = await stream.event()
+            assert first["seq"] == 1  # the whole log, from its first event
+
+    run(scenario())
