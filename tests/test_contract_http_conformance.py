@@ -394,3 +394,26 @@ def test_live_stream_resumes_after_a_seq_without_gap_or_repeat(api: Motcua, serv
             assert first["seq"] == 1  # the whole log, from its first event
 
     run(scenario())
+
+
+def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(api: Motcua, server: ServerProcess) -> None:
+    """Every message has seq, type and at; a monitor.snapshot repeats the seq of the last event sent before it.
+
+    Reading: the snapshot is not an event, so it takes no seq of its own; it is stamped with the last event the
+    client was sent, so a client resuming with ?after= the highest seq it saw never skips an event.
+    """
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE) as stream:
+            api.issue(SITE, {"procedure": QUIET}, KIOSK)
+            last = await stream.prompted()
+            while not stream.snapshots:
+                message = await stream.message(timeout_s=8)  # checks seq, type and an ISO-8601 at
+                if message["type"] == "monitor.snapshot":
+                    stream.snapshots.append(message)
+                else:
+                    last = message
+            snapshot = stream.snapshots[0]
+            assert snapshot["seq"] == last["seq"]
+            assert {"agencies", "counters", "targets", "alerts"} <= set(snapshot["snapshot"])
+
+    run(scenario())

@@ -26,7 +26,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from controller.api.live_send import forward
+from controller.api.live_send import SnapshotSource, serve_live
 from controller.core.events import Event
 from controller.core.site import Site
 from controller.runtime.controller import Controller
@@ -160,40 +160,18 @@ async def follow_live(
                     last = stored.seq
                 if len(page) < PAGE:
                     break
-            await _serve(websocket, controller, site, sub, last, snapshots)
+            await serve_live(websocket, sub, last, _snapshots(controller, site) if snapshots else None,
+                             SNAPSHOT_EVERY_S)
     except RedisError:
         await websocket.close(code=1011, reason="event log unavailable; reconnect with ?after=SEQ")
     except (WebSocketDisconnect, RuntimeError):
         return
 
 
-async def _serve(
-    websocket: WebSocket, controller: Controller, site: str, sub: Subscription, last: int, snapshots: bool
-) -> None:
-    async def snapshot_loop() -> None:
-        while True:
-            await asyncio.sleep(SNAPSHOT_EVERY_S)
-            runtime = controller.runtimes.get(site)
-            if runtime is not None:
-                await websocket.send_json({
-                    "seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
-                    "snapshot": runtime.monitor_snapshot(),
-                })
+def _snapshots(controller: Controller, site: str) -> SnapshotSource:
+    """Snapshots only while this process writes the site (it is the one with a current floor)."""
+    def source(seq: int) -> dict[str, Any] | None:
+        runtime = controller.runtimes.get(site)
+        return None if runtime is None else runtime.snapshot_message(seq)
 
-    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(forward(websocket, sub, last))]
-    if snapshots:
-        tasks.append(asyncio.create_task(_quietly(snapshot_loop())))
-    try:
-        while True:  # reading keeps the close handshake flowing; clients send nothing else
-            await websocket.receive_text()
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-async def _quietly(work: Any) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await work
+    return source

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from controller.api.follow import follow_live
-from controller.api.live_send import forward
+from controller.api.live_send import serve_live
 from controller.core.events import Event
 from controller.runtime.controller import Controller
 
@@ -45,26 +42,6 @@ async def live(websocket: WebSocket, site: str, after: int | None = None, snapsh
                         last = stored.seq
                     if len(page) < BACKLOG_PAGE:
                         break
-            sender = asyncio.create_task(forward(websocket, sub, last))
-            ticker = asyncio.create_task(_snapshots(websocket, controller, site)) if snapshots else None
-            try:
-                # Reading keeps the connection's close handshake flowing; clients send nothing else.
-                while True:
-                    await websocket.receive_text()
-            finally:
-                sender.cancel()
-                if ticker is not None:
-                    ticker.cancel()
+            await serve_live(websocket, sub, last, runtime.snapshot_message if snapshots else None, SNAPSHOT_EVERY_S)
         except (WebSocketDisconnect, RuntimeError):
             return
-
-
-async def _snapshots(websocket: WebSocket, controller: Controller, site: str) -> None:
-    runtime = controller.runtime(site)
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await asyncio.sleep(SNAPSHOT_EVERY_S)
-            await websocket.send_json(
-                {"seq": runtime.last_seq, "type": "monitor.snapshot", "site": site,
-                 "snapshot": runtime.monitor_snapshot()}
-            )

@@ -153,6 +153,18 @@ class SiteRuntime:
         """The live-stream form of an event (CONTRACT.md section 3)."""
         return live_message(self.site, seq, event)
 
+    def snapshot_message(self, seq: int) -> dict[str, Any]:
+        """The live stream's periodic monitor.snapshot, sent after the event with seq `seq` (it repeats that seq)."""
+        now = self.clock()
+        return {
+            "seq": seq,
+            "site": self.site.id,
+            "type": "monitor.snapshot",
+            "at": iso(now, self.site.utc_offset_s),
+            "ts": now,
+            "snapshot": self.monitor_snapshot(),
+        }
+
 
 def live_message(site: Site, seq: int, event: Event) -> dict[str, Any]:
     """The live-stream form of a site's event (CONTRACT.md section 3), also for sites followed from Redis."""
