@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.peers.http_client import (
     EVENT_TYPES,
@@ -415,5 +416,24 @@ def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(api: Motcu
             snapshot = stream.snapshots[0]
             assert snapshot["seq"] == last["seq"]
             assert {"agencies", "counters", "targets", "alerts"} <= set(snapshot["snapshot"])
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/api/v1/sites/no-such-site/live", 404), (f"/api/v1/sites/{SITE}/live?after=yesterday", 422)],
+)
+def test_a_stream_that_cannot_be_served_is_refused_like_a_request(
+    server: ServerProcess, path: str, status: int
+) -> None:
+    """Reading (the page is silent): the handshake is answered as the HTTP API answers, status and error JSON."""
+    async def scenario() -> None:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_base(server) + path, proxy=None, open_timeout=10):
+                pass
+        answer = refused.value.response
+        as_http = httpx.Response(answer.status_code, content=bytes(answer.body or b""))
+        assert contract_error(as_http)[0] == status
 
     run(scenario())

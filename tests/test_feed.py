@@ -57,8 +57,10 @@ def test_live_feed_needs_the_key_and_pushes_snapshots(province: ServerProcess) -
         assert first["version"] == 1 and len(first["sites"]) == 100
         assert second["generated_at"] >= first["generated_at"]
         # Refused before the handshake completes: the client sees the HTTP refusal.
-        with pytest.raises(websockets.exceptions.InvalidStatus):
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             async with websockets.connect(f"{base}?key=nope-nope-nope") as ws:
                 await asyncio.wait_for(ws.recv(), 5)
+        assert refused.value.response.status_code == 401
+        assert json.loads(bytes(refused.value.response.body or b""))["error"]["code"] == "invalid_api_key"
 
     asyncio.run(scenario())

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, ValidationException, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.core.errors import DomainError
 from controller.store.base import StoreError
 
-__all__ = ["ApiError", "error_body", "install_error_handlers"]
+__all__ = ["ApiError", "error_body", "install_error_handlers", "refuse_websocket"]
 
 
 class ApiError(Exception):
@@ -44,7 +44,20 @@ _HTTP_CODES = {
 }
 
 
-def _describe(exc: RequestValidationError) -> str:
+async def refuse_websocket(websocket: WebSocket, error: DomainError | ApiError, close_code: int) -> None:
+    """Refuse a WebSocket handshake as the HTTP API refuses a request: the status and the error JSON.
+
+    A server without the denial-response extension can only close: then `close_code` says why.
+    """
+    message = error.message
+    try:
+        body = JSONResponse(error_body(error.code, message), status_code=error.status)
+        await websocket.send_denial_response(body)
+    except RuntimeError:
+        await websocket.close(code=close_code, reason=message[:120])
+
+
+def _describe(exc: ValidationException) -> str:
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -69,6 +82,10 @@ def install_error_handlers(app: FastAPI) -> None:
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         code = "malformed_json" if malformed else "invalid_request"
         return JSONResponse(error_body(code, _describe(exc)), status_code=422)
+
+    @app.exception_handler(WebSocketRequestValidationError)
+    async def websocket_validation_error(websocket: WebSocket, exc: WebSocketRequestValidationError) -> None:
+        await refuse_websocket(websocket, ApiError(422, "invalid_request", _describe(exc)), close_code=1008)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
 from controller.accounts import AccountStore
+from controller.api.errors import ApiError, refuse_websocket
 from controller.api.security import require_role
 from controller.core.clock import iso
 from controller.core.floor import Floor
@@ -98,7 +99,8 @@ async def feed_live(websocket: WebSocket, key: str | None = None) -> None:
     accounts: AccountStore = websocket.app.state.accounts
     header = websocket.headers.get("x-api-key")
     if accounts.key(key or header or "", "ops") is None:
-        await websocket.close(code=4401, reason="an ops API key is required (X-Api-Key or ?key=)")
+        refusal = ApiError(401, "invalid_api_key", "an ops API key is required (X-Api-Key or ?key=)")
+        await refuse_websocket(websocket, refusal, close_code=4401)
         return
     await websocket.accept()
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):

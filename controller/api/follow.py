@@ -26,10 +26,11 @@ from fastapi import WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from controller.api.errors import refuse_websocket
 from controller.api.live_send import SnapshotSource, serve_live
 from controller.core.events import Event
 from controller.core.site import Site
-from controller.runtime.controller import Controller
+from controller.runtime.controller import Controller, unknown_site
 from controller.runtime.hub import Hub, Subscription
 from controller.runtime.site_runtime import live_message
 from controller.store.base import StoredEvent
@@ -147,7 +148,7 @@ async def follow_live(
     """Serve WS /api/v1/sites/{site}/live from the site's stream."""
     where = controller.sites.get(site)
     if where is None:
-        await websocket.close(code=4404, reason=f"unknown site {site}")
+        await refuse_websocket(websocket, unknown_site(site), close_code=4404)
         return
     await websocket.accept()
     try:

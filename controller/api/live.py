@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from controller.api.errors import refuse_websocket
 from controller.api.follow import follow_live
 from controller.api.live_send import serve_live
 from controller.core.events import Event
-from controller.runtime.controller import Controller
+from controller.runtime.controller import Controller, unknown_site
 
 __all__ = ["router"]
 
@@ -27,7 +28,7 @@ async def live(websocket: WebSocket, site: str, after: int | None = None, snapsh
         return
     runtime = controller.runtimes.get(site)
     if runtime is None:
-        await websocket.close(code=4404, reason=f"unknown site {site}")
+        await refuse_websocket(websocket, unknown_site(site), close_code=4404)
         return
     await websocket.accept()
     # Subscribe before reading the backlog, so nothing committed in between is missed.

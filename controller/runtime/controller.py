@@ -20,7 +20,7 @@ from controller.runtime.hub import Hub
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.base import EventStore
 
-__all__ = ["Controller", "SiteWatcher"]
+__all__ = ["Controller", "SiteWatcher", "unknown_site"]
 
 log = logging.getLogger("motcua.controller")
 
@@ -69,7 +69,7 @@ class Controller:
         """The writer of a site; DomainError 404 for an unknown site."""
         runtime = self.runtimes.get(site_id)
         if runtime is None:
-            raise DomainError("unknown_site", f"no site {site_id!r} is served here", 404)
+            raise unknown_site(site_id)
         return runtime
 
     def new_runtime(self, site_id: str, store: EventStore) -> SiteRuntime:
@@ -144,3 +144,8 @@ def _tell(notify: Callable[[SiteRuntime], None], runtime: SiteRuntime) -> None:
         notify(runtime)
     except Exception:
         log.exception("site %s: a site watcher failed", runtime.site.id)
+
+
+def unknown_site(site_id: str) -> DomainError:
+    """The refusal of a request for a site this process does not serve (HTTP and WebSocket alike)."""
+    return DomainError("unknown_site", f"no site {site_id!r} is served here", 404)
