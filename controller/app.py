@@ -19,6 +19,7 @@ from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
 from controller.api import appointments, feed, live, pages, reports, routes, testing
+from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
 from controller.api.metrics import render_metrics
@@ -122,6 +123,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     install_error_handlers(app)
     if settings.partitioned:
         app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
+    app.add_middleware(JsonBodyMiddleware)  # outermost: a body refused here is never forwarded or read whole
     app.include_router(routes.router)
     app.include_router(appointments.router)
     app.include_router(live.router)
