@@ -32,7 +32,8 @@ Priority = Literal["elderly", "pregnant", "disabled", "child", "merit"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "4" or true is not a score, nor "5" a counter (lax parsing would take true for 1, the worst rating)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LoginBody(Strict):
