@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import subprocess
 import sys
 import uuid
@@ -457,3 +458,46 @@ def test_a_stream_that_cannot_be_served_is_refused_like_a_request(
         assert contract_error(as_http)[0] == status
 
     run(scenario())
+
+
+# -- section 1: the console script --------------------------------------------------------------------------
+
+DOCUMENTED_FLAGS = {
+    ("serve",): ["--site", "--host", "--port", "--data-dir", "--store", "--mqtt", "--devices", "--demo"],
+    ("sim",): ["--scenario", "--policy", "--days", "--seed", "--json", "--out"],
+    ("load",): ["--url", "--mqtt", "--scenario", "--speed", "--duration"],
+    ("bridge",): ["--site-file", "--bus", "--serial", "--baud", "--mqtt"],
+    ("voice", "build"): ["--renderer"],
+    ("voice", "say"): ["--out"],
+    ("printer", "test"): ["--printer"],
+    ("hall",): ["--url", "--site"],
+}
+SIM_KEYS = {"policy", "seed", "sites", "visits", "transactions", "served", "abandoned", "wait_s",
+            "within_transaction_target", "visits_over_visit_target", "utilisation", "wall_s", "simulated_s"}
+
+
+def motcua(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_console_script_takes_the_documented_flags_and_answers_with_exit_codes(tmp_path: Path) -> None:
+    for command, flags in DOCUMENTED_FLAGS.items():
+        helped = motcua(*command, "--help")
+        assert helped.returncode == 0, helped.stderr
+        missing = [flag for flag in flags if flag not in helped.stdout]
+        assert not missing, f"motcua {' '.join(command)} lacks {missing}"
+    words = motcua("voice", "words", "21")
+    assert words.returncode == 0 and words.stdout.strip()
+    assert motcua("printer", "test", "--printer", "dummy").returncode == 0
+    simulated = motcua("sim", "--scenario", str(SITE_FILE), "--policy", "fifo", "--days", "1", "--seed", "3",
+                       "--json", "--out", str(tmp_path / "report"))
+    assert simulated.returncode == 0, simulated.stderr
+    body = json.loads(simulated.stdout)  # "prints one JSON object (other output goes to stderr)"
+    assert set(body) >= SIM_KEYS and set(body["wait_s"]) == {"p50", "p90", "p99", "max"}
+    assert body["policy"] == "fifo" and body["seed"] == 3
+    assert any((tmp_path / "report").iterdir())
+    refused = motcua("sim", "--scenario", str(SITE_FILE), "--policy", "no-such-policy", "--json")
+    assert refused.returncode != 0 and refused.stdout == "" and "no-such-policy" in refused.stderr
+    for wrong in (("serve",), ("serve", "--site", str(SITE_FILE), "--devices", "maybe"), ("no-such-command",)):
+        usage = motcua(*wrong)
+        assert usage.returncode == 2 and usage.stderr, wrong
