@@ -17,6 +17,7 @@ from devices.errors import ProtocolError
 
 __all__ = [
     "KEY_NAMES",
+    "MAX_PAYLOAD_BYTES",
     "DeviceStatus",
     "DisplayState",
     "KeyName",
@@ -42,6 +43,9 @@ MAX_SCORE: Final = 5
 MAX_TEXT: Final = 200
 MAX_SAY_TEXT: Final = 500  # a call and its English line, with room to spare
 MAX_REPEAT: Final = 5
+# a device input (press, status with its health) is a few dozen bytes; anything far larger is
+# not one, and is refused before it is parsed (a broker may carry up to 256 MB)
+MAX_PAYLOAD_BYTES: Final = 16 * 1024
 VoiceKind = Literal["call", "recall"]
 
 _T = TypeVar("_T")
@@ -211,10 +215,15 @@ def _text(data: bytes | str) -> str:
 
 
 def _object(data: bytes | str, what: str) -> dict[str, object]:
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"{what} payload of {len(data)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
         value = json.loads(_text(data))
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"{what} payload is not JSON ({exc.msg})") from exc
+    except RecursionError:
+        # json raises this, not JSONDecodeError, on arrays or objects nested a few thousand deep
+        raise ProtocolError(f"{what} payload is nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} payload must be a JSON object, not {type(value).__name__}")
     return value

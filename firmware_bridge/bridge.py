@@ -195,6 +195,10 @@ class Bridge:
                 self.stats.malformed += 1
                 log.warning("dropped malformed message on %s: %s", message.topic, exc)
                 continue
+            except Exception:  # a bug on one message must not stop every display of the bus
+                self.stats.malformed += 1
+                log.exception("could not read the message on %s; dropped", message.topic)
+                continue
             self.stats.states += 1
             for display in self._displays.get(match.counter, []):
                 self._spawn(self._show(display, state))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from devices.errors import ProtocolError
 from devices.payloads import (
     KEY_NAMES,
+    MAX_PAYLOAD_BYTES,
     DeviceStatus,
     DisplayState,
     KeyPress,
@@ -192,3 +193,18 @@ def test_parsers_only_raise_protocol_error(data: bytes) -> None:
     for parse in (parse_display_state, parse_key_press, parse_rating_press, parse_device_status):
         with contextlib.suppress(ProtocolError):
             parse(data)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # json.loads raises RecursionError, not a decode error, on this: it used to escape the
+        # parsers and stop the router's input task for every device of the floor
+        (b"[" * 5_000, "nested too deeply"),
+        (b'{"key": "next", "seq": 1, "pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}', "exceeds"),
+    ],
+)
+def test_deeply_nested_and_oversized_payloads_are_protocol_errors(payload: bytes, reason: str) -> None:
+    for parse in (parse_display_state, parse_key_press, parse_rating_press, parse_device_status):
+        with pytest.raises(ProtocolError, match=reason):
+            parse(payload)

@@ -323,6 +323,12 @@ class DeviceRouter:
     def feed(self, message: MqttMessage) -> None:
         """Check one MQTT message and queue it for its site, or count and drop it."""
         try:
+            self._feed(message)
+        except Exception:  # a bug on one message must not stop the input of every device
+            log.exception("could not route the message on %s; dropped", message.topic)
+
+    def _feed(self, message: MqttMessage) -> None:
+        try:
             match = parse_topic(message.topic)
         except ProtocolError as exc:
             self._drop(UNKNOWN_SITE, "bad_topic", "%s", exc)
