@@ -296,13 +296,18 @@ def parse_rating_press(data: bytes | str, levels: int = MAX_SCORE) -> RatingPres
 
 
 def parse_device_status(data: bytes | str) -> DeviceStatus:
-    """Parse "online"/"offline" (bare or JSON string) or a JSON object with "status"."""
+    """Parse "online"/"offline" (bare or JSON string) or a JSON object of health.
+
+    CONTRACT.md allows "JSON with health (paper, errors)": an object without "status"
+    is a device reporting its health, so it is online; a "status" it does give must be
+    "online" or "offline".
+    """
     text = _text(data).strip()
     word = text.strip('"').lower()
     if word in ("online", "offline") and not text.startswith("{"):
         return DeviceStatus(online=word == "online")
     obj = _object(text, "device status")
-    status = obj.pop("status", None)
+    status = obj.pop("status", "online")
     if not isinstance(status, str) or status.lower() not in ("online", "offline"):
         raise ProtocolError(f"device status {status!r} must be 'online' or 'offline'")
     return DeviceStatus(online=status.lower() == "online", health=obj)

@@ -159,7 +159,9 @@ def test_device_status() -> None:
     assert parse_device_status(encode_device_status(health)) == health
     assert parse_device_status(b"offline") == DeviceStatus(online=False)
     assert parse_device_status(b'"online"\n') == DeviceStatus(online=True)
-    for bad in (b"maybe", b'{"paper": "low"}', b'{"status": 1}', b"\xc3"):
+    # JSON health alone (CONTRACT.md: "or JSON with health (paper, errors)"): the device is up
+    assert parse_device_status(b'{"paper": "low", "errors": 0}') == DeviceStatus(True, {"paper": "low", "errors": 0})
+    for bad in (b"maybe", b'{"status": "sleepy", "paper": "low"}', b'{"status": 1}', b"\xc3", b"[]"):
         with pytest.raises(ProtocolError):
             parse_device_status(bad)
     with pytest.raises(ValueError):
