@@ -1,1 +1,6 @@
-"""Clean-room peers: clients written from ../shared/CONTRACT.md only, never from controller/ code."""
+"""Clean-room peers of motcua's published contracts (../shared/CONTRACT.md, ../shared/SERIAL.md).
+
+Written from the documents alone, as a third-party vendor or client would: nothing here
+imports motcua's devices/, counter_display/, firmware_bridge/ or controller/ code, so a
+test that pairs them with motcua checks the promise, not our reading of it twice.
+"""
