@@ -44,6 +44,7 @@ __all__ = [
     "parse_keys",
     "parse_show_payload",
     "rating_key",
+    "read_keys",
     "show_payload",
 ]
 
@@ -292,14 +293,28 @@ def keys_payload(events: Iterable[KeyEvent]) -> bytes:
     return bytes(out)
 
 
-def parse_keys(payload: bytes) -> Sequence[KeyEvent]:
-    """Decode a KEYS payload; ProtocolError on odd length or unknown key codes."""
+def read_keys(payload: bytes) -> tuple[list[KeyEvent], list[tuple[int, int]]]:
+    """Decode a KEYS payload: the presses of known keys, and (KEY, PRESS_SEQ) of unknown ones.
+
+    A key SERIAL.md does not list (a vendor's extra key) costs only itself: the presses
+    beside it in the same answer are real, and the keypad will not send them again.
+    ProtocolError on an odd length, where no pair can be trusted.
+    """
     if len(payload) % 2:
         raise ProtocolError(f"KEYS payload has odd length {len(payload)}")
     events: list[KeyEvent] = []
+    unknown: list[tuple[int, int]] = []
     for i in range(0, len(payload), 2):
         try:
             events.append(KeyEvent(code=payload[i], press_seq=payload[i + 1]))
-        except ValueError as exc:
-            raise ProtocolError(f"KEYS payload: {exc}") from exc
+        except ValueError:
+            unknown.append((payload[i], payload[i + 1]))
+    return events, unknown
+
+
+def parse_keys(payload: bytes) -> Sequence[KeyEvent]:
+    """Decode a KEYS payload strictly; ProtocolError on odd length or unknown key codes."""
+    events, unknown = read_keys(payload)
+    if unknown:
+        raise ProtocolError(f"KEYS payload: unknown key code 0x{unknown[0][0]:02x}")
     return events

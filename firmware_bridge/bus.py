@@ -101,7 +101,7 @@ from counter_display.framing import (
     StreamDecoder,
     crc16_modbus,
     encode,
-    parse_keys,
+    read_keys,
 )
 from counter_display.modbus import (
     ReadHolding,
@@ -703,10 +703,13 @@ class BusMaster:
             return
         if isinstance(reply, Frame) and reply.cmd == KEYS:
             try:
-                events = parse_keys(reply.payload)
+                events, unknown = read_keys(reply.payload)
             except ProtocolError as exc:
                 log.warning("device %d: %s", link.address, exc)
                 return
+            for code, press_seq in unknown:
+                log.warning("device %d: dropped a press of unknown key code 0x%02x (press seq %d)",
+                            link.address, code, press_seq)
             if events:
                 self._presses_awaiting_update += 1
                 self._hold_until = asyncio.get_running_loop().time() + self.press_hold_s

@@ -23,6 +23,7 @@ from counter_display.framing import (
     parse_keys,
     parse_show_payload,
     rating_key,
+    read_keys,
     show_payload,
 )
 from devices.errors import ProtocolError
@@ -214,3 +215,11 @@ def test_ack_frame_golden() -> None:
     ack = encode(Frame(5, ACK, 1))
     assert ack[:5] == bytes((STX, 5, ACK, 1, 0))
     assert crc16_modbus(ack[1:5]) == ack[5] | ack[6] << 8
+
+
+def test_read_keys_keeps_the_known_presses_beside_an_unknown_key() -> None:
+    events, unknown = read_keys(bytes.fromhex("08 01 02 02 46 03 44 04"))
+    assert events == [KeyEvent(0x02, 2), KeyEvent(rating_key(4), 4)]
+    assert unknown == [(0x08, 1), (0x46, 3)]
+    with pytest.raises(ProtocolError, match="odd length"):
+        read_keys(b"\x01\x02\x03")
