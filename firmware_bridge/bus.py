@@ -214,6 +214,11 @@ class _FramedReader:
                 )
             if reply.cmd in (ACK, STATUS, KEYS):
                 return reply
+            # not an answer SERIAL.md knows: as if none came (the request is retried), but said
+            log.warning(
+                "device %d answered command 0x%02x (SEQ %d) with unknown command 0x%02x: ignored",
+                reply.addr, self.frame.cmd, reply.seq, reply.cmd,
+            )
         return None
 
 
