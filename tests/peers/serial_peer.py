@@ -217,7 +217,7 @@ class Keypad(Device):
 
     queued: list[tuple[int, int]] = field(default_factory=list)
     press_seq: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def press(self, key: str) -> int:
         """A staff key; returns its PRESS_SEQ."""
@@ -293,10 +293,19 @@ class Bus:
                     if answer is None:
                         continue
                     writes = [(0.0, answer)] if target.misbehave is None else target.misbehave(request, answer)
-                    for delay, chunk in writes:
-                        if delay:
-                            time.sleep(delay)
-                        self.write(chunk)
+                    if any(delay for delay, _ in writes):
+                        # a slow device holds only its own answer back, not the reading of the line
+                        threading.Thread(target=self._deliver, args=(writes,), daemon=True).start()
+                    else:
+                        self._deliver(writes)
+
+    def _deliver(self, writes: list[tuple[float, bytes]]) -> None:
+        for delay, chunk in writes:
+            if delay:
+                time.sleep(delay)
+            if self._stop.is_set():
+                return
+            self.write(chunk)
 
 
 def split(pieces: int, gap_s: float) -> Misbehave:
