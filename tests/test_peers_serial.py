@@ -29,10 +29,12 @@ from tests.peers.serial_peer import (
     POLL,
     SHOW,
     Bus,
+    Decoder,
     Display,
     Keypad,
     Parsed,
     bad_crc,
+    crc16_modbus,
     frame,
     late,
     once,
@@ -40,8 +42,6 @@ from tests.peers.serial_peer import (
     split,
 )
 from tests.services import Mosquitto, mosquitto_server, socat_pty_pair
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMUNE = ROOT / "controller" / "sites" / "commune-centre.toml"
@@ -119,6 +119,7 @@ def rig(tmp_path: Path, broker: Mosquitto, first: str | None = "1024") -> Iterat
             assert proc.poll() is None, "the bridge exited"
 
 
+@pytest.mark.integration
 def test_the_bridge_speaks_serial_md_byte_for_byte(tmp_path: Path, broker: Mosquitto) -> None:
     with rig(tmp_path, broker) as r:
         until(lambda: r.status("led-1") == "online" and r.status("bridge-bus1") == "online")
@@ -158,6 +159,7 @@ def _noise_then_split(request: Parsed, answer: bytes) -> list[tuple[float, bytes
     return [(0.0, b"U\x02\x021\xaa"), *split(4, 0.01)(request, answer)]
 
 
+@pytest.mark.integration
 def test_noise_split_answers_bad_crc_and_late_answers_are_absorbed(tmp_path: Path, broker: Mosquitto) -> None:
     with rig(tmp_path, broker) as r:
         r.keypad.misbehave = _noise_then_split
@@ -190,6 +192,7 @@ def test_noise_split_answers_bad_crc_and_late_answers_are_absorbed(tmp_path: Pat
         assert all(b"offline" not in m.payload for m in r.mqtt.seen if m.topic.endswith("/status") and not m.retain)
 
 
+@pytest.mark.integration
 def test_wrong_answers_make_a_device_unavailable_and_it_comes_back(tmp_path: Path, broker: Mosquitto) -> None:
     with rig(tmp_path, broker, first="3001") as r:
         faults = [rewrite(addr=9), rewrite(seq_delta=1), rewrite(cmd=0x7E)]
@@ -235,6 +238,7 @@ def _answer_show(cmd: int, payload: bytes) -> Callable[[Parsed, bytes], list[tup
     return apply
 
 
+@pytest.mark.integration
 def test_refusals_and_unknown_keys_are_logged_and_cost_nothing_else(tmp_path: Path, broker: Mosquitto) -> None:
     with rig(tmp_path, broker) as r:
         # a NAK (reason 2, bad payload): logged, not retried, the device stays available
@@ -257,6 +261,7 @@ def test_refusals_and_unknown_keys_are_logged_and_cost_nothing_else(tmp_path: Pa
         assert {r.status("led-1"), r.status("kp-1")} == {"online"}
 
 
+@pytest.mark.integration
 def test_messages_are_what_the_contract_says(tmp_path: Path, broker: Mosquitto) -> None:
     """The bridge's MQTT side: presses are QoS 1 and not retained, statuses are retained."""
     with rig(tmp_path, broker) as r:
@@ -269,3 +274,18 @@ def test_messages_are_what_the_contract_says(tmp_path: Path, broker: Mosquitto) 
         assert {m.topic: m.payload for m in retained if m.retain} == {
             T.status(d): b"offline" for d in ("bridge-bus1", "led-1", "kp-1", "rate-1")
         }
+
+
+def test_the_clean_room_codec_agrees_with_the_document_itself() -> None:
+    """The peer's codec is checked against SERIAL.md's own numbers, so agreeing with the bridge
+    byte for byte is agreeing with the document, not sharing a mistake."""
+    assert crc16_modbus(b"123456789") == 0x4B37
+    example = bytes.fromhex("02 05 10 01 07 31 30 32 34 7c 30 35 5d c3")  # show "1024" on counter 5
+    assert frame(5, SHOW, 1, b"1024|05") == example
+    decoder = Decoder()
+    got = decoder.feed(b"\x00\x02" + example[:6], 0.0) + decoder.feed(example[6:], 0.01)
+    assert [(f.addr, f.cmd, f.seq, f.payload) for f in got] == [(5, SHOW, 1, b"1024|05")]
+    assert decoder.bad_crc == 1  # the stray STX of the noise made a candidate that failed its CRC
+    assert decoder.feed(example[:-1] + b"\x00", 0.02) == [] and decoder.bad_crc == 2
+    # a frame cut short and resumed after the inter-byte timeout is abandoned
+    assert decoder.feed(example[:8], 1.0) + decoder.feed(example[8:], 1.2) == []
