@@ -5,7 +5,8 @@ acl_file text. Each device may touch only its own topics (CONTRACT.md section 4)
 
     keypad     write  keypad/{counter}/press          display   read  display/{counter}/state
     rating     write  rating/{counter}/press          printer   read  printer/{kiosk}/job
-    speaker    read   voice/{zone}/say                every one write device/{id}/status
+    speaker    read   voice/{zone}/say                hall display (a display of no counter)
+    every one  write  device/{id}/status                        read  hall/state
 
 Serial and Modbus devices do not speak MQTT: the bridge of their bus does, with
 the union of their grants plus its own status topic. TCP devices are driven by
@@ -139,6 +140,8 @@ def _device_grants(topics: SiteTopics, spec: DeviceSpec) -> list[Grant]:
         grants.append(Grant("write", topics.rating_press(spec.counter)))
     elif spec.kind == "display" and spec.counter is not None:
         grants.append(Grant("read", topics.display_state(spec.counter)))
+    elif spec.hall_display:
+        grants.append(Grant("read", topics.hall_state()))
     elif spec.kind == "printer":
         grants.append(Grant("read", topics.printer_job(spec.kiosk or "k1")))
     elif spec.kind == "speaker":

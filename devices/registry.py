@@ -109,6 +109,11 @@ class DeviceSpec:
         return self.transport in BUS_TRANSPORTS and self.kind != "printer"
 
     @property
+    def hall_display(self) -> bool:
+        """An MQTT display of no counter: it shows the hall's last calls (hall/state)."""
+        return self.kind == "display" and self.counter is None and self.transport == "mqtt"
+
+    @property
     def local_speaker(self) -> bool:
         """A speaker the controller host plays itself."""
         return self.kind == "speaker" and (self.transport == "local" or self.url == LOCAL_SPEAKER_URL)
@@ -123,8 +128,9 @@ def _problems(spec: DeviceSpec) -> list[tuple[str, str]]:
         out.append(("kind", f"{spec.kind!r} is not one of {', '.join(KINDS)}"))
     if spec.transport not in TRANSPORTS:
         out.append(("transport", f"{spec.transport!r} is not one of {', '.join(TRANSPORTS)}"))
-    if spec.kind in COUNTER_KINDS and spec.counter is None:
-        out.append(("counter", f"a {spec.kind} needs the counter it serves"))
+    if spec.kind in COUNTER_KINDS and spec.counter is None and not spec.hall_display:
+        hint = " (only an MQTT display goes without: a hall display)" if spec.kind == "display" else ""
+        out.append(("counter", f"a {spec.kind} needs the counter it serves{hint}"))
     if spec.counter is not None and (
         isinstance(spec.counter, bool) or not isinstance(spec.counter, int) or spec.counter < 1
     ):

@@ -174,3 +174,15 @@ def test_new_secrets_never_start_with_a_dash_so_a_command_line_takes_them() -> N
     made = [new_secret() for _ in range(3000)]  # about 47 of them would start with "-" by chance
     assert not any(m.startswith("-") for m in made)
     assert len(set(made)) == len(made) and {len(m) for m in made} == {32}
+
+
+def test_a_display_of_no_counter_is_a_hall_display_and_reads_hall_state_only() -> None:
+    # CONTRACT.md: hall/state goes "controller -> hall displays"; without such a device no
+    # login on a broker with users could read it
+    hall = DeviceSpec("hall-tv", "display")
+    assert hall.hall_display and not DeviceSpec("display-1", "display", counter=1).hall_display
+    (user,) = site_users("xa", [hall])
+    assert _grants(user) == {("read", T.hall_state()), ("write", T.device_status("hall-tv"))}
+    assert user.may_subscribe(T.hall_state()) and not user.may_subscribe(T.display_state(1))
+    with pytest.raises(ValueError, match="needs the counter"):  # a bus display still needs one
+        DeviceSpec("led-9", "display", "serial", bus="bus1", address=9)

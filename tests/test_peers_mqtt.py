@@ -237,12 +237,22 @@ def _secrets(data: Path) -> dict[str, str]:
         return {name: entry["password"] for name, entry in tomllib.load(handle)["users"].items()}
 
 
+# the defaults of counters 1 and 2, and a hall display (a display of no counter)
+GUARDED_DEVICES = "".join(
+    f'\n[[device]]\nid = "{kind}-{n}"\nkind = "{kind}"\ncounter = {n}\n'
+    for n in (1, 2) for kind in ("display", "keypad", "rating")
+) + '\n[[device]]\nid = "printer-k1"\nkind = "printer"\nkiosk = "k1"\n' \
+  + '\n[[device]]\nid = "hall-tv"\nkind = "display"\n'
+
+
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
     """The same floor on the embedded broker: each device logs in as itself."""
     workdir = tmp_path_factory.mktemp("peers-embedded")
+    site_file = workdir / "site.toml"
+    site_file.write_text(COMMUNE.read_text(encoding="utf-8") + GUARDED_DEVICES, encoding="utf-8")
     port = free_port()
-    with serve_process(COMMUNE, workdir / "data", "--mqtt", f"embedded://127.0.0.1:{port}",
+    with serve_process(site_file, workdir / "data", "--mqtt", f"embedded://127.0.0.1:{port}",
                        "--devices", "real") as server:
         yield Floor(server, port, _secrets(workdir / "data"))
 
@@ -257,8 +267,10 @@ def test_on_the_embedded_broker_each_peer_works_with_its_own_login_and_no_furthe
         floor.peer("keypad-1@xa", "keypad-1", will=(T.status("keypad-1"), b"offline")) as keypad,
         floor.peer("rating-1@xa", "rating-1") as rater,
         floor.peer("printer-k1@xa", "printer-k1", clean_session=False) as printer,
+        floor.peer("hall-tv@xa", "hall-tv", will=(T.status("hall-tv"), b"offline")) as hall,
     ):
         assert display.connect() and keypad.connect() and rater.connect() and printer.connect()
+        assert hall.connect() and hall.subscribe([T.hall(), T.display(1)], qos=1) == [1, 128]
         # QoS 1 asked: amqtt 0.12 delivers at the subscription's QoS, not at the lower of the
         # two as MQTT 3.1.1 says (a QoS 2 subscriber gets QoS 2 copies of QoS 1 publishes)
         assert display.subscribe([T.display(1), T.display(2), T.hall()], qos=1) == [1, 128, 128]
@@ -270,6 +282,8 @@ def test_on_the_embedded_broker_each_peer_works_with_its_own_login_and_no_furthe
         keypad.publish(T.keypad(1), press("next", 2))
         assert display.wait_for(number_on(1, first, blink=True)).qos == 1
         assert floor.counter(2)["current"] is None
+        # the hall display reads the last calls, and nothing else
+        assert hall.wait_for(lambda m: m.topic == T.hall() and first.encode() in m.payload).qos == 1
         # malformed and oversized through this broker too: counted, the floor unchanged
         keypad.publish(T.keypad(1), b"[" * 5000)
         keypad.publish(T.keypad(1), press("recall", 3, pad="x" * 200_000))

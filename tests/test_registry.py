@@ -131,7 +131,8 @@ def test_the_demo_file_example_is_valid_and_says_how_each_device_is_reached(tmp_
     site_file.write_text(COMMUNE.read_text(encoding="utf-8") + _example_devices(), encoding="utf-8")
     [site] = load_sites(site_file)
     specs = {s.id: s for s in site.devices if isinstance(s, DeviceSpec)}
-    assert set(specs) == {"led-1", "display-2", "printer-k1", "printer-k2", "printer-k3", "loa-sanh"}
+    assert set(specs) == {"led-1", "display-2", "hall-tv", "printer-k1", "printer-k2", "printer-k3", "loa-sanh"}
+    assert specs["hall-tv"].hall_display
     assert direct_address(specs["printer-k1"]) == PrinterAddress("tcp", "192.168.1.50", port=9100)
     assert direct_address(specs["printer-k2"]) == PrinterAddress("file", "/dev/usb/lp0")
     assert direct_address(specs["printer-k3"]) == PrinterAddress("serial", "/dev/ttyUSB0", baudrate=19200,
@@ -140,7 +141,7 @@ def test_the_demo_file_example_is_valid_and_says_how_each_device_is_reached(tmp_
     assert specs["led-1"].on_a_bus and not specs["printer-k3"].on_a_bus
     # what this host drives needs no broker user; the bus display goes through its bridge
     users = {u.username for u in site_users("xa", list(specs.values()))}
-    assert users == {"display-2@xa", "bridge-bus1@xa"}
+    assert users == {"display-2@xa", "hall-tv@xa", "bridge-bus1@xa"}
 
 
 def test_older_files_that_said_it_with_url_are_read_the_same_way() -> None:
