@@ -30,7 +30,7 @@ from controller.core.floor import Floor
 from controller.core.site import Site, parse_site
 from controller.core.tickets import TicketState
 from sim.scenario import parse_scenario
-from tests.test_sim_run import _run_day
+from tests.sim_support import run_day
 
 MONDAY = 1736096400.0          # 2025-01-06 00:00 +07:00
 SLOT_0800 = MONDAY + 8 * 3600  # Monday 08:00
@@ -193,7 +193,7 @@ def _roomy_site() -> Site:
 def test_with_enough_capacity_holders_on_time_are_called_within_grace(seed: int) -> None:
     site = _roomy_site()
     scenario = parse_scenario({"weekday": 2}, "roomy.toml", [site])
-    floor, tally = _run_day(site, scenario, "deadline", seed)
+    floor, tally = run_day(site, scenario, "deadline", seed)
     assert floor.violations == []  # the fairness guard (and competence, priority) still hold
     assert tally.appointments_kept > 20
     late = [round(d) for d in tally.appointment_call_after_slot if d > site.appointment_grace_s]
@@ -206,7 +206,7 @@ def test_the_deadline_policy_keeps_more_appointments_than_fifo_when_busier() -> 
     missed = {}
     for policy in ("deadline", "fifo"):
         missed[policy] = sum(
-            sum(1 for d in _run_day(site, scenario, policy, seed)[1].appointment_call_after_slot
+            sum(1 for d in run_day(site, scenario, policy, seed)[1].appointment_call_after_slot
                 if d > site.appointment_grace_s)
             for seed in range(1, 9))
     assert missed["deadline"] < missed["fifo"], missed

@@ -6,25 +6,17 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from controller.core.commands import Command
-from controller.core.events import Event
-from controller.core.floor import Floor
 from controller.core.site import Site
 from controller.core.tickets import TicketState
 from controller.sitefile import load_document
-from sim.arrivals import day_arrivals
-from sim.metrics import DayRecorder, Tally
 from sim.runner import RunOptions, calendar, simulate
-from sim.scenario import Scenario, Surge, parse_scenario
-from sim.shifts import day_plan
-from sim.staff import SiteDay
+from sim.scenario import Scenario, parse_scenario
+from tests.sim_support import CheckingFloor, locations_are_consistent, run_day
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "controller" / "sites"
@@ -37,103 +29,13 @@ def _load(path: Path, **knobs: Any) -> tuple[list[Site], Scenario]:
     return sites, parse_scenario({**table, **knobs}, str(path), sites)
 
 
-class CheckingFloor(Floor):
-    """A Floor that checks every call against the routing rules before it is applied."""
-
-    def __init__(self, site: Site, policy: str) -> None:
-        super().__init__(site, policy)
-        self.calls = 0
-        self.violations: list[str] = []
-        self.events: list[Event] = []
-
-    def execute(self, command: Command, now: float) -> list[Event]:
-        events = self.decide(command, now)
-        for event in events:
-            if event.type == "ticket.called":
-                self._check(event)
-        self.apply(events)
-        return events
-
-    def apply(self, events: Any) -> None:
-        events = list(events)
-        self.events.extend(events)
-        super().apply(events)
-
-    def _check(self, event: Event) -> None:
-        state, now = self.state, event.at
-        self.calls += 1
-        counter = self.site.counters[event.data["counter"]]
-        ticket = state.tickets[event.data["ticket"]]
-        if ticket.agency not in counter.serves:
-            self.violations.append(f"counter {counter.id} may not serve {ticket.agency}")
-        waiting = [state.tickets[t] for a in counter.serves for t in state.queues[a].ordered()]
-        overdue = [u for u in waiting if state.deadline_of(u) <= now]
-        if self.policy.name == "deadline" and overdue:
-            oldest = min(u.effective_start() for u in overdue)
-            if ticket.effective_start() > oldest:
-                self.violations.append(f"fairness: {ticket.number} called before older overdue ticket")
-        if not ticket.is_priority and not overdue and any(u.is_priority for u in waiting):
-            self.violations.append(f"priority passed over by {ticket.number} at counter {counter.id}")
-
-
-def _run_day(site: Site, scenario: Scenario, policy: str, seed: int = 1) -> tuple[CheckingFloor, Tally]:
-    site = replace(site, auto_open_standby=True)
-    floor = CheckingFloor(site, policy)
-    tally = Tally(sites=1)
-    rng = np.random.default_rng(seed)
-    surges = [e for e in scenario.events if isinstance(e, Surge)]
-    arrivals = day_arrivals(site, scenario.weekday, surges, rng, scenario.no_show_share, scenario.incomplete_share)
-    midnight = 1736096400.0  # 2025-01-06 00:00 +07:00, a Monday
-    recorder = DayRecorder(tally, 0, 0, midnight, {p.id: p.service_s for p in site.procedures.values()})
-    SiteDay(floor, scenario, day_plan(site, scenario), arrivals, midnight, recorder).run()
-    return floor, tally
-
-
-def _locations_are_consistent(events: list[Event]) -> None:
-    """Follow every ticket through the event stream: it is always in exactly one place."""
-    where: dict[str, str] = {}
-    finished: Counter[tuple[str, int]] = Counter()
-    steps: dict[str, int] = {}
-    for event in events:
-        d, kind = event.data, event.type
-        tid = d.get("ticket")
-        if kind == "ticket.issued":
-            assert tid not in where
-            # an appointment checked in before its slot waits out of line until the slot
-            where[tid], steps[tid] = ("early" if d.get("slot_at", 0) > event.at else "queue"), 0
-        elif kind == "ticket.called":
-            assert where[tid] in ("queue", "early"), (tid, where[tid])
-            where[tid] = f"counter {d['counter']}"
-        elif kind == "ticket.started":
-            assert where[tid] == f"counter {d['counter']}"
-        elif kind == "ticket.finished":
-            assert where[tid] == f"counter {d['counter']}"
-            finished[(tid, steps[tid])] += 1
-            if d.get("next_step") is None:
-                where[tid] = "done"
-            else:
-                steps[tid] += 1
-                where[tid] = "back office" if d.get("ready_at", 0) > event.at else "queue"
-        elif kind == "ticket.no_show":
-            assert where[tid] == f"counter {d['counter']}"
-            where[tid] = "held" if d.get("requeued") else "gone"
-        elif kind == "ticket.ready":
-            assert where[tid] in ("back office", "held", "early")
-            where[tid] = "queue"
-        elif kind == "ticket.abandoned":
-            assert where[tid] in ("queue", "back office", "held", "early")
-            where[tid] = "gone"
-    assert all(n == 1 for n in finished.values()), "a transaction was served twice"
-    assert set(where.values()) <= {"done", "gone"}, "someone is still on the floor after the day"
-
-
 @pytest.mark.parametrize("policy", ["deadline", "fifo"])
 def test_a_day_keeps_the_routing_rules_and_conserves_citizens(policy: str) -> None:
     sites, scenario = _load(CENTRE, weekday=0)
-    floor, tally = _run_day(sites[0], scenario, policy)
+    floor, tally = run_day(sites[0], scenario, policy)
     assert floor.calls > 1500
     assert floor.violations == []
-    _locations_are_consistent(floor.events)
+    locations_are_consistent(floor.events)
     assert tally.visits > 1000
     assert tally.visits == tally.served + tally.abandoned + tally.still_waiting_at_close + tally.no_shows
     assert tally.standby_opened > 0  # Monday needs standby counters
@@ -141,8 +43,8 @@ def test_a_day_keeps_the_routing_rules_and_conserves_citizens(policy: str) -> No
 
 def test_no_shows_and_incomplete_dossiers_are_conserved_too() -> None:
     sites, scenario = _load(COMMUNE, no_show_share=0.1, incomplete_share=0.1, weekday=0)
-    floor, tally = _run_day(sites[0], scenario, "deadline", seed=4)
-    _locations_are_consistent(floor.events)
+    floor, tally = run_day(sites[0], scenario, "deadline", seed=4)
+    locations_are_consistent(floor.events)
     assert floor.violations == []
     finished = [e for e in floor.events if e.type == "ticket.finished"]
     assert any(e.data["outcome"] == "incomplete" for e in finished)
@@ -152,7 +54,7 @@ def test_no_shows_and_incomplete_dossiers_are_conserved_too() -> None:
 
 def test_staff_take_staggered_breaks_and_close_at_lunch() -> None:
     sites, scenario = _load(CENTRE)
-    floor, _ = _run_day(sites[0], scenario, "deadline")
+    floor, _ = run_day(sites[0], scenario, "deadline")
     pauses = [e for e in floor.events if e.type == "counter.changed" and e.data["status"] == "paused"]
     regular = [c for c in sites[0].counters.values() if not c.standby]
     assert len(pauses) >= len(regular)  # one break per counter per half-day, when it fits
@@ -238,7 +140,7 @@ def test_incidents_change_the_day() -> None:
         {"kind": "device_down", "device": "display:20", "from": "08:00", "to": "12:00"},
     ]
     scenario = parse_scenario({"event": events}, "x.toml", sites)
-    floor, tally = _run_day(sites[0], scenario, "deadline")
+    floor, tally = run_day(sites[0], scenario, "deadline")
     midnight = 1736096400.0
     calls = [e for e in floor.events if e.type == "ticket.called"]
     assert not [e for e in calls if e.data["counter"] in (1, 2, 3) and midnight + 8 * 3600 + 1 < e.at
@@ -247,7 +149,7 @@ def test_incidents_change_the_day() -> None:
     assert tally.devices["tickets_without_printout"] > 0
     assert tally.devices["calls_without_counter_display"] > 0
     assert any(e.type == "device.changed" for e in floor.events)
-    calm, _ = _run_day(sites[0], parse_scenario({}, "x.toml", sites), "deadline")
+    calm, _ = run_day(sites[0], parse_scenario({}, "x.toml", sites), "deadline")
     def ldtbxh(f: CheckingFloor) -> int:
         return sum(1 for e in f.events if e.type == "ticket.issued" and e.data["agency"] == "LDTBXH")
     assert ldtbxh(floor) > ldtbxh(calm) + 20
@@ -328,7 +230,7 @@ def test_out_writes_a_report_with_plots(tmp_path: Path) -> None:
 
 def test_every_arrival_is_accounted_for_under_the_still_waiting_rule() -> None:
     sites, scenario = _load(CENTRE, weekday=0)
-    floor, tally = _run_day(sites[0], scenario, "fifo")
+    floor, tally = run_day(sites[0], scenario, "fifo")
     states = Counter(t.state for t in floor.state.tickets.values())
     assert set(states) <= {TicketState.DONE, TicketState.ABANDONED, TicketState.NO_SHOW}
     assert states[TicketState.ABANDONED] == tally.abandoned + tally.still_waiting_at_close
