@@ -17,6 +17,8 @@ Behaviour:
   away citizens holding a ticket at noon;
 - at closing, everyone still waiting (queue, hold, back office) is counted and
   abandoned; a journey that would continue after closing ends the same way;
+- a site open until midnight: the core starts a new day then, so the day ends
+  just before it (whoever is at a counter is finished, the rest leave);
 - a standby counter opened by enforcement (counter.changed by "auto") is
   staffed at once; one that enforcement closes again is left.
 
@@ -61,6 +63,8 @@ from sim.shifts import DayPlan
 __all__ = ["SiteDay"]
 
 _WAITING_STATES = (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY)
+_DAY_S = 86400.0
+_MIDNIGHT_MARGIN_S = 0.01  # the last moment of a site-day is this much before local midnight
 
 
 class SiteDay:
@@ -129,7 +133,12 @@ class SiteDay:
                 loop.at(m + event.window.end_s, self._act(partial(self._device, event, True)))
         for arrival in self.arrivals:
             loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
-        loop.run()
+        # The core starts a new day at local midnight (a fresh floor): the site's day must end before.
+        last_moment = m + _DAY_S - _MIDNIGHT_MARGIN_S
+        loop.run(until=last_moment)
+        if len(loop):
+            loop.now = last_moment
+            self._act(self._midnight)()
         loop.now = max(loop.now, m + self.plan.periods[-1][1])
         self._sample_queue()
         self.recorder.finish(self.floor.state, self.loop.now)
@@ -414,6 +423,19 @@ class SiteDay:
         ticket = self.floor.state.tickets[tid]
         if ticket.state == TicketState.WAITING and ticket.step == step and ticket.effective_start() == started:
             self._run(Abandon(tid, reason="left"))
+
+    def _midnight(self) -> None:
+        """The end of the site's calendar day (a site open until 23:59): whoever is still at a counter is
+        finished now, and whoever their journey sends on leaves with the rest; nothing carries over
+        into the next day, which the core starts afresh."""
+        state = self.floor.state
+        for counter, cs in sorted(state.counters.items()):
+            if cs.current is None:
+                continue
+            if state.tickets[cs.current].state == TicketState.CALLED:
+                self._run(Start(counter))
+            self._run(Finish(counter, outcome="done"))
+        self._close_doors()
 
     def _close_doors(self) -> None:
         """Closing time: whoever still waits is counted and leaves."""
