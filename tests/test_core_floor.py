@@ -20,6 +20,7 @@ from controller.core.commands import (
 )
 from controller.core.errors import DomainError
 from controller.core.floor import Floor
+from controller.core.site import parse_site
 from controller.core.tickets import TicketState
 from controller.sitefile import load_sites
 
@@ -208,3 +209,42 @@ def test_next_tick_at_says_when_enforcement_can_act_next() -> None:
     issue(floor, "gtvt-doi-gplx", T0 + 10)
     assert floor.next_tick_at(T0 + 10) == T0 + 1 + 60.0
     assert floor.next_tick_at(T0 + 100) == T0 + 100  # overdue refresh: at once
+
+
+def test_a_standby_counter_closed_by_the_manager_is_recommended_not_reopened() -> None:
+    # Input: a standby counter opened by enforcement, closed by the manager while its agency is still at
+    # risk. The next tick reopened it (every second, fighting the manager); now it is recommended instead
+    # for half an hour, and opened automatically again after that.
+    site = parse_site({
+        "site": {"id": "x", "name": "X", "hours": [["00:00", "23:59"]], "auto_open_standby": True,
+                 "wait_target_transaction_min": 2},
+        "agency": [{"id": "A", "name": "A", "number_block": 1000}],
+        "procedure": [{"id": "a", "agency": "A", "name": "a", "share": 1, "service": 10}],
+        "counter": [{"ids": [1], "serves": ["A"]}, {"ids": [2], "serves": ["A"], "standby": True}],
+    }, "x.toml")
+    floor = Floor(site, "deadline")
+    floor.execute(OpenCounter(counter=1, staff="s1"), T0)
+    for i in range(10):
+        issue(floor, "a", T0 + i)
+    floor.execute(CallNext(counter=1), T0 + 10)
+    opened_at = None
+    now = T0 + 10
+    while opened_at is None and now < T0 + 600:
+        now += 1
+        events = floor.tick(now)
+        floor.apply(events)
+        if any(e.type == "counter.changed" and e.data["by"] == "auto" for e in events):
+            opened_at = now
+    assert opened_at is not None
+    floor.execute(CloseCounter(counter=2, by="quanly"), now + 1)
+    seen = []
+    while now < opened_at + 29 * 60:
+        now += 5
+        events = floor.tick(now)
+        floor.apply(events)
+        seen.extend(events)
+    assert not [e for e in seen if e.type == "counter.changed"]
+    assert [e.data["counter"] for e in seen if e.type == "alert.raised"] == [2]
+    assert floor.next_tick_at(now) <= opened_at + 1 + 30 * 60
+    later = floor.tick(opened_at + 31 * 60)
+    assert [(e.data["counter"], e.data["by"]) for e in later if e.type == "counter.changed"] == [(2, "auto")]

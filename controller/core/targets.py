@@ -9,6 +9,7 @@ something can change. It returns events only; the caller commits and applies.
   its most likely cause;
 - when at-risk tickets of an agency persist, a closed standby counter that
   serves it is opened (where the site allows) or recommended to the manager;
+  one a person closed is only recommended for half an hour (never overruled);
   an auto-opened counter closes again once its agencies are comfortable.
 """
 
@@ -22,12 +23,13 @@ from controller.core.clock import local_seconds
 from controller.core.estimator import Forecast
 from controller.core.events import Event
 from controller.core.state import SiteState
-from controller.core.tickets import CounterStatus, Ticket, TicketState
+from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
 
 __all__ = ["QUIET_MAX_S", "STANDBY_AFTER_S", "enforce", "next_due"]
 
 STANDBY_AFTER_S = 120.0          # at-risk this long before a standby counter is opened
 STANDBY_MIN_OPEN_S = 30 * 60.0   # an auto-opened counter stays open at least this long
+STANDBY_CLOSED_HOLD_S = 30 * 60.0  # a standby counter a person closed is only recommended this long
 SURGE_WINDOW_S = 30 * 60.0
 SURGE_FACTOR = 1.5
 LONG_SERVICE_FACTOR = 1.25
@@ -78,7 +80,17 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
         if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
             until = cs.changed_at + STANDBY_MIN_OPEN_S
             due = min(due, until if until > now else now + QUIET_MAX_S)
+        elif standby and _closed_by_hand(cs, now):
+            due = min(due, cs.changed_at + STANDBY_CLOSED_HOLD_S)
     return due
+
+
+def _closed_by_hand(cs: CounterState, now: float) -> bool:
+    """A counter a person closed a short while ago: enforcement does not overrule them by reopening it
+    (a floor manager closing an auto-opened standby counter nobody can staff used to see it reopen at
+    the next tick, every second); it recommends it instead until the hold is over."""
+    return (cs.status == CounterStatus.CLOSED and cs.opened_by not in (None, "auto")
+            and now - cs.changed_at < STANDBY_CLOSED_HOLD_S)
 
 
 def _breaches(state: SiteState, now: float) -> list[Event]:
@@ -185,8 +197,9 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
         ]
         if not candidates:
             continue
-        counter = candidates[0]
-        if site.auto_open_standby:
+        free = [c for c in candidates if not _closed_by_hand(state.counters[c.id], now)]
+        counter = (free or candidates)[0]
+        if site.auto_open_standby and free:
             opened.add(counter.id)
             events.append(Event("counter.changed", now, {
                 "counter": counter.id, "status": "open", "staff": f"standby-{counter.id}",
