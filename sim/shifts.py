@@ -5,7 +5,8 @@ Regular (non-standby) counters are staffed from each opening to each closing;
 for a window. Breaks are staggered across counters (consecutive counters of an
 agency rest at different times) and skipped when they would end in the last
 half hour of a period. Standby counters are not in the plan: target enforcement
-opens them (or a replayed plan, to compare policies on the same counters).
+opens them (or a replayed plan, to compare policies on the same counters), except
+while `counter_closed` takes them out: nobody staffs them then.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class DayPlan:
     periods: tuple[tuple[float, float], ...]
     shifts: tuple[Shift, ...]
     breaks: tuple[Break, ...]
+    # counter_closed windows of every counter (standby ones too): (counter, from, to), local seconds
+    closures: tuple[tuple[int, float, float], ...] = ()
+
+    def closed(self, counter: int, local_s: float) -> bool:
+        """Is the counter out of service (no staff) at this local time?"""
+        return any(c == counter and start <= local_s < end for c, start, end in self.closures)
 
 
 def _subtract(on: float, off: float, holes: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -99,4 +106,5 @@ def day_plan(site: Site, scenario: Scenario, extra: Sequence[Shift] = ()) -> Day
                 if at + scenario.break_s <= end - _NO_BREAK_BEFORE_CLOSE_S:
                     breaks.append(Break(counter.id, at, scenario.break_s))
     shifts.extend(extra)
-    return DayPlan(periods, tuple(shifts), tuple(breaks))
+    closures = tuple((c, start, end) for c, windows in sorted(closed.items()) for start, end in windows)
+    return DayPlan(periods, tuple(shifts), tuple(breaks), closures)

@@ -20,7 +20,8 @@ Behaviour:
 - a site open until midnight: the core starts a new day then, so the day ends
   just before it (whoever is at a counter is finished, the rest leave);
 - a standby counter opened by enforcement (counter.changed by "auto") is
-  staffed at once; one that enforcement closes again is left.
+  staffed at once, unless the scenario closed it then (it is closed again, by
+  "absent"); one that enforcement closes again is left.
 
 Nothing ticks on a fixed cadence: after every action the Floor says when its
 enforcement tick can next act (Floor.next_tick_at: a ticket ready again, the
@@ -125,6 +126,9 @@ class SiteDay:
         for index, (_start, end) in enumerate(self.plan.periods):
             final = index == len(self.plan.periods) - 1
             loop.at(m + end, self._act(partial(self._period_end, final)))
+        for counter, start, _end in self.plan.closures:
+            if self.site.counters[counter].standby:  # a standby counter open then is left by its staff
+                loop.at(m + start, self._act(partial(self._go_off, counter, False)))
         for brk in self.plan.breaks:
             loop.at(m + brk.at_s, self._act(partial(self._break, brk.counter, brk.duration_s)))
         for event in self.scenario.for_site(self.site.id):
@@ -249,6 +253,12 @@ class SiteDay:
         if data.get("by") != "auto":
             return
         counter = int(data["counter"])
+        if data["status"] == "open" and self.plan.closed(counter, self.loop.now - self.midnight):
+            # Out of service in the scenario: nobody comes; the core hears it closed by hand (and
+            # recommends it rather than reopening it at once).
+            self.want_open[counter] = False
+            self._run(CloseCounter(counter, by="absent"))
+            return
         if data["status"] == "open":
             # Opened outside working hours (a ready tick at noon): serve who needs it, then close.
             self.want_open[counter] = self.in_period

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from controller.core.site import Site
 from controller.sitefile import site_from_dict
 from sim.runner import RunOptions, simulate
-from sim.scenario import Scenario, parse_scenario
-from tests.sim_support import locations_are_consistent, run_day
+from sim.scenario import CounterClosed, Scenario, parse_scenario
+from tests.sim_support import MONDAY, locations_are_consistent, run_day
+from tests.site_strategies import scenario_tables, site_dicts
 
 
 def _site(**site: Any) -> dict[str, Any]:
@@ -47,3 +51,45 @@ def test_a_day_that_ends_at_midnight_keeps_its_citizens() -> None:
         assert floor.state.day == "2025-01-06"  # the day was closed on its own date
         result = simulate([site], scenario, RunOptions(policy=policy, seed=3, days=2))
         assert _conserved(result.tally)
+
+
+def test_a_standby_counter_closed_by_the_scenario_is_not_staffed() -> None:
+    # Input: the only counter of an agency is a standby one, closed all day by the scenario. Enforcement
+    # opened it for the at-risk tickets and the simulated staff served there all day.
+    data = _site(hours=[["07:30", "11:30"], ["13:30", "17:00"]], expected_daily_visits=60)
+    data["counter"] = [{"ids": [1], "serves": ["A"], "standby": True}]
+    data["procedure"][0]["service"] = 3.0
+    closure = {"kind": "counter_closed", "counters": [1], "from": "00:00", "to": "23:59"}
+    site, scenario = _load(data, {"event": [closure]})
+    floor, tally = run_day(site, scenario, "deadline")
+    assert not [e for e in floor.events if e.type == "ticket.called"]
+    assert tally.visits > 20 and _conserved(tally) and tally.served == 0
+    assert set(tally.breaches_by_cause) == {"no_open_counter"}
+    # The core hears it closed by hand and recommends it rather than reopening it every second.
+    reopened = [e for e in floor.events if e.type == "counter.changed" and e.data["status"] == "open"]
+    assert 0 < len(reopened) <= 20
+    assert any(e.type == "alert.raised" for e in floor.events)
+
+
+def _closed_calls(floor: Any, scenario: Scenario, midnight: float) -> list[str]:
+    """Calls at a counter inside a window the scenario closed it (a service begun before may run on)."""
+    out = []
+    for closure in (e for e in scenario.events if isinstance(e, CounterClosed)):
+        start, end = midnight + closure.window.start_s, midnight + closure.window.end_s
+        out.extend(f"counter {e.data['counter']} called {e.data['number']} at {e.at - midnight:.0f}"
+                   for e in floor.events if e.type == "ticket.called" and e.data["counter"] in closure.counters
+                   and start + 1 < e.at < end)
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_generated_days_conserve_citizens_and_keep_the_routing_rules(data: st.DataObject) -> None:
+    raw = data.draw(site_dicts(), label="site")
+    site, scenario = _load(raw, data.draw(scenario_tables(raw), label="scenario"))
+    for policy in ("fifo", "deadline"):
+        floor, tally = run_day(site, scenario, policy, seed=scenario.seed, auto_standby=scenario.auto_open_standby)
+        assert floor.violations == []
+        locations_are_consistent(floor.events)  # no ticket in two places, no transaction served twice
+        assert _conserved(tally)
+        assert _closed_calls(floor, scenario, MONDAY - site.utc_offset_s) == []
