@@ -7,6 +7,7 @@ twice, the routing rules, determinism, both policies, the JSON of CONTRACT.md.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -93,3 +94,64 @@ def test_generated_days_conserve_citizens_and_keep_the_routing_rules(data: st.Da
         locations_are_consistent(floor.events)  # no ticket in two places, no transaction served twice
         assert _conserved(tally)
         assert _closed_calls(floor, scenario, MONDAY - site.utc_offset_s) == []
+
+
+CONTRACT_KEYS = ["policy", "seed", "sites", "visits", "transactions", "served", "abandoned", "wait_s",
+                 "within_transaction_target", "visits_over_visit_target", "utilisation", "wall_s", "simulated_s"]
+
+
+def _check_shape(body: dict[str, Any], policy: str, seed: int) -> None:
+    """The JSON of CONTRACT.md section 1: its keys first, in order, with sane values."""
+    assert list(body)[: len(CONTRACT_KEYS)] == CONTRACT_KEYS
+    assert body["policy"] == policy and body["seed"] == seed and body["sites"] == 1
+    wait = body["wait_s"]
+    assert list(wait) == ["p50", "p90", "p99", "max"] and 0 <= wait["p50"] <= wait["p90"] <= wait["p99"] <= wait["max"]
+    assert 0 <= body["within_transaction_target"] <= 1 and 0 <= body["utilisation"] <= 1
+    assert body["served"] + body["abandoned"] <= body["visits"] <= body["transactions"] or body["visits"] == 0
+    assert body["visits"] == (body["served"] + body["abandoned"] + body["still_waiting_at_close"]
+                              + body["no_shows"])
+    assert 0 <= body["visits_over_visit_target"] <= body["visits"]
+    assert body["simulated_s"] >= 0 and body["wall_s"] >= 0
+    json.dumps(body, allow_nan=False)  # strict JSON: no NaN or infinity
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_generated_runs_are_deterministic_and_print_the_contract_json(data: st.DataObject) -> None:
+    raw = data.draw(site_dicts(), label="site")
+    site, scenario = _load(raw, data.draw(scenario_tables(raw), label="scenario"))
+    days = data.draw(st.integers(1, 2), label="days")
+    for policy in ("fifo", "deadline"):
+        options = RunOptions(policy=policy, seed=scenario.seed, days=days, auto_standby=scenario.auto_open_standby)
+        first, second = (simulate([site], scenario, options).to_json() for _ in range(2))
+        _check_shape(first, policy, scenario.seed)
+        first["wall_s"] = second["wall_s"] = 0
+        assert json.dumps(first) == json.dumps(second)
+
+
+def _unserved_agencies(scenario: Scenario, site: Site) -> set[str]:
+    """Agencies whose every counter the scenario closes for the whole day."""
+    closed_all_day = {c for e in scenario.events if isinstance(e, CounterClosed)
+                      and e.window.start_s == 0 and e.window.end_s >= 23 * 3600 + 59 * 60 for c in e.counters}
+    return {a for a in site.agencies if {c.id for c in site.counters_for(a)} <= closed_all_day}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_an_agency_with_no_open_counter_breaches_for_that_cause(data: st.DataObject) -> None:
+    raw = data.draw(site_dicts(), label="site")
+    table = data.draw(scenario_tables(raw), label="scenario")
+    agency = data.draw(st.sampled_from([a["id"] for a in raw["agency"]]), label="agency")
+    serving = [n for c in raw["counter"] if agency in c["serves"] for n in c.get("ids", [c.get("id")])]
+    table.setdefault("event", []).append(
+        {"kind": "counter_closed", "counters": serving, "from": "00:00", "to": "23:59"})
+    site, scenario = _load(raw, table)
+    assert agency in _unserved_agencies(scenario, site)
+    floor, tally = run_day(site, scenario, "deadline", seed=scenario.seed, auto_standby=scenario.auto_open_standby)
+    assert _conserved(tally)
+    unserved = _unserved_agencies(scenario, site)
+    called = [e for e in floor.events if e.type == "ticket.called"
+              and floor.state.tickets[e.data["ticket"]].agency in unserved]
+    assert called == []
+    causes = {e.data["cause"] for e in floor.events if e.type == "target.breached" and e.data["agency"] in unserved}
+    assert causes <= {"no_open_counter"}
