@@ -21,6 +21,7 @@ from controller.core.commands import (
 from controller.core.errors import DomainError
 from controller.core.floor import Floor
 from controller.core.site import parse_site
+from controller.core.targets import breach_cause
 from controller.core.tickets import TicketState
 from controller.sitefile import load_sites
 
@@ -248,3 +249,18 @@ def test_a_standby_counter_closed_by_the_manager_is_recommended_not_reopened() -
     assert floor.next_tick_at(now) <= opened_at + 1 + 30 * 60
     later = floor.tick(opened_at + 31 * 60)
     assert [(e.data["counter"], e.data["by"]) for e in later if e.type == "counter.changed"] == [(2, "auto")]
+
+
+def test_an_afternoon_breach_is_not_blamed_on_a_surge_of_ordinary_demand() -> None:
+    # Input: the commune centre (hours 07:30-11:30 and 13:30-17:00), four HT tickets at 15:05 with every
+    # HT counter open. The surge test read the arrival weight of "half hours since 07:30" (index 15, past
+    # the 15 weights), found no expected demand and called any 3 tickets a surge.
+    site = load_sites(SITES / "commune-centre.toml")[0]
+    assert site.half_hour_index(15 * 3600 + 300) == 11 and site.half_hour_index(12 * 3600) is None
+    assert site.half_hour_starts[8] == 13 * 60 + 30 and len(site.half_hour_starts) == 15
+    floor = Floor(site, "fifo")
+    at = 1736121600.0 - site.utc_offset_s + 15 * 3600 + 300  # Monday 2025-01-06 15:05 local
+    for counter in (1, 2, 3, 5):
+        floor.execute(OpenCounter(counter=counter, staff=f"s{counter}"), at)
+    tickets = [issue(floor, "ht-khai-sinh", at + i) for i in range(4)]
+    assert breach_cause(floor.state, floor.ticket(tickets[-1]), at + 16 * 60) == "capacity"

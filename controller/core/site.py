@@ -178,6 +178,21 @@ class Site:
             steps.append(self.result_procedure)
         return tuple(steps)
 
+    @cached_property
+    def half_hour_starts(self) -> tuple[int, ...]:
+        """Local minute at which each entry of arrivals.half_hour_weights begins: the open half hours of
+        each period in turn (a lunch break has none; a period's last one may be short)."""
+        return tuple(start + 30 * j for start, end in self.hours for j in range((end - start + 29) // 30))
+
+    def half_hour_index(self, local_s: float) -> int | None:
+        """Index in arrivals.half_hour_weights of the open half hour at `local_s` (None while closed)."""
+        index = 0
+        for start, end in self.hours:
+            if start * 60 <= local_s < end * 60:
+                return index + int((local_s - start * 60) // 1800)
+            index += (end - start + 29) // 30
+        return None
+
     @property
     def opening_s(self) -> int:
         return self.hours[0][0] * 60

@@ -142,9 +142,9 @@ def _surging(state: SiteState, agency: str, now: float) -> bool:
     site = state.site
     times = state.issue_times.get(agency, [])
     recent = bisect.bisect_right(times, now) - bisect.bisect_left(times, now - SURGE_WINDOW_S)
+    index = site.half_hour_index(local_seconds(now, site.utc_offset_s))
     weights = site.arrivals.half_hour_weights
-    index = int((local_seconds(now, site.utc_offset_s) - site.opening_s) // 1800)
-    weight = weights[index] if 0 <= index < len(weights) else 0.0
+    weight = weights[index] if index is not None else 0.0
     share = site.kiosk_share.get(agency, 0.0)
     expected = site.expected_daily_visits * share * weight / (sum(weights) or 1.0)
     return recent >= max(3.0, SURGE_FACTOR * expected)
