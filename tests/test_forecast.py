@@ -76,3 +76,13 @@ def test_counters_needed_grows_with_demand_and_meets_the_level() -> None:
     # 60 arrivals of 10 minutes in half an hour is 20 Erlang: more than 20 counters.
     assert needs[-1] > 20
     assert counters_needed(30, 600, 900, 0.99) >= counters_needed(30, 600, 900, 0.8)
+
+
+def test_afternoon_demand_is_counted_in_its_own_half_hour() -> None:
+    # Input: the commune centre (07:30-11:30, 13:30-17:00), tickets at 12:00 and 16:00. Slots were half
+    # hours since 07:30 cut at 15 weights: 12:00 counted in a lunch slot, 16:00 (slot 17) dropped.
+    site = load_document(SITES / "commune-centre.toml")[0][0]
+    midnight = 1_795_300_000.0 - (1_795_300_000.0 + site.utc_offset_s) % 86400
+    events = [{"type": "ticket.issued", "at": midnight + hour * 3600, "agency": "HT"} for hour in (12, 16, 16.9)]
+    demand = demand_from_events(site, events)
+    assert sorted(slot for (_, _, slot) in demand) == [13, 14]

@@ -137,6 +137,7 @@ def test_forecast_endpoint(server: ServerProcess) -> None:
         assert body["error"] is None  # one day of history cannot hold five out
         slots = body["days"][0]["agencies"][0]["slots"]
         assert len(slots) == 15 and slots[0]["start"] == "07:30"
+        assert [s["start"] for s in slots[7:9]] == ["11:00", "13:30"] and slots[-1]["start"] == "16:30"
         assert all(isinstance(s["counters_needed"], int) and s["counters_needed"] >= 0 for s in slots)
         assert c.get("/api/v1/sites/xa/forecast?weeks=0", headers=manager).status_code == 422
         assert c.get("/api/v1/sites/xa/forecast", headers=KIOSK).status_code == 403

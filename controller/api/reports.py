@@ -219,17 +219,15 @@ async def forecast(
     coming = [(start + dt.timedelta(days=i)).isoformat() for i in range(7)]
     predicted = seasonal_mean(the_site, demand, coming, weeks)
     target = the_site.targets.transaction_wait_s
-    opening = the_site.opening_s
-    slots = len(the_site.arrivals.half_hour_weights)
+    starts = the_site.half_hour_starts
     days_out = []
     for day in coming:
         agencies = []
         for agency in the_site.agencies:
             service = mean_service(the_site, agency)
             rows = []
-            for slot in range(slots):
+            for slot, begin in enumerate(starts):
                 arrivals = predicted[(day, agency, slot)]
-                begin = int(opening + slot * 1800) // 60
                 rows.append({
                     "start": f"{begin // 60:02d}:{begin % 60:02d}",
                     "arrivals": round(arrivals, 2),

@@ -40,15 +40,14 @@ __all__ = [
 
 SLOT_S = 1800.0
 
-# (day "YYYY-MM-DD", agency, slot index from opening) -> entries
+# (day "YYYY-MM-DD", agency, open half hour of the day: Site.half_hour_starts) -> entries
 Demand = dict[tuple[str, str, int], int]
 
 
 def _slot(site: Site, now: float) -> int | None:
-    offset = local_seconds(now, site.utc_offset_s) - site.opening_s
-    slots = len(site.arrivals.half_hour_weights)
-    index = int(offset // SLOT_S)
-    return index if 0 <= index < slots else None
+    # The open half hours of the day (Site.half_hour_starts), not half hours since opening: a lunch
+    # break has no slot, and the afternoon's are not cut off at the number of weights.
+    return site.half_hour_index(local_seconds(now, site.utc_offset_s))
 
 
 def demand_from_events(site: Site, events: Iterable[Mapping[str, Any]]) -> Demand:
