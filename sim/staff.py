@@ -127,8 +127,7 @@ class SiteDay:
             final = index == len(self.plan.periods) - 1
             loop.at(m + end, self._act(partial(self._period_end, final)))
         for counter, start, _end in self.plan.closures:
-            if self.site.counters[counter].standby:  # a standby counter open then is left by its staff
-                loop.at(m + start, self._act(partial(self._go_off, counter, False)))
+            loop.at(m + start, self._act(partial(self._absent, counter)))
         for brk in self.plan.breaks:
             loop.at(m + brk.at_s, self._act(partial(self._break, brk.counter, brk.duration_s)))
         for event in self.scenario.for_site(self.site.id):
@@ -365,6 +364,12 @@ class SiteDay:
             self._run(CloseCounter(counter))
         elif cs.status == CounterStatus.OPEN and cs.current is None:
             self._free.append(counter)
+
+    def _absent(self, counter: int) -> None:
+        """A closure begins: the staff leave after their current citizen, also from a lunch serve-out
+        or a standby counter enforcement opened (neither is in the plan's shifts)."""
+        self.serve_out.discard(counter)
+        self._go_off(counter, False)
 
     def _break(self, counter: int, duration: float) -> None:
         if not self.want_open.get(counter):
