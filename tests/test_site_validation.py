@@ -59,6 +59,13 @@ def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         (["arrivals", "weekday_factor"], [1.0, 1.0], "arrivals.weekday_factor", "needs 7 values"),
         (["arrivals", "half_hour_weights"], [1.0], "arrivals.half_hour_weights", "needs 15 values"),
         (["site", "rating_levels"], 7, "site.rating_levels", "must be <= 5"),
+        # A misspelt key was dropped silently and the site ran half-configured.
+        (["counter", 4, "priorty"], True, "counter[4].priorty", "unknown field"),
+        (["procedure", 0, "on_the_spot"], 15, "procedure[ht-khai-sinh].on_the_spot", "unknown field"),
+        (["agency", 0, "numberblock"], 1000, "agency[0].numberblock", "unknown field"),
+        (["site", "timezone_name"], "Asia/Bangkok", "site.timezone_name", "unknown field"),
+        (["arrivals", "abandon_after"], 30, "arrivals.abandon_after", "unknown field"),
+        (["counters"], [], "counters", "unknown field"),
     ],
 )
 def test_bad_site_names_field_and_reason(path: list[Any], value: Any, field: str, reason: str) -> None:

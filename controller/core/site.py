@@ -27,6 +27,24 @@ __all__ = [
 ]
 
 AGENCY_ROLES = ("service", "fee", "result", "guidance")
+# The keys each table of a site file may have: anything else is a typo (a misspelt `standby` or
+# `on_the_spot_min` would otherwise be dropped silently and the site run half-configured).
+_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"site", "arrivals", "agency", "procedure", "counter", "device", "voice", "scenario"}),
+    "site": frozenset({
+        "id", "name", "name_en", "level", "timezone", "hours", "expected_daily_visits",
+        "wait_target_transaction_min", "wait_target_visit_min", "satisfaction_target", "rating_levels",
+        "recall_limit", "no_show_hold_min", "auto_open_standby", "appointment_grace_min",
+        "appointment_slot_capacity", "appointment_early_min", "appointment_days_ahead", "issue_cutoff_min",
+        "fee_procedure", "result_procedure",
+    }),
+    "arrivals": frozenset({"half_hour_weights", "weekday_factor", "priority_share", "appointment_share",
+                           "abandon_after_min"}),
+    "agency": frozenset({"id", "name", "name_en", "number_block", "role", "daily_cap"}),
+    "procedure": frozenset({"id", "agency", "name", "name_en", "share", "service", "service_cv",
+                            "on_the_spot_min", "fee", "step_only", "papers"}),
+    "counter": frozenset({"id", "ids", "serves", "priority", "standby"}),
+}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -211,6 +229,11 @@ class _Reader:
     def fail(self, where: str, reason: str) -> SiteError:
         return SiteError(self.source, where, reason)
 
+    def known_keys(self, data: Mapping[str, Any], kind: str, where: str) -> None:
+        """Refuse a key the format does not have in this kind of table (naming it)."""
+        for key in sorted(set(data) - _KEYS[kind], key=str):
+            raise self.fail(f"{where}.{key}" if where else str(key), "unknown field")
+
     def table(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
         value = data.get(key)
         if not isinstance(value, Mapping):
@@ -303,7 +326,9 @@ class _Reader:
 def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 3600) -> Site:
     """Validate the dict of one site file and build the Site; raise SiteError naming the field."""
     r = _Reader(source)
+    r.known_keys(data, "", "")
     site_t = r.table(data, "site", "site")
+    r.known_keys(site_t, "site", "site")
     site_id = r.ident(site_t, "id", "site")
     hours_raw = site_t.get("hours")
     if not isinstance(hours_raw, list) or not hours_raw:
@@ -379,6 +404,7 @@ def _parse_agencies(r: _Reader, data: Mapping[str, Any]) -> dict[str, Agency]:
     blocks: dict[int, str] = {}
     for i, item in enumerate(r.tables(data, "agency", "agency")):
         where = f"agency[{i}]"
+        r.known_keys(item, "agency", where)
         agency_id = r.ident(item, "id", where)
         if agency_id in agencies:
             raise r.fail(f"{where}.id", f"duplicate agency {agency_id!r}")
@@ -411,6 +437,7 @@ def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str
         where = f"procedure[{i}]"
         proc_id = r.ident(item, "id", where)
         where = f"procedure[{proc_id}]"
+        r.known_keys(item, "procedure", where)
         if proc_id in procedures:
             raise r.fail(f"{where}.id", "duplicate procedure")
         agency = r.text(item, "agency", where)
@@ -443,6 +470,7 @@ def _parse_counters(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, 
     counters: dict[int, Counter] = {}
     for i, item in enumerate(r.tables(data, "counter", "counter")):
         where = f"counter[{i}]"
+        r.known_keys(item, "counter", where)
         ids = item.get("ids", [item["id"]] if "id" in item else None)
         if not isinstance(ids, list) or not ids:
             raise r.fail(f"{where}.ids", "must be a non-empty array of counter numbers")
@@ -474,6 +502,7 @@ def _parse_arrivals(r: _Reader, data: Mapping[str, Any], hours: Sequence[tuple[i
         return ArrivalProfile((1.0,) * half_hours, (1.0,) * 5 + (0.0, 0.0), 0.05, 0.0, 3600.0)
     if not isinstance(table, Mapping):
         raise r.fail("arrivals", "must be a table")
+    r.known_keys(table, "arrivals", "arrivals")
     weights = r.floats(table, "half_hour_weights", "arrivals")
     if len(weights) != half_hours:
         raise r.fail(
