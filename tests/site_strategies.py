@@ -85,11 +85,13 @@ def site_dicts(draw: st.DrawFn, max_visits: int = 150) -> dict[str, Any]:
         "auto_open_standby": st.booleans(),
         "appointment_grace_min": st.sampled_from([0, 5, 10]),
         "appointment_slot_capacity": st.integers(0, 4),
-        "issue_cutoff_min": st.sampled_from([0, 5, 15, 60]),  # 15 or 60 leave a short day no issue time
+        "issue_cutoff_min": st.sampled_from([0, 5, 15, 60]),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
             site[key] = draw(strategy)
+    if len(hours) == 1 and hours[0][1] - hours[0][0] <= site.get("issue_cutoff_min", 15):
+        site["issue_cutoff_min"] = 0  # (a day shorter than the cut-off could issue no ticket: refused)
 
     # Agencies: service ones, and optionally a fee, a result and a guidance agency.
     n_service = draw(st.integers(1, 4))

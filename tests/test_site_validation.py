@@ -59,6 +59,7 @@ def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         (["arrivals", "weekday_factor"], [1.0, 1.0], "arrivals.weekday_factor", "needs 7 values"),
         (["arrivals", "half_hour_weights"], [1.0], "arrivals.half_hour_weights", "needs 15 values"),
         (["site", "rating_levels"], 7, "site.rating_levels", "must be <= 5"),
+        (["site", "hours"], [["08:00", "08:10"]], "site.issue_cutoff_min", "leaves no time to issue tickets"),
         # A misspelt key was dropped silently and the site ran half-configured.
         (["counter", 4, "priorty"], True, "counter[4].priorty", "unknown field"),
         (["procedure", 0, "on_the_spot"], 15, "procedure[ht-khai-sinh].on_the_spot", "unknown field"),

@@ -343,6 +343,11 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         if hours and start < hours[-1][1]:
             raise r.fail(f"site.hours[{i}]", "overlaps or precedes the previous period")
         hours.append((start, end))
+    cutoff_min = r.number(site_t, "issue_cutoff_min", "site", default=15, low=0)
+    if len(hours) == 1 and hours[0][1] - hours[0][0] <= cutoff_min:
+        # Tickets stop the cut-off before the last closing: a site open for less could never issue one.
+        raise r.fail("site.issue_cutoff_min", f"{cutoff_min:g} minutes before closing leaves no time to issue "
+                                               f"tickets in a {hours[0][1] - hours[0][0]}-minute day")
 
     targets = Targets(
         transaction_wait_s=60
@@ -392,7 +397,7 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         appointment_slot_capacity=r.integer(site_t, "appointment_slot_capacity", "site", default=4, low=0),
         appointment_early_s=60 * r.number(site_t, "appointment_early_min", "site", default=30, low=0, high=240),
         appointment_days_ahead=r.integer(site_t, "appointment_days_ahead", "site", default=14, low=0, high=90),
-        issue_cutoff_s=60 * r.number(site_t, "issue_cutoff_min", "site", default=15, low=0),
+        issue_cutoff_s=60 * cutoff_min,
         fee_procedure=fee_procedure,
         result_procedure=result_procedure,
         raw=data,
