@@ -8,9 +8,12 @@ twice, the routing rules, determinism, both policies, the JSON of CONTRACT.md.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from controller.core.site import Site
@@ -18,7 +21,9 @@ from controller.sitefile import site_from_dict
 from sim.runner import RunOptions, simulate
 from sim.scenario import CounterClosed, Scenario, parse_scenario
 from tests.sim_support import MONDAY, locations_are_consistent, run_day
-from tests.site_strategies import scenario_tables, site_dicts
+from tests.site_strategies import scenario_tables, site_dicts, to_toml
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _site(**site: Any) -> dict[str, Any]:
@@ -166,3 +171,28 @@ def test_an_agency_with_no_open_counter_breaches_for_that_cause(data: st.DataObj
     assert called == []
     causes = {e.data["cause"] for e in floor.events if e.type == "target.breached" and e.data["agency"] in unserved}
     assert causes <= {"no_open_counter"}
+
+
+# A process per example: few, and no shrinking (each step would start one).
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+          phases=[Phase.explicit, Phase.generate])
+@given(st.data())
+def test_the_cli_prints_the_same_json_as_the_run_in_process(tmp_path_factory: Any, data: st.DataObject) -> None:
+    raw = data.draw(site_dicts(), label="site")
+    table = data.draw(scenario_tables(raw), label="scenario")
+    path = tmp_path_factory.mktemp("cli") / "scenario.toml"
+    path.write_text(to_toml({**raw, "scenario": table}), encoding="utf-8")
+    site, scenario = _load(raw, table)
+    for policy in ("fifo", "deadline"):
+        done = subprocess.run(
+            [sys.executable, "-m", "controller.cli", "sim", "--scenario", str(path), "--policy", policy,
+             "--seed", "7", "--days", "2", "--json"],
+            capture_output=True, text=True, timeout=120, cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        _check_shape(body, policy, 7)
+        local = simulate([site], scenario, RunOptions(policy=policy, seed=7, days=2,
+                                                      auto_standby=scenario.auto_open_standby)).to_json()
+        body["wall_s"] = local["wall_s"] = 0
+        assert body == local
