@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -196,3 +197,20 @@ def test_the_cli_prints_the_same_json_as_the_run_in_process(tmp_path_factory: An
                                                       auto_standby=scenario.auto_open_standby)).to_json()
         body["wall_s"] = local["wall_s"] = 0
         assert body == local
+
+
+def test_each_site_of_a_run_is_held_to_its_own_targets() -> None:
+    # Input: two sites in one run, targets of 1 and 60 minutes. The run judged every wait by the first
+    # site's targets, so the second site's waits of a few minutes counted as late.
+    strict, lenient = _site(hours=[["07:30", "11:30"]], expected_daily_visits=60), _site(
+        hours=[["07:30", "11:30"]], expected_daily_visits=60)
+    strict["site"].update(wait_target_transaction_min=1, wait_target_visit_min=1)
+    lenient["site"].update(id="y", wait_target_transaction_min=60, wait_target_visit_min=60)
+    sites = [site_from_dict(strict, "a.toml"), site_from_dict(lenient, "b.toml")]
+    scenario = parse_scenario({}, "a.toml", sites)
+    both = simulate(sites, scenario, RunOptions(seed=5)).tally
+    alone = [simulate([s], scenario, RunOptions(seed=5)).tally for s in sites]
+    assert len(both.waits) == sum(len(t.waits) for t in alone)
+    assert both.within_target() == pytest.approx(sum(t.within_target() * len(t.waits) for t in alone) / len(both.waits))
+    assert both.within_target() > alone[0].within_target()
+    assert both.summary()["visits_over_visit_target"] == sum(t.summary()["visits_over_visit_target"] for t in alone)
