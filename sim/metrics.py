@@ -76,7 +76,7 @@ class Tally:
     appointments_fallback: int = 0
     appointments_full: int = 0
     appointment_call_after_slot: list[float] = field(default_factory=list)
-    appointment_grace_s: float = 10 * 60.0
+    appointments_in_grace: int = 0   # of those, called within their own site's grace window
     simulated_s: float = 0.0
     sites: int = 0
     transaction_target_s: float = 15 * 60.0
@@ -118,8 +118,7 @@ class Tally:
         (one who left or was still waiting at closing counts as not)."""
         if not self.appointments_kept:
             return None
-        within = sum(1 for d in self.appointment_call_after_slot if d <= self.appointment_grace_s)
-        return within / self.appointments_kept
+        return self.appointments_in_grace / self.appointments_kept
 
     def utilisation(self) -> float:
         """Busy time (call to finish) over staffed time (open, not paused), all counters."""
@@ -186,7 +185,7 @@ class Tally:
 # Everything a run counts; not the run's settings (targets, sites) nor its length (set once at the end).
 _MERGED_FIELDS = tuple(
     f.name for f in fields(Tally)
-    if f.name not in ("simulated_s", "sites", "transaction_target_s", "visit_target_s", "appointment_grace_s")
+    if f.name not in ("simulated_s", "sites", "transaction_target_s", "visit_target_s")
 )
 
 
@@ -210,6 +209,7 @@ class DayRecorder:
         self.issued_at: dict[str, float] = {}
         self.estimates: dict[str, float] = {}
         self.slots: dict[str, float] = {}  # on-time appointment holder -> slot, until first called
+        self.appointment_delays: list[float] = []  # this site-day's first calls after the slot
         self.reasons: dict[str, str] = {}
         self.down: set[str] = set()
         self._sampled = (-1, 0)  # (state version, citizens in line) of the last queue sample
@@ -239,6 +239,7 @@ class DayRecorder:
                 slot = self.slots.pop(d["ticket"], None)
                 if slot is not None:
                     t.appointment_call_after_slot.append(at - slot)
+                    self.appointment_delays.append(at - slot)
                 self.busy_since[counter] = at
                 if f"display:{counter}" in self.down:
                     t.devices["calls_without_counter_display"] += 1
@@ -373,6 +374,8 @@ class DayRecorder:
         self.auto_since.clear()
         procedures = state.site.procedures
         targets = state.site.targets
+        grace = state.site.appointment_grace_s
+        t.appointments_in_grace += sum(1 for d in self.appointment_delays if d <= grace)
         for ticket in state.tickets.values():
             for step, waited in enumerate(ticket.transaction_waits):
                 t.waits.append(waited)

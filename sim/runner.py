@@ -156,7 +156,6 @@ def simulate(
     if sites:
         tally.transaction_target_s = sites[0].targets.transaction_wait_s
         tally.visit_target_s = sites[0].targets.visit_wait_s
-        tally.appointment_grace_s = sites[0].appointment_grace_s
     days = calendar(sites, scenario.weekday, options.days)
     span: dict[int, float] = {}
     job = _Job(tuple(sites), scenario, options, make, days, tally.transaction_target_s, tally.visit_target_s)

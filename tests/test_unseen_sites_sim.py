@@ -204,8 +204,11 @@ def test_each_site_of_a_run_is_held_to_its_own_targets() -> None:
     # site's targets, so the second site's waits of a few minutes counted as late.
     strict, lenient = _site(hours=[["07:30", "11:30"]], expected_daily_visits=60), _site(
         hours=[["07:30", "11:30"]], expected_daily_visits=60)
-    strict["site"].update(wait_target_transaction_min=1, wait_target_visit_min=1)
-    lenient["site"].update(id="y", wait_target_transaction_min=60, wait_target_visit_min=60)
+    strict["site"].update(wait_target_transaction_min=1, wait_target_visit_min=1, appointment_grace_min=0)
+    lenient["site"].update(id="y", wait_target_transaction_min=60, wait_target_visit_min=60,
+                           appointment_grace_min=60)
+    for data in (strict, lenient):
+        data["arrivals"] = {"half_hour_weights": [1.0] * 8, "weekday_factor": [1.0] * 7, "appointment_share": 0.5}
     sites = [site_from_dict(strict, "a.toml"), site_from_dict(lenient, "b.toml")]
     scenario = parse_scenario({}, "a.toml", sites)
     both = simulate(sites, scenario, RunOptions(seed=5)).tally
@@ -214,3 +217,9 @@ def test_each_site_of_a_run_is_held_to_its_own_targets() -> None:
     assert both.within_target() == pytest.approx(sum(t.within_target() * len(t.waits) for t in alone) / len(both.waits))
     assert both.within_target() > alone[0].within_target()
     assert both.summary()["visits_over_visit_target"] == sum(t.summary()["visits_over_visit_target"] for t in alone)
+    # The same for appointment holders' grace windows (0 and 60 minutes).
+    assert both.appointments_kept == sum(t.appointments_kept for t in alone) > 0
+    in_grace = sum(1 for t, grace in zip(alone, (0, 3600), strict=True)
+                   for d in t.appointment_call_after_slot if d <= grace)
+    assert in_grace > sum(1 for t in alone for d in t.appointment_call_after_slot if d <= 0)
+    assert both.summary()["appointments"]["called_within_grace"] == round(in_grace / both.appointments_kept, 4)
