@@ -104,13 +104,14 @@ def _visit(floor: Floor, site: dict[str, Any], procedure: str) -> None:
 
 
 def _transfer(floor: Floor, site: dict[str, Any], source: str, target: str) -> None:
-    """A ticket called for `source` is transferred to `target` and served there."""
+    """A ticket called for `source` is transferred to `target` (or, when that is the same procedure, to
+    another open counter) and served there."""
     serving = _counter_numbers(site)
     parsed = site_from_dict(site, "gen.toml")
     ticket = _issue(floor, source)
     if ticket is None:
         return
-    counter = serving[parsed.procedures[source].agency][0]
+    counter, *others = serving[parsed.procedures[source].agency]
     for _ in range(20):  # whoever is ahead (a result step back from the back office) is served first
         called = floor.act(counter, "call-next")
         assert called.status_code == 200, called.text
@@ -118,11 +119,19 @@ def _transfer(floor: Floor, site: dict[str, Any], source: str, target: str) -> N
             break
         assert floor.act(counter, "start").status_code == 200
         assert floor.act(counter, "finish", {"outcome": "done"}).status_code == 200
-    moved = floor.act(counter, "transfer", {"procedure": target})
+    if target != source:
+        moved = floor.act(counter, "transfer", {"procedure": target})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["procedure"] == target
+        floor.serve(serving[parsed.procedures[target].agency][0], ticket["id"])
+        return
+    if not others:
+        assert floor.act(counter, "transfer", {"procedure": target}).json()["error"]["code"] == "same_procedure"
+        return
+    floor.staff(others[0])  # opens it
+    moved = floor.act(counter, "transfer", {"counter": others[0]})
     assert moved.status_code == 200, moved.text
-    assert moved.json()["procedure"] == target
-    floor.serve(serving[parsed.procedures[target].agency][0], ticket["id"])
-
+    floor.serve(others[0], ticket["id"])
 
 
 # A whole journey: intake, fee, a result after a second of back office; Bangkok; one long period.
