@@ -58,8 +58,8 @@ class DayPlan:
 
 
 def _subtract(on: float, off: float, holes: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """[on, off) minus the holes, as sorted intervals."""
-    parts = [(on, off)]
+    """[on, off) minus the holes, as sorted intervals (none when staff come after `off`)."""
+    parts = [(on, off)] if on < off else []
     for hole_start, hole_end in sorted(holes):
         next_parts = []
         for a, b in parts:

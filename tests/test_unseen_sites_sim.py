@@ -21,6 +21,7 @@ from controller.core.site import Site
 from controller.sitefile import site_from_dict
 from sim.runner import RunOptions, simulate
 from sim.scenario import CounterClosed, Scenario, parse_scenario
+from sim.shifts import day_plan
 from tests.sim_support import MONDAY, locations_are_consistent, run_day
 from tests.site_strategies import scenario_tables, site_dicts, to_toml
 
@@ -87,6 +88,7 @@ def test_a_closure_from_the_lunch_break_ends_the_serve_out() -> None:
     for policy in ("fifo", "deadline"):
         floor, tally = run_day(site, scenario, policy)
         assert _closed_calls(floor, scenario, MONDAY - site.utc_offset_s) == []
+        assert _opened_while_closed(floor, site) == []
         assert _conserved(tally) and tally.served > 5
 
 
@@ -101,6 +103,14 @@ def _closed_calls(floor: Any, scenario: Scenario, midnight: float) -> list[str]:
     return out
 
 
+def _opened_while_closed(floor: Any, site: Site) -> list[str]:
+    """Counters staff opened (or resumed) outside the site's hours (enforcement may open a standby one)."""
+    midnight = MONDAY - site.utc_offset_s
+    return [f"counter {e.data['counter']} opened at {e.at - midnight:.0f}" for e in floor.events
+            if e.type == "counter.changed" and e.data["status"] == "open" and e.data.get("by") != "auto"
+            and not any(a * 60 <= e.at - midnight < b * 60 for a, b in site.hours)]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_generated_days_conserve_citizens_and_keep_the_routing_rules(data: st.DataObject) -> None:
@@ -112,6 +122,7 @@ def test_generated_days_conserve_citizens_and_keep_the_routing_rules(data: st.Da
         locations_are_consistent(floor.events)  # no ticket in two places, no transaction served twice
         assert _conserved(tally)
         assert _closed_calls(floor, scenario, MONDAY - site.utc_offset_s) == []
+        assert _opened_while_closed(floor, site) == []
 
 
 CONTRACT_KEYS = ["policy", "seed", "sites", "visits", "transactions", "served", "abandoned", "wait_s",
@@ -223,3 +234,18 @@ def test_each_site_of_a_run_is_held_to_its_own_targets() -> None:
                    for d in t.appointment_call_after_slot if d <= grace)
     assert in_grace > sum(1 for t in alone for d in t.appointment_call_after_slot if d <= 0)
     assert both.summary()["appointments"]["called_within_grace"] == round(in_grace / both.appointments_kept, 4)
+
+
+def test_staff_later_than_the_morning_wait_for_the_afternoon() -> None:
+    # Input: staff_late 300 minutes on a 07:30-11:30 / 13:30-17:00 site. The morning shift became
+    # 12:30-11:30 and the counter opened at 12:30, in the lunch break, when the centre is closed.
+    data = _site(hours=[["07:30", "11:30"], ["13:30", "17:00"]], expected_daily_visits=50)
+    data["counter"] = [{"ids": [1, 2], "serves": ["A"]}]
+    site, scenario = _load(data, {"event": [{"kind": "staff_late", "counters": [1], "minutes": 300}]})
+    assert all(s.on_s < s.off_s for s in day_plan(site, scenario).shifts)
+    floor, tally = run_day(site, scenario, "fifo")
+    midnight = MONDAY - site.utc_offset_s
+    opened = [e.at - midnight for e in floor.events
+              if e.type == "counter.changed" and e.data["counter"] == 1 and e.data["status"] == "open"]
+    assert opened and min(opened) == 13.5 * 3600
+    assert _conserved(tally)
