@@ -173,6 +173,13 @@ def test_generated_sites_serve_every_agency(tmp_path_factory: Any, site: dict[st
         assert [a["id"] for a in snapshot["agencies"]] == [a["id"] for a in site["agency"]]
         assert sorted(c["id"] for c in snapshot["counters"]) == sorted(
             {n for numbers in _counter_numbers(site).values() for n in numbers})
+        forecast = floor.client.get(f"{API}/{site_id}/forecast", headers=manager)
+        assert forecast.status_code == 200, forecast.text
+        starts = [row["start"] for row in forecast.json()["days"][0]["agencies"][0]["slots"]]
+        assert starts[0] == site["site"]["hours"][0][0] and starts == sorted(starts)
+        report = floor.client.get(f"{API}/{site_id}/reports", headers=manager)
+        assert report.status_code == 200, report.text
+        assert f'site="{site_id}"' in floor.client.get("/metrics").text
         first = min(n for numbers in _counter_numbers(site).values() for n in numbers)
         for page in (f"/kiosk/{site_id}?kiosk=k1", f"/counter/{site_id}/{first}", f"/hall/{site_id}",
                      f"/monitor/{site_id}", "/monitor", f"/book/{site_id}"):
