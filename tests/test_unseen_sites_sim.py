@@ -111,7 +111,7 @@ def _opened_while_closed(floor: Any, site: Site) -> list[str]:
             and not any(a * 60 <= e.at - midnight < b * 60 for a, b in site.hours)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_generated_days_conserve_citizens_and_keep_the_routing_rules(data: st.DataObject) -> None:
     raw = data.draw(site_dicts(), label="site")
