@@ -17,6 +17,7 @@ from controller.core.policies import DeadlinePolicy, RoutingPolicy, make_policy
 from controller.core.site import Counter, Site
 from controller.core.state import SiteState
 from controller.sitefile import commune_dict, load_document, read_toml, site_from_dict
+from sim.metrics import HALF_HOUR_S
 from sim.runner import RunOptions, RunResult, simulate
 from sim.scenario import Scenario, parse_scenario
 
@@ -173,8 +174,10 @@ class _Losses:
         open_s = run.tally.counter_open_s
         peak: dict[str, float] = {}
         for (site_index, day, half_hour, agency), (_entries, service) in run.tally.agency_bins.items():
+            if site.half_hour_index(half_hour * HALF_HOUR_S) is None:
+                continue  # work entering at the lunch break or after closing waits for the next opening
             capacity = sum(open_s.get((site_index, day, half_hour, c.id), 0.0) for c in site.counters_for(agency))
-            if capacity > 0:  # work entering while its counters are closed (lunch, closing) waits for them
+            if capacity > 0:
                 peak[agency] = max(peak.get(agency, 0.0), service / capacity)
         for agency, load in peak.items():
             self.peak[(name, agency)].append(load)
@@ -333,7 +336,7 @@ def run() -> str:
         "### Where the share is lost (20 seeds, demo centre)",
         "",
         "Per agency and day, deadline (with auto standby) beside fifo (without), and the load in the busiest",
-        "half hour: offered work over the open time of every counter that may serve the agency, as if",
+        "open half hour: offered work over the open time of every counter that may serve the agency, as if",
         "those counters served nobody else. Above 1.00 the line grows in that half hour whatever the",
         "routing; shared counters (the fee line's counter 47 also serves HD and TKQ) make it worse.",
         "fifo serves a shared counter's first agency first; the deadline policy's fairness guard",

@@ -79,7 +79,8 @@ def staffing_gaps(run: RunResult, service_level: float = SERVICE_LEVEL) -> list[
     target = tally.transaction_target_s
     short: dict[tuple[int, int, str], list[_Half]] = defaultdict(list)
     for (site_index, weekday, agency, half_hour), (entries, service, open_s) in sorted(slots.items()):
-        if entries <= 0 or not _in_hours(run, site_index, half_hour):
+        # a half hour that starts while the site is closed (lines left at a break) is not a staffing question
+        if entries <= 0 or run.sites[site_index].half_hour_index(half_hour * HALF_HOUR_S) is None:
             continue
         days = days_of[weekday]
         arrivals, mean_service = entries / days, service / entries
@@ -111,12 +112,6 @@ class _Half:
     late: float
     needed: int
     serving: float
-
-
-def _in_hours(run: RunResult, site_index: int, half_hour: int) -> bool:
-    """A half hour that starts while the site is open (lines left at a break are not a staffing question)."""
-    start_min = half_hour * HALF_HOUR_S / 60
-    return any(open_min <= start_min < close_min for open_min, close_min in run.sites[site_index].hours)
 
 
 def _gap(run: RunResult, site_index: int, weekday: int, agency: str, span: list[_Half]) -> StaffingGap:
