@@ -139,6 +139,7 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
     return {
         "site": site.id,
         "name": site.name,
+        "timezone": site.timezone,
         "day": state.day,
         "at": now,
         "targets": {

@@ -69,9 +69,9 @@ const Motcua = (() => {
     return `${m}:${String(s % 60).padStart(2, "0")}`;
   }
 
-  /** The time of day on the site's clock (HH:MM), whatever zone the screen's own clock is set to. */
-  function timeOfDay(timeZone) {
-    const options = { hour: "2-digit", minute: "2-digit", hour12: false };
+  /** The time of day on the site's clock (HH:MM[:SS]), whatever zone the screen's own clock is set to. */
+  function timeOfDay(timeZone, seconds = false) {
+    const options = { hour: "2-digit", minute: "2-digit", hour12: false, ...(seconds ? { second: "2-digit" } : {}) };
     try {
       return new Date().toLocaleTimeString("vi-VN", { ...options, timeZone });
     } catch (error) {  // a zone this browser does not know: its own clock beats no clock

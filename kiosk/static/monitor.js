@@ -254,7 +254,8 @@
     $("lang-button").textContent = next === "vi" ? "English" : "Tiếng Việt";
     if (snapshot) renderSite();
   });
-  setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString("vi-VN"); }, 1000);
+  // the site's clock when one site is watched (the province view keeps the manager's own)
+  setInterval(() => { $("clock").textContent = M.timeOfDay(snapshot ? snapshot.timezone : undefined, true); }, 1000);
   M.applyLanguage("vi");
   if (token) start();
 })();
