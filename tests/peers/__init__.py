@@ -1,4 +1,4 @@
-"""Clean-room peers of motcua's published contracts (../shared/CONTRACT.md, ../shared/SERIAL.md).
+"""Clean-room peers of motcua's published contracts (docs/CONTRACT.md, docs/SERIAL.md).
 
 Written from the documents alone, as a third-party vendor or client would: nothing here
 imports motcua's devices/, counter_display/, firmware_bridge/ or controller/ code, so a
