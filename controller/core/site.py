@@ -7,6 +7,7 @@ controller/sitefile.py. Every refusal names the source, the field and the reason
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,12 +205,10 @@ class Site:
 
     def half_hour_index(self, local_s: float) -> int | None:
         """Index in arrivals.half_hour_weights of the open half hour at `local_s` (None while closed)."""
-        index = 0
-        for start, end in self.hours:
-            if start * 60 <= local_s < end * 60:
-                return index + int((local_s - start * 60) // 1800)
-            index += (end - start + 29) // 30
-        return None
+        minute = local_s / 60
+        if not any(start <= minute < end for start, end in self.hours):
+            return None
+        return bisect.bisect_right(self.half_hour_starts, minute) - 1
 
     @property
     def opening_s(self) -> int:
