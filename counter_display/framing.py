@@ -10,7 +10,7 @@ the caller passes the time in when it wants the inter-byte timeout applied.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,7 +41,6 @@ __all__ = [
     "crc16_modbus",
     "encode",
     "keys_payload",
-    "parse_keys",
     "parse_show_payload",
     "rating_key",
     "read_keys",
@@ -311,10 +310,3 @@ def read_keys(payload: bytes) -> tuple[list[KeyEvent], list[tuple[int, int]]]:
             unknown.append((payload[i], payload[i + 1]))
     return events, unknown
 
-
-def parse_keys(payload: bytes) -> Sequence[KeyEvent]:
-    """Decode a KEYS payload strictly; ProtocolError on odd length or unknown key codes."""
-    events, unknown = read_keys(payload)
-    if unknown:
-        raise ProtocolError(f"KEYS payload: unknown key code 0x{unknown[0][0]:02x}")
-    return events
