@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.core.policies import DeadlinePolicy, RoutingPolicy, make_policy
+from controller.core.policies import DeadlinePolicy, RoutingPolicy, fairness_violation, make_policy
 from controller.core.site import Counter, Site
 from controller.core.state import SiteState
 from controller.sitefile import commune_dict, load_document, read_toml, site_from_dict
@@ -39,10 +39,7 @@ class GuardedDeadline(DeadlinePolicy):
         chosen = super().choose(state, counter, now)
         if chosen is not None and not state.directed.get(counter.id):
             GuardedDeadline.calls += 1
-            ticket = state.tickets[chosen]
-            overdue = [state.tickets[t] for a in counter.serves for t in state.queues[a].ordered()
-                       if state.deadline_of(state.tickets[t]) <= now]
-            if overdue and ticket.effective_start() > min(u.effective_start() for u in overdue):
+            if fairness_violation(state, counter, chosen, now) is not None:
                 GuardedDeadline.violations += 1
         return chosen
 

@@ -15,6 +15,7 @@ import numpy as np
 from controller.core.commands import Command
 from controller.core.events import Event
 from controller.core.floor import Floor
+from controller.core.policies import fairness_violation
 from controller.core.site import Site
 from sim.arrivals import day_arrivals
 from sim.metrics import DayRecorder, Tally
@@ -58,10 +59,10 @@ class CheckingFloor(Floor):
             self.violations.append(f"counter {counter.id} may not serve {ticket.agency}")
         waiting = [state.tickets[t] for a in counter.serves for t in state.queues[a].ordered()]
         overdue = [u for u in waiting if state.deadline_of(u) <= now]
-        if self.policy.name == "deadline" and overdue:
-            oldest = min(u.effective_start() for u in overdue)
-            if ticket.effective_start() > oldest:
-                self.violations.append(f"fairness: {ticket.number} called before older overdue ticket")
+        if self.policy.name == "deadline":
+            unfair = fairness_violation(state, counter, ticket.id, now)
+            if unfair is not None:
+                self.violations.append(f"fairness: {unfair}")
         if not ticket.is_priority and not overdue and any(u.is_priority for u in waiting):
             self.violations.append(f"priority passed over by {ticket.number} at counter {counter.id}")
 

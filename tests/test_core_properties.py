@@ -33,6 +33,7 @@ from controller.core.errors import DomainError
 from controller.core.estimator import forecast
 from controller.core.events import Event
 from controller.core.floor import Floor
+from controller.core.policies import fairness_violation
 from controller.core.site import Site, parse_site
 from controller.core.targets import enforce
 from controller.core.tickets import TicketState
@@ -131,10 +132,7 @@ def _check_call(floor: Floor, event: Event) -> None:
     assert directed or ticket.agency in counter.serves
     if floor.policy.name != "deadline" or directed:
         return
-    waiting = [state.tickets[t] for a in counter.serves for t in state.queues[a].ordered()]
-    overdue = [u for u in waiting if state.deadline_of(u) <= now]
-    if overdue:
-        assert ticket.effective_start() <= min(u.effective_start() for u in overdue), "fairness guard broken"
+    assert fairness_violation(state, counter, ticket.id, now) is None, "fairness guard broken"
 
 
 def _check_enforcement(floor: Floor, now: float) -> None:

@@ -14,7 +14,14 @@ from controller.core.site import Counter
 from controller.core.state import SiteState
 from controller.core.tickets import CounterStatus, TicketState
 
-__all__ = ["POLICIES", "DeadlinePolicy", "FifoPolicy", "RoutingPolicy", "make_policy"]
+__all__ = [
+    "POLICIES",
+    "DeadlinePolicy",
+    "FifoPolicy",
+    "RoutingPolicy",
+    "fairness_violation",
+    "make_policy",
+]
 
 # A called citizen needs time to reach the counter; counts toward when it frees.
 WALK_S = 30.0
@@ -58,42 +65,66 @@ class FifoPolicy:
         directed = _directed(state, counter)
         if directed is not None:
             return directed
-        best: tuple[float, int, str] | None = None
-        for agency in counter.serves:
-            head = state.queues[agency].priority.head_by_start()
-            if head is not None:
-                tid, start = head
-                key = (start, state.tickets[tid].order, tid)
-                if best is None or key < best:
-                    best = key
-        if best is not None:
-            return best[2]
-        for agency in counter.serves:
-            head = state.queues[agency].normal.head_by_start()
-            if head is not None:
-                return head[0]
-        return _early_appointment(state, counter)
+        return _in_counter_order(state, counter)
+
+
+def _in_counter_order(state: SiteState, counter: Counter) -> str | None:
+    """Legal priority first (longest waiting across the counter's lines), then the counter's own
+    agencies in its order (`serves`: its home line first), each line longest waiting first."""
+    best: tuple[float, int, str] | None = None
+    for agency in counter.serves:
+        head = state.queues[agency].priority.head_by_start()
+        if head is not None:
+            tid, start = head
+            key = (start, state.tickets[tid].order, tid)
+            if best is None or key < best:
+                best = key
+    if best is not None:
+        return best[2]
+    for agency in counter.serves:
+        head = state.queues[agency].normal.head_by_start()
+        if head is not None:
+            return head[0]
+    return _early_appointment(state, counter)
 
 
 class DeadlinePolicy:
-    """Deadline-aware routing.
+    """Deadline-aware routing that never gives up what arrival order keeps.
 
-    1. Fairness guard: while any ticket the counter may serve is past its
-       deadline, the counter serves in arrival order: it calls the ticket that
-       has waited longest (legal priority does not override this, so priority
-       cannot starve others past their deadline). Calling the longest waiting
-       ticket, rather than the oldest overdue one, matters for journey steps: a
-       fee ticket whose visit budget ran out during its intake is overdue the
-       moment it joins the fee line, and jumping it ahead of everyone older
-       would make them late too without saving its own (already lost) visit target.
-    2. Legal priority, least slack first.
-    3. Everyone else, least slack first, where slack = deadline - now - the wait
+    Normal load (nothing the counter may serve is past its deadline):
+    1. Legal priority, least slack first.
+    2. Everyone else, least slack first, where slack = deadline - now - the wait
        the ticket would still have if this counter passed it over: until
        another counter for its agency frees, or until this counter has served
        the ticket it would call instead. A cross-trained counter thereby pulls
        an at-risk ticket of another agency before a comfortable one of its own,
        and between two equally urgent lines it serves the short job first, so
        both are more likely to make it.
+
+    Triage (some ticket the counter may serve is past its deadline: the
+    counter's lines cannot all be kept within target):
+    3. A counter with a line of its own (any but a standby counter: its home agency is
+       the first of its `serves`) serves in its own order: legal priority
+       first, then its home line, then the lines it helps, each longest waiting
+       first. Least slack is earliest-deadline-first, and in overload EDF
+       collapses: every ticket becomes urgent, a cross-trained counter chases
+       the other lines' overdue tickets, and the waits of all its lines grow
+       past the target together. Keeping the home line within target saves
+       the tickets that can still be saved; the lines it helps lose only what
+       they would lose anyway. Measured in docs/BENCHMARKS.md (bench_sim): the
+       earlier rule, arrival order across all lines, lost 1.7-2 points to fifo
+       on an overloaded Monday.
+    4. A standby counter (no line of its own; it is open because lines are in
+       trouble) calls the ticket that has waited longest across all its lines.
+
+    Fairness guard (`fairness_violation`, checked in the simulator's tests and
+    the bench): no ticket past its deadline is passed over for a younger ticket
+    of its own line unless that one has legal priority, and at a standby
+    counter for a younger ticket of any of its lines. Calling the longest
+    waiting ticket, rather than the oldest overdue one, matters for journey
+    steps: a fee ticket whose visit budget ran out during its intake is overdue
+    the moment it joins the fee line, and jumping it ahead of everyone older
+    would make them late too without saving its own (already lost) visit target.
 
     An appointment holder's deadline is the end of the grace window after the
     slot (state.deadline_of), so the least-slack rule calls them within it; one
@@ -123,19 +154,23 @@ class DeadlinePolicy:
                     overdue = True
         if oldest is None:
             return _early_appointment(state, counter)
-        if overdue:
-            return oldest[2]
         priority: list[tuple[str, tuple[float, int, str, int]]] = []
         normal: list[tuple[str, tuple[float, int, str, int]]] = []
-        for agency in counter.serves:
-            queue = queues[agency]
-            for index, heads in ((queue.priority, priority), (queue.normal, normal)):
-                by_deadline = index.first_by_deadline()
-                if by_deadline is None:
-                    continue
-                if by_deadline[0] <= now:
-                    return oldest[2]  # a younger ticket is overdue (its visit budget ran out)
-                heads.append((agency, by_deadline))
+        if not overdue:
+            for agency in counter.serves:
+                queue = queues[agency]
+                for index, heads in ((queue.priority, priority), (queue.normal, normal)):
+                    by_deadline = index.first_by_deadline()
+                    if by_deadline is None:
+                        continue
+                    if by_deadline[0] <= now:
+                        overdue = True  # a younger ticket is overdue (its visit budget ran out)
+                        break
+                    heads.append((agency, by_deadline))
+                if overdue:
+                    break
+        if overdue:
+            return oldest[2] if counter.standby else _in_counter_order(state, counter)
         heads = priority or normal
         if not heads:
             return None
@@ -166,6 +201,28 @@ class DeadlinePolicy:
                 best = key
         assert best is not None
         return best[3]
+
+
+def fairness_violation(state: SiteState, counter: Counter, ticket_id: str, now: float) -> str | None:
+    """Why calling `ticket_id` at `counter` now breaks the deadline policy's fairness guard (None: it doesn't).
+
+    Call it before the call is applied. A transfer directed to the counter is never a violation.
+    """
+    ticket = state.tickets[ticket_id]
+    if ticket.target_counter == counter.id:
+        return None
+    flexible = counter.standby  # no line of its own: arrival order across all its lines
+    lines = counter.serves if flexible else (ticket.agency,)
+    start = ticket.effective_start()
+    for agency in lines:
+        for other_id in state.queues[agency].ordered():
+            other = state.tickets[other_id]
+            if other_id == ticket_id or other.effective_start() >= start or state.deadline_of(other) > now:
+                continue
+            if not flexible and ticket.is_priority and not other.is_priority:
+                continue  # legal priority goes first in its own line
+            return f"{ticket.number} called before {other.number}, older and past its deadline"
+    return None
 
 
 def _soonest_other(state: SiteState, counter: Counter, agency: str, now: float) -> float:
