@@ -38,7 +38,7 @@ def overloaded_centres(draw: st.DrawFn) -> dict[str, Any]:
     fee = draw(st.booleans())
     if fee:
         agencies.append({"id": "PHI", "name": "Quầy thu phí", "number_block": 9000, "role": "fee"})
-    procedures = []
+    procedures: list[dict[str, Any]] = []
     counters: list[dict[str, Any]] = []
     work_min = 0.0  # counter-minutes asked for per visit
     number = 1
