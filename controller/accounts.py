@@ -225,6 +225,12 @@ class AccountStore:
         """Revoke every token of a user."""
         return self.tokens.revoke_user(name)
 
+    def account(self, name: str) -> Principal | None:
+        """Who an account is (role, site, counter), without its secret; None when there is none."""
+        with self._lock:
+            row = self._conn.execute("SELECT role, site, counter FROM accounts WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Principal(name, str(row[0]), str(row[1]), row[2])
+
     def list_accounts(self) -> list[tuple[str, str, str, int | None]]:
         with self._lock:
             return [
