@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from controller.settings import Settings, SettingsError
 from tests.partition_support import LEASE_TTL_S, Cluster, issue, province_file
-from tests.server import login, serve_process
+from tests.server import demo_kiosk, login, serve_process
 from tests.services import redis_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,7 +36,7 @@ async def _issue_seen_live(follower: str, site: str, procedure: str) -> dict[str
     async with connect(ws_url, proxy=None) as ws:
         async with httpx.AsyncClient(trust_env=False) as client:
             reply = await client.post(f"{follower}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                                      headers={"X-Kiosk-Key": "kiosk-demo", "Idempotency-Key": uuid.uuid4().hex})
+                                      headers={**demo_kiosk(site), "Idempotency-Key": uuid.uuid4().hex})
         assert reply.status_code == 201, reply.text
         while True:
             event = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -77,7 +77,7 @@ def test_a_follower_reads_and_forwards_but_never_writes(tmp_path: Path) -> None:
         assert set(c.holders().values()) == {None}
         assert httpx.get(f"{follower.url}/healthz", timeout=5).json()["sites"] == 0
         refused = httpx.post(f"{follower.url}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                             headers={"X-Kiosk-Key": "kiosk-demo"}, timeout=10)
+                             headers=demo_kiosk(site), timeout=10)
         assert refused.status_code == 503, refused.text
 
         # A new writer takes the sites back, and commands through the follower reach it.
