@@ -8,8 +8,8 @@ tickets at a kiosk at their arrival times, compressed `speed` times; every
 counter that is not a standby one is opened by its staff account (the demo's:
 quay{n} at the file's first site, quay{n}@SITE at the others, demo PIN) and
 calls, serves for the drawn service time (compressed) and finishes; one
-WebSocket subscriber per site checks that it receives every event once and in
-order. Bounded by --duration (wall seconds) and
+WebSocket subscriber per site follows the full live stream (as the demo manager,
+quanly) and checks that it receives every event once and in order. Bounded by --duration (wall seconds) and
 --max-tickets. Prints one JSON report: throughput, p50/p99 per operation,
 errors, retries, ticket numbers reused, dropped and out-of-order events.
 Loopback only: it refuses a URL that is not 127.0.0.1/localhost/::1.
@@ -77,6 +77,8 @@ class LoadOptions:
     kiosk_key: str = "kiosk-demo"
     staff_pin: str = "1234"
     live: bool = True
+    live_user: str = "quanly"  # the live subscribers' account: the full stream needs one
+    live_secret: str = "demo"
     mqtt_url: str | None = None
     keypad_share: float = 0.5
 
@@ -136,6 +138,15 @@ async def _login(api: Api, staffed: dict[str, list[int]], pin: str,
     return auth
 
 
+async def _live_token(api: Api, options: LoadOptions) -> str:
+    """The bearer token the live subscribers offer (CONTRACT.md section 3: every event needs an account)."""
+    body = {"user": options.live_user, "secret": options.live_secret}
+    reply = await api.call("login", "POST", "/api/v1/auth/login", body=body)
+    if reply is None or reply.status_code != 200:
+        raise LoadError(f"cannot log in as {options.live_user}: {None if reply is None else reply.text[:200]}")
+    return str(reply.json()["token"])
+
+
 async def drive(options: LoadOptions) -> dict[str, Any]:
     """Run the load; the report."""
     async with contextlib.AsyncExitStack() as stack:
@@ -166,10 +177,11 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
         auth = await _login(api, staffed, options.staff_pin, names)
         watchers: list[asyncio.Task[None]] = []
         connected = [asyncio.Event() for _ in works] if options.live else []
+        token = await _live_token(api, options) if options.live else ""
         on_event = keypads.on_live if keypads is not None else None
         for i, work in enumerate(works[: len(connected)]):
             watchers.append(asyncio.create_task(
-                subscriber(options.urls, work.site.id, live[work.site.id], connected[i], i, on_event)))
+                subscriber(options.urls, work.site.id, token, live[work.site.id], connected[i], i, on_event)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), CONNECT_TIMEOUT_S)
         opening = asyncio.Semaphore(OPENING_CONCURRENCY)

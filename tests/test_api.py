@@ -176,15 +176,17 @@ def test_transfer_keeps_the_wait_clock(client: httpx.Client, server: ServerProce
 
 
 def test_live_stream_resumes_after_seq(client: httpx.Client, server: ServerProcess) -> None:
+    manager = login(server.url, "quanly", "demo")  # the full stream: every seq
+
     async def scenario() -> None:
         ws_url = server.url.replace("http", "ws") + "/api/v1/sites/tinh/live?snapshots=false"
-        async with websockets.connect(ws_url) as ws:
+        async with websockets.connect(ws_url, additional_headers=manager) as ws:
             number = issue(client, "gtvt-doi-gplx").json()["number"]
             message = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert message["type"] == "ticket.issued" and message["number"] == number
             seq = message["seq"]
         later = [issue(client, "gtvt-doi-gplx").json()["number"] for _ in range(3)]
-        async with websockets.connect(f"{ws_url}&after={seq}") as ws:
+        async with websockets.connect(f"{ws_url}&after={seq}", additional_headers=manager) as ws:
             missed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(3)]
         assert [m["number"] for m in missed] == later
         assert [m["seq"] for m in missed] == [seq + 1, seq + 2, seq + 3]

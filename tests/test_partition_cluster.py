@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from controller.core.events import Event
 from controller.store.redis import RedisEventStore
@@ -79,12 +80,14 @@ def test_each_site_has_one_writer_and_any_process_answers(tmp_path: Path) -> Non
         # a live client on a process that does not write the site gets its events, resumable by seq
         site = c.sites[0]
         elsewhere = next(s.url for s in c.servers if s.url != holders[site])
-        asyncio.run(_live_from_elsewhere(elsewhere, site, _procedure(elsewhere, site)))
+        token = auth["Authorization"].split()[1]  # the full stream: every seq, tick events too
+        asyncio.run(_live_from_elsewhere(elsewhere, site, _procedure(elsewhere, site), token))
 
 
-async def _live_from_elsewhere(url: str, site: str, procedure: str) -> None:
+async def _live_from_elsewhere(url: str, site: str, procedure: str, token: str) -> None:
     ws_url = url.replace("http://", "ws://") + f"/api/v1/sites/{site}/live?snapshots=false"
-    async with connect(ws_url + "&after=0", proxy=None) as ws:
+    offered = [Subprotocol("motcua.live.v1"), Subprotocol(f"motcua.bearer.{token}")]
+    async with connect(ws_url + "&after=0", proxy=None, subprotocols=offered) as ws:
         backlog = [json.loads(await ws.recv()) for _ in range(3)]  # day.started, ticket.issued, counter.changed
         assert [m["seq"] for m in backlog] == [1, 2, 3]
         async with httpx.AsyncClient(trust_env=False) as client:

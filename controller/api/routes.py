@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.accounts import Principal
 from controller.api.errors import ApiError
 from controller.api.ratelimit import RateLimiter, RateLimits
-from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
+from controller.api.security import (
+    MONITOR_READERS,
+    authenticate,
+    require_counter_actor,
+    require_issuer,
+    require_role,
+)
 from controller.core import commands as cmd
 from controller.core.clock import iso
 from controller.core.errors import DomainError
@@ -433,7 +439,7 @@ async def rate(request: Request, site: str, body: RatingBody) -> dict[str, Any]:
 async def monitor(request: Request, site: str) -> dict[str, Any]:
     """The live snapshot for floor managers."""
     runtime = _runtime(request, site)
-    require_role(request, site, "manager", "admin", "ops")
+    require_role(request, site, *MONITOR_READERS)
     return runtime.monitor_snapshot()
 
 
