@@ -162,6 +162,7 @@ def test_auth_rules_refuse_with_401_or_403_and_change_nothing(
         (lambda: api.counter(SITE, 1, "open", KIOSK), 403),
         (lambda: api.counter(SITE, 1, "open", ops), 403),
         (lambda: api.counter(SITE, 2, "open", staff1), 403),
+        (lambda: api.counter(SITE, 1, "open", staff1, {"staff": "quay3"}), 403),  # staff open as themselves
         (lambda: api.counter(SITE, 1, "open", other_site_staff), 403),
         (lambda: api.counter(SITE, 2, "open", revoked), 401),
         (lambda: api.monitor(SITE, {}), 401),
