@@ -65,10 +65,12 @@ class ClientProcess:
         self.process = process
 
     @classmethod
-    async def start(cls, url: str, clients: int) -> ClientProcess:
+    async def start(cls, url: str, clients: int, token: str | None = None) -> ClientProcess:
+        """Start the clients; with a manager's `token` they follow the full stream, as the monitor page does."""
+        env = env_without_proxies() | ({"MOTCUA_LIVE_TOKEN": token} if token else {})
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.monitor_clients", "--url", url, "--clients", str(clients),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env_without_proxies(),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
             limit=2**30,  # the summary is one long JSON line
         )
         return cls(process)
@@ -129,6 +131,11 @@ class Driver:
             reply = await http.post(f"/api/v1/sites/{SITE}/counters/{counter}/open", headers=manager)
             reply.raise_for_status()
         return cls(http, manager, procedures, counters)
+
+    @property
+    def token(self) -> str:
+        """The manager's bearer token (the monitor page's live stream is the authenticated one)."""
+        return self.manager["Authorization"].split(" ", 1)[1]
 
     async def issue(self) -> str:
         procedure = self.procedures[self.issued % len(self.procedures)]
@@ -238,7 +245,7 @@ class FanOut:
         fan = cls([])
         started = time.monotonic()
         for url in urls:  # started one by one: a failed start must not leave the others running
-            fan.processes.append(await ClientProcess.start(live_url(url), clients_each))
+            fan.processes.append(await ClientProcess.start(live_url(url), clients_each, driver.token))
         await asyncio.gather(*(until_ready(p, driver.issue) for p in fan.processes))
         fan.connect_s = time.monotonic() - started
         driver.sent.clear()  # the ready checks are not measured
@@ -376,7 +383,8 @@ def section(one: dict[str, Any], followers: dict[str, Any] | str, load: tuple[fl
         "Command: `python -m benchmarks.run bench_monitor`",
         "",
         f"`motcua serve --demo` (province centre, SQLite, synchronous=FULL) with {clients:,} clients of "
-        f"`WS /api/v1/sites/{SITE}/live?snapshots=false` (what the monitor page opens) in a second process "
+        f"`WS /api/v1/sites/{SITE}/live?snapshots=false` (what the monitor page opens: the full stream, with a "
+        "manager's token) in a second process "
         "(benchmarks/monitor_clients.py: websockets' sans-I/O protocol, a message stamped when its bytes are read, "
         "permessage-deflate offered as browsers do). "
         f"The driver issues {fan['events']} tickets over HTTP, one every {EVENT_EVERY_S * 1000:.0f} ms, and "

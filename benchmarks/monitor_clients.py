@@ -1,9 +1,12 @@
 """Many live monitor clients in one process, for bench_monitor.
 
-    python -m benchmarks.monitor_clients --url ws://HOST:PORT/api/v1/sites/SITE/live?snapshots=false --clients 1000
+    MOTCUA_LIVE_TOKEN=TOKEN python -m benchmarks.monitor_clients \
+        --url ws://HOST:PORT/api/v1/sites/SITE/live?snapshots=false --clients 1000
 
 Opens the clients (as the monitor page does: a WebSocket each, offering
-permessage-deflate as browsers do), prints `{"connected": N}`, then
+permessage-deflate as browsers do, and with a manager's token from
+MOTCUA_LIVE_TOKEN the subprotocols the page offers for the full stream;
+without it, the public stream), prints `{"connected": N}`, then
 `{"ready": true}` once every client has received an event (so every one is
 subscribed), and records each message's arrival on the wall clock
 (time.time(), shared with the driving process). On the line `stop` from stdin
@@ -25,6 +28,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import resource
 import sys
 import time
@@ -36,12 +40,15 @@ from websockets.extensions.permessage_deflate import enable_client_permessage_de
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from sim.load_stats import LiveCheck
 
 __all__ = ["LiveClient", "main", "raise_file_limit", "run_clients", "summarise"]
 
+LIVE_SUBPROTOCOL = "motcua.live.v1"  # CONTRACT.md section 3: offered with the bearer one, answered
+BEARER_PREFIX = "motcua.bearer."
 CONNECT_AT_ONCE = 50  # handshakes in flight at once (the server's accept backlog is 2048)
 OPEN_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 10.0
@@ -61,9 +68,11 @@ def raise_file_limit() -> int:
 class LiveClient(asyncio.Protocol):
     """One live-stream client: the handshake, then every text message stamped on arrival."""
 
-    def __init__(self, url: str, arrivals: Arrivals) -> None:
+    def __init__(self, url: str, arrivals: Arrivals, token: str | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self.ws = ClientProtocol(parse_uri(url), extensions=enable_client_permessage_deflate(None))
+        offered = None if token is None else [Subprotocol(LIVE_SUBPROTOCOL), Subprotocol(BEARER_PREFIX + token)]
+        self.ws = ClientProtocol(parse_uri(url), extensions=enable_client_permessage_deflate(None),
+                                 subprotocols=offered)
         self.arrivals = arrivals
         self.opened: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -135,8 +144,9 @@ async def _stdin_line() -> str:
     return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
-async def run_clients(url: str, clients: int) -> dict[str, Any]:
-    """Connect, report connected and ready, record until `stop`, then summarise."""
+async def run_clients(url: str, clients: int, token: str | None = None) -> dict[str, Any]:
+    """Connect (with a bearer token: the full stream), report connected and ready, record until `stop`, then
+    summarise."""
     loop = asyncio.get_running_loop()
     where = urlsplit(url)
     per_client: list[Arrivals] = [[] for _ in range(clients)]
@@ -144,7 +154,8 @@ async def run_clients(url: str, clients: int) -> dict[str, Any]:
 
     async def open_one(arrivals: Arrivals) -> LiveClient:
         async with gate:
-            _, client = await loop.create_connection(lambda: LiveClient(url, arrivals), where.hostname, where.port)
+            _, client = await loop.create_connection(lambda: LiveClient(url, arrivals, token), where.hostname,
+                                                     where.port)
             await asyncio.wait_for(client.opened, OPEN_TIMEOUT_S)
             return client
 
@@ -175,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=1000)
     args = parser.parse_args(argv)
     raise_file_limit()
-    print(json.dumps(asyncio.run(run_clients(args.url, args.clients))), flush=True)
+    # from the environment, not the command line: ps shows every user a process's arguments
+    token = os.environ.get("MOTCUA_LIVE_TOKEN") or None
+    print(json.dumps(asyncio.run(run_clients(args.url, args.clients, token))), flush=True)
     return 0
 
 

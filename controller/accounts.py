@@ -32,7 +32,6 @@ __all__ = [
     "Principal",
     "SqliteTokens",
     "TokenBook",
-    "demo_accounts",
     "token_hash",
 ]
 
@@ -135,6 +134,17 @@ class SqliteTokens:
         """The connection is the account store's."""
 
 
+def _check_account(name: str, role: str, secret: str, site: str, counter: int | None) -> None:
+    if role not in ROLES or role == "kiosk":
+        raise ValueError(f"role must be one of staff, manager, admin, ops, got {role!r}")
+    if not name or len(secret) < 4:
+        raise ValueError("a user name and a secret of at least 4 characters are needed")
+    if not site:
+        raise ValueError("an account belongs to a site (or * for every site)")
+    if role == "staff" and counter is None:
+        raise ValueError("a staff account needs its counter")
+
+
 class AccountStore:
     """Accounts and kiosk keys in one SQLite file (thread-safe, small); tokens in its TokenBook.
 
@@ -161,14 +171,9 @@ class AccountStore:
             row = self._conn.execute("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM keys)")
             return int(row.fetchone()[0])
 
-    def add_account(self, name: str, role: str, secret: str, site: str = "*", counter: int | None = None) -> None:
-        """Create or replace an account; the secret is stored only as an argon2 hash."""
-        if role not in ROLES or role == "kiosk":
-            raise ValueError(f"role must be one of staff, manager, admin, ops, got {role!r}")
-        if not name or len(secret) < 4:
-            raise ValueError("a user name and a secret of at least 4 characters are needed")
-        if role == "staff" and counter is None:
-            raise ValueError("a staff account needs its counter")
+    def add_account(self, name: str, role: str, secret: str, site: str, counter: int | None = None) -> None:
+        """Create or replace an account of a site ("*" = every site); the secret is kept only as an argon2 hash."""
+        _check_account(name, role, secret, site, counter)
         digest = self._hasher.hash(secret)
         with self._lock:
             self._conn.execute(
@@ -176,12 +181,37 @@ class AccountStore:
                 (name, role, site, counter, digest, time.time()),
             )
 
-    def add_key(self, key: str, name: str, role: str = "kiosk", site: str = "*") -> None:
-        """Register a machine key: a kiosk (X-Kiosk-Key) or the operations feed (X-Api-Key)."""
+    def add_staff_sharing_secret(self, staff: Iterable[tuple[str, str, int]], secret: str) -> None:
+        """Create or replace staff accounts (name, site, counter) that share one secret, as the demo's do.
+
+        One hash and one transaction for them all: a province has hundreds of counters. Only for a
+        secret that is no secret (the published demo PIN): one salt serves every account.
+        """
+        rows = list(staff)
+        for name, site, counter in rows:
+            _check_account(name, "staff", secret, site, counter)
+        digest = self._hasher.hash(secret)
+        now = time.time()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?,?)",
+                    [(name, "staff", site, counter, digest, now) for name, site, counter in rows],
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def add_key(self, key: str, name: str, role: str, site: str) -> None:
+        """Register a machine key of a site ("*" = every site): a kiosk (X-Kiosk-Key) or the operations feed."""
         if role not in KEY_ROLES:
             raise ValueError(f"a key's role is one of {', '.join(KEY_ROLES)}, got {role!r}")
         if len(key) < 8:
             raise ValueError("a key needs at least 8 characters")
+        if not site:
+            raise ValueError("a key belongs to a site (or * for every site)")
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO keys VALUES (?,?,?,?)", (_sha(key), name, role, site))
 
@@ -225,26 +255,15 @@ class AccountStore:
         """Revoke every token of a user."""
         return self.tokens.revoke_user(name)
 
+    def account(self, name: str) -> Principal | None:
+        """Who an account is (role, site, counter), without its secret; None when there is none."""
+        with self._lock:
+            row = self._conn.execute("SELECT role, site, counter FROM accounts WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Principal(name, str(row[0]), str(row[1]), row[2])
+
     def list_accounts(self) -> list[tuple[str, str, str, int | None]]:
         with self._lock:
             return [
                 (str(r[0]), str(r[1]), str(r[2]), r[3])
                 for r in self._conn.execute("SELECT name, role, site, counter FROM accounts ORDER BY name")
             ]
-
-
-def demo_accounts(store: AccountStore, counter_ids: Iterable[int]) -> list[str]:
-    """Seed the demo accounts of CONTRACT.md; returns the lines printed at start-up."""
-    store.add_account("quanly", "manager", "demo")
-    store.add_account("admin", "admin", "demo")
-    store.add_account("ops", "ops", "demo")
-    counters = sorted(set(counter_ids))
-    for n in counters:
-        store.add_account(f"quay{n}", "staff", "1234", counter=n)
-    store.add_key("kiosk-demo", "k1", "kiosk")
-    store.add_key("ops-demo-key", "province-ops", "ops")
-    return [
-        "manager: quanly / demo    admin: admin / demo    ops: ops / demo",
-        f"staff: quay{{n}} / PIN 1234 for counter n (n = {counters[0]}..{counters[-1]})",
-        "kiosk key: kiosk-demo (header X-Kiosk-Key); operations feed key: ops-demo-key (header X-Api-Key)",
-    ]

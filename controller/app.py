@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from controller.accounts import AccountStore, demo_accounts
+from controller.accounts import AccountStore
 from controller.api import appointments, feed, live, pages, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
@@ -26,6 +26,7 @@ from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
 from controller.core.site import Site
+from controller.demo import seed_demo
 from controller.devices.service import device_service
 from controller.notify.service import notify_service
 from controller.redis_tokens import RedisTokens
@@ -48,7 +49,7 @@ def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list
     if settings.demo:
         # Demo PINs are verified at every login; light argon2 parameters keep the demo snappy.
         store = AccountStore(settings.accounts_path, PasswordHasher(time_cost=1, memory_cost=8192), tokens)
-        lines = demo_accounts(store, {c for site in sites for c in site.counters})
+        lines = seed_demo(store, sites)
         return store, lines
     store = AccountStore(settings.accounts_path, tokens=tokens)
     if store.count() == 0:

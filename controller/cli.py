@@ -86,7 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["staff", "manager", "admin", "ops", "kiosk", "apikey"],
         help="kiosk and apikey (operations feed) are machine keys: the secret is the key",
     )
-    add.add_argument("--site", default="*", help="site id, or * for every site")
+    add.add_argument(
+        "--site", default=None,
+        help="site id, or * for every site; staff and kiosks need it (they belong to one site), "
+             "manager, admin, ops and apikey default to every site",
+    )
     add.add_argument("--counter", type=int, default=None, help="staff: the counter number")
     add.add_argument("--secret", default=None, help="password/PIN (asked when omitted)")
     users_sub.add_parser("list", help="list accounts")
@@ -111,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--scenario", required=True)
     load.add_argument("--speed", type=float, default=20.0)
     load.add_argument("--duration", type=float, default=60.0)
-    load.add_argument("--kiosk-key", default="kiosk-demo")
+    load.add_argument("--kiosk-key", default="kiosk-demo",
+                      help="the kiosk key of the file's first site; KEY@SITE at the others (the demo's keys)")
     load.add_argument("--max-tickets", type=int, default=100_000, help="stop issuing after this many tickets")
     load.add_argument("--sites", type=int, default=None, help="drive only the first N sites of the file")
     load.add_argument("--start", default=None, help="simulated time of day to start at, HH:MM (default: first arrival)")

@@ -63,10 +63,13 @@ class Settings:
     accounts_db: Path | None = None
     sms: str = "none"  # none | log | webhook:URL (devices/sms/address.py)
     follow_only: bool = False  # --store redis://: write no site, only serve reads and forward commands
+    live_recheck_s: float = 30.0  # an authenticated live stream's credential is checked again this often
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"--port must be 0..65535, got {self.port}")
+        if not self.live_recheck_s > 0:
+            raise SettingsError(f"live_recheck_s must be > 0, got {self.live_recheck_s}")
         if self.test_clock and not self.demo:
             raise SettingsError("--test-clock moves the controller's clock: it is only allowed with --demo")
         if not self.kiosk_rate_per_minute > 0:

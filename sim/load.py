@@ -5,10 +5,11 @@
 
 The scenario's citizens (sim/arrivals.py, the same draw as `motcua sim`) take
 tickets at a kiosk at their arrival times, compressed `speed` times; every
-counter that is not a standby one is opened by its staff account (quay{n},
-demo PIN) and calls, serves for the drawn service time (compressed) and
-finishes; one WebSocket subscriber per site checks that it receives every
-event once and in order. Bounded by --duration (wall seconds) and
+counter that is not a standby one is opened by its staff account (the demo's:
+quay{n} at the file's first site, quay{n}@SITE at the others, demo PIN) and
+calls, serves for the drawn service time (compressed) and finishes; one
+WebSocket subscriber per site follows the full live stream (as the demo manager,
+quanly) and checks that it receives every event once and in order. Bounded by --duration (wall seconds) and
 --max-tickets. Prints one JSON report: throughput, p50/p99 per operation,
 errors, retries, ticket numbers reused, dropped and out-of-order events.
 Loopback only: it refuses a URL that is not 127.0.0.1/localhost/::1.
@@ -40,6 +41,7 @@ import numpy as np
 
 from controller.core.errors import SiteError
 from controller.core.site import Site
+from controller.demo import DemoNames
 from controller.sitefile import load_document
 from firmware_bridge.mqtt_link import MqttLink, parse_mqtt_url
 from sim.arrivals import day_arrivals
@@ -75,6 +77,8 @@ class LoadOptions:
     kiosk_key: str = "kiosk-demo"
     staff_pin: str = "1234"
     live: bool = True
+    live_user: str = "quanly"  # the live subscribers' account: the full stream needs one
+    live_secret: str = "demo"
     mqtt_url: str | None = None
     keypad_share: float = 0.5
 
@@ -120,15 +124,27 @@ def _works(options: LoadOptions) -> list[SiteWork]:
     return works
 
 
-async def _login(api: Api, counters: set[int], pin: str) -> dict[int, dict[str, str]]:
-    """One bearer token per counter number (the demo staff accounts cover every site)."""
-    auth: dict[int, dict[str, str]] = {}
-    for n in sorted(counters):
-        reply = await api.call("login", "POST", "/api/v1/auth/login", body={"user": f"quay{n}", "secret": pin})
-        if reply is None or reply.status_code != 200:
-            raise LoadError(f"cannot log in as quay{n}: {None if reply is None else reply.text[:200]}")
-        auth[n] = {"Authorization": f"Bearer {reply.json()['token']}"}
+async def _login(api: Api, staffed: dict[str, list[int]], pin: str,
+                 names: DemoNames) -> dict[tuple[str, int], dict[str, str]]:
+    """One bearer token per staffed counter of each site (staff accounts are a site's own)."""
+    auth: dict[tuple[str, int], dict[str, str]] = {}
+    for site, counters in staffed.items():
+        for n in counters:
+            user = names.staff(site, n)
+            reply = await api.call("login", "POST", "/api/v1/auth/login", body={"user": user, "secret": pin})
+            if reply is None or reply.status_code != 200:
+                raise LoadError(f"cannot log in as {user}: {None if reply is None else reply.text[:200]}")
+            auth[(site, n)] = {"Authorization": f"Bearer {reply.json()['token']}"}
     return auth
+
+
+async def _live_token(api: Api, options: LoadOptions) -> str:
+    """The bearer token the live subscribers offer (CONTRACT.md section 3: every event needs an account)."""
+    body = {"user": options.live_user, "secret": options.live_secret}
+    reply = await api.call("login", "POST", "/api/v1/auth/login", body=body)
+    if reply is None or reply.status_code != 200:
+        raise LoadError(f"cannot log in as {options.live_user}: {None if reply is None else reply.text[:200]}")
+    return str(reply.json()["token"])
 
 
 async def drive(options: LoadOptions) -> dict[str, Any]:
@@ -157,26 +173,28 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
     async with httpx.AsyncClient(trust_env=False, timeout=30.0, limits=limits) as client:
         api = Api(client, options.urls, stats)
         staffed = {w.site.id: sorted(n for n, c in w.site.counters.items() if not c.standby) for w in works}
-        auth = await _login(api, {n for ns in staffed.values() for n in ns}, options.staff_pin)
+        names = DemoNames(works[0].site.id, options.kiosk_key)
+        auth = await _login(api, staffed, options.staff_pin, names)
         watchers: list[asyncio.Task[None]] = []
         connected = [asyncio.Event() for _ in works] if options.live else []
+        token = await _live_token(api, options) if options.live else ""
         on_event = keypads.on_live if keypads is not None else None
         for i, work in enumerate(works[: len(connected)]):
             watchers.append(asyncio.create_task(
-                subscriber(options.urls, work.site.id, live[work.site.id], connected[i], i, on_event)))
+                subscriber(options.urls, work.site.id, token, live[work.site.id], connected[i], i, on_event)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), CONNECT_TIMEOUT_S)
         opening = asyncio.Semaphore(OPENING_CONCURRENCY)
 
         async def open_one(work: SiteWork, counter: int) -> None:
             async with opening:
-                await open_counter(api, work, counter, auth[counter])
+                await open_counter(api, work, counter, auth[(work.site.id, counter)])
 
         await asyncio.gather(*(open_one(w, n) for w in works for n in staffed[w.site.id]))
         await asyncio.sleep(SETTLE_S)
         timeline = Timeline(sim_start, options.speed, options.duration_s)
         budget = [options.max_tickets]
-        actors = [asyncio.create_task(kiosk(api, w, timeline, options.kiosk_key, budget)) for w in works]
+        actors = [asyncio.create_task(kiosk(api, w, timeline, names.kiosk_key(w.site.id), budget)) for w in works]
         by_keypad = {w.site.id: keypad_counters(staffed[w.site.id], options.keypad_share) if keypads else set()
                      for w in works}
         for work in works:
@@ -185,7 +203,7 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
                     keypads.counts.keypads += 1
                     actors.append(asyncio.create_task(keypad_staff(keypads, work, n, timeline)))
                 else:
-                    actors.append(asyncio.create_task(staff(api, work, n, auth[n], timeline)))
+                    actors.append(asyncio.create_task(staff(api, work, n, auth[(work.site.id, n)], timeline)))
         if keypads is not None:
             actors.append(asyncio.create_task(keypads.route()))
         await asyncio.wait(actors, timeout=max(0.0, timeline.ends - time.monotonic()))

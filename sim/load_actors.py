@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
+from websockets.typing import Subprotocol
 
 from controller.core.site import Site
 from sim.arrivals import Arrival
@@ -31,6 +32,9 @@ from sim.load_stats import LiveCheck, LoadStats
 
 __all__ = ["Api", "SiteWork", "Timeline", "kiosk", "open_counter", "staff", "subscriber"]
 
+# CONTRACT.md section 3: a client offers both subprotocols for the full stream and is answered the first
+LIVE_SUBPROTOCOL = "motcua.live.v1"
+BEARER_PREFIX = "motcua.bearer."
 RETRIES = 20
 RETRY_PAUSE_S = 0.1
 IDLE_WAIT_S = 30.0         # an idle counter asks again at least this often (wall seconds), woken or not
@@ -189,20 +193,21 @@ async def staff(api: Api, work: SiteWork, counter: int, auth: dict[str, str], ti
 
 
 async def subscriber(
-    urls: Sequence[str], site: str, check: LiveCheck, connected: asyncio.Event, first: int,
+    urls: Sequence[str], site: str, token: str, check: LiveCheck, connected: asyncio.Event, first: int,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> None:
-    """Follow the site's live stream (reconnecting elsewhere with ?after=SEQ) and check it.
+    """Follow the site's full live stream with a bearer token (reconnecting elsewhere with ?after=SEQ) and check it.
 
     on_event: also told of every event (the keypads time their rating presses by it).
     """
+    offered = [Subprotocol(LIVE_SUBPROTOCOL), Subprotocol(BEARER_PREFIX + token)]
     index = first
     while True:
         base = urls[index % len(urls)].replace("http://", "ws://", 1)
         query = "snapshots=false" + (f"&after={check.last_seq}" if check.last_seq is not None else "")
         try:
             async with connect(f"{base}/api/v1/sites/{site}/live?{query}", proxy=None, open_timeout=10,
-                               compression=None) as ws:
+                               compression=None, subprotocols=offered) as ws:
                 connected.set()
                 async for raw in ws:
                     message = json.loads(raw)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from redis import Redis as SyncRedis
 
-from tests.server import KIOSK, ServerProcess, serve_process
+from tests.server import ServerProcess, demo_kiosk, serve_process
 from tests.services import RedisServer, redis_server
 
 __all__ = ["Cluster", "cluster", "issue", "province_file"]
@@ -89,7 +89,7 @@ def issue(url: str, site: str, procedure: str, key: str, timeout_s: float = 20.0
     while True:
         try:
             reply = httpx.post(f"{url}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                               headers={**KIOSK, "Idempotency-Key": key}, timeout=10)
+                               headers={**demo_kiosk(site), "Idempotency-Key": key}, timeout=10)
             if reply.status_code != 503:
                 return reply
         except httpx.TransportError:

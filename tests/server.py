@@ -14,11 +14,17 @@ from pathlib import Path
 
 import httpx
 
+from controller.demo import DemoNames
 from tests.services import env_without_proxies, free_port
 
-__all__ = ["ServerProcess", "login", "serve_process"]
+__all__ = ["KIOSK", "ServerProcess", "demo_kiosk", "login", "serve_process"]
 
-KIOSK = {"X-Kiosk-Key": "kiosk-demo"}
+KIOSK = {"X-Kiosk-Key": "kiosk-demo"}  # a kiosk of the file's first site (the only one, or a province's centre)
+
+
+def demo_kiosk(site: str, first_site: str = "tinh") -> dict[str, str]:
+    """The X-Kiosk-Key header of a demo kiosk of `site`, on a file whose first site is `first_site`."""
+    return {"X-Kiosk-Key": DemoNames(first_site).kiosk_key(site)}
 
 
 @dataclass

@@ -176,17 +176,51 @@ def test_transfer_keeps_the_wait_clock(client: httpx.Client, server: ServerProce
 
 
 def test_live_stream_resumes_after_seq(client: httpx.Client, server: ServerProcess) -> None:
+    manager = login(server.url, "quanly", "demo")  # the full stream: every seq
+
     async def scenario() -> None:
         ws_url = server.url.replace("http", "ws") + "/api/v1/sites/tinh/live?snapshots=false"
-        async with websockets.connect(ws_url) as ws:
+        async with websockets.connect(ws_url, additional_headers=manager) as ws:
             number = issue(client, "gtvt-doi-gplx").json()["number"]
             message = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert message["type"] == "ticket.issued" and message["number"] == number
             seq = message["seq"]
         later = [issue(client, "gtvt-doi-gplx").json()["number"] for _ in range(3)]
-        async with websockets.connect(f"{ws_url}&after={seq}") as ws:
+        async with websockets.connect(f"{ws_url}&after={seq}", additional_headers=manager) as ws:
             missed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(3)]
         assert [m["number"] for m in missed] == later
         assert [m["seq"] for m in missed] == [seq + 1, seq + 2, seq + 3]
 
     asyncio.run(scenario())
+
+
+def test_staff_open_a_counter_as_themselves_and_a_manager_may_name_who_serves(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    """Ratings feed the monthly evaluation of the staff member at the counter: nobody else may put a name there."""
+    quay20, manager = login(server.url, "quay20", "1234"), login(server.url, "quanly", "demo")
+    after = client.get("/api/v1/sites/tinh/hall").json()["seq"]
+    blamed = client.post("/api/v1/sites/tinh/counters/20/open", json={"staff": "quay21"}, headers=quay20)
+    assert blamed.status_code == 403 and blamed.json()["error"]["code"] == "open_as_self"
+    assert client.get("/api/v1/sites/tinh/counters/20").json()["status"] == "closed"  # nothing changed
+    own = client.post("/api/v1/sites/tinh/counters/20/open", json={"staff": "quay20"}, headers=quay20)
+    assert own.status_code == 200 and own.json()["staff"] == "quay20"
+    for nobody in ("no-such-user", "admin"):  # not a staff account
+        unknown = client.post("/api/v1/sites/tinh/counters/20/open", json={"staff": nobody}, headers=manager)
+        assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_staff"
+    named = client.post("/api/v1/sites/tinh/counters/20/open", json={"staff": "quay21"}, headers=manager)
+    assert named.status_code == 200 and named.json()["staff"] == "quay21"
+
+    async def changes() -> list[dict[str, object]]:
+        url = server.url.replace("http", "ws") + f"/api/v1/sites/tinh/live?snapshots=false&after={after}"
+        async with websockets.connect(url, additional_headers=manager) as ws:
+            seen: list[dict[str, object]] = []
+            while len(seen) < 2:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                if message["type"] == "counter.changed" and message["counter"] == 20:
+                    seen.append(message)
+            return seen
+
+    opened, renamed = asyncio.run(changes())
+    assert (opened["staff"], opened["by"]) == ("quay20", "quay20")
+    assert (renamed["staff"], renamed["by"]) == ("quay21", "quanly")  # the event says who did it

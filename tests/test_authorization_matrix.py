@@ -8,11 +8,14 @@ status but 401/403; the action itself may still be refused, e.g. 409).
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from tests.server import KIOSK, ServerProcess, login, serve_process
 
@@ -60,6 +63,9 @@ RULES: dict[tuple[str, str], set[str]] = {
 }
 # Public read-only endpoints mounted outside the OpenAPI schema (screens use them).
 EXTRA = {("get", "/api/v1/sites/{site}/hall"): PUBLIC}
+# WS /api/v1/sites/{site}/live: what each caller gets (CONTRACT.md section 3); a kiosk key is refused (403)
+LIVE = {"anonymous": "public", "kiosk": 403, "ops_key": "full", "staff_own": "full", "staff_other": "full",
+        "manager": "full", "admin": "full", "ops": "full"}
 
 BODIES = {
     "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},
@@ -121,3 +127,22 @@ def test_matrix(server: ServerProcess, caller: str) -> None:
                 failures.append(f"{method.upper()} {template} as {caller}: {response.status_code}")
             assert response.status_code < 500, f"{method.upper()} {template} as {caller}: {response.text}"
         assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_live_stream_matrix(server: ServerProcess, caller: str) -> None:
+    """Without a credential the public stream, with a staff/manager/ops one the full stream, a kiosk key refused."""
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        ticket = c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"}).json()
+    url = server.url.replace("http://", "ws://") + "/api/v1/sites/xa/live?after=0&snapshots=false"
+
+    async def scenario() -> str | int:
+        try:
+            async with websockets.connect(url, additional_headers=headers_for(server, caller), proxy=None) as ws:
+                while (event := json.loads(await asyncio.wait_for(ws.recv(), 5))).get("ticket") != ticket["id"]:
+                    pass
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+        return "full" if event.get("kiosk") == "k1" else "public"
+
+    assert asyncio.run(scenario()) == LIVE[caller]

@@ -27,9 +27,11 @@ import websockets
 
 from tests.peers.http_client import (
     EVENT_TYPES,
+    PUBLIC_FIELDS,
     ContractViolation,
     LiveStream,
     Motcua,
+    Session,
     check_issued,
     contract_error,
     iso_instant,
@@ -72,8 +74,19 @@ def api(server: ServerProcess) -> Iterator[Motcua]:
 
 
 @pytest.fixture(scope="module")
-def manager(api: Motcua) -> dict[str, str]:
-    return api.login("quanly", "demo").headers
+def manager_session(api: Motcua) -> Session:
+    return api.login("quanly", "demo")
+
+
+@pytest.fixture(scope="module")
+def manager(manager_session: Session) -> dict[str, str]:
+    return manager_session.headers
+
+
+@pytest.fixture(scope="module")
+def token(manager_session: Session) -> str:
+    """A manager's token: the full live stream (every event, one seq after the other) is for staff and managers."""
+    return manager_session.token
 
 
 def ws_base(server: ServerProcess) -> str:
@@ -123,7 +136,7 @@ def test_a_bad_login_is_refused_with_the_error_shape(api: Motcua, body: dict[str
 
 
 def test_auth_rules_refuse_with_401_or_403_and_change_nothing(
-    api: Motcua, server: ServerProcess, manager: dict[str, str]
+    api: Motcua, server: ServerProcess, manager: dict[str, str], token: str
 ) -> None:
     """Issuing needs a kiosk key or a staff token; counter actions the staff of that counter (or a manager).
 
@@ -149,6 +162,7 @@ def test_auth_rules_refuse_with_401_or_403_and_change_nothing(
         (lambda: api.counter(SITE, 1, "open", KIOSK), 403),
         (lambda: api.counter(SITE, 1, "open", ops), 403),
         (lambda: api.counter(SITE, 2, "open", staff1), 403),
+        (lambda: api.counter(SITE, 1, "open", staff1, {"staff": "quay3"}), 403),  # staff open as themselves
         (lambda: api.counter(SITE, 1, "open", other_site_staff), 403),
         (lambda: api.counter(SITE, 2, "open", revoked), 401),
         (lambda: api.monitor(SITE, {}), 401),
@@ -156,7 +170,7 @@ def test_auth_rules_refuse_with_401_or_403_and_change_nothing(
     ]
 
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with LiveStream.open(ws_base(server), SITE, token=token) as stream:
             first = api.issue(SITE, ticket, KIOSK)
             assert first.status_code == 201
             mark = await stream.prompted()
@@ -214,11 +228,11 @@ def test_issue_answers_the_documented_fields(api: Motcua, server: ServerProcess)
 
 
 def test_a_retried_issue_returns_the_same_ticket_and_makes_one(
-    api: Motcua, server: ServerProcess, manager: dict[str, str]
+    api: Motcua, server: ServerProcess, manager: dict[str, str], token: str
 ) -> None:
     """header Idempotency-Key: a retried request returns the same ticket (also when the retries race)."""
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with LiveStream.open(ws_base(server), SITE, token=token) as stream:
             key = f"tap-{uuid.uuid4().hex}"
             first = api.issue(SITE, {"procedure": QUIET}, KIOSK, key)
             again = api.issue(SITE, {"procedure": QUIET}, KIOSK, key)
@@ -250,7 +264,9 @@ def test_a_retried_issue_returns_the_same_ticket_and_makes_one(
 # -- section 2: counters ------------------------------------------------------------------------------------
 
 
-def test_counter_flow_call_recall_no_show_start_finish_transfer_rate(api: Motcua, server: ServerProcess) -> None:
+def test_counter_flow_call_recall_no_show_start_finish_transfer_rate(
+    api: Motcua, server: ServerProcess, token: str
+) -> None:
     """Every counter action of section 2 by the staff of that counter, each one seen on the live stream."""
     at5 = api.login("quay5", "1234").headers
     at4 = api.login("quay4", "1234").headers
@@ -261,7 +277,7 @@ def test_counter_flow_call_recall_no_show_start_finish_transfer_rate(api: Motcua
         return response
 
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with LiveStream.open(ws_base(server), SITE, token=token) as stream:
             for counter, auth in ((5, at5), (4, at4)):
                 act(counter, "open", auth)
                 changed = await stream.prompted()
@@ -362,14 +378,14 @@ def _bad_requests(api: Motcua, staff: dict[str, str]) -> list[tuple[str, Any, se
 
 
 def test_bad_input_gets_the_error_shape_and_changes_nothing(
-    api: Motcua, server: ServerProcess, manager: dict[str, str]
+    api: Motcua, server: ServerProcess, manager: dict[str, str], token: str
 ) -> None:
     staff = api.login("quay6", "1234").headers
     assert api.counter(SITE, 6, "open", staff).status_code == 200
     cases = _bad_requests(api, staff)
 
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with LiveStream.open(ws_base(server), SITE, token=token) as stream:
             api.issue(SITE, {"procedure": QUIET}, KIOSK)
             mark = await stream.prompted()
             before = floor(api, manager)
@@ -396,36 +412,42 @@ def test_bad_input_gets_the_error_shape_and_changes_nothing(
 # -- section 3: live stream ---------------------------------------------------------------------------------
 
 
-def test_live_stream_resumes_after_a_seq_without_gap_or_repeat(api: Motcua, server: ServerProcess) -> None:
+def test_live_stream_resumes_after_a_seq_without_gap_or_repeat(api: Motcua, server: ServerProcess, token: str) -> None:
     """A client that reconnects with ?after=SEQ first receives what it missed, then the live events."""
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with LiveStream.open(ws_base(server), SITE, token=token) as stream:
             api.issue(SITE, {"procedure": QUIET}, KIOSK)
             seen = await stream.prompted()
             assert iso_instant(seen["at"])
         missed = [api.issue(SITE, {"procedure": QUIET}, KIOSK).json()["number"] for _ in range(4)]
-        async with LiveStream.open(ws_base(server), SITE, after=seen["seq"]) as stream:
+        async with LiveStream.open(ws_base(server), SITE, after=seen["seq"], token=token) as stream:
             stream.last_seq = seen["seq"]
             backlog = [await stream.prompted() for _ in range(4)]
             live = api.issue(SITE, {"procedure": QUIET}, KIOSK).json()["number"]
             now = await stream.prompted()
         assert [e["number"] for e in backlog] == missed
         assert now["number"] == live and now["type"] == "ticket.issued"
-        async with LiveStream.open(ws_base(server), SITE, after=0) as stream:
+        async with LiveStream.open(ws_base(server), SITE, after=0, token=token) as stream:
             first = await stream.event()
             assert first["seq"] == 1  # the whole log, from its first event
 
     run(scenario())
 
 
-def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(api: Motcua, server: ServerProcess) -> None:
-    """Every message has seq, type and at; a monitor.snapshot repeats the seq of the last event sent before it.
+def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(
+    api: Motcua, server: ServerProcess, token: str
+) -> None:
+    """Every message has seq, type and at; a monitor.snapshot repeats the seq of the last event sent before it,
+    and goes only to those who may read GET /monitor: a manager's stream has it, a staff member's does not.
 
     Reading: the snapshot is not an event, so it takes no seq of its own; it is stamped with the last event the
     client was sent, so a client resuming with ?after= the highest seq it saw never skips an event.
     """
+    staff = api.login("quay3", "1234").token
+
     async def scenario() -> None:
-        async with LiveStream.open(ws_base(server), SITE) as stream:
+        async with (LiveStream.open(ws_base(server), SITE, token=token) as stream,
+                    LiveStream.open(ws_base(server), SITE, token=staff) as at_counter):
             api.issue(SITE, {"procedure": QUIET}, KIOSK)
             last = await stream.prompted()
             while not stream.snapshots:
@@ -437,8 +459,74 @@ def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(api: Motcu
             snapshot = stream.snapshots[0]
             assert snapshot["seq"] == last["seq"]
             assert {"agencies", "counters", "targets", "alerts"} <= set(snapshot["snapshot"])
+            seen = await at_counter.events_until(lambda e: e["seq"] >= last["seq"])
+            assert seen[-1]["seq"] == last["seq"]  # the staff stream has every event ...
+            with pytest.raises(TimeoutError):
+                await at_counter.event(timeout_s=0.5)
+            assert at_counter.snapshots == []  # ... and no snapshot, in the time the manager's got one
 
     run(scenario())
+
+
+def test_the_public_stream_shows_what_the_hall_shows_and_nothing_more(
+    api: Motcua, server: ServerProcess, token: str
+) -> None:
+    """Without a credential: numbers, counters, agencies; never who acted, a priority, an outcome or a rating."""
+    at6 = api.login("quay6", "1234").headers
+
+    async def scenario() -> None:
+        async with (LiveStream.open(ws_base(server), SITE) as public,
+                    LiveStream.open(ws_base(server), SITE, token=token) as full):
+            assert api.counter(SITE, 6, "open", at6).status_code == 200
+            ticket = api.issue(SITE, {"procedure": QUIET, "priority": "pregnant"}, KIOSK).json()
+            while True:  # counter 6 serves other agencies' tickets issued by earlier tests first
+                called = api.counter(SITE, 6, "call-next", at6)
+                assert called.status_code == 200, called.text
+                api.counter(SITE, 6, "start", at6)
+                api.counter(SITE, 6, "finish", at6, {"outcome": "rejected"})
+                if called.json()["id"] == ticket["id"]:
+                    break
+            assert api.rate(SITE, {"counter": 6, "score": 1}, KIOSK).status_code == 201
+            assert api.counter(SITE, 6, "close", at6).status_code == 200
+            rated = await full.events_until(lambda e: e["type"] == "rating.recorded")
+            closed = await full.events_until(lambda e: e["type"] == "counter.changed" and e.get("status") == "closed")
+            shown = await public.events_until(lambda e: e["seq"] == closed[-1]["seq"])  # checks every field
+        mine = [e for e in shown if e.get("ticket") == ticket["id"]]
+        assert [e["type"] for e in mine] == ["ticket.issued", "ticket.called", "ticket.started", "ticket.finished"]
+        assert mine[1]["number"] == ticket["number"] and mine[1]["counter"] == 6
+        assert {e["seq"] for e in shown} <= {e["seq"] for e in rated + closed}  # the same events, some left out
+        assert not any(e["type"] == "rating.recorded" for e in shown)
+        private = [e for e in rated if e.get("ticket") == ticket["id"]]
+        assert private[0]["priority"] == "pregnant" and any(e.get("outcome") == "rejected" for e in private)
+        assert any("by" in e or "staff" in e for e in rated)  # what the public form leaves out is there to leave
+
+    run(scenario())
+
+
+def test_the_public_backlog_from_the_first_event_names_nobody(api: Motcua, server: ServerProcess) -> None:
+    """`?after=0` on the public stream replays the day in its public form."""
+    async def scenario() -> None:
+        async with LiveStream.open(ws_base(server), SITE, after=0) as stream:
+            first = await stream.event()
+            assert first["seq"] == 1 and first["type"] in PUBLIC_FIELDS
+            issued = api.issue(SITE, {"procedure": QUIET}, KIOSK).json()
+            await stream.events_until(lambda e: e.get("ticket") == issued["id"])  # the whole day, each one checked
+
+    run(scenario())
+
+
+def _handshake(server: ServerProcess, path: str, **connect: Any) -> tuple[int, str]:
+    """The status and error code a refused handshake answers."""
+    async def scenario() -> tuple[int, str]:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_base(server) + path, proxy=None, open_timeout=10, **connect):
+                pass
+        answer = refused.value.response
+        status, code, _ = contract_error(httpx.Response(answer.status_code, content=bytes(answer.body or b"")))
+        return status, code
+
+    result: tuple[int, str] = run(scenario())
+    return result
 
 
 @pytest.mark.parametrize(
@@ -448,14 +536,37 @@ def test_periodic_snapshots_carry_seq_type_and_at_and_never_run_ahead(api: Motcu
 def test_a_stream_that_cannot_be_served_is_refused_like_a_request(
     server: ServerProcess, path: str, status: int
 ) -> None:
-    """Reading (the page is silent): the handshake is answered as the HTTP API answers, status and error JSON."""
+    """The handshake is answered as the HTTP API answers, status and error JSON."""
+    assert _handshake(server, path)[0] == status
+
+
+def test_a_stream_with_a_credential_that_may_not_have_it_is_refused(api: Motcua, server: ServerProcess) -> None:
+    """401 invalid_token for a token that stands for nobody, 403 for another site's account or a kiosk key,
+    400 for a bearer subprotocol without motcua.live.v1."""
+    path = f"/api/v1/sites/{SITE}/live"
+    revoked = api.login("quay2", "1234")
+    assert api.http.post("/api/v1/auth/logout", headers=revoked.headers).status_code == 204
+    other_site = api.login(*OTHER_SITE_STAFF)
+    assert _handshake(server, path, subprotocols=["motcua.live.v1", "motcua.bearer.not-a-token"]) == \
+        (401, "invalid_token")
+    assert _handshake(server, path, subprotocols=["motcua.live.v1", "motcua.bearer." + revoked.token]) == \
+        (401, "invalid_token")
+    assert _handshake(server, path, additional_headers={"Authorization": "Bearer not-a-token"}) == \
+        (401, "invalid_token")
+    assert _handshake(server, path, subprotocols=["motcua.live.v1", "motcua.bearer." + other_site.token])[0] == 403
+    assert _handshake(server, path, additional_headers=KIOSK)[0] == 403
+    assert _handshake(server, path, subprotocols=["motcua.bearer." + api.login("quay3", "1234").token])[0] == 400
+
+
+def test_a_full_stream_by_header_and_the_operations_key(api: Motcua, server: ServerProcess) -> None:
+    """Other clients may send Authorization: Bearer or the operations centre's X-Api-Key with the handshake."""
     async def scenario() -> None:
-        with pytest.raises(websockets.InvalidStatus) as refused:
-            async with websockets.connect(ws_base(server) + path, proxy=None, open_timeout=10):
-                pass
-        answer = refused.value.response
-        as_http = httpx.Response(answer.status_code, content=bytes(answer.body or b""))
-        assert contract_error(as_http)[0] == status
+        for headers in (api.login("ops", "demo").headers, {"X-Api-Key": "ops-demo-key"}):
+            async with LiveStream.open(ws_base(server), SITE, headers=headers) as stream:
+                assert not stream.public
+                api.issue(SITE, {"procedure": QUIET, "priority": "elderly"}, KIOSK)
+                issued = await stream.prompted()
+                assert issued["type"] == "ticket.issued" and issued["priority"] == "elderly"
 
     run(scenario())
 

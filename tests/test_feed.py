@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
 OPS = {"X-Api-Key": "ops-demo-key"}
+XA7_KIOSK = {"X-Kiosk-Key": "kiosk-demo@xa-007"}
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +28,10 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
 
 def test_feed_lists_every_site_riskiest_first(province: ServerProcess) -> None:
     with httpx.Client(base_url=province.url, timeout=10) as c:
-        staff = login(province.url, "quay1", "1234")
+        staff = login(province.url, "quay1@xa-007", "1234")  # the demo's staff of counter 1 at xa-007
         c.post("/api/v1/sites/xa-007/counters/1/open", headers=staff)
         for _ in range(3):
-            issued = c.post("/api/v1/sites/xa-007/tickets", headers=KIOSK, json={"procedure": "cth-ban-sao"})
+            issued = c.post("/api/v1/sites/xa-007/tickets", headers=XA7_KIOSK, json={"procedure": "cth-ban-sao"})
             assert issued.is_success
         c.post("/api/v1/sites/xa-007/counters/1/call-next", headers=staff)
         body = c.get("/api/v1/feed", headers=OPS).json()
@@ -64,3 +65,22 @@ def test_live_feed_needs_the_key_and_pushes_snapshots(province: ServerProcess) -
         assert json.loads(bytes(refused.value.response.body or b""))["error"]["code"] == "invalid_api_key"
 
     asyncio.run(scenario())
+
+
+def test_demo_staff_and_kiosks_act_only_at_their_own_site(province: ServerProcess) -> None:
+    """On the province file the centre's quay1 and kiosk-demo are the centre's, not every commune's."""
+    with httpx.Client(base_url=province.url, timeout=10) as c:
+        centre_staff = login(province.url, "quay2", "1234")
+        refused = c.post("/api/v1/sites/xa-008/counters/2/open", headers=centre_staff)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert c.get("/api/v1/sites/xa-008/counters/2").json()["status"] == "closed"
+        foreign = c.post("/api/v1/sites/xa-008/tickets", headers=KIOSK, json={"procedure": "cth-ban-sao"})
+        assert foreign.status_code == 403
+        own = login(province.url, "quay2@xa-008", "1234")
+        assert c.post("/api/v1/sites/xa-008/counters/2/open", headers=own).json()["staff"] == "quay2@xa-008"
+        assert c.post("/api/v1/sites/tinh/counters/2/open", headers=own).status_code == 403
+        issued = c.post("/api/v1/sites/xa-008/tickets", headers={"X-Kiosk-Key": "kiosk-demo@xa-008"},
+                        json={"procedure": "cth-ban-sao"})
+        assert issued.status_code == 201
+        centre = c.post("/api/v1/sites/tinh/tickets", headers=KIOSK, json={"procedure": "tp-cong-chung"})
+        assert centre.status_code == 201

@@ -82,7 +82,7 @@ def test_bench_monitor_clients_receive_every_event_in_order(tmp_path: Path) -> N
     async def scenario(url: str) -> None:
         async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as http:
             driver = await Driver.prepare(http, url)
-            clients = await ClientProcess.start(live_url(url), 5)
+            clients = await ClientProcess.start(live_url(url), 5, driver.token)  # as the monitor page: full
             try:
                 await until_ready(clients, driver.issue, timeout_s=30)
                 driver.sent.clear()

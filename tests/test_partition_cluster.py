@@ -19,11 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from controller.core.events import Event
 from controller.store.redis import RedisEventStore
 from tests.partition_support import LEASE_TTL_S, Cluster, cluster, issue
-from tests.server import login
+from tests.server import demo_kiosk, login
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,7 +57,8 @@ def test_each_site_has_one_writer_and_any_process_answers(tmp_path: Path) -> Non
         holders = c.wait_balanced(c.servers)
         assert Counter(holders.values()) == {s.url: 10 for s in c.servers}
         # A command for each site through each process in turn, reads and staff calls through others.
-        auth = login(c.servers[1].url, "quay1", "1234")  # a token from one process works on every process
+        # a token from one process works on every process (the demo manager's covers every site)
+        auth = login(c.servers[1].url, "quanly", "demo")
         for i, site in enumerate(c.sites):
             entry, reader, staff = (c.servers[(i + k) % 3].url for k in range(3))
             reply = issue(entry, site, _procedure(reader, site), uuid.uuid4().hex)
@@ -78,17 +80,19 @@ def test_each_site_has_one_writer_and_any_process_answers(tmp_path: Path) -> Non
         # a live client on a process that does not write the site gets its events, resumable by seq
         site = c.sites[0]
         elsewhere = next(s.url for s in c.servers if s.url != holders[site])
-        asyncio.run(_live_from_elsewhere(elsewhere, site, _procedure(elsewhere, site)))
+        token = auth["Authorization"].split()[1]  # the full stream: every seq, tick events too
+        asyncio.run(_live_from_elsewhere(elsewhere, site, _procedure(elsewhere, site), token))
 
 
-async def _live_from_elsewhere(url: str, site: str, procedure: str) -> None:
+async def _live_from_elsewhere(url: str, site: str, procedure: str, token: str) -> None:
     ws_url = url.replace("http://", "ws://") + f"/api/v1/sites/{site}/live?snapshots=false"
-    async with connect(ws_url + "&after=0", proxy=None) as ws:
+    offered = [Subprotocol("motcua.live.v1"), Subprotocol(f"motcua.bearer.{token}")]
+    async with connect(ws_url + "&after=0", proxy=None, subprotocols=offered) as ws:
         backlog = [json.loads(await ws.recv()) for _ in range(3)]  # day.started, ticket.issued, counter.changed
         assert [m["seq"] for m in backlog] == [1, 2, 3]
         async with httpx.AsyncClient(trust_env=False) as client:
             reply = await client.post(f"{url}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                                      headers={"X-Kiosk-Key": "kiosk-demo"})
+                                      headers=demo_kiosk(site))
         assert reply.status_code == 201
         seqs = []
         while True:  # the tick may commit events of its own in between: every seq still arrives, in order
@@ -153,7 +157,7 @@ def test_paused_writer_cannot_write_after_losing_its_lease(tmp_path: Path) -> No
         # the fencing token (or forwarded to the new writer once it noticed): never a second writer.
         with httpx.Client(trust_env=False, timeout=15) as client:
             replies = [client.post(f"{sleeper.url}/api/v1/sites/{site}/tickets", json={"procedure": procedures[site]},
-                                   headers={"X-Kiosk-Key": "kiosk-demo"}) for site in its_sites]
+                                   headers=demo_kiosk(site)) for site in its_sites]
         assert {r.status_code for r in replies} <= {201, 503}, [r.text for r in replies]
         stored = asyncio.run(_stored_tickets(c.redis.url, c.sites))
         for site in its_sites:

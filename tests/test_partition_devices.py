@@ -21,11 +21,12 @@ import httpx
 import pytest
 from redis import Redis as SyncRedis
 
+from controller.demo import DemoNames
 from devices.payloads import parse_display_state
 from devices.topics import SiteTopics
 from tests.bridge_support import MqttRecorder
 from tests.partition_support import LEASE_TTL_S, Cluster, province_file
-from tests.server import KIOSK, ServerProcess, login, serve_process
+from tests.server import ServerProcess, demo_kiosk, login, serve_process
 from tests.services import Mosquitto, RedisServer
 
 pytestmark = pytest.mark.integration
@@ -78,7 +79,7 @@ def test_a_press_is_carried_out_once_by_the_writer_and_survives_its_sigkill(
                    timeout=10).raise_for_status()
         tickets = []
         for _ in range(3):
-            reply = httpx.post(f"{other.url}/api/v1/sites/{site}/tickets", headers=KIOSK,
+            reply = httpx.post(f"{other.url}/api/v1/sites/{site}/tickets", headers=demo_kiosk(site),
                                json={"procedure": PROCEDURE}, timeout=10)
             reply.raise_for_status()
             tickets.append((str(reply.json()["id"]), str(reply.json()["number"])))
@@ -121,7 +122,7 @@ def test_a_token_from_one_process_works_on_the_other_and_a_logout_counts_on_both
         holders = cluster.holders()
         on_second = next(s for s, h in holders.items() if h == second.url)
         on_first = next(s for s, h in holders.items() if h == first.url)
-        staff = login(first.url, "quay1", "1234")
+        staff = login(first.url, DemoNames("tinh").staff(on_second, 1), "1234")
         # served where it is sent: the second process checks a token the first one issued
         opened = httpx.post(f"{second.url}/api/v1/sites/{on_second}/counters/1/open", headers=staff, timeout=10)
         assert opened.status_code == 200, opened.text

@@ -17,10 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from controller.settings import Settings, SettingsError
 from tests.partition_support import LEASE_TTL_S, Cluster, issue, province_file
-from tests.server import login, serve_process
+from tests.server import demo_kiosk, login, serve_process
 from tests.services import redis_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -31,17 +32,26 @@ def test_follow_only_needs_the_shared_store(tmp_path: Path) -> None:
         Settings(site_file=tmp_path / "x.toml", data_dir=tmp_path, follow_only=True)
 
 
-async def _issue_seen_live(follower: str, site: str, procedure: str) -> dict[str, object]:
+async def _issue_seen_live(follower: str, site: str, procedure: str, token: str) -> dict[str, object]:
+    """Issue through the follower; its full stream (a manager's token) and its public stream both see it."""
     ws_url = follower.replace("http://", "ws://") + f"/api/v1/sites/{site}/live?snapshots=false"
-    async with connect(ws_url, proxy=None) as ws:
+    async with (connect(ws_url, proxy=None, subprotocols=[Subprotocol("motcua.live.v1"),
+                                                          Subprotocol(f"motcua.bearer.{token}")]) as full,
+                connect(ws_url, proxy=None) as public):
         async with httpx.AsyncClient(trust_env=False) as client:
             reply = await client.post(f"{follower}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                                      headers={"X-Kiosk-Key": "kiosk-demo", "Idempotency-Key": uuid.uuid4().hex})
+                                      headers={**demo_kiosk(site), "Idempotency-Key": uuid.uuid4().hex})
         assert reply.status_code == 201, reply.text
-        while True:
-            event = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if event["type"] == "ticket.issued" and event["ticket"] == reply.json()["id"]:
-                return dict(reply.json())
+        seen = {}
+        for name, ws in (("full", full), ("public", public)):
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if event["type"] == "ticket.issued" and event["ticket"] == reply.json()["id"]:
+                    seen[name] = event
+                    break
+        assert seen["full"]["kiosk"] == "k1" and "kiosk" not in seen["public"]
+        assert seen["public"]["number"] == seen["full"]["number"] == reply.json()["number"]
+        return dict(reply.json())
 
 
 def test_a_follower_reads_and_forwards_but_never_writes(tmp_path: Path) -> None:
@@ -63,8 +73,8 @@ def test_a_follower_reads_and_forwards_but_never_writes(tmp_path: Path) -> None:
         site = sites[0]
         catalogue = httpx.get(f"{follower.url}/api/v1/sites/{site}/catalogue", timeout=10).json()
         procedure = next(p["id"] for p in catalogue["procedures"] if p["kiosk"])
-        ticket = asyncio.run(_issue_seen_live(follower.url, site, procedure))
         manager = login(follower.url, "quanly", "demo")  # a log-in through the follower works everywhere
+        ticket = asyncio.run(_issue_seen_live(follower.url, site, procedure, manager["Authorization"].split()[1]))
         monitor = httpx.get(f"{follower.url}/api/v1/sites/{site}/monitor", headers=manager, timeout=10)
         assert monitor.status_code == 200, monitor.text
         assert monitor.json()["issued_today"] >= 1 and sum(a["waiting"] for a in monitor.json()["agencies"]) >= 1
@@ -77,7 +87,7 @@ def test_a_follower_reads_and_forwards_but_never_writes(tmp_path: Path) -> None:
         assert set(c.holders().values()) == {None}
         assert httpx.get(f"{follower.url}/healthz", timeout=5).json()["sites"] == 0
         refused = httpx.post(f"{follower.url}/api/v1/sites/{site}/tickets", json={"procedure": procedure},
-                             headers={"X-Kiosk-Key": "kiosk-demo"}, timeout=10)
+                             headers=demo_kiosk(site), timeout=10)
         assert refused.status_code == 503, refused.text
 
         # A new writer takes the sites back, and commands through the follower reach it.

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from controller.app import create_app
 from controller.devices.service import DeviceService
 from controller.settings import Settings
 from devices.printer.status import PaperLevel
 from devices.printer.ticket import TicketPrint
 from devices.topics import SiteTopics
-from tests.bridge_support import MqttRecorder, eventually
+from tests.app_support import running_app
+from tests.bridge_support import MqttRecorder
 from tests.devices_support import COMMUNE
 from tests.server import KIOSK
 from tests.services import Mosquitto, free_port
@@ -27,22 +23,6 @@ from tests.services import Mosquitto, free_port
 pytestmark = pytest.mark.integration
 
 T = SiteTopics("xa")
-
-
-@contextlib.asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    """The app served by uvicorn on this loop, and a client for it."""
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started or task.done(), timeout_s=30)
-        assert server.started, "uvicorn did not start"
-        async with httpx.AsyncClient(base_url=f"http://{settings.host}:{settings.port}", timeout=10) as client:
-            yield client, app
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _issue(client: httpx.AsyncClient) -> dict[str, object]:

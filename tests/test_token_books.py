@@ -31,7 +31,7 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Account
         store = AccountStore(tmp_path / "accounts.db", FAST, tokens)
         stack.callback(store.close)
         store.add_account("quay3", "staff", "1234", site="xa", counter=3)
-        store.add_account("quanly", "manager", "demo")
+        store.add_account("quanly", "manager", "demo", "*")
         yield store
 
 
@@ -74,7 +74,7 @@ def test_tokens_are_kept_by_hash_only(accounts: AccountStore, tmp_path: Path) ->
 
 def test_a_redis_that_does_not_answer_is_a_store_error(tmp_path: Path) -> None:
     store = AccountStore(tmp_path / "accounts.db", FAST, RedisTokens.connect(f"redis://127.0.0.1:{free_port()}/0"))
-    store.add_account("quanly", "manager", "demo")
+    store.add_account("quanly", "manager", "demo", "*")
     try:
         with pytest.raises(StoreError):
             store.login("quanly", "demo")

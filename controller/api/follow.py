@@ -26,13 +26,13 @@ from fastapi import WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from controller.api.errors import refuse_websocket
+from controller.api.live_access import Audience
 from controller.api.live_send import SnapshotSource, serve_live
 from controller.core.events import Event
 from controller.core.site import Site
-from controller.runtime.controller import Controller, unknown_site
+from controller.runtime.controller import Controller
 from controller.runtime.hub import Hub, Subscription
-from controller.runtime.site_runtime import live_message
+from controller.runtime.site_runtime import publish_event
 from controller.store.base import StoredEvent
 from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
@@ -137,32 +137,31 @@ class SiteTails:
                 await asyncio.sleep(0.2)  # a restarting Redis: resume from the same seq
                 continue
             for stored in events:
-                self.hub.publish(where.id, live_message(where, stored.seq, Event.from_dict(stored.body)))
+                publish_event(self.hub, where, stored.seq, Event.from_dict(stored.body))
                 last = stored.seq
 
 
 async def follow_live(
     websocket: WebSocket, controller: Controller, follower: StreamFollower, site: str, after: int | None,
-    snapshots: bool,
+    snapshots: bool, who: Audience,
 ) -> None:
-    """Serve WS /api/v1/sites/{site}/live from the site's stream."""
-    where = controller.sites.get(site)
-    if where is None:
-        await refuse_websocket(websocket, unknown_site(site), close_code=4404)
-        return
-    await websocket.accept()
+    """Serve WS /api/v1/sites/{site}/live from the site's stream (the site is known, the client admitted)."""
+    where = controller.sites[site]
+    await websocket.accept(subprotocol=who.subprotocol)
     try:
         async with follower.tails.subscribe(where) as (sub, head):
             last = max(0, after) if after is not None else head
             while True:  # the backlog, up to where the site's reader publishes from
                 page = await follower.after(site, last, block_ms=None)
                 for stored in page:
-                    await websocket.send_json(live_message(where, stored.seq, Event.from_dict(stored.body)))
+                    message = who.message(where, stored.seq, Event.from_dict(stored.body))
+                    if message is not None:
+                        await websocket.send_json(message)
                     last = stored.seq
                 if len(page) < PAGE:
                     break
             await serve_live(websocket, sub, last, _snapshots(controller, site) if snapshots else None,
-                             SNAPSHOT_EVERY_S)
+                             SNAPSHOT_EVERY_S, who)
     except RedisError:
         await websocket.close(code=1011, reason="event log unavailable; reconnect with ?after=SEQ")
     except (WebSocketDisconnect, RuntimeError):

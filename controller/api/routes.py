@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.accounts import Principal
 from controller.api.errors import ApiError
 from controller.api.ratelimit import RateLimiter, RateLimits
-from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
+from controller.api.security import (
+    MONITOR_READERS,
+    authenticate,
+    require_counter_actor,
+    require_issuer,
+    require_role,
+)
 from controller.core import commands as cmd
 from controller.core.clock import iso
 from controller.core.errors import DomainError
@@ -323,11 +329,29 @@ async def get_counter(request: Request, site: str, counter: int) -> dict[str, An
 async def open_counter(
     request: Request, site: str, counter: int, body: Annotated[OpenBody | None, Body()] = None
 ) -> dict[str, Any]:
-    """Open a counter (staff log in at it)."""
+    """Open a counter (staff log in at it); a manager may name the staff member who will serve there."""
     runtime, principal = _at_counter(request, site, counter)
-    staff = (body.staff if body else None) or principal.name
+    staff = _serving_staff(request, site, principal, body.staff if body else None)
     await runtime.execute(cmd.OpenCounter(counter=counter, staff=staff, by=principal.name))
     return counter_view(runtime.floor, counter, runtime.clock())
+
+
+def _serving_staff(request: Request, site: str, principal: Principal, named: str | None) -> str:
+    """Who will serve at a counter being opened: ratings and the monthly evaluation are theirs.
+
+    Staff open as themselves only. A manager (or admin) may name a staff member of this site;
+    the event keeps who opened it (`by`) beside who serves (`staff`).
+    """
+    if named is None or named == principal.name:
+        return principal.name
+    if principal.role == "staff":
+        raise ApiError(403, "open_as_self",
+                       "Cán bộ chỉ mở quầy với tài khoản của chính mình / staff open a counter as themselves only")
+    account = request.app.state.accounts.account(named)
+    if account is None or account.role != "staff" or not account.covers_site(site):
+        raise ApiError(422, "unknown_staff",
+                       f"Không có cán bộ “{named}” tại điểm {site} / no staff member {named!r} at site {site}")
+    return named
 
 
 @router.post("/sites/{site}/counters/{counter}/close")
@@ -415,7 +439,7 @@ async def rate(request: Request, site: str, body: RatingBody) -> dict[str, Any]:
 async def monitor(request: Request, site: str) -> dict[str, Any]:
     """The live snapshot for floor managers."""
     runtime = _runtime(request, site)
-    require_role(request, site, "manager", "admin", "ops")
+    require_role(request, site, *MONITOR_READERS)
     return runtime.monitor_snapshot()
 
 

@@ -1,6 +1,7 @@
 """Fan-out of committed events to live subscribers (the WebSocket clients of the live stream).
 
-Each event is encoded to JSON once, whatever the number of subscribers. Each
+Each event is encoded to JSON once, whatever the number of subscribers (twice
+when it has a public form: the hall and ticket pages' stream, CONTRACT.md section 3). Each
 subscriber has a bounded queue that its own writer task drains, so a slow
 client delays nobody else; one too slow to keep up is dropped (it reconnects
 with ?after=SEQ and catches up from the log) rather than letting memory grow
@@ -36,10 +37,15 @@ def encode(message: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Frame:
-    """One published message, encoded once for every subscriber."""
+    """One published message, encoded once for every subscriber.
+
+    text: what the authenticated stream sends; public: what the public stream sends of the
+    same event (None: the public stream does not show it).
+    """
 
     seq: int
     text: str
+    public: str | None = None
 
 
 class Subscription:
@@ -71,12 +77,12 @@ class Hub:
         self._pending: deque[tuple[Frame, list[Subscription]]] = deque()
         self._distributor: asyncio.Task[None] | None = None
 
-    def publish(self, site: str, message: Mapping[str, Any]) -> None:
-        """Deliver a message (an event with seq and site) to the site's subscribers."""
+    def publish(self, site: str, message: Mapping[str, Any], public: Mapping[str, Any] | None = None) -> None:
+        """Deliver a message (an event with seq and site), and its public form if any, to the site's subscribers."""
         subs = [*self._subs.get(site, ()), *self._all]
         if not subs:
             return
-        frame = Frame(int(message["seq"]), encode(message))
+        frame = Frame(int(message["seq"]), encode(message), None if public is None else encode(public))
         if len(subs) <= FANOUT_CHUNK and not self._pending:
             for sub in subs:
                 sub.offer(frame)

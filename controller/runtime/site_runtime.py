@@ -17,13 +17,14 @@ from controller.core.clock import iso
 from controller.core.commands import Command
 from controller.core.events import Event
 from controller.core.floor import Floor
+from controller.core.public_events import public_data
 from controller.core.site import Site
 from controller.core.state import SiteState
 from controller.core.views import monitor_snapshot
 from controller.runtime.hub import Hub
 from controller.store.base import EventStore, StoreError
 
-__all__ = ["Committed", "SiteRuntime", "live_message"]
+__all__ = ["Committed", "SiteRuntime", "live_message", "public_message", "publish_event"]
 
 Clock = Callable[[], float]
 
@@ -127,7 +128,7 @@ class SiteRuntime:
         await self.recover()
         if self.last_seq > before:
             for stored in await self.store.read_after(self.site.id, before):
-                self.hub.publish(self.site.id, self.message(stored.seq, Event.from_dict(stored.body)))
+                publish_event(self.hub, self.site, stored.seq, Event.from_dict(stored.body))
         self._unsure = False
 
     async def _commit(self, events: list[Event]) -> Committed:
@@ -144,14 +145,10 @@ class SiteRuntime:
         for seq, event in zip(seqs, events, strict=True):
             committed.append((seq, event))
             self.last_seq = seq
-            self.hub.publish(self.site.id, self.message(seq, event))
+            publish_event(self.hub, self.site, seq, event)
         for listener in self.listeners:
             listener(self.site.id, committed)
         return committed
-
-    def message(self, seq: int, event: Event) -> dict[str, Any]:
-        """The live-stream form of an event (CONTRACT.md section 3)."""
-        return live_message(self.site, seq, event)
 
     def snapshot_message(self, seq: int) -> dict[str, Any]:
         """The live stream's periodic monitor.snapshot, sent after the event with seq `seq` (it repeats that seq)."""
@@ -176,3 +173,17 @@ def live_message(site: Site, seq: int, event: Event) -> dict[str, Any]:
         "ts": event.at,
         **event.data,
     }
+
+
+def public_message(site: Site, seq: int, event: Event) -> dict[str, Any] | None:
+    """The public stream's form of the event (what the hall shows), or None when it is not shown there."""
+    data = public_data(event)
+    if data is None:
+        return None
+    return {"seq": seq, "site": site.id, "type": event.type, "at": iso(event.at, site.utc_offset_s), "ts": event.at,
+            **data}
+
+
+def publish_event(hub: Hub, site: Site, seq: int, event: Event) -> None:
+    """Hand a committed event to the live streams of the site, in both its forms."""
+    hub.publish(site.id, live_message(site, seq, event), public_message(site, seq, event))

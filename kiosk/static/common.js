@@ -107,12 +107,17 @@ const Motcua = (() => {
     }
   }
 
-  /** The site's live stream; reconnects with ?after=SEQ so nothing is missed or repeated. */
+  /** The site's live stream; reconnects with ?after=SEQ so nothing is missed or repeated.
+      Without a token it is the public stream (what the hall shows); with a staff or manager
+      token, offered as a subprotocol (never in the address, which logs keep), every event.
+      onSignedOut: the server ended the stream because the token was logged out or expired. */
   class Live {
-    constructor(site, onEvent, { after = null, onState = () => {} } = {}) {
+    constructor(site, onEvent, { after = null, onState = () => {}, token = null, onSignedOut = null } = {}) {
       this.site = site;
       this.onEvent = onEvent;
       this.onState = onState;
+      this.token = token;
+      this.onSignedOut = onSignedOut;
       this.lastSeq = after;
       this.delay = 250;
       this.closed = false;
@@ -126,7 +131,8 @@ const Motcua = (() => {
     }
 
     connect() {
-      const socket = new WebSocket(this.url());
+      const socket = this.token ? new WebSocket(this.url(), ["motcua.live.v1", `motcua.bearer.${this.token}`])
+        : new WebSocket(this.url());
       this.socket = socket;
       socket.onopen = () => { this.delay = 250; this.onState(true); };
       socket.onmessage = (message) => {
@@ -138,8 +144,9 @@ const Motcua = (() => {
         }
         this.onEvent(event);
       };
-      socket.onclose = () => {
+      socket.onclose = (closing) => {
         this.onState(false);
+        if (closing.code === 4401 && this.onSignedOut) { this.closed = true; this.onSignedOut(); }
         if (this.closed) return;
         setTimeout(() => this.connect(), this.delay);
         this.delay = Math.min(this.delay * 2, 5000);

@@ -22,7 +22,8 @@
   Motcua.setDictionary({
     vi: {
       title: "Quầy {n}", logout: "Đăng xuất", login_title: "Đăng nhập quầy {n}", staff_id: "Mã cán bộ", pin: "Mã PIN",
-      login: "Đăng nhập", wrong_counter: "Tài khoản này dành cho quầy {n}.", current: "Đang phục vụ",
+      login: "Đăng nhập", wrong_counter: "Tài khoản này dành cho quầy {n}.",
+      wrong_site: "Tài khoản này dành cho điểm phục vụ {s}.", current: "Đang phục vụ",
       state: "Trạng thái", waited: "Đã chờ", at_counter: "Tại quầy", open: "Mở quầy", call_next: "Gọi số tiếp",
       recall: "Gọi lại", no_show: "Vắng mặt", start: "Bắt đầu phục vụ", finish_done: "Hoàn thành",
       finish_incomplete: "Hồ sơ chưa đủ", finish_rejected: "Từ chối", transfer: "Chuyển", pause: "Tạm dừng",
@@ -41,7 +42,8 @@
     },
     en: {
       title: "Counter {n}", logout: "Log out", login_title: "Log in at counter {n}", staff_id: "Staff id", pin: "PIN",
-      login: "Log in", wrong_counter: "This account is for counter {n}.", current: "Current ticket",
+      login: "Log in", wrong_counter: "This account is for counter {n}.", wrong_site: "This account is for site {s}.",
+      current: "Current ticket",
       state: "State", waited: "Waited", at_counter: "At the counter", open: "Open counter", call_next: "Call next",
       recall: "Recall", no_show: "No-show", start: "Start service", finish_done: "Done",
       finish_incomplete: "Incomplete papers", finish_rejected: "Rejected", transfer: "Transfer", pause: "Pause",
@@ -241,6 +243,8 @@
     await refresh();
     if (!live) {
       live = new Motcua.Live(site, onEvent, {
+        token: session.token,
+        onSignedOut: () => logout(),
         onState: (up) => {
           $("live-state").dataset.state = up ? "on" : "off";
           $("live-state").setAttribute("aria-label", up ? "online" : t("lost"));
@@ -257,6 +261,7 @@
     $("login-error").classList.add("hidden");
     try {
       const { data } = await api("POST", "/api/v1/auth/login", { body: { user: $("user").value.trim(), secret: $("pin").value } });
+      if (data.site !== "*" && data.site !== site) throw new Error(t("wrong_site", { s: data.site }));
       if (data.role === "staff" && data.counter !== counter) throw new Error(t("wrong_counter", { n: data.counter }));
       session = { token: data.token, user: $("user").value.trim(), role: data.role };
       sessionStorage.setItem(storeKey, JSON.stringify(session));

@@ -217,7 +217,7 @@
     if (site) {
       live = new M.Live(site, (event) => {
         if (event.type !== "monitor.snapshot") { refreshSoon(); refreshSeriesSoon(); }
-      }, { onState: (on) => { $("live-state").dataset.state = on ? "on" : "off"; } });
+      }, { token, onSignedOut: () => logout(""), onState: (on) => { $("live-state").dataset.state = on ? "on" : "off"; } });
     }
     setInterval(refresh, 5000);
     setInterval(refreshSeries, 60000);

@@ -21,10 +21,12 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 __all__ = [
+    "CLOSE_CREDENTIAL_GONE",
     "COUNTER_ACTIONS",
     "EVENT_TYPES",
     "OUTCOMES",
     "PRIORITIES",
+    "PUBLIC_FIELDS",
     "ROLES",
     "UNPROMPTED_TYPES",
     "ContractViolation",
@@ -32,6 +34,7 @@ __all__ = [
     "Motcua",
     "Session",
     "check_issued",
+    "check_public",
     "contract_error",
     "iso_instant",
 ]
@@ -53,6 +56,20 @@ EVENT_TYPES = (
 )
 # what the controller raises by itself, with no request (its periodic enforcement of the targets, devices)
 UNPROMPTED_TYPES = ("target.at_risk", "target.breached", "alert.raised", "device.changed")
+# section 3, the public audience: the types it carries and, besides seq, type, at (and site, ts), their fields
+COMMON_FIELDS = ("seq", "type", "at", "site", "ts")
+PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "day.started": ("day",),
+    **{t: ("ticket", "number", "agency") for t in ("ticket.issued", "ticket.ready", "ticket.abandoned")},
+    **{t: ("ticket", "number", "agency", "counter") for t in (
+        "ticket.called", "ticket.recalled", "ticket.no_show", "ticket.started", "ticket.finished",
+        "ticket.transferred")},
+    "counter.changed": ("counter", "status"),
+}
+# section 3: the subprotocols a browser offers, and the one it is answered
+LIVE_SUBPROTOCOL = "motcua.live.v1"
+BEARER_SUBPROTOCOL = "motcua.bearer."
+CLOSE_CREDENTIAL_GONE = 4401
 
 
 class ContractViolation(AssertionError):
@@ -204,21 +221,48 @@ def check_issued(body: Mapping[str, Any], waiting: bool = True) -> None:
     iso_instant(body["issued_at"])
 
 
-class LiveStream:
-    """WS /api/v1/sites/{site}/live: events in commit order, resumable with ?after=SEQ."""
+def check_public(message: Mapping[str, Any]) -> None:
+    """A message of the public stream carries a public type and no field beyond that type's."""
+    fields = PUBLIC_FIELDS.get(str(message.get("type")))
+    if fields is None:
+        raise ContractViolation(f"the public stream carried a {message.get('type')!r}: {message!r}")
+    extra = set(message) - set(COMMON_FIELDS) - set(fields)
+    if extra:
+        raise ContractViolation(f"the public stream carried {sorted(extra)} in a {message['type']}: {message!r}")
 
-    def __init__(self, connection: ClientConnection) -> None:
+
+class LiveStream:
+    """WS /api/v1/sites/{site}/live: events in commit order, resumable with ?after=SEQ.
+
+    Public without a credential (only section 3's public types and fields, seqs increasing with
+    gaps), full with one (every event, one seq after the other).
+    """
+
+    def __init__(self, connection: ClientConnection, public: bool) -> None:
         self.connection = connection
+        self.public = public
         self.snapshots: list[dict[str, Any]] = []
         self.last_seq: int | None = None
 
     @staticmethod
     @asynccontextmanager
-    async def open(ws_base: str, site: str, after: int | None = None) -> AsyncIterator[LiveStream]:
-        url = f"{ws_base}{API}/sites/{site}/live" + ("" if after is None else f"?after={after}")
+    async def open(
+        ws_base: str, site: str, after: int | None = None, *, token: str | None = None,
+        headers: Mapping[str, str] | None = None, snapshots: bool = True,
+    ) -> AsyncIterator[LiveStream]:
+        """Open the stream: public, or full with a bearer `token` offered as browsers do (subprotocols),
+        or with credential `headers` (Authorization: Bearer, X-Api-Key) as other clients may."""
+        query = [f"after={after}"] if after is not None else []
+        if not snapshots:
+            query.append("snapshots=false")
+        url = f"{ws_base}{API}/sites/{site}/live" + ("?" + "&".join(query) if query else "")
+        offered = None if token is None else [LIVE_SUBPROTOCOL, BEARER_SUBPROTOCOL + token]
         # no cap on what is buffered unread: a backlog left unread must not hold up the close handshake
-        async with websockets.connect(url, open_timeout=10, proxy=None, max_queue=None) as connection:
-            yield LiveStream(connection)
+        async with websockets.connect(url, open_timeout=10, proxy=None, max_queue=None, subprotocols=offered,
+                                      additional_headers=dict(headers or {})) as connection:
+            if token is not None and connection.subprotocol != LIVE_SUBPROTOCOL:
+                raise ContractViolation(f"answered subprotocol {connection.subprotocol!r}, not {LIVE_SUBPROTOCOL}")
+            yield LiveStream(connection, public=token is None and not headers)
 
     async def message(self, timeout_s: float = 5.0) -> dict[str, Any]:
         """The next message of any type, its common fields checked."""
@@ -235,14 +279,20 @@ class LiveStream:
         return message
 
     async def event(self, timeout_s: float = 5.0) -> dict[str, Any]:
-        """The next event (periodic snapshots are kept aside), checked to follow the last one without a gap."""
+        """The next event (periodic snapshots are kept aside), checked to follow the last one: without a gap
+        on the full stream, after it on the public one, where only the public fields may appear."""
         while True:
             message = await self.message(timeout_s)
+            if self.public:
+                check_public(message)
             if message["type"] == "monitor.snapshot":
                 self.snapshots.append(message)
                 continue
-            if self.last_seq is not None and message["seq"] != self.last_seq + 1:
-                raise ContractViolation(f"seq {message['seq']} after {self.last_seq}: a gap or a repeat")
+            if self.last_seq is not None:
+                if self.public and message["seq"] <= self.last_seq:
+                    raise ContractViolation(f"seq {message['seq']} after {self.last_seq}: a repeat or out of order")
+                if not self.public and message["seq"] != self.last_seq + 1:
+                    raise ContractViolation(f"seq {message['seq']} after {self.last_seq}: a gap or a repeat")
             self.last_seq = message["seq"]
             return message
 
