@@ -67,18 +67,18 @@ def test_at_risk_alert_standby_opened_alert_clears(server: ServerProcess, browse
         assert c.post("/api/v1/_test/clock", headers=admin, json={"advance_s": 130}).status_code == 200
 
     page.wait_for_selector("#risky tr[data-ticket]", timeout=10000)
-    alert = page.locator("#alerts li[data-alert='standby-TP']")
+    alert = page.locator("#alerts li[data-alert='standby-49']")
     alert.wait_for(timeout=10000)
     assert "quầy dự phòng" in alert.inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "at-risk.png"), full_page=True)
 
     alert.locator("button.ok").click()  # "Mở quầy 49": the manager opens the standby counter
-    page.wait_for_selector("#alerts li[data-alert='standby-TP']", state="detached", timeout=10000)
+    page.wait_for_selector("#alerts li[data-alert='standby-49']", state="detached", timeout=10000)
     page.wait_for_selector("#counters [data-counter='49'][data-status='open']", timeout=10000)
     with httpx.Client(base_url=server.url, timeout=10) as c:
         snapshot = c.get("/api/v1/sites/tinh/monitor", headers=admin).json()
-    assert not [a for a in snapshot["alerts"] if a["alert"] == "standby-TP"]
+    assert not [a for a in snapshot["alerts"] if a["alert"] == "standby-49"]
     assert next(c for c in snapshot["counters"] if c["id"] == 49)["staff"] == "quanly"
     assert not errors, errors
     context.close()
