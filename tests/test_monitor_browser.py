@@ -150,7 +150,7 @@ def monitor_page(
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("request", lambda request: requests.append(request.url))
-    page.goto(f"{server.url}/monitor/{site}")
+    page.goto(f"{server.url}/monitor/{site}" if site else f"{server.url}/monitor")
     page.fill("#user", "quanly")
     page.fill("#secret", "demo")
     page.click("#login-button")
@@ -235,6 +235,22 @@ def test_the_first_screen_counts_everyone_past_15_minutes_and_says_what_to_do(
     assert cut_off(page) == []
     assert not errors, errors
     assert [r for r in requests if not r.startswith((late_floor.url, late_floor.url.replace("http", "ws")))] == []
+    page.context.close()
+
+
+def test_every_site_view_the_feed_and_metrics_count_them_alike(late_floor: ServerProcess, browser: Browser) -> None:
+    manager = login(late_floor.url, "quanly", "demo")
+    with httpx.Client(base_url=late_floor.url, timeout=10) as c:
+        feed = c.get("/api/v1/feed", headers=manager).json()["sites"][0]
+        metrics = c.get("/metrics").text
+    assert (feed["within_transaction_target"], feed["waiting_over_target"]) == (round(1 / 19, 4), 18)
+    assert 'motcua_within_target_ratio{agency="THUE",site="tinh"} 0.14285714285714285' in metrics
+    assert 'motcua_waiting_over_target{agency="TP",site="tinh"} 8.0' in metrics
+    page, errors, _ = monitor_page(browser, late_floor, {"width": 1366, "height": 768}, "", ("#sites tr[data-site]",))
+    row = page.locator("#sites tr[data-site='tinh'] td")
+    assert (row.nth(1).inner_text(), row.nth(4).inner_text()) == ("18", "5,3 %")  # "/monitor" showed 100.0 % too
+    assert cut_off(page) == []
+    assert not errors, errors
     page.context.close()
 
 

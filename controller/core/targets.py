@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,7 @@ LONG_SERVICE_FACTOR = 1.25
 # manager screens show ages and estimates that a fresh look keeps honest).
 QUIET_MAX_S = 300.0
 DRIFT_S = 120.0
+_IN_LINE = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting, for loops over every ticket
 # A ticket at risk is cleared once its predicted call is back inside its deadline by this much:
 # predictions move by seconds as services run, and a ticket on the edge should not flap.
 CLEAR_MARGIN_S = 30.0
@@ -99,15 +101,18 @@ class TargetTally:
                 "missed": self.missed, "waiting_over": self.waiting_over}
 
 
-def transaction_tallies(state: SiteState, now: float) -> dict[str, TargetTally]:
-    """Today's transactions of each agency against the transaction target (the module's definition)."""
+def transaction_tallies(
+    state: SiteState, now: float, in_line: Mapping[str, list[Ticket]] | None = None
+) -> dict[str, TargetTally]:
+    """Today's transactions of each agency against the transaction target (the module's definition).
+
+    in_line: state.waiting_by_agency(), when the caller has it already.
+    """
     target = state.site.targets.transaction_wait_s
-    over = dict.fromkeys(state.site.agencies, 0)
-    for ticket in state.tickets.values():
-        if ticket.is_waiting and ticket.waited(now) > target:
-            over[ticket.agency] += 1
+    lines = state.waiting_by_agency() if in_line is None else in_line
     out = {}
-    for agency, waiting_over in over.items():
+    for agency in state.site.agencies:
+        waiting_over = sum(1 for t in lines.get(agency, ()) if t.waited(now) > target)
         ok, late, left = state.call_tally.get(agency, (0, 0, 0))
         out[agency] = TargetTally(ok, late + left + waiting_over, waiting_over)
     return out
@@ -118,10 +123,16 @@ def visit_tally(state: SiteState, now: float) -> TargetTally:
     target = state.site.targets.visit_wait_s
     within = missed = over = 0
     for ticket in state.tickets.values():
-        total = ticket.visit_waited + (ticket.waited(now) if ticket.is_waiting else 0.0)
-        if ticket.breached_visit or total > target:
+        waiting = ticket.state in _IN_LINE
+        if ticket.breached_visit:
             missed += 1
-            over += ticket.is_waiting
+            over += waiting
+        elif waiting:
+            if ticket.visit_waited + ticket.waited(now) > target:
+                missed += 1
+                over += 1
+        elif ticket.visit_waited > target:
+            missed += 1
         elif ticket.state is TicketState.DONE:
             within += 1
     return TargetTally(within, missed, over)

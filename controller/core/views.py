@@ -90,7 +90,7 @@ def _at_risk_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: flo
     """Tickets at risk now (targets.at_risk_now), the closest to their deadline first (at most 30)."""
     state = floor.state
     fc = floor.forecast(now)
-    risky = [t for tickets in in_line.values() for t in tickets if at_risk_now(state, t, now)]
+    risky = [t for tickets in in_line.values() for t in tickets if t.at_risk and at_risk_now(state, t, now)]
     risky.sort(key=state.deadline_of)
     rows = []
     for t in risky[:30]:
@@ -110,18 +110,18 @@ def _at_risk_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: flo
 def _overdue_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: float) -> list[dict[str, Any]]:
     """Tickets still in line past the transaction target, the longest wait first (at most 30)."""
     target = floor.site.targets.transaction_wait_s
-    over = [t for tickets in in_line.values() for t in tickets if t.waited(now) > target]
-    over.sort(key=lambda t: -t.waited(now))
+    over = [(waited, t) for tickets in in_line.values() for t in tickets if (waited := t.waited(now)) > target]
+    over.sort(key=lambda pair: -pair[0])
     return [
         {
             "ticket": t.id,
             "number": t.number,
             "agency": t.agency,
-            "waited_s": round(t.waited(now)),
-            "over_s": round(t.waited(now) - target),
+            "waited_s": round(waited),
+            "over_s": round(waited - target),
             "priority": t.priority,
         }
-        for t in over[:30]
+        for waited, t in over[:30]
     ]
 
 
@@ -132,7 +132,7 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
     fc = floor.forecast(now)
     agencies = []
     in_line = state.waiting_by_agency()
-    tallies = transaction_tallies(state, now)
+    tallies = transaction_tallies(state, now, in_line)
     target_s = site.targets.transaction_wait_s
     for agency in site.agencies.values():
         waiting = in_line[agency.id]
@@ -153,7 +153,7 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
             "waiting": len(waiting),
             "longest_wait_s": round(longest),
             "predicted_wait_s": None if predicted_new is None else round(predicted_new),
-            "at_risk": sum(1 for t in waiting if at_risk_now(state, t, now)),
+            "at_risk": sum(1 for t in waiting if t.at_risk and at_risk_now(state, t, now)),
             "waiting_over_target": tally.waiting_over,
             "served_today": state.served_per_agency.get(agency.id, 0),
             "median_wait_s": round(statistics.median(waits)) if waits else None,
