@@ -26,13 +26,21 @@ def test_printer_alerts_are_raised_once_and_resolved_by_the_floor() -> None:
     [raised] = printer_alert_events([out_of_paper], {}, 10.0)
     assert raised.type == "alert.raised"
     assert raised.data == {"alert": "printer-printer-k1", "code": PRINTER_ALERT_CODE, "device": "printer-k1",
-                           "reason": "hết giấy / paper out"}
+                           "reason": "hết giấy / paper out", "problems": ["paper_out"],
+                           "message": "Máy in printer-k1: hết giấy / Printer printer-k1: paper out"}
     # still open: not raised again; a healthy or unknown printer raises nothing
     assert printer_alert_events([out_of_paper], {raised.data["alert"]: dict(raised.data)}, 11.0) == []
     assert printer_alert_events([_printer_change("online", paper="ok", can_print=True)], {}, 12.0) == []
     assert printer_alert_events([{**out_of_paper, "kind": "display"}], {}, 12.0) == []
     [offline] = printer_alert_events([_printer_change("offline")], {"printer-printer-k1": {"resolved": True}}, 13.0)
     assert offline.data["reason"] == "offline"
+    assert (offline.data["problems"], offline.data["message"]) == (
+        ["offline"], "Máy in printer-k1: mất kết nối / Printer printer-k1: offline")
+    [jammed] = printer_alert_events([_printer_change("online", can_print=False, cover_open=True, error="cutter")],
+                                    {}, 14.0)
+    assert jammed.data["problems"] == ["cover_open", "error"]
+    assert jammed.data["message"] == ("Máy in printer-k1: nắp mở, lỗi (cutter) / "
+                                      "Printer printer-k1: cover open, error (cutter)")
 
 
 def test_kiosk_ticket_is_printed_with_what_the_floor_says(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from controller.api.errors import ApiError, refuse_websocket
 from controller.api.security import require_role
 from controller.core.clock import iso
 from controller.core.floor import Floor
+from controller.core.targets import TargetTally, at_risk_now, transaction_tallies
 from controller.core.tickets import CounterStatus
 from controller.runtime.controller import Controller
 
@@ -42,8 +43,8 @@ def site_indicators(floor: Floor, now: float) -> dict[str, Any]:
     site = floor.site
     in_line = state.waiting_by_agency()
     waiting = [t for tickets in in_line.values() for t in tickets]
-    waits = [w for ws in state.waits_per_agency.values() for w in ws]
-    target = site.targets.transaction_wait_s
+    tally = sum(transaction_tallies(state, now).values(), TargetTally())
+    share = tally.share
     satisfaction, ratings = state.satisfaction()
     return {
         "site": site.id,
@@ -52,10 +53,12 @@ def site_indicators(floor: Floor, now: float) -> dict[str, Any]:
         "day": state.day,
         "waiting": len(waiting),
         "longest_wait_s": round(max((t.waited(now) for t in waiting), default=0.0)),
-        "at_risk": sum(1 for t in waiting if t.at_risk),
+        "at_risk": sum(1 for t in waiting if at_risk_now(state, t, now)),
+        "waiting_over_target": tally.waiting_over,
         "served_today": sum(state.served_per_agency.values()),
         "issued_today": len(state.tickets),
-        "within_transaction_target": round(sum(1 for w in waits if w <= target) / len(waits), 4) if waits else None,
+        # transactions called within target / (called + not called past it): controller/core/targets.py
+        "within_transaction_target": None if share is None else round(share, 4),
         "satisfaction": None if satisfaction is None else round(satisfaction, 4),
         "ratings": ratings,
         "counters_open": sum(1 for c in state.counters.values() if c.status == CounterStatus.OPEN),

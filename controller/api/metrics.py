@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from controller.core.targets import at_risk_now, transaction_tallies
 from controller.core.tickets import CounterStatus
 from controller.runtime.controller import Controller
 
@@ -29,8 +30,10 @@ class ControllerCollector(Collector):
         served = CounterMetricFamily("motcua_transactions_served", "Transactions served today",
                                      labels=["site", "agency"])
         within = GaugeMetricFamily("motcua_within_target_ratio",
-                                   "Share of today's transactions called within the wait target",
-                                   labels=["site", "agency"])
+                                   "Today's transactions called within the wait target, over those called and "
+                                   "those not called whose wait passed it", labels=["site", "agency"])
+        over = GaugeMetricFamily("motcua_waiting_over_target", "Tickets still waiting past the wait target",
+                                 labels=["site", "agency"])
         counters = GaugeMetricFamily("motcua_counters", "Counters by status", labels=["site", "status"])
         breaches = CounterMetricFamily("motcua_breaches", "Target breaches today", labels=["site", "kind"])
         satisfaction = GaugeMetricFamily("motcua_satisfaction_ratio", "Share of top-two ratings today",
@@ -39,18 +42,19 @@ class ControllerCollector(Collector):
         for site_id, runtime in self.controller.runtimes.items():
             state = runtime.floor.state
             now = runtime.clock()
-            target = runtime.site.targets.transaction_wait_s
             in_line = state.waiting_by_agency()
+            tallies = transaction_tallies(state, now)
             for agency in runtime.site.agencies:
                 tickets = in_line[agency]
                 waiting.add_metric([site_id, agency], len(tickets))
                 longest.add_metric([site_id, agency], max((t.waited(now) for t in tickets), default=0.0))
-                at_risk.add_metric([site_id, agency], sum(1 for t in tickets if t.at_risk))
+                at_risk.add_metric([site_id, agency], sum(1 for t in tickets if at_risk_now(state, t, now)))
                 issued.add_metric([site_id, agency], state.issued_per_agency.get(agency, 0))
                 served.add_metric([site_id, agency], state.served_per_agency.get(agency, 0))
-                waits = state.waits_per_agency.get(agency, [])
-                if waits:
-                    within.add_metric([site_id, agency], sum(1 for w in waits if w <= target) / len(waits))
+                tally = tallies[agency]
+                over.add_metric([site_id, agency], tally.waiting_over)
+                if tally.share is not None:
+                    within.add_metric([site_id, agency], tally.share)
             for status in CounterStatus:
                 counters.add_metric([site_id, str(status)],
                                     sum(1 for c in state.counters.values() if c.status == status))
@@ -60,7 +64,7 @@ class ControllerCollector(Collector):
             if share is not None:
                 satisfaction.add_metric([site_id], share)
             last_seq.add_metric([site_id], runtime.last_seq)
-        yield from (waiting, longest, at_risk, issued, served, within, counters, breaches, satisfaction, last_seq)
+        yield from (waiting, longest, at_risk, issued, served, within, over, counters, breaches, satisfaction, last_seq)
 
 
 def render_metrics(controller: Controller, *extra: Collector) -> bytes:

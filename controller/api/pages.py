@@ -22,6 +22,11 @@ __all__ = ["STATIC_DIRS", "router"]
 
 STATIC_DIRS = (Path(kiosk.__file__).parent / "static", Path(counter_display.__file__).parent / "static")
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html|json)$")
+# Libraries we ship as their authors publish them (kiosk/static/vendor/NAME/, each with its licence):
+# served from here, never from a CDN, by package and file name only.
+VENDOR_DIR = Path(kiosk.__file__).parent / "static" / "vendor"
+VENDOR_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+VENDOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.(js|css)$")
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -114,6 +119,15 @@ async def province_monitor_page() -> Response:
     path = _asset("monitor.html")
     assert path is not None, "page monitor.html is missing from the package"
     return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
+
+
+@router.get("/ui/vendor/{package}/{name}")
+async def vendor_asset(package: str, name: str) -> Response:
+    """A shipped library's script or style (e.g. uPlot for the monitor's charts)."""
+    path = VENDOR_DIR / package / name
+    if not (VENDOR_PACKAGE.match(package) and VENDOR_NAME.match(name) and path.is_file()):
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)
 
 
 @router.get("/ui/{name}")

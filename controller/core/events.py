@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset(
         "counter.changed",
         "rating.recorded",
         "target.at_risk",
+        "target.at_risk_cleared",
         "target.breached",
         "alert.raised",
         "alert.acknowledged",

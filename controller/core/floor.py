@@ -29,7 +29,7 @@ from controller.core.tickets import Ticket, TicketState
 __all__ = ["Floor"]
 
 # Tick events that only flag tickets or warn the manager: they change no prediction.
-_FLAGS = frozenset({"target.at_risk", "target.breached", "alert.raised"})
+_FLAGS = frozenset({"target.at_risk", "target.at_risk_cleared", "target.breached", "alert.raised"})
 
 # Enforcement judges risk on a forecast at most this old (by default: the simulator's choice,
 # where a risk seen a minute later still leaves minutes to act and speed matters). The server

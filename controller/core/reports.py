@@ -7,6 +7,14 @@ Definitions (they matter for the province's targets):
 - a visit's wait is the sum of its transactions' waits (plus the wait of a
   step it left without being served);
 - service time runs from start (or the call, when start was not pressed) to finish;
+- within the transaction target is the core's one definition (controller/core/targets.py):
+  transactions called within the target / (transactions called + transactions not
+  called whose wait passed it: still in line at the end, or left); a transaction
+  counts at its last call (a missed call put back in line or a transfer is not its
+  last), whether it was then served or not; per counter and staff member only their
+  calls count (a transaction nobody called belongs to no counter);
+- within the visit target: visits completed within it / (visits completed + visits
+  whose wait passed it, completed or not);
 - satisfaction is the share of ratings in the top two levels of the site's scale.
 """
 
@@ -18,6 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from controller.core.targets import TargetTally
 
 __all__ = ["Group", "Report", "build_report", "percentile"]
 
@@ -43,9 +53,12 @@ class Group:
     transfers: int = 0
     breaches: Counter[str] = field(default_factory=Counter)
     ratings: list[tuple[int, int]] = field(default_factory=list)  # (score, levels)
+    within: int = 0   # transactions called within the target (at their last call)
+    missed: int = 0   # called after it, or not called with their wait past it
 
     def summary(self, target_s: float) -> dict[str, Any]:
         n = len(self.waits)
+        share = TargetTally(self.within, self.missed).share
         top = sum(1 for score, levels in self.ratings if score >= levels - 1)
         return {
             "key": self.key,
@@ -53,7 +66,7 @@ class Group:
             "wait_p50_s": _round(percentile(self.waits, 0.5)),
             "wait_p90_s": _round(percentile(self.waits, 0.9)),
             "wait_max_s": _round(max(self.waits, default=None)),
-            "within_transaction_target": round(sum(1 for w in self.waits if w <= target_s) / n, 4) if n else None,
+            "within_transaction_target": None if share is None else round(share, 4),
             "service_p50_s": _round(percentile(self.services, 0.5)),
             "service_mean_s": _round(statistics.fmean(self.services)) if self.services else None,
             "outcomes": dict(sorted(self.outcomes.items())),
@@ -85,6 +98,8 @@ class Report:
     by_staff: dict[str, Group] = field(default_factory=dict)
     staff_agency: dict[str, Counter[str]] = field(default_factory=dict)
     visit_waits: dict[str, float] = field(default_factory=dict)
+    visits_completed: set[str] = field(default_factory=set)
+    visits_breached: set[str] = field(default_factory=set)
     visits: int = 0
     abandoned: int = 0
     breach_causes: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -92,8 +107,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """The JSON body of the report endpoint."""
         target = self.transaction_target_s
-        visit_waits = list(self.visit_waits.values())
         total = self.total.summary(target)
+        visits = self.visit_tally().share
         sat = total["satisfaction"]
         return {
             "site": self.site,
@@ -105,10 +120,7 @@ class Report:
             },
             "visits": self.visits,
             "abandoned": self.abandoned,
-            "visits_within_visit_target": (
-                round(sum(1 for w in visit_waits if w <= self.visit_target_s) / len(visit_waits), 4)
-                if visit_waits else None
-            ),
+            "visits_within_visit_target": None if visits is None else round(visits, 4),
             "satisfaction_meets_target": None if sat is None else sat >= self.satisfaction_target,
             "total": total,
             "breaches_by_cause": [
@@ -120,6 +132,19 @@ class Report:
             "counters": [g.summary(target) for g in self.by_counter.values()],
             "staff": self.staff_evaluation(),
         }
+
+    def visit_tally(self) -> TargetTally:
+        """Visits against the visit target (the module's definition)."""
+        missed = set(self.visits_breached)
+        within = 0
+        for ticket in self.visits_completed:
+            if ticket in missed:
+                continue
+            if self.visit_waits.get(ticket, 0.0) > self.visit_target_s:
+                missed.add(ticket)
+            else:
+                within += 1
+        return TargetTally(within, len(missed))
 
     def staff_evaluation(self) -> list[dict[str, Any]]:
         """Each staff member beside the peers of their main agency (for monthly evaluation)."""
@@ -151,8 +176,13 @@ def build_report(
     calls: dict[str, dict[str, Any]] = {}   # ticket -> its current call
     started: dict[str, float] = {}
     unserved: dict[str, float] = {}          # ticket -> wait of a step left unserved
+    # The transaction target: a call counts at once, and is taken back if the transaction goes back in line;
+    # a transaction in line past the target counts as missed unless a call comes.
+    counted: dict[str, tuple[list[Group], bool]] = {}  # ticket -> groups its current call counted in, within?
+    overdue: dict[str, tuple[str, str]] = {}           # ticket in line past the target -> (agency, procedure)
+    procedure_of: dict[str, str] = {}
 
-    def groups(agency: str, procedure: str, counter: Any, staff: Any) -> list[Group]:
+    def groups(agency: str, procedure: str, counter: Any, staff: Any, finished: bool = True) -> list[Group]:
         out = [report.total,
                report.by_agency.setdefault(agency, Group(agency)),
                report.by_procedure.setdefault(procedure, Group(procedure))]
@@ -160,8 +190,21 @@ def build_report(
             out.append(report.by_counter.setdefault(str(counter), Group(str(counter))))
         if staff:
             out.append(report.by_staff.setdefault(str(staff), Group(str(staff))))
-            report.staff_agency.setdefault(str(staff), Counter())[agency] += 1
+            if finished:
+                report.staff_agency.setdefault(str(staff), Counter())[agency] += 1
         return out
+
+    def uncount(ticket: str) -> bool | None:
+        """Take back the current call of a ticket going back in line; whether it was within (None: none)."""
+        taken = counted.pop(ticket, None)
+        if taken is None:
+            return None
+        for group in taken[0]:
+            if taken[1]:
+                group.within -= 1
+            else:
+                group.missed -= 1
+        return taken[1]
 
     for body in events:
         kind = body.get("type")
@@ -169,16 +212,42 @@ def build_report(
         if kind == "day.started":
             calls.clear()
             started.clear()
+            counted.clear()  # calls of an earlier day stay counted
         elif kind == "ticket.issued":
             report.visits += 1
             report.visit_waits[str(ticket)] = 0.0
+            procedure_of[str(ticket)] = str(body.get("procedure"))
         elif kind == "ticket.called":
             calls[str(ticket)] = dict(body)
             started.pop(str(ticket), None)
+            uncount(str(ticket))
+            overdue.pop(str(ticket), None)
+            procedure_of[str(ticket)] = str(body["procedure"])
+            within = float(body.get("waited_s", 0.0)) <= transaction_target_s
+            called = groups(body["agency"], body["procedure"], body.get("counter"), body.get("staff"), False)
+            for group in called:
+                if within:
+                    group.within += 1
+                else:
+                    group.missed += 1
+            counted[str(ticket)] = (called, within)
         elif kind == "ticket.started":
             started[str(ticket)] = float(body["at"])
         elif kind in ("ticket.finished", "ticket.transferred"):
             call = calls.pop(str(ticket), None)
+            if kind == "ticket.finished":
+                counted.pop(str(ticket), None)  # its last call
+                if body.get("next_step"):
+                    procedure_of[str(ticket)] = str(body["next_step"])
+                else:
+                    report.visits_completed.add(str(ticket))
+            elif uncount(str(ticket)) is False:
+                # back in line already past the target: missed unless called again
+                procedure = str(body.get("procedure") or procedure_of.get(str(ticket)))
+                procedure_of[str(ticket)] = procedure
+                overdue[str(ticket)] = (str(body.get("to_agency") or body.get("agency")), procedure)
+            elif body.get("procedure"):
+                procedure_of[str(ticket)] = str(body["procedure"])
             if call is None:
                 continue
             wait = float(call.get("waited_s", 0.0))
@@ -194,17 +263,27 @@ def build_report(
                 report.visit_waits[str(ticket)] = report.visit_waits.get(str(ticket), 0.0) + wait
         elif kind == "ticket.no_show":
             call = calls.pop(str(ticket), None)
+            if body.get("requeued"):
+                if uncount(str(ticket)) is False:
+                    overdue[str(ticket)] = (str(body.get("agency")), procedure_of.get(str(ticket), ""))
+            else:
+                counted.pop(str(ticket), None)  # its last call
             if call is not None and not body.get("requeued"):
                 for group in groups(call["agency"], call["procedure"], call.get("counter"), call.get("staff")):
                     group.no_shows += 1
                 unserved[str(ticket)] = float(call.get("waited_s", 0.0))
         elif kind == "ticket.abandoned":
             report.abandoned += 1
+            counted.pop(str(ticket), None)
         elif kind == "target.breached":
             report.breach_causes[(str(body.get("kind")), str(body.get("cause")))] += 1
             agency = str(body.get("agency"))
             report.total.breaches[str(body.get("cause"))] += 1
             report.by_agency.setdefault(agency, Group(agency)).breaches[str(body.get("cause"))] += 1
+            if body.get("kind") == "visit":
+                report.visits_breached.add(str(ticket))
+            elif str(ticket) not in counted:
+                overdue[str(ticket)] = (agency, procedure_of.get(str(ticket), ""))
         elif kind == "rating.recorded":
             rating = (int(body["score"]), int(body["levels"]))
             report.total.ratings.append(rating)
@@ -213,6 +292,10 @@ def build_report(
                 report.by_agency.setdefault(str(body["agency"]), Group(str(body["agency"]))).ratings.append(rating)
             if body.get("staff"):
                 report.by_staff.setdefault(str(body["staff"]), Group(str(body["staff"]))).ratings.append(rating)
+    for agency, procedure in overdue.values():
+        for group in (report.total, report.by_agency.setdefault(agency, Group(agency)),
+                      report.by_procedure.setdefault(procedure, Group(procedure))):
+            group.missed += 1
     for ticket, wait in unserved.items():
         report.visit_waits[ticket] = report.visit_waits.get(ticket, 0.0) + wait
     report.by_agency = dict(sorted(report.by_agency.items()))

@@ -50,7 +50,14 @@ class SiteState:
         self.rated: set[tuple[str, int]] = set()
         self.alerts: dict[str, dict[str, Any]] = {}
         self.breaches: list[dict[str, Any]] = []
-        self.risk_since: dict[str, float] = {}  # ticket -> when it was flagged at risk
+        # Ticket in line -> since when it has been late: flagged at risk, and still so past its deadline.
+        # Leaving the line (a call, a re-queue, leaving) or the risk clearing drops it.
+        self.risk_since: dict[str, float] = {}
+        # Per agency, today's transactions by how they meet the wait target (controller/core/targets.py):
+        # [called within it, called after it, left unserved after it]; a call counts until the transaction
+        # goes back in line (a missed call held, a transfer), so each transaction counts at its last call.
+        self.call_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self._call_counted: dict[str, tuple[str, int]] = {}  # ticket -> (agency, tally slot) of its current call
         # Breach timers: (deadline, order, ticket, kind, wait start), a heap with lazy deletion, so
         # enforcement finds the tickets that just passed a deadline without scanning the lines.
         self.timers: list[tuple[float, int, str, str, float]] = []
@@ -80,6 +87,7 @@ class SiteState:
             "counter.changed": self._counter_changed,
             "rating.recorded": self._rating,
             "target.at_risk": self._at_risk,
+            "target.at_risk_cleared": self._at_risk_cleared,
             "target.breached": self._breached,
             "alert.raised": self._alert_raised,
             "alert.acknowledged": self._alert_acknowledged,
@@ -124,6 +132,7 @@ class SiteState:
         ticket.started_at = None
         ticket.ready_at = None
         ticket.at_risk = False
+        self.risk_since.pop(ticket.id, None)
         self.pending.pop(ticket.id, None)
         if ticket.appointment_pending and ticket.tx_waited_before == 0 and (ticket.slot_at or 0.0) > now:
             # Checked in before the slot: the wait clock starts at the slot, and until then the ticket
@@ -145,6 +154,17 @@ class SiteState:
             assert ticket.slot_at is not None
             deadline = min(deadline, ticket.slot_at + self.site.appointment_grace_s)
         self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order)
+
+    def _count_call(self, ticket: Ticket, slot: int) -> None:
+        self._uncount_call(ticket)
+        self.call_tally[ticket.agency][slot] += 1
+        self._call_counted[ticket.id] = (ticket.agency, slot)
+
+    def _uncount_call(self, ticket: Ticket) -> None:
+        """The transaction goes back in line: its call was not its last."""
+        counted = self._call_counted.pop(ticket.id, None)
+        if counted is not None:
+            self.call_tally[counted[0]][counted[1]] -= 1
 
     def _arm(self, ticket: Ticket) -> float:
         """Set the breach timer of a ticket whose wait clock (re)started: its next unflagged deadline.
@@ -249,6 +269,9 @@ class SiteState:
         ticket.called_at = event.at
         ticket.calls = 1
         ticket.target_counter = None
+        ticket.at_risk = False
+        self.risk_since.pop(ticket.id, None)
+        self._count_call(ticket, 0 if waited <= self.site.targets.transaction_wait_s else 1)
         counter.current = ticket.id
         counter.last_served = ticket.id
         counter.last_served_staff = counter.staff
@@ -263,6 +286,7 @@ class SiteState:
         counter.current = None
         ticket.no_shows += 1
         if event.data.get("requeued"):
+            self._uncount_call(ticket)
             ticket.state = TicketState.HELD
             ticket.counter = None
             ticket.waiting_since = event.at
@@ -271,6 +295,7 @@ class SiteState:
             self._arm(ticket)  # the wait clock runs again while the ticket is held
         else:
             ticket.state = TicketState.NO_SHOW
+            self._call_counted.pop(ticket.id, None)  # its last call: counted for good
             ticket.visit_waited += ticket.tx_waited_before
             ticket.transaction_waits.append(ticket.tx_waited_before)
 
@@ -288,6 +313,7 @@ class SiteState:
         self.service_times.observe(ticket.procedure, counter.id, local_hour(event.at, self.site.utc_offset_s), service)
         counter.current = None
         counter.served += 1
+        self._call_counted.pop(ticket.id, None)  # its last call: counted for good
         self.served_per_agency[ticket.agency] += 1
         self.waits_per_agency[ticket.agency].append(ticket.tx_waited_before)
         ticket.service_times.append(service)
@@ -322,6 +348,7 @@ class SiteState:
         counter = self.counters[d["counter"]]
         counter.current = None
         ticket.transfers += 1
+        self._uncount_call(ticket)
         procedure = d.get("procedure")
         if procedure is not None:
             ticket.procedure = procedure
@@ -346,6 +373,9 @@ class SiteState:
     def _abandoned(self, event: Event) -> None:
         ticket = self.tickets[event.data["ticket"]]
         waited = ticket.waited(event.at)
+        if ticket.is_waiting and waited > self.site.targets.transaction_wait_s:
+            self.call_tally[ticket.agency][2] += 1  # left unserved after the target: missed, never called
+        self.risk_since.pop(ticket.id, None)
         self._dequeue(ticket)
         if ticket.counter is not None and self.counters[ticket.counter].current == ticket.id:
             self.counters[ticket.counter].current = None
@@ -363,10 +393,14 @@ class SiteState:
         counter.opened_by = d.get("by")
         counter.changed_at = event.at
         if counter.status == CounterStatus.OPEN:
-            # A counter opened for an agency answers the recommendation to open one.
-            for agency in self.site.counters[counter.id].serves:
-                alert = self.alerts.get(f"standby-{agency}")
-                if alert is not None and not alert.get("resolved"):
+            # A counter opened for an agency answers the recommendation to open one (for that agency,
+            # or that very counter).
+            serves = set(self.site.counters[counter.id].serves)
+            for alert in self.alerts.values():
+                if alert.get("code") != "standby_recommended" or alert.get("resolved"):
+                    continue
+                needing = alert.get("agencies") or [alert.get("agency")]
+                if alert.get("counter") == counter.id or not serves.isdisjoint(needing):
                     alert["resolved"] = True
                     alert["resolved_by"] = f"counter {counter.id}"
 
@@ -381,6 +415,12 @@ class SiteState:
             ticket.at_risk = True
             self.risk_since[ticket.id] = event.at
 
+    def _at_risk_cleared(self, event: Event) -> None:
+        ticket = self.tickets.get(event.data["ticket"])
+        if ticket is not None:
+            ticket.at_risk = False
+            self.risk_since.pop(ticket.id, None)
+
     def _breached(self, event: Event) -> None:
         d = event.data
         ticket = self.tickets.get(d["ticket"])
@@ -389,6 +429,8 @@ class SiteState:
                 ticket.breached_visit = True
             else:
                 ticket.breached_tx = True
+            # Past its deadline: a breach now, no longer a risk (risk_since stays: the agency is still late).
+            ticket.at_risk = False
             if ticket.is_waiting:
                 self._arm(ticket)  # the other target's timer, if it is still to come
         self.breaches.append({**d, "at": event.at})

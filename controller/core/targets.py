@@ -4,19 +4,38 @@ Called by the runtime about once a second and by the simulator whenever
 something can change. It returns events only; the caller commits and applies.
 
 - tickets whose back-office time or no-show hold is over re-enter their queue;
-- a ticket whose predicted call time passes its deadline raises target.at_risk;
+- "at risk" is a current judgement, made again at every tick: a ticket in line
+  whose deadline is still ahead and whose predicted call time passes it raises
+  target.at_risk; once the prediction is back inside the deadline (by
+  CLEAR_MARGIN_S, so a ticket on the edge does not flap) target.at_risk_cleared
+  says so; passing the deadline turns the risk into a breach;
 - a ticket that passes its deadline while waiting records target.breached with
   its most likely cause;
 - when at-risk tickets of an agency persist, a closed standby counter that
   serves it is opened (where the site allows) or recommended to the manager;
   one a person closed is only recommended for half an hour (never overruled);
   an auto-opened counter closes again once its agencies are comfortable.
+  A recommendation is one alert per counter: agencies that need the same
+  counter share it rather than each repeating "open counter 50".
+
+How targets are met, live and in reports, is one definition (`TargetTally`):
+
+    within target = transactions called within the target
+                    / (transactions called + transactions not called whose wait passed the target)
+
+A transaction counts once, at its last call (a missed call put back in line or a
+transfer is not its last call); one still in line, or left unserved, counts as
+missed the moment its wait passes the target, not when it is finally called.
+Visits likewise: visits completed within the visit target / (visits completed +
+visits, open or left, whose total wait passed it).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from controller.core.clock import local_seconds
@@ -25,7 +44,18 @@ from controller.core.events import Event
 from controller.core.state import SiteState
 from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
 
-__all__ = ["QUIET_MAX_S", "STANDBY_AFTER_S", "enforce", "next_due"]
+__all__ = [
+    "CLEAR_MARGIN_S",
+    "QUIET_MAX_S",
+    "STANDBY_AFTER_S",
+    "TargetTally",
+    "at_risk_now",
+    "enforce",
+    "next_due",
+    "standby_alert_id",
+    "transaction_tallies",
+    "visit_tally",
+]
 
 STANDBY_AFTER_S = 120.0          # at-risk this long before a standby counter is opened
 STANDBY_MIN_OPEN_S = 30 * 60.0   # an auto-opened counter stays open at least this long
@@ -37,6 +67,85 @@ LONG_SERVICE_FACTOR = 1.25
 # manager screens show ages and estimates that a fresh look keeps honest).
 QUIET_MAX_S = 300.0
 DRIFT_S = 120.0
+_IN_LINE = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting, for loops over every ticket
+# A ticket at risk is cleared once its predicted call is back inside its deadline by this much:
+# predictions move by seconds as services run, and a ticket on the edge should not flap.
+CLEAR_MARGIN_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class TargetTally:
+    """How a wait target is being met: `within` met it, `missed` did not (`waiting_over` of them still wait)."""
+
+    within: int = 0
+    missed: int = 0
+    waiting_over: int = 0
+
+    @property
+    def counted(self) -> int:
+        return self.within + self.missed
+
+    @property
+    def share(self) -> float | None:
+        """within / (within + missed); None while nothing counts yet."""
+        return self.within / self.counted if self.counted else None
+
+    def __add__(self, other: TargetTally) -> TargetTally:
+        return TargetTally(self.within + other.within, self.missed + other.missed,
+                           self.waiting_over + other.waiting_over)
+
+    def as_dict(self, target_s: float) -> dict[str, Any]:
+        """The snapshot's form (CONTRACT.md, monitor snapshot)."""
+        share = self.share
+        return {"target_s": target_s, "share": None if share is None else round(share, 4), "within": self.within,
+                "missed": self.missed, "waiting_over": self.waiting_over}
+
+
+def transaction_tallies(
+    state: SiteState, now: float, in_line: Mapping[str, list[Ticket]] | None = None
+) -> dict[str, TargetTally]:
+    """Today's transactions of each agency against the transaction target (the module's definition).
+
+    in_line: state.waiting_by_agency(), when the caller has it already.
+    """
+    target = state.site.targets.transaction_wait_s
+    lines = state.waiting_by_agency() if in_line is None else in_line
+    out = {}
+    for agency in state.site.agencies:
+        waiting_over = sum(1 for t in lines.get(agency, ()) if t.waited(now) > target)
+        ok, late, left = state.call_tally.get(agency, (0, 0, 0))
+        out[agency] = TargetTally(ok, late + left + waiting_over, waiting_over)
+    return out
+
+
+def visit_tally(state: SiteState, now: float) -> TargetTally:
+    """Today's visits against the visit target (the module's definition)."""
+    target = state.site.targets.visit_wait_s
+    within = missed = over = 0
+    for ticket in state.tickets.values():
+        waiting = ticket.state in _IN_LINE
+        if ticket.breached_visit:
+            missed += 1
+            over += waiting
+        elif waiting:
+            if ticket.visit_waited + ticket.waited(now) > target:
+                missed += 1
+                over += 1
+        elif ticket.visit_waited > target:
+            missed += 1
+        elif ticket.state is TicketState.DONE:
+            within += 1
+    return TargetTally(within, missed, over)
+
+
+def at_risk_now(state: SiteState, ticket: Ticket, now: float) -> bool:
+    """Whether the floor shows a ticket at risk now: flagged by the last tick, in line, its deadline still ahead."""
+    return ticket.at_risk and ticket.state is TicketState.WAITING and state.deadline_of(ticket) > now
+
+
+def standby_alert_id(counter: int) -> str:
+    """The one alert that recommends opening a standby counter, whichever agencies need it."""
+    return f"standby-{counter}"
 
 
 def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
@@ -74,7 +183,7 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
         # (an agency no standby counter serves has nobody to ask for).
         if since is not None and since + STANDBY_AFTER_S > now:
             ticket = state.tickets[tid]
-            if ticket.at_risk and ticket.agency in standby:
+            if ticket.state is TicketState.WAITING and ticket.agency in standby:
                 due = min(due, since + STANDBY_AFTER_S)
     for cs in state.counters.values():
         if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
@@ -151,7 +260,7 @@ def _surging(state: SiteState, agency: str, now: float) -> bool:
 
 
 def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event]) -> set[str]:
-    """Flag tickets predicted to pass their deadline; return agencies at risk long enough."""
+    """Flag tickets predicted to pass their deadline, clear those no longer so; return agencies late long enough."""
     persistent: set[str] = set()
     flagged_now = {e.data["ticket"] for e in out if e.type == "target.breached"}
     # Only the forecast's late tickets can be at risk: no scan of every waiting ticket.
@@ -159,37 +268,63 @@ def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event])
     standby = state.site.standby_agencies
     for tid in forecast.late:
         ticket = tickets[tid]
-        if ticket.at_risk:  # flagged while waiting this time (re-queueing clears the flag)
-            agency = ticket.agency
-            # Persistence matters only where a standby counter could be opened or recommended.
-            if (agency in standby and agency not in persistent and ticket.state is TicketState.WAITING
-                    and now - state.risk_since.get(tid, now) >= STANDBY_AFTER_S):
-                persistent.add(agency)
-            continue
         if ticket.state is not TicketState.WAITING:
             continue  # called or gone since the forecast
+        since = state.risk_since.get(tid)
+        # Late long enough (at risk, or past its deadline since) makes its agency ask for a standby
+        # counter; persistence matters only where a standby counter could be opened or recommended.
+        if (since is not None and ticket.agency in standby and ticket.agency not in persistent
+                and now - since >= STANDBY_AFTER_S):
+            persistent.add(ticket.agency)
+        if ticket.at_risk:
+            continue  # already said; cleared below when no longer so
         deadline = state.deadline_of(ticket)
         predicted = forecast.call_at.get(tid)
         if predicted is not None and predicted <= deadline:
             continue  # re-queued with a new deadline since the forecast
         if ticket.id in flagged_now or deadline <= now:
-            continue
-        data: dict[str, Any] = {
+            continue  # a breach, not a risk
+        out.append(Event("target.at_risk", now, {
             "ticket": ticket.id,
             "number": ticket.number,
             "agency": ticket.agency,
             "deadline": deadline,
             "predicted_call_at": predicted,
             "cause": breach_cause(state, ticket, now),
-        }
-        out.append(Event("target.at_risk", now, data))
+        }))
+    out.extend(_cleared(state, now, forecast))
     return persistent
+
+
+def _cleared(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
+    """target.at_risk_cleared for flagged tickets the forecast now calls in time."""
+    events: list[Event] = []
+    for tid in state.risk_since:
+        ticket = state.tickets[tid]
+        if not ticket.at_risk or ticket.state is not TicketState.WAITING:
+            continue  # past its deadline (a breach now) or out of line: the fold cleared it
+        deadline = state.deadline_of(ticket)
+        if deadline <= now:
+            continue  # the breach recorded this tick ends the risk
+        predicted = forecast.call_at.get(tid)
+        # Not placed by the forecast: no open counter reaches it (still late), or it is newer than the
+        # forecast, which then cannot judge it.
+        if predicted is not None and predicted <= deadline - CLEAR_MARGIN_S:
+            events.append(Event("target.at_risk_cleared", now, {
+                "ticket": ticket.id,
+                "number": ticket.number,
+                "agency": ticket.agency,
+                "deadline": deadline,
+                "predicted_call_at": predicted,
+            }))
+    return events
 
 
 def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str]) -> list[Event]:
     site = state.site
     events: list[Event] = []
     opened: set[int] = set()
+    recommended: dict[int, list[str]] = {}  # counter -> the agencies it is recommended for
     for agency in sorted(agencies):
         candidates = [
             c for c in site.counters_for(agency)
@@ -206,17 +341,22 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
                 "by": "auto", "reason": f"at_risk:{agency}",
             }))
         else:
-            alert_id = f"standby-{agency}"
-            existing = state.alerts.get(alert_id)
-            if existing is None or existing.get("acknowledged") or existing.get("resolved"):
-                if existing is not None and now - existing["at"] < STANDBY_AFTER_S * 5:
-                    continue
-                events.append(Event("alert.raised", now, {
-                    "alert": alert_id, "code": "standby_recommended", "agency": agency,
-                    "counter": counter.id,
-                    "message": f"Nên mở quầy dự phòng {counter.id} cho {site.agencies[agency].name} / "
-                               f"open standby counter {counter.id}",
-                }))
+            recommended.setdefault(counter.id, []).append(agency)
+    for cid, needing in recommended.items():
+        alert_id = standby_alert_id(cid)
+        existing = state.alerts.get(alert_id)
+        if existing is not None:
+            if not existing.get("acknowledged") and not existing.get("resolved"):
+                continue  # the open alert already says "open counter cid"
+            if now - existing["at"] < STANDBY_AFTER_S * 5:
+                continue
+        names = ", ".join(site.agencies[a].name for a in needing)
+        names_en = ", ".join(site.agencies[a].name_en or a for a in needing)
+        events.append(Event("alert.raised", now, {
+            "alert": alert_id, "code": "standby_recommended", "counter": cid,
+            "agency": needing[0], "agencies": needing,
+            "message": f"Nên mở quầy dự phòng {cid} cho {names} / open standby counter {cid} for {names_en}",
+        }))
     # An auto-opened counter goes back to standby when its agencies are comfortable.
     for cid, cs in state.counters.items():
         if cs.opened_by != "auto" or cs.status != CounterStatus.OPEN or cs.current is not None:

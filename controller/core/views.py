@@ -8,6 +8,7 @@ from typing import Any
 
 from controller.core.floor import Floor
 from controller.core.site import Site
+from controller.core.targets import TargetTally, at_risk_now, transaction_tallies, visit_tally
 from controller.core.tickets import Ticket
 
 __all__ = ["catalogue", "counter_view", "monitor_snapshot"]
@@ -86,32 +87,53 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
 
 
 def _at_risk_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: float) -> list[dict[str, Any]]:
-    """Waiting tickets flagged at risk, the closest to their deadline first (at most 30)."""
+    """Tickets at risk now (targets.at_risk_now), the closest to their deadline first (at most 30)."""
     state = floor.state
     fc = floor.forecast(now)
-    risky = [t for tickets in in_line.values() for t in tickets if t.at_risk]
+    risky = [t for tickets in in_line.values() for t in tickets if t.at_risk and at_risk_now(state, t, now)]
     risky.sort(key=state.deadline_of)
-    return [
-        {
+    rows = []
+    for t in risky[:30]:
+        wait = fc.ticket_wait(t.id, now)
+        rows.append({
             "ticket": t.id,
             "number": t.number,
             "agency": t.agency,
             "waited_s": round(t.waited(now)),
             "deadline_in_s": round(state.deadline_of(t) - now),
-            "predicted_wait_s": None if fc.ticket_wait(t.id, now) is None else round(fc.ticket_wait(t.id, now) or 0),
+            "predicted_wait_s": None if wait is None else round(wait),
+            "priority": t.priority,
+        })
+    return rows
+
+
+def _overdue_tickets(floor: Floor, in_line: Mapping[str, list[Ticket]], now: float) -> list[dict[str, Any]]:
+    """Tickets still in line past the transaction target, the longest wait first (at most 30)."""
+    target = floor.site.targets.transaction_wait_s
+    over = [(waited, t) for tickets in in_line.values() for t in tickets if (waited := t.waited(now)) > target]
+    over.sort(key=lambda pair: -pair[0])
+    return [
+        {
+            "ticket": t.id,
+            "number": t.number,
+            "agency": t.agency,
+            "waited_s": round(waited),
+            "over_s": round(waited - target),
             "priority": t.priority,
         }
-        for t in risky[:30]
+        for waited, t in over[:30]
     ]
 
 
 def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """Per agency waiting and risk, counters, targets, open alerts and devices (with availability)."""
+    """Per agency waiting and risk, how the targets are met, counters, open alerts and devices."""
     site = floor.site
     state = floor.state
     fc = floor.forecast(now)
     agencies = []
     in_line = state.waiting_by_agency()
+    tallies = transaction_tallies(state, now, in_line)
+    target_s = site.targets.transaction_wait_s
     for agency in site.agencies.values():
         waiting = in_line[agency.id]
         longest = max((t.waited(now) for t in waiting), default=0.0)
@@ -121,24 +143,31 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
             # The forecast's idle time is for a ticket behind everyone it knew of.
             predicted_new = max(predicted_new, max((fc.ticket_wait(t.id, now) or 0.0) for t in waiting))
         waits = state.waits_per_agency.get(agency.id, [])
+        tally = tallies[agency.id]
+        share = tally.share
+        serving = [c.id for c in site.counters_for(agency.id)]
         agencies.append({
             "id": agency.id,
             "name": agency.name,
+            "name_en": agency.name_en,
             "waiting": len(waiting),
             "longest_wait_s": round(longest),
             "predicted_wait_s": None if predicted_new is None else round(predicted_new),
-            "at_risk": sum(1 for t in waiting if t.at_risk),
+            "at_risk": sum(1 for t in waiting if t.at_risk and at_risk_now(state, t, now)),
+            "waiting_over_target": tally.waiting_over,
             "served_today": state.served_per_agency.get(agency.id, 0),
             "median_wait_s": round(statistics.median(waits)) if waits else None,
-            "within_target_share": (
-                round(sum(1 for w in waits if w <= site.targets.transaction_wait_s) / len(waits), 3) if waits else None
-            ),
+            "within_target_share": None if share is None else round(share, 3),
+            "transaction_target": tally.as_dict(target_s),
             "open_counters": len(state.open_counters(agency.id)),
+            "counters": serving,
         })
     satisfaction, _ = state.satisfaction()
+    total = sum(tallies.values(), TargetTally())
     return {
         "site": site.id,
         "name": site.name,
+        "name_en": site.name_en,
         "timezone": site.timezone,
         "day": state.day,
         "at": now,
@@ -147,10 +176,15 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
             "visit_wait_s": site.targets.visit_wait_s,
             "satisfaction": site.targets.satisfaction,
         },
+        "performance": {
+            "transaction": total.as_dict(target_s),
+            "visit": visit_tally(state, now).as_dict(site.targets.visit_wait_s),
+        },
         "agencies": agencies,
         "counters": [counter_view(floor, cid, now) for cid in site.counters],
         "alerts": state.open_alerts(),
         "at_risk_tickets": _at_risk_tickets(floor, in_line, now),
+        "overdue_tickets": _overdue_tickets(floor, in_line, now),
         "recent_breaches": [
             {k: b.get(k) for k in ("ticket", "number", "agency", "kind", "cause", "waited_s", "at")}
             for b in state.breaches[-20:]

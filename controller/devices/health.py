@@ -47,17 +47,22 @@ class DeviceCoordinator:
     transport: str = "mqtt"
     bus: str | None = None
     hold_s: float = HOLD_S
+    address: int | None = None
+    kiosk: str | None = None
+    zone: str | None = None
     own: str = "unknown"
     bridge_up: bool = True
     health: dict[str, object] = field(default_factory=dict)
     since: float | None = None
+    last_seen: float | None = None  # the device's own last report (not a last will)
     _logged: _Logged | None = None
     _logged_at: float = -math.inf
 
     @classmethod
     def of(cls, spec: DeviceSpec, hold_s: float = HOLD_S) -> DeviceCoordinator:
         """A coordinator for a registry device."""
-        return cls(spec.id, spec.kind, spec.counter, spec.transport, spec.bus, hold_s)
+        return cls(spec.id, spec.kind, spec.counter, spec.transport, spec.bus, hold_s, spec.address, spec.kiosk,
+                   spec.zone)
 
     @property
     def status(self) -> str:
@@ -70,6 +75,8 @@ class DeviceCoordinator:
         self.own = "online" if status.online else "offline"
         # a device that went silent has no current health; keep the last known otherwise
         self.health = dict(status.health) if status.online else {}
+        if status.online:
+            self.last_seen = now
         if self.status != before:
             self.since = now
 
@@ -122,8 +129,9 @@ class DeviceCoordinator:
         }
 
     def row(self) -> dict[str, Any]:
-        """The monitor's line for this device."""
-        return {**self.event_data(), "health": dict(self.health), "since": self.since}
+        """The monitor's line for this device: where it is, its availability since when, its last report."""
+        return {**self.event_data(), "health": dict(self.health), "since": self.since, "last_seen": self.last_seen,
+                "bus": self.bus, "address": self.address, "kiosk": self.kiosk, "zone": self.zone}
 
 
 class DeviceBoard:

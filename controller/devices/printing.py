@@ -26,6 +26,7 @@ from devices.printer.ticket import TicketPrint, ticket_status_url
 
 __all__ = [
     "PRINTER_ALERT_CODE",
+    "PROBLEM_WORDS",
     "PrintBook",
     "PrintRecord",
     "PrintState",
@@ -33,6 +34,7 @@ __all__ = [
     "printer_alert_id",
     "printer_healthy",
     "printer_problem",
+    "printer_problems",
     "ticket_print",
 ]
 
@@ -121,21 +123,55 @@ def printer_healthy(data: Mapping[str, Any]) -> bool:
     return data.get("status") == "online" and can_print is not False
 
 
+# what a printer's health can say is wrong, in words (Vietnamese first); the monitor words it by code
+PROBLEM_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "offline": ("mất kết nối", "offline"),
+    "paper_out": ("hết giấy", "paper out"),
+    "paper_low": ("sắp hết giấy", "paper low"),
+    "cover_open": ("nắp mở", "cover open"),
+    "error": ("lỗi", "error"),
+    "cannot_print": ("không in được", "cannot print"),
+}
+
+
+def printer_problems(data: Mapping[str, Any]) -> list[str]:
+    """What device.changed data says is wrong with a printer, as codes of PROBLEM_WORDS."""
+    health = data.get("health")
+    health = health if isinstance(health, Mapping) else {}
+    if data.get("status") == "offline":
+        return ["offline"]
+    problems = []
+    if health.get("paper") == "out":
+        problems.append("paper_out")
+    elif health.get("paper") == "near_end":
+        problems.append("paper_low")
+    if health.get("cover_open"):
+        problems.append("cover_open")
+    if health.get("error"):
+        problems.append("error")
+    if health.get("online") is False and not problems:
+        problems.append("offline")
+    return problems or ["cannot_print"]
+
+
 def _reason(data: Mapping[str, Any]) -> str:
     health = data.get("health")
     health = health if isinstance(health, Mapping) else {}
     if data.get("status") == "offline":
         return str(health.get("reason") or health.get("error") or "offline")
-    problems = []
-    if health.get("paper") == "out":
-        problems.append("hết giấy / paper out")
-    if health.get("cover_open"):
-        problems.append("nắp mở / cover open")
-    if health.get("error"):
-        problems.append(str(health["error"]))
-    if health.get("online") is False and not problems:
-        problems.append("offline")
-    return ", ".join(problems) or "cannot print"
+    words = {"paper_out": "hết giấy / paper out", "cover_open": "nắp mở / cover open", "offline": "offline",
+             "error": str(health.get("error"))}
+    return ", ".join(words[p] for p in printer_problems(data) if p in words) or "cannot print"
+
+
+def _message(device: str, problems: list[str], data: Mapping[str, Any]) -> str:
+    health = data.get("health")
+    detail = health.get("error") or health.get("reason") if isinstance(health, Mapping) else None
+    vi = ", ".join(PROBLEM_WORDS[p][0] for p in problems)
+    en = ", ".join(PROBLEM_WORDS[p][1] for p in problems)
+    if detail:
+        vi, en = f"{vi} ({detail})", f"{en} ({detail})"
+    return f"Máy in {device}: {vi} / Printer {device}: {en}"
 
 
 def printer_alert_events(
@@ -152,7 +188,9 @@ def printer_alert_events(
         # an alert still open (or acknowledged by a manager) is not raised again
         if existing is not None and not existing.get("resolved"):
             continue
+        problems = printer_problems(data)
         out.append(Event("alert.raised", now, {
             "alert": alert_id, "code": PRINTER_ALERT_CODE, "device": device, "reason": _reason(data),
+            "problems": problems, "message": _message(device, problems, data),
         }))
     return out

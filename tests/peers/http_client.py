@@ -51,11 +51,11 @@ ISSUED_FIELDS = {"id": str, "number": str, "procedure": str, "agency": str, "pos
 # section 3, "Types include"
 EVENT_TYPES = (
     "ticket.issued", "ticket.called", "ticket.recalled", "ticket.no_show", "ticket.started", "ticket.finished",
-    "ticket.transferred", "counter.changed", "rating.recorded", "target.at_risk", "target.breached",
-    "alert.raised", "device.changed", "monitor.snapshot",
+    "ticket.transferred", "counter.changed", "rating.recorded", "target.at_risk", "target.at_risk_cleared",
+    "target.breached", "alert.raised", "device.changed", "monitor.snapshot",
 )
 # what the controller raises by itself, with no request (its periodic enforcement of the targets, devices)
-UNPROMPTED_TYPES = ("target.at_risk", "target.breached", "alert.raised", "device.changed")
+UNPROMPTED_TYPES = ("target.at_risk", "target.at_risk_cleared", "target.breached", "alert.raised", "device.changed")
 # section 3, the public audience: the types it carries and, besides seq, type, at (and site, ts), their fields
 COMMON_FIELDS = ("seq", "type", "at", "site", "ts")
 PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
