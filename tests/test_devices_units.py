@@ -101,7 +101,8 @@ def test_next_finishes_the_current_ticket_first_and_pause_toggles() -> None:
 
 def test_a_seq_seen_in_the_window_is_a_repeat_even_after_a_newer_one() -> None:
     gate = PressGate()
-    verdicts = [gate.admit("keypad", 1, seq, f"k{seq}", None, 10.0 * i).verdict for i, seq in enumerate((100, 101, 100))]
+    seqs = (100, 101, 100)
+    verdicts = [gate.admit("keypad", 1, seq, f"k{seq}", None, 10.0 * i).verdict for i, seq in enumerate(seqs)]
     assert verdicts == ["ok", "ok", "duplicate"]  # issue 14 item 7: 100 after 101 ran again
     assert gate.admit("rating", 1, 100, 4, None, 30.0).verdict == "ok"  # other keypads count apart
     assert gate.admit("keypad", 2, 100, "next", None, 30.0).verdict == "ok"

@@ -214,7 +214,8 @@ class PrintQueue:
             except TimeoutError:
                 waited = self._job_deadline_s
                 self._health = PrinterHealth(reachable=False, error=f"did not answer within {waited:g} s")
-                log.warning("print attempt %d of ticket %s: no answer by the job's deadline", attempt, job.ticket.number)
+                log.warning("print attempt %d of ticket %s: no answer by the job's deadline",
+                            attempt, job.ticket.number)
                 return PrintStatus.FAILED, f"expired while printing (no answer within {waited:g} s; {reason})"
             except DeviceError as exc:
                 reason = str(exc) or type(exc).__name__
