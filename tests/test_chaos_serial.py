@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from counter_display.framing import PING, Frame
 from devices.payloads import DisplayState, encode_display_state
 from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
@@ -125,8 +126,12 @@ def test_an_unplugged_line_is_noticed_by_the_next_poll(tmp_path: Path, mosquitto
                      "--serial", pair.host_side, "--mqtt", mosquitto.url],
                     stdout=log, stderr=subprocess.STDOUT, env=env_without_proxies(), cwd=ROOT,
                 ))
-                async with SerialLine(pair.device_side) as line, SerialBusEmulator(line, [KeypadEmulator(2)]):
+                keypad = KeypadEmulator(2)
+                async with SerialLine(pair.device_side) as line, SerialBusEmulator(line, [keypad]):
                     await status_of(watcher, "kp-1", "online")
+                    # past its first-contact PING (a probe): from now on only polls ask it anything
+                    pinged = lambda: [f.cmd for f in keypad.received if isinstance(f, Frame)].count(PING)  # noqa: E731
+                    await keypad.wait_until(lambda: pinged() == 1 and len(keypad.received) > 20, timeout_s=10)
             unplugged = time.monotonic()  # socat is gone: both ends of the line closed
             await status_of(watcher, "kp-1", "offline")
             return time.monotonic() - unplugged
