@@ -391,6 +391,7 @@ def test_a_hung_printer_fails_the_print_within_its_deadline_and_the_kiosk_says_s
     site_file.write_text(commune.read_text(encoding="utf-8") + DEAD_PRINTER.format(port=hung.getsockname()[1]),
                          encoding="utf-8")
     ctx = browser.new_context(viewport=KIOSK_VIEW)
+    ctx.clock.install()  # time flows as usual; the second part jumps it forward
     try:
         with serve_process(site_file, tmp_path / "data", "--mqtt", f"embedded://127.0.0.1:{free_port()}",
                            "--devices", "real") as server:
@@ -406,6 +407,24 @@ def test_a_hung_printer_fails_the_print_within_its_deadline_and_the_kiosk_says_s
             body = httpx.get(f"{server.url}/api/v1/sites/xa/tickets/{ticket['id']}", timeout=10).json()
             assert body["print"]["status"] == "failed" and "expired" in body["print"]["reason"]
             assert body["state"] == "waiting"  # the ticket itself is in line, its number on the screen
+
+            # the kiosk cannot reach the controller after issuing: the print stays "pending" for it,
+            # and when it stops asking it still tells the citizen to keep the number
+            kiosk.click("#done")
+            kiosk.route("**/api/v1/sites/xa/tickets/*",
+                        lambda route: route.abort("connectionreset") if route.request.method == "GET"
+                        else route.continue_())
+            take_ticket(kiosk, "HT", "ht-khai-sinh")
+            assert not kiosk.is_visible("#print-error")
+            for _ in range(25):  # past the kiosk's last look, a second at a time
+                if kiosk.evaluate("document.body.dataset.print") == "unknown":
+                    break
+                kiosk.clock.fast_forward(1000)
+                kiosk.wait_for_timeout(50)
+            assert kiosk.evaluate("document.body.dataset.print") == "unknown"
+            notice = kiosk.inner_text("#print-error")
+            assert kiosk.is_visible("#print-error") and "chụp màn hình" in notice and "mã QR" in notice
+            check_screenshot(kiosk, "kiosk-print-unknown", KIOSK_VIEW)
     finally:
         ctx.close()
         hung.close()
