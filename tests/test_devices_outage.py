@@ -17,6 +17,7 @@ was neither started nor called long enough ago.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,16 +29,18 @@ import httpx
 import pytest
 
 from controller.devices.keypads import PRESS_MIN_CALL_S
+from devices.topics import SiteTopics
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, SerialBusEmulator
 from firmware_bridge.line import SerialLine
 from firmware_bridge.mqtt_emulators import MqttKeypadEmulator
-from tests.bridge_support import bridge_process
+from tests.bridge_support import MqttRecorder, bridge_process
 from tests.devices_support import COMMUNE, SERIAL_DEVICES
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.services import Mosquitto, PtyPair
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+T = SiteTopics("xa")
 # press reasons that account for a press that did not act
 REFUSED = ("late", "lost", "burst", "too_soon", "duplicate")
 
@@ -75,6 +78,12 @@ class Floor:
                 out[reason] += float(value)
         return out
 
+    async def device(self, device_id: str) -> dict[str, Any]:
+        """The monitor's row of one device (what a technician sees)."""
+        manager = login(self.server.url, "quanly", "demo")
+        rows = (await self.client.get(f"{self.api}/monitor", headers=manager)).json()["devices"]
+        return next(dict(row) for row in rows if row["device"] == device_id)
+
     async def refused_since(self, before: dict[str, float]) -> dict[str, float]:
         now = await self.dropped()
         return {r: now[r] - before[r] for r in REFUSED if now[r] != before[r]}
@@ -104,17 +113,36 @@ async def floor_with_tickets(server: ServerProcess, count: int) -> AsyncIterator
         yield floor, numbers
 
 
-async def outage_with_presses(mosquitto: Mosquitto, keys: Keys, key: str, presses: int, down_s: float) -> None:
-    """Stop the broker, press `key` at once `presses` times, keep it down for down_s, start it."""
+async def outage_with_presses(
+    mosquitto: Mosquitto, keys: Keys, key: str, presses: int, down_s: float, presser: str
+) -> None:
+    """Stop the broker, press `key` at once `presses` times, keep it down for down_s, start it,
+    and return once the controller and the presser (the device whose link sends the presses)
+    are connected again.
+
+    The broker keeps nothing across the outage, so a retained display state is the controller's
+    republish after it reconnected (and subscribed: before it publishes), and a retained status
+    the presser's "online" after it did. A press made after that cannot be lost at the broker.
+    """
     await asyncio.to_thread(mosquitto.stop)
     for _ in range(presses):
         keys.press(key)
         await asyncio.sleep(0.05)
     await asyncio.sleep(down_s)
     await asyncio.to_thread(mosquitto.start)
+    wanted = {T.display_state(1), T.device_status(presser)}
+    async with asyncio.timeout(30):
+        while True:
+            with contextlib.suppress(OSError, TimeoutError), MqttRecorder(mosquitto.port, sorted(wanted)) as seen:
+                await asyncio.sleep(0.5)
+                if {topic for topic, _, retained in seen.drain() if retained} >= wanted:
+                    return
+            await asyncio.sleep(0.2)
 
 
-async def serve_then_outages(floor: Floor, numbers: list[str], keys: Keys, mosquitto: Mosquitto) -> None:
+async def serve_then_outages(
+    floor: Floor, numbers: list[str], keys: Keys, mosquitto: Mosquitto, device_id: str, presser: str
+) -> None:
     first, second, third = numbers[:3]
     keys.press("next")
     await floor.until(lambda: _is(floor, first, "called"))
@@ -124,7 +152,7 @@ async def serve_then_outages(floor: Floor, numbers: list[str], keys: Keys, mosqu
     # 1: three "next" during a 6 s outage: by the time the broker is back they are late,
     # or (the keypad back before the controller subscribed) lost at the broker
     before = await floor.dropped()
-    await outage_with_presses(mosquitto, keys, "next", 3, down_s=6.0)
+    await outage_with_presses(mosquitto, keys, "next", 3, down_s=6.0, presser=presser)
     keys.press("next")  # a press made now, after the outage: it acts, once
     await floor.until(lambda: _is(floor, second, "called"), timeout_s=30)
     refused = await floor.refused_since(before)
@@ -134,13 +162,16 @@ async def serve_then_outages(floor: Floor, numbers: list[str], keys: Keys, mosqu
     # 2: three "next" in a short outage, moments after the second ticket was called: fresh
     # enough, but they act as one press, and that one may not end a ticket just called
     before = await floor.dropped()
-    await outage_with_presses(mosquitto, keys, "next", 3, down_s=0.5)
+    await outage_with_presses(mosquitto, keys, "next", 3, down_s=0.5, presser=presser)
     keys.press("recall")  # sent after the queued presses: when it is handled, so were they
     await floor.until(lambda: _recalled(floor, second), timeout_s=30)
     refused = await floor.refused_since(before)
     assert sum(refused.values()) == 3 and set(refused) <= {"too_soon", "burst", "lost", "late"}, refused
     assert await floor.state(second) == "called" and await floor.state(third) == "waiting"
     await floor.no_citizen_skipped(numbers)
+    # the technician sees it on the keypad's own row too
+    row = await floor.device(device_id)
+    assert sum(row["refused"].values()) == 6 and row["last_seen"] is not None, row
 
 
 async def _is(floor: Floor, number: str, state: str) -> bool:
@@ -164,7 +195,7 @@ def test_mqtt_keypad_presses_queued_through_an_outage_skip_no_citizen(tmp_path: 
                 MqttKeypadEmulator(mosquitto.url, "xa", 1) as keypad,
             ):
                 await keypad.link.wait_connected()
-                await serve_then_outages(floor, numbers, keypad, mosquitto)
+                await serve_then_outages(floor, numbers, keypad, mosquitto, "keypad-1", "keypad-1")
 
         asyncio.run(scenario())
 
@@ -188,7 +219,7 @@ def test_serial_keypad_presses_queued_by_the_bridge_through_an_outage_skip_no_ci
             ):
                 # the bridge polls the keypad through the outage: its presses wait in the bridge
                 await keypad.wait_until(lambda: len(keypad.received) > 0, timeout_s=15)
-                await serve_then_outages(floor, numbers, keypad, mosquitto)
+                await serve_then_outages(floor, numbers, keypad, mosquitto, "kp-1", "bridge-bus1")
 
         try:
             asyncio.run(scenario())

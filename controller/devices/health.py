@@ -11,7 +11,9 @@ the totals stay in the bridge's health, and each device's own counters (frames,
 retries, timeouts, bad CRC, NAKs) and when the bridge last heard it go to that
 device's coordinator: its monitor row shows them as `bus`, and /metrics as
 motcua_bus_*_total. Every row has `last_seen`: the last status, press or answer
-on the bus heard from the device (epoch seconds, None before any).
+on the bus heard from the device (epoch seconds, None before any), and
+`refused`: a keypad's presses the press rules refused, or that never came, by
+reason (keypads.py), since this process took the site.
 
 The live availability is shown at once (monitor); the event log gets a
 device.changed only when availability or a lasting health field changed, at
@@ -61,6 +63,7 @@ class DeviceCoordinator:
     since: float | None = None
     last_seen: float | None = None
     bus_stats: dict[str, int] | None = None  # a serial device's counters, from its bridge's status
+    refused: dict[str, int] = field(default_factory=dict)  # a keypad's presses refused today, by reason
     _logged: _Logged | None = None
     _logged_at: float = -math.inf
 
@@ -143,6 +146,7 @@ class DeviceCoordinator:
         return {
             **self.event_data(), "health": dict(self.health), "since": self.since,
             "last_seen": self.last_seen, "bus": None if self.bus_stats is None else dict(self.bus_stats),
+            "refused": dict(self.refused),
         }
 
 
@@ -183,11 +187,18 @@ class DeviceBoard:
         if isinstance(heard, int | float) and not isinstance(heard, bool):
             device.seen(float(heard))
 
+    def _keypads(self, kind: str, counter: int) -> list[DeviceCoordinator]:
+        return [d for d in self.devices.values() if d.kind == kind and d.counter == counter]
+
     def heard(self, kind: str, counter: int, at: float) -> None:
         """A press came from the keypad (kind "keypad" or "rating") of counter."""
-        for device in self.devices.values():
-            if device.kind == kind and device.counter == counter:
-                device.seen(at)
+        for device in self._keypads(kind, counter):
+            device.seen(at)
+
+    def refuse(self, kind: str, counter: int, reason: str, count: int = 1) -> None:
+        """Presses of that keypad were refused (late, burst, ...) or never came (lost)."""
+        for device in self._keypads(kind, counter):
+            device.refused[reason] = device.refused.get(reason, 0) + count
 
     def bus_stats(self) -> list[tuple[str, str, dict[str, int]]]:
         """(bus, device, counters) of every serial device whose bridge reported them."""

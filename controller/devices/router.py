@@ -404,8 +404,11 @@ class DeviceRouter:
             seen = site.gate.admit(kind, item.counter, press.seq, key, press.at, now)
             if seen.lost:
                 self.stats.drop(site.id, "lost", seen.lost)
+                site.health.refuse(kind, item.counter, "lost", seen.lost)
                 self._log.warning(site.id, "lost", "%d %s presses of counter %d never arrived (seq before %d)",
                                   seen.lost, kind, item.counter, press.seq)
+            if seen.verdict != "ok":
+                site.health.refuse(kind, item.counter, seen.verdict)
             if seen.verdict == "duplicate":
                 self._drop(site.id, "duplicate", "%s press seq %d of counter %d", kind, press.seq, item.counter)
                 return
@@ -449,6 +452,7 @@ class DeviceRouter:
             if isinstance(item, KeyInput):
                 since = called_too_recently(item.press.key, item.counter, runtime.floor.state, runtime.clock())
                 if since is not None:
+                    site.health.refuse("keypad", item.counter, "too_soon")
                     self._drop(site.id, "too_soon", "%s of counter %d %.1f s after its call: the citizen is on the way",
                                item.press.key, item.counter, since)
                     return
