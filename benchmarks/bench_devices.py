@@ -5,6 +5,8 @@ site; a paho client presses "next" on the keypad topic of each counter in turn
 (1,000 presses, one at a time) and times until that counter's display state with
 the newly called number arrives. Each press is a Finish and a CallNext, each
 committed to the SQLite log (synchronous=FULL) before the display state goes out.
+Before a counter's next "next" its ticket is started ("start", not timed): a press
+never finishes a ticket called less than 10 s ago and not started (CONTRACT.md).
 The broker alone (publish -> receive on loopback, QoS 1) is measured beside it.
 """
 
@@ -140,9 +142,16 @@ def _presses(port: int) -> list[float]:
     client = _Client(port, [topics.subscription("display_state")])
     try:
         out: list[float] = []
+        seq = int(time.time() * 1000)  # a count no earlier run of a keypad used (CONTRACT.md)
         for i in range(PRESSES):
             counter = i % COUNTERS + 1
-            press = json.dumps({"key": "next", "seq": i}).encode()
+            if i >= COUNTERS:  # the counter has a called ticket: its citizen came to the counter
+                seq += 1
+                start = json.dumps({"key": "start", "seq": seq}).encode()
+                client.client.publish(topics.keypad_press(counter), start, qos=1)
+                client.wait(topics.display_state(counter), None)
+            seq += 1
+            press = json.dumps({"key": "next", "seq": seq}).encode()
             started = time.perf_counter()
             client.client.publish(topics.keypad_press(counter), press, qos=1)
             out.append((client.wait(topics.display_state(counter), "called") - started) * 1000)

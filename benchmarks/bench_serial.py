@@ -188,6 +188,12 @@ async def _press_to_led(
         before, seen = led.number, len(led.history)
         # random phase against the poll cycle
         await asyncio.sleep(rng.uniform(0.0, 0.05))
+        if before is not None:
+            # its citizen came (start, not timed): a press never finishes a ticket called
+            # less than 10 s ago and not started (CONTRACT.md section 4)
+            keypads[counter].press("start")
+            await led.wait_until(lambda: len(led.history) > seen, timeout_s=10)  # noqa: B023
+            seen = len(led.history)
         started = time.monotonic()
         keypads[counter].press("next")
         await led.wait_until(partial(_new_number, led, seen, before), timeout_s=10)

@@ -1,8 +1,11 @@
 """JSON payloads of the device topics (CONTRACT.md section 4): checked values and codecs.
 
-Values are checked when made. The `parse_*` functions are the edge where loose
-input (numbers as strings, "no-show" for "no_show", missing optional fields) is
-accepted and normalised once; anything else raises ProtocolError with the reason.
+Values are checked when made. The `parse_*` functions are the edge where input
+is read once; anything else raises ProtocolError with the reason. Device inputs that
+change the floor (key and rating presses) are typed as strictly as the HTTP API:
+a key is one of KEY_NAMES exactly, seq and score are JSON integers, `at` a JSON
+number; "2", 7.0, "NEXT" or " Next " are refused (CONTRACT.md section 4). Display
+states and announcements, which the controller makes, still read numbers as text.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
 KeyName = Literal["next", "recall", "no_show", "start", "finish", "pause", "transfer"]
 KEY_NAMES: Final[tuple[KeyName, ...]] = get_args(KeyName)
 MAX_SEQ: Final = 2**53  # what a JSON number holds exactly in every client
+MAX_AT: Final = 2**33  # epoch seconds: past the year 2200, and exact to the millisecond in a double
 MAX_SCORE: Final = 5
 MAX_TEXT: Final = 200
 MAX_SAY_TEXT: Final = 500  # a call and its English line, with room to spare
@@ -82,17 +86,26 @@ class DisplayState:
             raise ValueError(f"text must be a string of at most {MAX_TEXT} characters")
 
 
+def _check_at(at: float | None) -> None:
+    if at is None:
+        return
+    if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < MAX_AT:
+        raise ValueError(f"at {at!r} must be epoch seconds (a JSON number)")
+
+
 @dataclass(frozen=True, slots=True)
 class KeyPress:
-    """A staff keypad press; seq lets the controller drop duplicates."""
+    """A staff keypad press; seq lets the controller drop repeats, at (the device's clock) late presses."""
 
     key: KeyName
     seq: int
+    at: float | None = None
 
     def __post_init__(self) -> None:
         if self.key not in KEY_NAMES:
             raise ValueError(f"unknown key {self.key!r}; expected one of {', '.join(KEY_NAMES)}")
         _check_int("seq", self.seq, 0, MAX_SEQ)
+        _check_at(self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +114,12 @@ class RatingPress:
 
     score: int
     seq: int
+    at: float | None = None
 
     def __post_init__(self) -> None:
         _check_int("score", self.score, 1, MAX_SCORE)
         _check_int("seq", self.seq, 0, MAX_SEQ)
+        _check_at(self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +188,18 @@ def encode_display_state(state: DisplayState) -> bytes:
     )
 
 
+def _stamped(body: dict[str, object], at: float | None) -> dict[str, object]:
+    return body if at is None else {**body, "at": round(at, 3)}
+
+
 def encode_key_press(press: KeyPress) -> bytes:
-    """UTF-8 JSON of a keypad press."""
-    return _dumps({"key": press.key, "seq": press.seq})
+    """UTF-8 JSON of a keypad press ("at" only when the press carries one)."""
+    return _dumps(_stamped({"key": press.key, "seq": press.seq}, press.at))
 
 
 def encode_rating_press(press: RatingPress) -> bytes:
-    """UTF-8 JSON of a rating press."""
-    return _dumps({"score": press.score, "seq": press.seq})
+    """UTF-8 JSON of a rating press ("at" only when the press carries one)."""
+    return _dumps(_stamped({"score": press.score, "seq": press.seq}, press.at))
 
 
 def encode_device_status(status: DeviceStatus) -> bytes:
@@ -242,6 +261,26 @@ def _loose_int(obj: Mapping[str, object], name: str, what: str) -> int:
     raise ProtocolError(f"{what} {name} {value!r} is not an integer")
 
 
+def _strict_int(obj: Mapping[str, object], name: str, what: str) -> int:
+    """A JSON integer, as the HTTP API takes it: not "4", not 4.0, not true."""
+    if name not in obj:
+        raise ProtocolError(f"{what} payload lacks {name!r}")
+    value = obj[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"{what} {name} {value!r} is not an integer")
+    return value
+
+
+def _strict_at(obj: Mapping[str, object], what: str) -> float | None:
+    """The optional "at": a JSON number (epoch seconds), or absent / null."""
+    value = obj.get("at")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(f"{what} at {value!r} is not a number of epoch seconds")
+    return float(value)
+
+
 def _build(what: str, make: type[_T], **kwargs: object) -> _T:
     try:
         return make(**kwargs)
@@ -272,27 +311,26 @@ def parse_display_state(data: bytes | str) -> DisplayState:
 
 
 def parse_key_press(data: bytes | str) -> KeyPress:
-    """Parse a keypad press; key names are case-insensitive and may use '-' for '_'."""
+    """Parse a keypad press: key exactly one of KEY_NAMES, seq a JSON integer, at optional."""
     obj = _object(data, "key press")
     key = obj.get("key")
     if not isinstance(key, str):
         raise ProtocolError(f"key press key {key!r} is not a string")
-    name = key.strip().lower().replace("-", "_")
-    if name not in KEY_NAMES:
+    if key not in KEY_NAMES:
         expected = ", ".join(KEY_NAMES)
         raise ProtocolError(f"key press: unknown key {key!r}; expected one of {expected}")
-    seq = _loose_int(obj, "seq", "key press")
-    return _build("key press", KeyPress, key=name, seq=seq)
+    seq = _strict_int(obj, "seq", "key press")
+    return _build("key press", KeyPress, key=key, seq=seq, at=_strict_at(obj, "key press"))
 
 
 def parse_rating_press(data: bytes | str, levels: int = MAX_SCORE) -> RatingPress:
     """Parse a rating press, refusing scores above the site's number of levels."""
     obj = _object(data, "rating press")
-    score = _loose_int(obj, "score", "rating press")
+    score = _strict_int(obj, "score", "rating press")
     if not 1 <= score <= levels:
         raise ProtocolError(f"rating press: score {score} outside 1..{levels}")
-    seq = _loose_int(obj, "seq", "rating press")
-    return _build("rating press", RatingPress, score=score, seq=seq)
+    seq = _strict_int(obj, "seq", "rating press")
+    return _build("rating press", RatingPress, score=score, seq=seq, at=_strict_at(obj, "rating press"))
 
 
 def parse_device_status(data: bytes | str) -> DeviceStatus:

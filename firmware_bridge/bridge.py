@@ -3,17 +3,29 @@
     display/{counter}/state (retained, QoS 1)  ->  SHOW/BLINK/CLEAR frames
     keypad polls (KEYS)                         ->  keypad/{counter}/press, rating/{counter}/press
     device availability and health              ->  device/{id}/status (retained)
-    the bridge itself                           ->  device/bridge-{bus}/status (last will)
+    the bridge itself                           ->  device/bridge-{bus}/status (last will),
+                                                    with the bus statistics (below)
 
 A malformed state payload is logged and counted, never shown. Presses made while
-the broker is away are kept and published in order when it returns.
+the broker is away are kept and published in order when it returns, each with the
+`at` of its poll and a seq of the bridge's own (one count per keypad, started from
+the clock in milliseconds, up by one a press: CONTRACT.md section 4), so the
+controller can refuse the ones that come too late and count the ones that never came.
+
+Every `stats_interval_s`, when something changed, the bridge's status is JSON:
+
+    {"status": "online", "bus": {"frames", "retries", "timeouts", "bad_crc", "naks"},
+     "devices": {"led-1": {"frames", "retries", "timeouts", "bad_crc", "naks",
+                           "heard_at": epoch seconds of its last answer or null}, ...}}
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,6 +39,7 @@ from devices.payloads import (
     DeviceStatus,
     DisplayState,
     KeyPress,
+    RatingPress,
     encode_device_status,
     encode_key_press,
     encode_rating_press,
@@ -57,6 +70,7 @@ class BridgeSettings:
     poll_interval_s: float = 0.2
     probe_interval_s: float = 1.0
     health_interval_s: float = 10.0
+    stats_interval_s: float = 5.0
     pace: bool = True
     rs485: bool = False
     mqtt_security: MqttSecurity | None = None  # the bridge's broker user (bridge-{bus}@{site}) and TLS
@@ -70,6 +84,7 @@ class BridgeStats:
     malformed: int = 0
     presses: int = 0
     statuses: int = 0
+    repeats: int = 0  # presses a keypad sent again with the same PRESS_SEQ: dropped
 
 
 class Bridge:
@@ -118,6 +133,7 @@ class Bridge:
             )
             self.bus = await self._stack.enter_async_context(bus)
             self._spawn(self._dispatch_states())
+            self._spawn(self._publish_stats())
             for spec, keypad in keypads:
                 self._spawn(self._forward_presses(spec, keypad))
         except BaseException:
@@ -214,13 +230,54 @@ class Bridge:
 
     async def _forward_presses(self, spec: DeviceSpec, keypad: SerialKeypad) -> None:
         assert self.mqtt is not None and spec.counter is not None
+        # the MQTT seq is the bridge's: the keypad's PRESS_SEQ wraps at 255 and restarts at
+        # power-up, and a controller refuses a seq it saw from this keypad lately
+        seq = int(time.time() * 1000)
+        last_press_seq: int | None = None
         async for press in keypad:
+            if press.seq == last_press_seq:
+                self.stats.repeats += 1  # the keypad sent the same press again
+                continue
+            last_press_seq = press.seq
+            at = round(time.time(), 3)  # polled moments ago: the press is this old at most
             if isinstance(press, KeyPress):
-                topic, payload = self.topics.keypad_press(spec.counter), encode_key_press(press)
+                topic = self.topics.keypad_press(spec.counter)
+                payload = encode_key_press(KeyPress(press.key, seq, at))
             else:
-                topic, payload = self.topics.rating_press(spec.counter), encode_rating_press(press)
+                topic = self.topics.rating_press(spec.counter)
+                payload = encode_rating_press(RatingPress(press.score, seq, at))
+            seq += 1
             self.mqtt.publish(topic, payload)
             self.stats.presses += 1
+
+    # bus statistics -> the bridge's status
+
+    def stats_payload(self) -> bytes:
+        """The bridge's status with the bus statistics, as published."""
+        assert self.bus is not None
+        wall = time.time() - asyncio.get_running_loop().time()  # loop time -> epoch seconds
+        devices: dict[str, object] = {}
+        for address, spec in sorted(self._by_address.items()):
+            link = self.bus.link_stats(address)
+            heard = None if link.heard_at is None else round(wall + link.heard_at, 1)
+            devices[spec.id] = {**link.counts(), "heard_at": heard}
+        bus = self.bus.stats
+        totals = {"frames": bus.exchanges, "retries": bus.retries, "timeouts": bus.timeouts,
+                  "bad_crc": bus.bad_crc, "naks": bus.naks}
+        return json.dumps({"status": "online", "bus": totals, "devices": devices},
+                          separators=(",", ":")).encode()
+
+    async def _publish_stats(self) -> None:
+        assert self.mqtt is not None and self.bus is not None
+        sent: tuple[int, object] | None = None
+        while True:
+            await asyncio.sleep(self.settings.stats_interval_s)
+            counts = tuple(self.bus.link_stats(a).counts().values() for a in sorted(self._by_address))
+            # again after a reconnect too: the link's "online" then replaced the last one
+            now = (self.mqtt.connects, counts)
+            if now != sent and self.mqtt.connected:
+                self.mqtt.publish(self.topics.device_status(self.device_id), self.stats_payload(), retain=True)
+                sent = now
 
     # bus -> device status
 

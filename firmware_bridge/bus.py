@@ -120,6 +120,7 @@ __all__ = [
     "BusStats",
     "Dialect",
     "FramedCommand",
+    "LinkStats",
     "LinkStatus",
     "Op",
     "Reply",
@@ -147,6 +148,8 @@ _POLL = FramedCommand(POLL)
 TURNAROUND_BYTES = 2
 # bytes of a STATUS payload assumed before a device sent one
 DEFAULT_STATUS_LEN = 48
+# at most one bad-CRC warning per device this often (the counts are in the bridge's status)
+CRC_LOG_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,30 @@ class BusStats:
     max_poll_gap_s: float = 0.0
 
 
+@dataclass(slots=True)
+class LinkStats:
+    """Counters of one device on the line (the bridge publishes them with its status).
+
+    frames: requests sent to it, retries included; retries: attempts after the first;
+    timeouts: exchanges it never answered (after every retry); bad_crc: frames dropped
+    for a bad CRC while it was being answered (on a half-duplex bus, its answers or
+    noise in their place); naks: requests it refused; heard_at: the loop time of its
+    last answer (None before one).
+    """
+
+    frames: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    bad_crc: int = 0
+    naks: int = 0
+    heard_at: float | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The counters by name (what a status payload carries)."""
+        return {"frames": self.frames, "retries": self.retries, "timeouts": self.timeouts,
+                "bad_crc": self.bad_crc, "naks": self.naks}
+
+
 @dataclass(eq=False, slots=True)
 class _Link:
     address: int
@@ -193,6 +220,8 @@ class _Link:
     status_len: int = DEFAULT_STATUS_LEN
     health_read: bool = False  # answered a health PING since it was first heard or came back
     blink_until: float = float("-inf")  # a check that re-sends the number waits for the blink
+    stats: LinkStats = field(default_factory=LinkStats)
+    crc_logged: tuple[float, int] = (float("-inf"), 0)  # when the last bad-CRC warning went out, at what count
 
 
 class _FramedReader:
@@ -336,6 +365,10 @@ class BusMaster:
     def availability(self, address: int) -> Availability:
         """What the bus knows of the device at address."""
         return self._link(address).availability
+
+    def link_stats(self, address: int) -> LinkStats:
+        """The counters of the device at address."""
+        return self._link(address).stats
 
     def presses(self, address: int) -> asyncio.Queue[KeyEvent]:
         """Queue of key presses polled from the keypad at address."""
@@ -691,6 +724,8 @@ class BusMaster:
         except DeviceError as exc:
             if not future.done():
                 future.set_exception(exc)
+            if isinstance(exc, DeviceUnavailable):
+                raise  # the line went away: the bus stops, not just this request
         else:
             if not future.done():
                 future.set_result(reply)
@@ -703,7 +738,9 @@ class BusMaster:
         self.stats.polls += 1
         try:
             reply = await self._exchange_or_offline(link, FramedCommand(POLL))
-        except DeviceError as exc:
+        except (DeviceTimeout, ProtocolError) as exc:
+            # the keypad did not answer (it is marked unavailable) or refused: the bus goes on.
+            # A DeviceUnavailable is the line itself going away: it ends the bus at once.
             log.debug("poll of device %d failed: %s", link.address, exc)
             return
         if isinstance(reply, Frame) and reply.cmd == KEYS:
@@ -807,7 +844,9 @@ class BusMaster:
                 # the last attempt timed out: keypads due meanwhile go before the retry
                 await self._poll_before_retry(link, len(request) * self.byte_time_s + self.timeout_s)
                 self.stats.retries += 1
+                link.stats.retries += 1
             self.stats.exchanges += 1
+            link.stats.frames += 1
             # a fresh parser per attempt; the retry repeats the same bytes (same SEQ)
             reader = make_reader()
             self.stats.stale_bytes += self.line.discard_input()
@@ -824,19 +863,35 @@ class BusMaster:
                         deadline = max(deadline, sent + self.timeout_s)
                     reply = reader.feed(data)
                     if reply is not None:
+                        link.stats.heard_at = loop.time()
                         if attempt == 0:
                             self._observe(loop.time() - began, len(request) + _answer_bytes(reply))
                         return reply
             except ProtocolError:
                 self.stats.naks += 1
+                link.stats.naks += 1
+                link.stats.heard_at = loop.time()
                 raise
             finally:
-                if isinstance(reader, _FramedReader):
-                    self.stats.bad_crc += reader.decoder.bad_crc
-                else:
-                    self.stats.bad_crc += reader.bad_crc
+                bad = reader.decoder.bad_crc if isinstance(reader, _FramedReader) else reader.bad_crc
+                if bad:
+                    self.stats.bad_crc += bad
+                    link.stats.bad_crc += bad
+                    self._log_bad_crc(link, loop.time())
         self.stats.timeouts += 1
+        link.stats.timeouts += 1
         raise DeviceTimeout(f"device {link.address} did not answer {attempts} attempts")
+
+    def _log_bad_crc(self, link: _Link, now: float) -> None:
+        """A warning for frames dropped on a bad CRC: at most one per device per CRC_LOG_EVERY_S."""
+        last, count = link.crc_logged
+        if now - last < CRC_LOG_EVERY_S:
+            return
+        log.warning(
+            "device %d: %d frames with a bad CRC dropped (%d in all): noise, wiring or termination on the line",
+            link.address, link.stats.bad_crc - count, link.stats.bad_crc,
+        )
+        link.crc_logged = (now, link.stats.bad_crc)
 
     def _set_availability(
         self, link: _Link, availability: Availability, health: Mapping[str, object] | None = None

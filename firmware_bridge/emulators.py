@@ -7,8 +7,9 @@
     ModbusBusEmulator       Modbus slaves sharing one line
 
 Each emulated device can lose frames (`drop_frames(n)`: the next n requests are
-not received), lose answers (`lose_replies(n)`), and go silent or come back
-(`silent`). Run `python -m firmware_bridge.emulators --serial PORT --site-file F
+not received), lose answers (`lose_replies(n)`), garble a share of its answers
+(`corrupt_replies(rate)`: one bit flipped, so the CRC fails, as noise on a long
+line does), and go silent or come back (`silent`). Run `python -m firmware_bridge.emulators --serial PORT --site-file F
 --bus ID` to emulate every device of a bus. MQTT emulators: firmware_bridge.mqtt_emulators.
 """
 
@@ -99,8 +100,11 @@ class _Faults:
         self.silent = False
         self.received: list[Frame | bytes] = []  # every request addressed to it, even dropped
         self.duplicates = 0
+        self.corrupted = 0  # answers sent with a bit flipped
         self._drop = 0
         self._lose = 0
+        self._corrupt_rate = 0.0
+        self._rng = random.Random(address)
         self._changed = asyncio.Event()
 
     def drop_frames(self, count: int) -> None:
@@ -110,6 +114,21 @@ class _Faults:
     def lose_replies(self, count: int) -> None:
         """Act on the next count requests but lose the answers."""
         self._lose = count
+
+    def corrupt_replies(self, rate: float, seed: int | None = None) -> None:
+        """Flip one bit of this share (0..1) of the answers from now on."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate {rate} is not within 0..1")
+        self._corrupt_rate = rate
+        if seed is not None:
+            self._rng = random.Random(seed)
+
+    def garble(self, data: bytes) -> bytes:
+        """The answer as it reaches the host: sometimes with one bit of its CRC flipped."""
+        if not data or self._rng.random() >= self._corrupt_rate:
+            return data
+        self.corrupted += 1
+        return data[:-1] + bytes((data[-1] ^ 0x01,))
 
     def _receives(self) -> bool:
         if self.silent:
@@ -311,7 +330,10 @@ class SerialBusEmulator(_LineEmulator):
                 for device in targets:
                     reply = device.handle(frame)
                     if reply is not None:
-                        await self.line.write(encode(reply))
+                        data = encode(reply)
+                        if isinstance(device, _Faults):
+                            data = device.garble(data)
+                        await self.line.write(data)
 
 
 class ModbusLedEmulator(_Faults):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -100,7 +101,13 @@ class MqttDisplayEmulator:
 
 
 class MqttKeypadEmulator:
-    """Publishes staff key and rating presses of one counter, numbered by seq."""
+    """Publishes staff key and rating presses of one counter, numbered by seq and stamped with `at`.
+
+    Like real firmware on a paho-style client, a press made while the broker is away is
+    queued and goes out when it is back; its `at` (this host's clock when pressed) is what
+    lets the controller refuse it as late (CONTRACT.md section 4). The count starts from
+    the clock in milliseconds, so a restarted emulator never repeats a recent seq.
+    """
 
     def __init__(
         self, url: str, site: str, counter: int, device_id: str | None = None, security: MqttSecurity | None = None
@@ -108,7 +115,7 @@ class MqttKeypadEmulator:
         self.topics = SiteTopics(site)
         self.counter = counter
         self.device_id = device_id or f"keypad-{counter}"
-        self.seq = 0
+        self.seq = int(time.time() * 1000)
         self.link = MqttLink(
             url,
             client_id=f"emu-{site}-{self.device_id}",
@@ -130,13 +137,13 @@ class MqttKeypadEmulator:
 
     def press(self, key: KeyName) -> KeyPress:
         """Publish a staff key press."""
-        press = KeyPress(key, self._next_seq())
+        press = KeyPress(key, self._next_seq(), at=round(time.time(), 3))
         self.link.publish(self.topics.keypad_press(self.counter), encode_key_press(press))
         return press
 
     def rate(self, score: int) -> RatingPress:
         """Publish a rating press."""
-        press = RatingPress(score, self._next_seq())
+        press = RatingPress(score, self._next_seq(), at=round(time.time(), 3))
         self.link.publish(self.topics.rating_press(self.counter), encode_rating_press(press))
         return press
 

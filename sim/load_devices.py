@@ -2,11 +2,13 @@
 
 Counters driven by keypad (a share of the staffed ones, the others by HTTP) are
 opened by their staff over HTTP as the others are; then their staff press "next"
-on the counter's keypad (`keypad/{counter}/press`, QoS 1, with a seq), which
-finishes the ticket served and calls the next, and wait for the counter's display
-state (`display/{counter}/state`). The time from the press to that state is the
-operation `keypad_next`, reported beside the HTTP operations. After each ticket
-served the citizen presses a score on the counter's rating keypad
+on the counter's keypad (`keypad/{counter}/press`, QoS 1, with a seq and `at`),
+which finishes the ticket served and calls the next, and wait for the counter's
+display state (`display/{counter}/state`); "start" when the citizen comes (a press
+never finishes a ticket called less than 10 s ago and not started: CONTRACT.md).
+The time from the press to that state is the operation `keypad_next`, reported
+beside the HTTP operations. After each ticket served the citizen presses a score
+on the counter's rating keypad
 (`rating/{counter}/press`); with the live stream on, the time from that press to
 its rating.recorded event is the operation `rating`.
 
@@ -103,7 +105,8 @@ class Keypads:
 
     def _seq(self, site: str, kind: str, counter: int) -> int:
         key = (site, kind, counter)
-        seq = (self._seqs.get(key, -1) + 1) % (MAX_SEQ + 1)
+        # from the clock in milliseconds: never a seq an earlier run of this keypad sent lately
+        seq = (self._seqs.get(key, int(time.time() * 1000)) + 1) % (MAX_SEQ + 1)
         self._seqs[key] = seq
         return seq
 
@@ -111,7 +114,7 @@ class Keypads:
         """Press "next"; the display state it led to, None when the display did not change."""
         waiter: asyncio.Future[DisplayState] = asyncio.get_running_loop().create_future()
         self._waiting[(site, counter)] = waiter
-        press = KeyPress("next", self._seq(site, "keypad", counter))
+        press = KeyPress("next", self._seq(site, "keypad", counter), at=time.time())
         started = time.perf_counter()
         self.link.publish(SiteTopics(site).keypad_press(counter), encode_key_press(press))
         self.counts.presses += 1
@@ -124,9 +127,15 @@ class Keypads:
         self.stats.ok("keypad_next", time.perf_counter() - started)
         return state
 
+    def start(self, site: str, counter: int) -> None:
+        """Press "start": the citizen called is at the counter."""
+        press = KeyPress("start", self._seq(site, "keypad", counter), at=time.time())
+        self.link.publish(SiteTopics(site).keypad_press(counter), encode_key_press(press))
+        self.counts.presses += 1
+
     def rate(self, site: str, counter: int, score: int) -> None:
         """Press a score on the counter's rating keypad (its latency is taken from the live stream)."""
-        press = RatingPress(score, self._seq(site, "rating", counter))
+        press = RatingPress(score, self._seq(site, "rating", counter), at=time.time())
         self._rated[(site, counter)] = time.perf_counter()
         self.link.publish(SiteTopics(site).rating_press(counter), encode_rating_press(press))
         self.counts.ratings_pressed += 1
@@ -158,6 +167,7 @@ async def keypad_staff(keypads: Keypads, work: SiteWork, counter: int, timeline:
             keypads.rate(site, counter, random.randint(1, levels))
         serving = state is not None and state.number is not None
         if serving and state is not None and state.number is not None:
+            keypads.start(site, counter)
             await timeline.spend(work.service_for_number(state.number))
         else:
             with contextlib.suppress(TimeoutError):

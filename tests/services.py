@@ -77,7 +77,15 @@ class Mosquitto:
 
     def restart(self) -> None:
         """Stop and start the broker on the same port and config."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the broker (an outage begins: its retained messages and sessions are gone)."""
         _stop(self.process)
+
+    def start(self) -> None:
+        """Start the broker again on the same port and config."""
         self.process = subprocess.Popen(
             [_require("mosquitto"), "-c", str(self.config)],
             stdout=subprocess.DEVNULL,

@@ -8,8 +8,6 @@ import pytest
 
 from devices.payloads import (
     DisplayState,
-    KeyPress,
-    RatingPress,
     encode_display_state,
     parse_key_press,
     parse_rating_press,
@@ -41,12 +39,14 @@ def test_display_and_keypad_emulators(mosquitto: Mosquitto) -> None:
                 ctl.publish(T.display_state(3), encode_display_state(DisplayState("3001", 3)))
                 await display.wait_until(lambda: display.number == "3001")
                 assert display.malformed == 1
-                keypad.press("next")
-                keypad.rate(4)
+                pressed = keypad.press("next")
+                rated = keypad.rate(4)
                 _, payload = await ctl.wait_for(lambda t, p: t == T.keypad_press(3))
-                assert parse_key_press(payload) == KeyPress("next", 1)
+                assert parse_key_press(payload) == pressed
                 _, payload = await ctl.wait_for(lambda t, p: t == T.rating_press(3))
-                assert parse_rating_press(payload) == RatingPress(4, 2)
+                assert parse_rating_press(payload) == rated
+                # one count for both, up by one a press; each stamped with when it was made
+                assert rated.seq == pressed.seq + 1 and pressed.at is not None and rated.at is not None
             await ctl.wait_for(lambda t, p: t == T.device_status("keypad-3") and p == b"offline")
 
     asyncio.run(scenario())

@@ -63,6 +63,9 @@ def test_broker_restart_under_controller_and_bridge(tmp_path: Path, mosquitto: M
                 await eventually(lambda: len(led.history) > 0, timeout_s=15)
                 keypad.press("next")
                 await eventually(lambda: led.number == tickets[0]["number"], timeout_s=15)
+                keypad.press("start")  # the citizen came: a "next" may finish the ticket at any time
+                await eventually(lambda: httpx.get(f"{api}/tickets/{tickets[0]['id']}", timeout=10)
+                                 .json()["state"] == "serving", timeout_s=15)
 
                 await asyncio.to_thread(mosquitto.restart)  # retained states and sessions are gone
 

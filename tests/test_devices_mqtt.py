@@ -55,7 +55,10 @@ def test_keypad_next_calls_and_the_display_state_is_retained(tmp_path: Path, mos
                 async with MqttDisplayEmulator(mosquitto.url, "xa", 1, "display-late") as late:
                     await late.wait_until(lambda: late.number == first.number)
 
-                # the one-button flow: next finishes the ticket at the counter, then calls the next one
+                # the one-button flow: next finishes the ticket at the counter (its citizen came:
+                # start), then calls the next one
+                keypad.press("start")
+                await eventually(lambda: first.state == "serving")
                 keypad.press("next")
                 await eventually(lambda: f.runtime.floor.state.counters[1].served == 1)
                 await eventually(lambda: len(f.runtime.floor.state.tickets) > 0 and bool(
@@ -69,7 +72,7 @@ def test_keypad_next_calls_and_the_display_state_is_retained(tmp_path: Path, mos
                 )
                 calls = json.loads(hall)["calls"]
                 assert [(c["number"], c["counter"]) for c in calls[:2]] == [(second.number, 1), (first.number, 1)]
-                assert f.service.stats.presses[("xa", "keypad")] == 2
+                assert f.service.stats.presses[("xa", "keypad")] == 3
 
     run(scenario())
 
@@ -202,10 +205,11 @@ def test_rating_press_rates_the_last_ticket(tmp_path: Path, mosquitto: Mosquitto
             await keypad.link.wait_connected()
             keypad.press("next")
             await eventually(lambda: bool(f.runtime.floor.state.counters[1].current))
+            keypad.press("start")
             keypad.press("finish")
             await eventually(lambda: f.runtime.floor.state.counters[1].served == 1)
             keypad.rate(4)
-            keypad.rate(4)  # a second rating of the same ticket: the core refuses it
+            keypad.rate(3)  # a second rating of the same ticket: the core refuses it
             await eventually(lambda: f.service.stats.rejected[("xa", "already_rated")] == 1)
             ratings = await logged(f.runtime, "rating.recorded")
             assert [(r.data["counter"], r.data["score"]) for r in ratings] == [(1, 4)]

@@ -22,7 +22,17 @@ from controller.core.floor import Floor
 from controller.core.tickets import CounterStatus
 from controller.devices.displays import HallBoard, affected_counters, display_for
 from controller.devices.health import DeviceBoard
-from controller.devices.keypads import SeqFilter, commands_for_key, transfer_target
+from controller.devices.keypads import (
+    PRESS_BURST_S,
+    PRESS_MAX_AGE_S,
+    PRESS_MIN_CALL_S,
+    PRESS_WINDOW,
+    PRESS_WINDOW_S,
+    PressGate,
+    called_too_recently,
+    commands_for_key,
+    transfer_target,
+)
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
 from devices.payloads import DeviceStatus, KeyPress, RatingPress
@@ -89,11 +99,57 @@ def test_next_finishes_the_current_ticket_first_and_pause_toggles() -> None:
     assert commands_for_key("transfer", 1, state, "k", target)[0].to_counter == 4  # type: ignore[union-attr]
 
 
-def test_seq_filter_drops_only_an_immediate_repeat() -> None:
-    seqs = SeqFilter()
-    accepted = [seqs.accept("keypad", 1, s) for s in (254, 255, 255, 0, 0, 1)]
-    assert accepted == [True, True, False, True, False, True]
-    assert seqs.accept("rating", 1, 1) and seqs.accept("keypad", 2, 1)  # other keypads count apart
+def test_a_seq_seen_in_the_window_is_a_repeat_even_after_a_newer_one() -> None:
+    gate = PressGate()
+    seqs = (100, 101, 100)
+    verdicts = [gate.admit("keypad", 1, seq, f"k{seq}", None, 10.0 * i).verdict for i, seq in enumerate(seqs)]
+    assert verdicts == ["ok", "ok", "duplicate"]  # issue 14 item 7: 100 after 101 ran again
+    assert gate.admit("rating", 1, 100, 4, None, 30.0).verdict == "ok"  # other keypads count apart
+    assert gate.admit("keypad", 2, 100, "next", None, 30.0).verdict == "ok"
+    # out of the window, by count or by time, a seq is a new press (a count restarted long ago)
+    for i in range(PRESS_WINDOW):
+        gate.admit("keypad", 3, 1000 + i, f"k{i}", None, 10.0 * i)
+    assert gate.admit("keypad", 3, 1000, "x", None, 10.0 * PRESS_WINDOW).verdict == "ok"
+    gate.admit("keypad", 4, 7, "next", None, 0.0)
+    assert gate.admit("keypad", 4, 7, "next", None, PRESS_WINDOW_S + 1).verdict == "ok"
+
+
+def test_a_press_is_late_by_its_own_clock_and_a_burst_acts_once() -> None:
+    gate = PressGate()
+    now = 1_718_000_000.0
+    assert gate.admit("keypad", 1, 1, "next", now - 1, now).verdict == "ok"
+    late = gate.admit("keypad", 1, 2, "next", now + 3 - PRESS_MAX_AGE_S - 1, now + 3)
+    assert late.verdict == "late" and late.age_s == pytest.approx(PRESS_MAX_AGE_S + 1)
+    assert gate.admit("keypad", 1, 3, "next", now + 3 + 3600, now + 3).verdict == "late"  # a clock far ahead
+    # three "next" flushed at once: the first acts, the others are the same press
+    burst = [gate.admit("keypad", 1, s, "next", now + 10, now + 10 + 0.001 * s).verdict for s in (4, 5, 6)]
+    assert burst == ["ok", "burst", "burst"]
+    assert gate.admit("keypad", 1, 7, "start", None, now + 10.01).verdict == "ok"  # another key is another press
+    assert gate.admit("keypad", 1, 8, "start", None, now + 10.01 + PRESS_BURST_S).verdict == "ok"
+
+
+def test_presses_that_never_came_are_counted_from_the_seqs_skipped() -> None:
+    gate = PressGate()
+    assert gate.admit("keypad", 1, 41, "next", None, 0.0).lost == 0
+    skipped = gate.admit("keypad", 1, 45, "next", None, 20.0)
+    assert (skipped.verdict, skipped.lost) == ("ok", 3)
+    # a jump of a restart (a count started from the clock) is not presses lost
+    assert gate.admit("keypad", 1, 1_718_000_000_000, "next", None, 40.0).lost == 0
+    assert gate.admit("keypad", 1, 1_718_000_000_001, "next", None, 60.0).lost == 0
+
+
+def test_a_press_never_ends_a_ticket_called_moments_ago() -> None:
+    floor = _floor()
+    floor.apply(floor.decide(OpenCounter(1, staff="a"), 1.0))
+    floor.apply(floor.decide(IssueTicket("ht-khai-sinh", check_hours=False), 2.0))
+    assert called_too_recently("next", 1, floor.state, 3.0) is None  # nothing to end: it calls
+    floor.apply(floor.decide(CallNext(1), 10.0))
+    for key in ("next", "finish", "no_show"):
+        assert called_too_recently(key, 1, floor.state, 12.5) == pytest.approx(2.5)  # type: ignore[arg-type]
+        assert called_too_recently(key, 1, floor.state, 10.0 + PRESS_MIN_CALL_S) is None  # type: ignore[arg-type]
+    assert called_too_recently("recall", 1, floor.state, 12.5) is None
+    floor.apply(floor.decide(Start(1), 11.0))
+    assert called_too_recently("finish", 1, floor.state, 12.5) is None  # at the counter already
 
 
 def _board(hold_s: float = 5.0) -> DeviceBoard:
@@ -180,11 +236,14 @@ def test_in_process_devices_without_a_broker(tmp_path: Path) -> None:
             )
             keys.press(KeyPress("next", 1))
             await eventually(lambda: display.number == "1001")
-            keys.press(KeyPress("next", 2))
+            # the citizen came (start): "next" may finish the ticket now, however soon after the call
+            keys.press(KeyPress("start", 2))
+            await eventually(lambda: display.shown is not None and not display.shown.blink)
+            keys.press(KeyPress("next", 4))
             await eventually(lambda: display.number == "1002")
             # "next" is finish + call: the display went from 1001 straight to 1002, no blank between
             shown = [state.number if state else None for state in display.history]
-            assert shown[shown.index("1001"):] == ["1001", "1002"]
+            assert shown[shown.index("1001"):] == ["1001", "1001", "1002"]
             keys.press(RatingPress(3, 3))
             await eventually(lambda: f.service.stats.presses[("xa", "rating")] == 1)
             snapshot = f.runtime.device_view()

@@ -7,6 +7,7 @@ ticket status page follows the call live; labels and contrast.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ import pytest
 from PIL import Image, ImageStat
 from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, sync_playwright
 
+from controller.devices.printers import JOB_DEADLINE_S
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.services import free_port
 
@@ -375,6 +377,57 @@ def test_a_failed_print_is_told_in_the_language_the_citizen_chose(browser: Brows
             assert kiosk.evaluate("document.body.dataset.print") == "failed"
     finally:
         ctx.close()
+
+
+def test_a_hung_printer_fails_the_print_within_its_deadline_and_the_kiosk_says_so(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # issue 20 item 2: the printer takes the connection and never answers a status byte
+    hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)  # the kernel completes each connection; nobody ever reads or answers
+    site_file = tmp_path / "xa.toml"
+    commune = ROOT / "controller" / "sites" / "commune-centre.toml"
+    site_file.write_text(commune.read_text(encoding="utf-8") + DEAD_PRINTER.format(port=hung.getsockname()[1]),
+                         encoding="utf-8")
+    ctx = browser.new_context(viewport=KIOSK_VIEW)
+    ctx.clock.install()  # time flows as usual; the second part jumps it forward
+    try:
+        with serve_process(site_file, tmp_path / "data", "--mqtt", f"embedded://127.0.0.1:{free_port()}",
+                           "--devices", "real") as server:
+            kiosk = open_page(ctx, f"{server.url}/kiosk/xa?kiosk=k1&key=kiosk-demo")
+            ticket = take_ticket(kiosk, "HT", "ht-khai-sinh")
+            shown = time.monotonic()
+            # the job deadline is 15 s: failed by then, and the kiosk's next look (1 s) tells the citizen
+            kiosk.wait_for_selector("body[data-print=failed]", timeout=18000)
+            told_s = time.monotonic() - shown
+            assert told_s < JOB_DEADLINE_S + 2, told_s
+            assert kiosk.is_visible("#print-error") and "chụp màn hình" in kiosk.inner_text("#print-error")
+            check_screenshot(kiosk, "kiosk-print-hung", KIOSK_VIEW)
+            body = httpx.get(f"{server.url}/api/v1/sites/xa/tickets/{ticket['id']}", timeout=10).json()
+            assert body["print"]["status"] == "failed" and "expired" in body["print"]["reason"]
+            assert body["state"] == "waiting"  # the ticket itself is in line, its number on the screen
+
+            # the kiosk cannot reach the controller after issuing: the print stays "pending" for it,
+            # and when it stops asking it still tells the citizen to keep the number
+            kiosk.click("#done")
+            kiosk.route("**/api/v1/sites/xa/tickets/*",
+                        lambda route: route.abort("connectionreset") if route.request.method == "GET"
+                        else route.continue_())
+            take_ticket(kiosk, "HT", "ht-khai-sinh")
+            assert not kiosk.is_visible("#print-error")
+            for _ in range(25):  # past the kiosk's last look, a second at a time
+                if kiosk.evaluate("document.body.dataset.print") == "unknown":
+                    break
+                kiosk.clock.fast_forward(1000)
+                kiosk.wait_for_timeout(50)
+            assert kiosk.evaluate("document.body.dataset.print") == "unknown"
+            notice = kiosk.inner_text("#print-error")
+            assert kiosk.is_visible("#print-error") and "chụp màn hình" in notice and "mã QR" in notice
+            check_screenshot(kiosk, "kiosk-print-unknown", KIOSK_VIEW)
+    finally:
+        ctx.close()
+        hung.close()
 
 
 def _many_agencies(tmp_path: Path, extra: int, timezone: str) -> Path:

@@ -65,6 +65,16 @@ def shows(number: str) -> object:
     return lambda topic, payload: bool(payload) and parse_display_state(payload).number == number
 
 
+def steady(number: str) -> object:
+    """The display shows number without blinking: its ticket was started."""
+    def match(topic: str, payload: bytes) -> bool:
+        if not payload:
+            return False
+        state = parse_display_state(payload)
+        return state.number == number and not state.blink
+    return match
+
+
 def test_a_press_is_carried_out_once_by_the_writer_and_survives_its_sigkill(
     tmp_path: Path, redis: RedisServer, mosquitto: Mosquitto
 ) -> None:
@@ -86,14 +96,17 @@ def test_a_press_is_carried_out_once_by_the_writer_and_survives_its_sigkill(
 
         async def scenario() -> None:
             with MqttRecorder(mosquitto.port, [topics.display_state(COUNTER)]) as display:
-                def press(seq: int) -> None:
-                    payload = json.dumps({"key": "next", "seq": seq}).encode()
+                def press(seq: int, key: str = "next") -> None:
+                    payload = json.dumps({"key": key, "seq": seq}).encode()
                     display.publish(topics.keypad_press(COUNTER), payload)
 
                 press(1)
                 await display.wait_for(shows(tickets[0][1]))
                 await asyncio.sleep(0.5)  # a second execution would have shown by now
                 assert called(cluster, site) == [tickets[0][0]]
+                # its citizen came: the next "next" may finish it however soon (CONTRACT.md)
+                press(10, "start")
+                await display.wait_for(steady(tickets[0][1]))
 
                 # the retained state is dropped, so only a republish by the new writer can bring it back
                 display.publish(topics.display_state(COUNTER), b"", retain=True)
@@ -103,6 +116,8 @@ def test_a_press_is_carried_out_once_by_the_writer_and_survives_its_sigkill(
                 await display.wait_for(shows(tickets[1][1]), timeout_s=LEASE_TTL_S * 4 + 10)
                 took = time.monotonic() - began
                 assert owner_of(cluster, site) is other
+                press(11, "start")
+                await display.wait_for(steady(tickets[1][1]))
                 press(3)
                 await display.wait_for(shows(tickets[2][1]))
             with MqttRecorder(mosquitto.port, [topics.display_state(COUNTER)]) as late:

@@ -120,9 +120,39 @@ def test_display_state_malformed(payload: bytes, reason: str) -> None:
 
 def test_key_press() -> None:
     assert encode_key_press(KeyPress("no_show", 4)) == b'{"key":"no_show","seq":4}'
-    assert parse_key_press(b'{"key": "No-Show", "seq": "4"}') == KeyPress("no_show", 4)
+    assert encode_key_press(KeyPress("next", 5, at=1718000000.25)) == b'{"key":"next","seq":5,"at":1718000000.25}'
+    assert parse_key_press(b'{"key": "next", "seq": 5, "at": 1718000000.25}') == KeyPress("next", 5, 1718000000.25)
+    assert parse_key_press(b'{"key": "next", "seq": 5, "at": null}') == KeyPress("next", 5)
     for name in KEY_NAMES:
         assert parse_key_press(encode_key_press(KeyPress(name, 1))).key == name
+
+
+# issue 14 item 7: each of these changed the floor; HTTP refuses the same looseness with 422
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"key": "next", "seq": "2"}',
+        b'{"key": "next", "seq": 7.0}',
+        b'{"key": "NEXT", "seq": 1}',
+        b'{"key": " Next ", "seq": 1}',
+        b'{"key": "no-show", "seq": 1}',
+        b'{"key": "next", "seq": 1, "at": "1718000000"}',
+        b'{"key": "next", "seq": 1, "at": true}',
+        b'{"key": "next", "seq": 1, "at": -5}',
+        b'{"key": "next", "seq": 1, "at": NaN}',
+    ],
+)
+def test_key_press_is_typed_as_strictly_as_http(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_key_press(payload)
+
+
+@pytest.mark.parametrize(
+    "payload", [b'{"score": "4", "seq": 1}', b'{"score": 4.0, "seq": 1}', b'{"score": 4, "seq": "1"}']
+)
+def test_rating_press_is_typed_as_strictly_as_http(payload: bytes) -> None:
+    with pytest.raises(ProtocolError, match="not an integer"):
+        parse_rating_press(payload)
 
 
 @pytest.mark.parametrize(

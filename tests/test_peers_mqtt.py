@@ -8,6 +8,7 @@ subscriber; the controller is only looked at from outside (HTTP, /metrics), as a
 from __future__ import annotations
 
 import re
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -80,8 +81,6 @@ class Floor:
 
 
 def until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
@@ -184,6 +183,14 @@ BAD: list[tuple[str, bytes, str]] = [
     (T.keypad(1), press("next", 8, pad="x" * 20_000), "malformed"),  # oversized
     (T.rating(1), rating(9, 9), "malformed"),  # 4 levels on this site
     (T.keypad(99), press("next", 10), "unknown_counter"),
+    # typed as strictly as HTTP (issue 14 item 7): each of these used to change the floor
+    (T.keypad(1), b'{"key": "next", "seq": "12"}', "malformed"),
+    (T.keypad(1), b'{"key": "next", "seq": 13.0}', "malformed"),
+    (T.keypad(1), b'{"key": "NEXT", "seq": 14}', "malformed"),
+    (T.keypad(1), b'{"key": " Next ", "seq": 15}', "malformed"),
+    (T.rating(1), b'{"score": "4", "seq": 16}', "malformed"),
+    # pressed a minute ago by its own clock: queued somewhere, the floor has moved on since
+    (T.keypad(1), press("next", 17, at=time.time() - 60), "late"),
     (T.status("toaster-1"), b"online", "unknown_device"),
     ("motcua/xa/keypad/one/press", press("next", 11), "bad_topic"),
 ]
@@ -206,6 +213,21 @@ def test_bad_input_is_counted_and_changes_nothing_and_the_next_good_press_works(
         keypad.publish(T.keypad(2), press("next", 2))
         called = display.wait_for(lambda m: m.topic == T.display(2) and m.json()["number"] is not None)  # type: ignore[index]
         assert called.json()["number"] == floor.counter(2)["current"]["number"]  # type: ignore[index]
+
+
+def test_a_seq_replayed_after_a_newer_one_is_refused(floor: Floor) -> None:
+    floor.open_counter(4)
+    with floor.peer(client_id="keypad-4") as keypad:
+        assert keypad.connect()
+        before = floor.metric("motcua_mqtt_dropped_total", reason="duplicate")
+        keypad.publish(T.keypad(4), press("pause", 100, at=time.time()))
+        until(lambda: floor.counter(4)["status"] == "paused")
+        time.sleep(1.1)  # the same key again within a second would be one press (a burst)
+        keypad.publish(T.keypad(4), press("pause", 101, at=time.time()))
+        until(lambda: floor.counter(4)["status"] == "open")
+        keypad.publish(T.keypad(4), press("pause", 100, at=time.time()))  # 100 again: a replay
+        until(lambda: floor.metric("motcua_mqtt_dropped_total", reason="duplicate") == before + 1)
+        assert floor.counter(4)["status"] == "open"
 
 
 def test_sessions_retained_states_and_last_will(floor: Floor) -> None:
@@ -289,7 +311,8 @@ def test_on_the_embedded_broker_each_peer_works_with_its_own_login_and_no_furthe
         keypad.publish(T.keypad(1), press("recall", 3, pad="x" * 200_000))
         until(lambda: floor.metric("motcua_mqtt_dropped_total", reason="malformed") == 2)
 
-        keypad.publish(T.keypad(1), press("finish", 4))
+        keypad.publish(T.keypad(1), press("start", 4))  # the citizen came: it may be finished
+        keypad.publish(T.keypad(1), press("finish", 5))
         display.wait_for(number_on(1, None))
         rater.publish(T.rating(1), rating(3, 1))
         until(lambda: floor.metric("motcua_device_presses_total", kind="rating") == 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.core.commands import CallNext, IssueTicket, OpenCounter
+from controller.core.commands import CallNext, IssueTicket, OpenCounter, Start
 from controller.devices.outputs import InProcessOutput
 from controller.devices.press_relay import PressRelay, decode_message, encode_message
 from controller.devices.router import DeviceRouter, site_filters
@@ -79,8 +79,8 @@ def test_the_router_drives_a_site_only_while_its_process_writes_it(tmp_path: Pat
                 given: list[MqttMessage] = []
                 router.on_orphaned = lambda site, messages: given.extend(messages)
                 controller.add_runtime(runtime)
-                presses = [MqttMessage(T.keypad_press(1), encode_key_press(KeyPress("recall", n)), False)
-                           for n in (7, 8)]
+                presses = [MqttMessage(T.keypad_press(1), encode_key_press(KeyPress(key, n)), False)
+                           for key, n in (("recall", 7), ("pause", 8))]
                 for message in presses:
                     router.feed(message)
                 controller.remove_runtime("xa")
@@ -90,6 +90,7 @@ def test_the_router_drives_a_site_only_while_its_process_writes_it(tmp_path: Pat
                 await output.drain()
                 assert display.number == numbers[0]
                 assert topics.filters == site_filters("xa")
+                await runtime.execute(Start(1))  # the citizen came to the counter
                 router.press("xa", 1, KeyPress("next", 9))  # finish the first, call the second
                 await eventually(lambda: display.number == numbers[1])
         finally:

@@ -6,6 +6,15 @@ it is up. Serial devices sit behind a `motcua bridge`; when that bridge dies its
 last will marks it offline, and every device of its bus is offline with it even
 though their own retained statuses still say "online".
 
+A bridge's status carries the statistics of its bus (firmware_bridge/bridge.py):
+the totals stay in the bridge's health, and each device's own counters (frames,
+retries, timeouts, bad CRC, NAKs) and when the bridge last heard it go to that
+device's coordinator: its monitor row shows them as `bus`, and /metrics as
+motcua_bus_*_total. Every row has `last_seen`: the last status, press or answer
+on the bus heard from the device (epoch seconds, None before any), and
+`refused`: a keypad's presses the press rules refused, or that never came, by
+reason (keypads.py), since this process took the site.
+
 The live availability is shown at once (monitor); the event log gets a
 device.changed only when availability or a lasting health field changed, at
 most once per `hold_s` per device, so a flapping device or a status that
@@ -23,11 +32,12 @@ from typing import Any, Final
 from devices.payloads import DeviceStatus
 from devices.registry import DeviceSpec
 
-__all__ = ["HOLD_S", "VOLATILE_HEALTH", "DeviceBoard", "DeviceCoordinator"]
+__all__ = ["BUS_COUNTERS", "HOLD_S", "VOLATILE_HEALTH", "DeviceBoard", "DeviceCoordinator"]
 
 HOLD_S: Final = 5.0
 # health fields that change on every report: shown live, never a reason to log a change
-VOLATILE_HEALTH: Final = frozenset({"uptime", "uptime_s", "rssi", "heap", "free_heap", "at", "ts"})
+VOLATILE_HEALTH: Final = frozenset({"uptime", "uptime_s", "rssi", "heap", "free_heap", "at", "ts", "bus", "devices"})
+BUS_COUNTERS: Final = ("frames", "retries", "timeouts", "bad_crc", "naks")
 BRIDGE_PREFIX: Final = "bridge-"
 
 _Logged = tuple[str, tuple[tuple[str, str], ...]]
@@ -55,6 +65,8 @@ class DeviceCoordinator:
     health: dict[str, object] = field(default_factory=dict)
     since: float | None = None
     last_seen: float | None = None  # the device's own last report (not a last will)
+    bus_stats: dict[str, int] | None = None  # a serial device's counters, from its bridge's status
+    refused: dict[str, int] = field(default_factory=dict)  # a keypad's presses refused today, by reason
     _logged: _Logged | None = None
     _logged_at: float = -math.inf
 
@@ -76,9 +88,14 @@ class DeviceCoordinator:
         # a device that went silent has no current health; keep the last known otherwise
         self.health = dict(status.health) if status.online else {}
         if status.online:
-            self.last_seen = now
+            self.seen(now)
         if self.status != before:
             self.since = now
+
+    def seen(self, at: float) -> None:
+        """The device was heard at `at` (a status, a press, an answer on its bus)."""
+        if self.last_seen is None or at > self.last_seen:
+            self.last_seen = at
 
     def bridge(self, up: bool, now: float) -> None:
         """The bridge serving this device came up or went down."""
@@ -129,9 +146,11 @@ class DeviceCoordinator:
         }
 
     def row(self) -> dict[str, Any]:
-        """The monitor's line for this device: where it is, its availability since when, its last report."""
+        """The monitor's line for this device: where it is, its availability since when, its last report,
+        its bus counters (serial) and the presses refused (keypads)."""
         return {**self.event_data(), "health": dict(self.health), "since": self.since, "last_seen": self.last_seen,
-                "bus": self.bus, "address": self.address, "kiosk": self.kiosk, "zone": self.zone}
+                "bus": self.bus, "address": self.address, "kiosk": self.kiosk, "zone": self.zone,
+                "bus_stats": None if self.bus_stats is None else dict(self.bus_stats), "refused": dict(self.refused)}
 
 
 class DeviceBoard:
@@ -153,10 +172,40 @@ class DeviceBoard:
         device.observe(status, now)
         if device.kind == "bridge":
             bus = device_id.removeprefix(BRIDGE_PREFIX)
+            reports = status.health.get("devices")
+            reports = reports if isinstance(reports, Mapping) else {}
             for other in self.devices.values():
                 if other.bus == bus:
                     other.bridge(status.online, now)
+                    report = reports.get(other.id)
+                    if isinstance(report, Mapping):
+                        self._bus_report(other, report)
         return True
+
+    @staticmethod
+    def _bus_report(device: DeviceCoordinator, report: Mapping[str, Any]) -> None:
+        counts = {k: v for k in BUS_COUNTERS if isinstance(v := report.get(k), int) and not isinstance(v, bool)}
+        device.bus_stats = counts
+        heard = report.get("heard_at")
+        if isinstance(heard, int | float) and not isinstance(heard, bool):
+            device.seen(float(heard))
+
+    def _keypads(self, kind: str, counter: int) -> list[DeviceCoordinator]:
+        return [d for d in self.devices.values() if d.kind == kind and d.counter == counter]
+
+    def heard(self, kind: str, counter: int, at: float) -> None:
+        """A press came from the keypad (kind "keypad" or "rating") of counter."""
+        for device in self._keypads(kind, counter):
+            device.seen(at)
+
+    def refuse(self, kind: str, counter: int, reason: str, count: int = 1) -> None:
+        """Presses of that keypad were refused (late, burst, ...) or never came (lost)."""
+        for device in self._keypads(kind, counter):
+            device.refused[reason] = device.refused.get(reason, 0) + count
+
+    def bus_stats(self) -> list[tuple[str, str, dict[str, int]]]:
+        """(bus, device, counters) of every serial device whose bridge reported them."""
+        return [(d.bus or "", d.id, dict(d.bus_stats)) for d in self.devices.values() if d.bus_stats is not None]
 
     def seed(self, events: Iterable[tuple[Mapping[str, Any], float]]) -> None:
         """Fold today's logged device.changed data (in order) into what the log says."""

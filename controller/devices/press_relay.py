@@ -24,8 +24,8 @@ given up is not: it may have been committed).
 Duplicates: a QoS 1 redelivery may reach another process of the group, or come after
 the site changed writer, so the seq check is made where every press passes, in Redis:
 one script pushes a press only when its seq differs from the last one relayed from the
-same topic (the same rule as the writer's SeqFilter: only an immediate repeat is a
-duplicate, since seqs wrap and restart).
+same topic. The writer's PressGate then applies the full rules (a window of recent
+seqs, late, burst: keypads.py) to what it pops.
 
 Limit: one BRPOP over many sites' lists needs a single Redis (on Redis Cluster the
 lists of one process's sites are in different slots).

@@ -59,6 +59,8 @@ HEALTH_POLL_MIN_S: Final = 0.25
 # a citizen waits at the kiosk a few seconds at most: fail fast, the screen copy is there
 RETRY: Final = RetryPolicy(attempts=2, first_delay_s=0.5)
 JOB_DEADLINE_S: Final = 15.0
+# a network printer answers a status byte in milliseconds: one silent this long is hung
+NETWORK_TIMEOUT_S: Final = 5.0
 
 
 @dataclass
@@ -84,7 +86,7 @@ def _profile(spec: DeviceSpec) -> PrinterProfile:
 def direct_address(spec: DeviceSpec) -> PrinterAddress | None:
     """Where this host reaches a printer it drives itself; None for a printer behind a gateway."""
     if spec.transport == "network" and spec.host is not None:
-        return PrinterAddress("tcp", spec.host, port=spec.port or DEFAULT_PRINTER_PORT)
+        return PrinterAddress("tcp", spec.host, port=spec.port or DEFAULT_PRINTER_PORT, timeout_s=NETWORK_TIMEOUT_S)
     if spec.transport == "serial" and spec.path is not None:
         return PrinterAddress("serial", spec.path, baudrate=spec.baud or DEFAULT_BAUD, timeout_s=SERIAL_TIMEOUT_S)
     if spec.transport == "usb" and spec.path is not None:

@@ -7,8 +7,11 @@
                                with alert.raised for a printer that cannot print (printing.py)
 
 Anything that cannot be accepted (bad topic, malformed JSON, unknown counter,
-a duplicate or retained press) is counted in DeviceStats, logged (rate-limited)
-and dropped before it reaches the writer, so it never changes state.
+a retained press, or one the PressGate refuses: duplicate, late, burst) is counted
+in DeviceStats, logged (rate-limited) and dropped before it reaches the writer, so
+it never changes state; presses a keypad's seq shows never arrived are counted as
+"lost". A press that would end a ticket called moments ago is refused at the
+writer ("too_soon", keypads.called_too_recently).
 
 The router follows the sites this process writes (it is a SiteWatcher): a site
 gained (sites partitioned over processes) gets its displays published again,
@@ -32,9 +35,10 @@ from controller.core.events import Event
 from controller.devices.displays import HallBoard, affected_counters, display_for
 from controller.devices.health import HOLD_S, DeviceBoard
 from controller.devices.keypads import (
+    PressGate,
     PressKind,
-    SeqFilter,
     TransferTarget,
+    called_too_recently,
     commands_for_key,
     rating_command,
     transfer_target,
@@ -125,7 +129,7 @@ class _Site:
     health: DeviceBoard
     hall: HallBoard
     displays: frozenset[int]
-    seqs: SeqFilter = field(default_factory=SeqFilter)
+    gate: PressGate = field(default_factory=PressGate)
     shown: dict[int, DisplayState] = field(default_factory=dict)
     inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
     # Events of a press still being carried out (several commands): shown once, at the end.
@@ -190,6 +194,7 @@ class DeviceRouter:
         self.output = output
         self.stats = stats or DeviceStats()
         self.stats.device_counts = lambda: {s.id: s.health.counts() for s in self.sites.values()}
+        self.stats.bus_counts = lambda: {s.id: s.health.bus_stats() for s in self.sites.values()}
         self.messages = messages
         self.key_sources = dict(key_sources or {})
         self.hold_s = hold_s
@@ -392,8 +397,28 @@ class DeviceRouter:
                 return
         else:
             kind: PressKind = "keypad" if isinstance(item, KeyInput) else "rating"
-            if not site.seqs.accept(kind, item.counter, item.press.seq):
-                self._drop(site.id, "duplicate", "%s press seq %d of counter %d", kind, item.press.seq, item.counter)
+            press = item.press
+            key = press.key if isinstance(press, KeyPress) else press.score
+            now = site.runtime.clock()
+            site.health.heard(kind, item.counter, now)
+            seen = site.gate.admit(kind, item.counter, press.seq, key, press.at, now)
+            if seen.lost:
+                self.stats.drop(site.id, "lost", seen.lost)
+                site.health.refuse(kind, item.counter, "lost", seen.lost)
+                self._log.warning(site.id, "lost", "%d %s presses of counter %d never arrived (seq before %d)",
+                                  seen.lost, kind, item.counter, press.seq)
+            if seen.verdict != "ok":
+                site.health.refuse(kind, item.counter, seen.verdict)
+            if seen.verdict == "duplicate":
+                self._drop(site.id, "duplicate", "%s press seq %d of counter %d", kind, press.seq, item.counter)
+                return
+            if seen.verdict == "late":
+                self._drop(site.id, "late", "%s press seq %d of counter %d made %.1f s from now by its clock",
+                           kind, press.seq, item.counter, seen.age_s)
+                return
+            if seen.verdict == "burst":
+                self._drop(site.id, "burst", "%s press seq %d of counter %d repeats the one just before",
+                           kind, press.seq, item.counter)
                 return
         site.inbox.put_nowait(item)
 
@@ -425,6 +450,12 @@ class DeviceRouter:
         by = f"{kind}-{item.counter}"
         try:
             if isinstance(item, KeyInput):
+                since = called_too_recently(item.press.key, item.counter, runtime.floor.state, runtime.clock())
+                if since is not None:
+                    site.health.refuse("keypad", item.counter, "too_soon")
+                    self._drop(site.id, "too_soon", "%s of counter %d %.1f s after its call: the citizen is on the way",
+                               item.press.key, item.counter, since)
+                    return
                 commands = commands_for_key(item.press.key, item.counter, runtime.floor.state, by, item.target)
                 # "next" is finish + call: showing the finish would send a blank the LED bus must
                 # carry before the new number. The display gets only where the press ended.

@@ -1,15 +1,18 @@
 """What went through the device router, as Prometheus series on /metrics.
 
-    motcua_mqtt_dropped_total{site,reason}          input dropped (malformed, duplicate, ...)
+    motcua_mqtt_dropped_total{site,reason}          input dropped (malformed, duplicate, late, ...),
+                                                    and presses that never arrived (lost)
     motcua_device_presses_total{site,kind}          presses turned into commands
     motcua_device_commands_rejected_total{site,code} commands the core refused
     motcua_devices{site,status}                     devices online / offline / unknown
+    motcua_bus_{frames,retries,timeouts,bad_crc,naks}_total{site,bus,device}
+                                                    a serial device's line, as its bridge reports it
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -17,9 +20,11 @@ from prometheus_client.registry import Collector
 __all__ = ["DROP_REASONS", "UNKNOWN_SITE", "DeviceStats"]
 
 # why an input was dropped; bounded so a noisy publisher cannot grow the label set
-DROP_REASONS = frozenset(
-    {"bad_topic", "malformed", "unknown_site", "unknown_counter", "unknown_device", "duplicate", "retained"}
-)
+DROP_REASONS = frozenset({
+    "bad_topic", "malformed", "unknown_site", "unknown_counter", "unknown_device", "duplicate", "retained",
+    # the press rules (controller/devices/keypads.py, CONTRACT.md section 4)
+    "late", "burst", "too_soon", "lost",
+})
 UNKNOWN_SITE = "unknown"
 
 
@@ -31,12 +36,14 @@ class DeviceStats(Collector):
         self.presses: Counter[tuple[str, str]] = Counter()
         self.rejected: Counter[tuple[str, str]] = Counter()
         self.device_counts = device_counts
+        # per site: (bus, device, counters) of its serial devices, as their bridges last reported
+        self.bus_counts: Callable[[], Mapping[str, Sequence[tuple[str, str, Mapping[str, int]]]]] = dict
 
-    def drop(self, site: str, reason: str) -> None:
-        """Count one dropped input."""
+    def drop(self, site: str, reason: str, count: int = 1) -> None:
+        """Count dropped inputs (one, unless told)."""
         if reason not in DROP_REASONS:
             raise ValueError(f"unknown drop reason {reason!r}")
-        self.dropped[(site, reason)] += 1
+        self.dropped[(site, reason)] += count
 
     def dropped_total(self, site: str | None = None, reason: str | None = None) -> int:
         """Dropped inputs, optionally of one site and one reason."""
@@ -65,3 +72,16 @@ class DeviceStats(Collector):
             for status, n in sorted(counts.items()):
                 devices.add_metric([site, status], n)
         yield from (dropped, presses, rejected, devices)
+        bus = {
+            name: CounterMetricFamily(f"motcua_bus_{name}", f"Serial line {what}, per device (its bridge's count)",
+                                      labels=["site", "bus", "device"])
+            for name, what in (("frames", "requests sent"), ("retries", "attempts after the first"),
+                               ("timeouts", "exchanges never answered"), ("bad_crc", "frames dropped on a bad CRC"),
+                               ("naks", "requests refused"))
+        }
+        for site, rows in sorted(self.bus_counts().items()):
+            for bus_id, device, counts in rows:
+                for name, family in bus.items():
+                    if name in counts:
+                        family.add_metric([site, bus_id, device], counts[name])
+        yield from bus.values()

@@ -4,7 +4,10 @@ Issuing a ticket never waits for paper: `submit` returns at once with a future
 of the outcome, and every job ends in exactly one outcome (printed, or failed
 with a reason) so the kiosk can show the ticket and its QR on screen instead.
 A job that cannot print before its deadline fails rather than printing
-minutes later for a citizen who has already walked away with the screen copy.
+minutes later for a citizen who has already walked away with the screen copy,
+and it fails at its deadline, not later: an attempt still blocked in the printer
+then (a printer that took the connection and never answers) is left to end in its
+thread, and the printer's health says it did not answer in time.
 """
 
 from __future__ import annotations
@@ -204,8 +207,16 @@ class PrintQueue:
                 return PrintStatus.FAILED, f"expired before printing ({reason})"
             job.attempts = attempt
             try:
-                # Rendering and printer I/O both block; keep them off the event loop.
-                await asyncio.to_thread(self._printer.print_ticket, job.ticket)
+                # Rendering and printer I/O both block; keep them off the event loop. The
+                # thread cannot be stopped: at the deadline the job fails without it.
+                await asyncio.wait_for(asyncio.to_thread(self._printer.print_ticket, job.ticket),
+                                       job.deadline - self._clock())
+            except TimeoutError:
+                waited = self._job_deadline_s
+                self._health = PrinterHealth(reachable=False, error=f"did not answer within {waited:g} s")
+                log.warning("print attempt %d of ticket %s: no answer by the job's deadline",
+                            attempt, job.ticket.number)
+                return PrintStatus.FAILED, f"expired while printing (no answer within {waited:g} s; {reason})"
             except DeviceError as exc:
                 reason = str(exc) or type(exc).__name__
                 log.warning("print attempt %d of ticket %s failed: %s",
@@ -219,7 +230,9 @@ class PrintQueue:
                     # The printer came back: do not keep reporting the old fault.
                     await self._refresh_health()
                 return PrintStatus.PRINTED, None
-            await self._refresh_health()
+            # a status query to a printer that hangs would hold the job past its deadline
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._refresh_health(), max(0.0, job.deadline - self._clock()))
             if attempt < self._retry.attempts:
                 remaining = job.deadline - self._clock()
                 await self._sleep(max(0.0, min(self._retry.delay_after(attempt), remaining)))

@@ -13,7 +13,10 @@
    The ticket is always shown on screen with its QR: a citizen can photograph it
    if no paper comes out. The controller prints it on the kiosk's printer after
    the ticket is committed; the page follows the ticket's "print" status and,
-   when printing failed, says so plainly and asks for a photo of the screen. */
+   when printing failed, says so plainly and asks for a photo of the screen. The
+   controller settles every print within its job deadline (15 s); a print still
+   "pending" when the page stops asking (the controller unreachable, say) gets the
+   same notice: no paper may come, the number on the screen is the ticket. */
 "use strict";
 
 (() => {
@@ -42,6 +45,7 @@
       no_key: "Ki-ốt chưa được cấu hình khóa (mở /kiosk/{site}?kiosk=MÃ&key=KHÓA một lần). Mời đến quầy hướng dẫn.",
       procedures_count: "{n} thủ tục", people: "{n} người",
       print_failed: "Máy in lỗi — vé giấy không in ra được. Vui lòng chụp màn hình này để giữ số thứ tự của bạn.",
+      print_unknown: "Chưa chắc vé giấy in ra được. Vui lòng ghi nhớ số hoặc chụp màn hình này (mã QR) để giữ số thứ tự của bạn.",
       help_1: "Chạm vào cơ quan, hoặc gõ tên thủ tục vào ô tìm kiếm (không cần dấu).",
       help_2: "Chọn thủ tục; màn hình liệt kê tất cả giấy tờ cần mang theo.",
       help_3: "Nếu bạn thuộc đối tượng ưu tiên, hãy chọn; rồi chạm “Lấy số thứ tự”.",
@@ -67,6 +71,7 @@
       no_key: "This kiosk has no key (open /kiosk/{site}?kiosk=ID&key=KEY once). Please ask at the help desk.",
       procedures_count: "{n} procedures", people: "{n} people",
       print_failed: "The printer failed — no paper ticket. Please take a photo of this screen to keep your number.",
+      print_unknown: "A paper ticket may not come out. Please note the number or take a photo of this screen (the QR code) to keep your turn.",
       help_1: "Tap an agency, or type a procedure name in the search box (marks not needed).",
       help_2: "Choose the procedure; the screen lists every paper to bring.",
       help_3: "If you have legal priority, choose it; then tap “Take a number”.",
@@ -76,7 +81,7 @@
   });
 
   const PRINT_POLL_MS = 1000;
-  const PRINT_POLLS = 20; // the controller gives up on a print within 15 s
+  const PRINT_POLLS = 18; // the controller settles a print within 15 s; still pending after this is a notice too
   const PRIORITIES = ["none", "elderly", "pregnant", "disabled", "child", "merit"];
   const $ = (id) => document.getElementById(id);
 
@@ -255,8 +260,10 @@
       $("done").before(notice);
     }
     const failed = Boolean(print && print.status === "failed");
-    notice.textContent = failed ? t("print_failed") : "";
-    notice.classList.toggle("hidden", !failed);
+    // "unknown": the page stopped asking while the print was still pending
+    const unknown = Boolean(print && print.status === "unknown");
+    notice.textContent = failed ? t("print_failed") : unknown ? t("print_unknown") : "";
+    notice.classList.toggle("hidden", !failed && !unknown);
     document.body.dataset.print = print ? print.status : "none";
   }
 
@@ -271,6 +278,7 @@
         // a lost connection is not a printer failure: keep the screen as it is and ask again
       }
     }
+    if (print && print.status === "pending") print = { ...print, status: "unknown" };
     if (document.body.dataset.ticket === ticketId) printNotice(print);
   }
 

@@ -4,8 +4,14 @@ From the document alone (no motcua imports):
 
     motcua/{site}/display/{counter}/state   controller -> display, retained, QoS 1
     motcua/{site}/hall/state                controller -> hall displays, retained
-    motcua/{site}/keypad/{counter}/press    keypad -> controller, QoS 1  {"key", "seq"}
-    motcua/{site}/rating/{counter}/press    rating keypad -> controller, QoS 1  {"score", "seq"}
+    motcua/{site}/keypad/{counter}/press    keypad -> controller, QoS 1  {"key", "seq", "at"}
+    motcua/{site}/rating/{counter}/press    rating keypad -> controller, QoS 1  {"score", "seq", "at"}
+
+A press's key is exactly one of the names, seq and score are JSON integers, and the
+optional at is when the key was pressed (epoch seconds, a clock kept in time). A press
+whose seq is among its keypad's last 32 (within 120 s), whose at is more than 5 s off,
+that repeats the last key within 1 s, or that would end a ticket called less than 10 s
+ago and not started, is refused and counted; so are, from the seqs skipped, presses lost.
     motcua/{site}/printer/{kiosk}/job       controller -> printer gateway, QoS 1
     motcua/{site}/voice/{zone}/say          controller -> audio player, QoS 1
     motcua/{site}/device/{device_id}/status retained; "online" / last will "offline", or JSON health
@@ -62,13 +68,13 @@ class Topics:
 
 
 def press(key: str, seq: int, **extra: object) -> bytes:
-    """A keypad press payload."""
+    """A keypad press payload (extra fields, such as "at", as given)."""
     return json.dumps({"key": key, "seq": seq, **extra}).encode()
 
 
-def rating(score: int, seq: int) -> bytes:
+def rating(score: int, seq: int, **extra: object) -> bytes:
     """A rating press payload."""
-    return json.dumps({"score": score, "seq": seq}).encode()
+    return json.dumps({"score": score, "seq": seq, **extra}).encode()
 
 
 @dataclass(frozen=True)
