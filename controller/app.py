@@ -22,6 +22,7 @@ from controller.api import appointments, feed, live, pages, reports, routes, tes
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
+from controller.api.headers import SecurityHeadersMiddleware
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
@@ -105,6 +106,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         summary="Floor controller for one-stop public service centres",
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is pages.py's: FastAPI's loads Swagger UI from a CDN with an inline script
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.accounts = accounts
@@ -123,7 +126,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     install_error_handlers(app)
     if settings.partitioned:
         app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
-    app.add_middleware(JsonBodyMiddleware)  # outermost: a body refused here is never forwarded or read whole
+    app.add_middleware(JsonBodyMiddleware)  # a body refused here is never forwarded or read whole
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, refusals too
     app.include_router(routes.router)
     app.include_router(appointments.router)
     app.include_router(live.router)
