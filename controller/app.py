@@ -18,11 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import appointments, feed, live, pages, reports, routes, testing
+from controller.api import appointments, feed, live, lockouts, pages, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
 from controller.api.headers import SecurityHeadersMiddleware
+from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
@@ -119,6 +120,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         lookup_per_minute=10 * booking_rate, lookup_burst=max(10, int(10 * booking_rate / 3)),
     )
     app.state.rate_limiter = RateLimiter()
+    app.state.login_guard = LoginGuard()
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
     if settings.test_clock:
         app.state.test_clock = clock
@@ -129,6 +131,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.add_middleware(JsonBodyMiddleware)  # a body refused here is never forwarded or read whole
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, refusals too
     app.include_router(routes.router)
+    app.include_router(lockouts.router)
     app.include_router(appointments.router)
     app.include_router(live.router)
     app.include_router(pages.router)
@@ -149,7 +152,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         notifier = request.app.state.notifier
-        extra = [request.app.state.devices.stats] + ([notifier.stats] if notifier is not None else [])
+        extra = [request.app.state.devices.stats, LoginStats(request.app.state.login_guard)]
+        extra += [notifier.stats] if notifier is not None else []
         body = render_metrics(request.app.state.controller, *extra)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -31,6 +31,9 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/metrics"): PUBLIC,
     ("post", "/api/v1/auth/login"): PUBLIC,
     ("post", "/api/v1/auth/logout"): {"staff_own", "staff_other", "manager", "admin", "ops"},  # bearer tokens only
+    # log-in waits after failed log-ins: seen and lifted by managers
+    ("get", "/api/v1/auth/lockouts"): {"manager", "admin"},
+    ("post", "/api/v1/auth/lockouts/lift"): {"manager", "admin"},
     ("get", "/api/v1/sites"): PUBLIC,
     ("get", "/api/v1/sites/{site}/catalogue"): PUBLIC,
     ("get", "/api/v1/sites/{site}/tickets/{ticket_id}"): PUBLIC,
@@ -63,6 +66,7 @@ EXTRA = {("get", "/api/v1/sites/{site}/hall"): PUBLIC}
 
 BODIES = {
     "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},
+    "/api/v1/auth/lockouts/lift": {"user": "nobody"},
     "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
     "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
     "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.accounts import Principal
 from controller.api.errors import ApiError
+from controller.api.lockouts import checked_login
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.security import authenticate, require_counter_actor, require_issuer, require_role
 from controller.core import commands as cmd
@@ -84,7 +84,7 @@ def _runtime(request: Request, site: str) -> SiteRuntime:
 @router.post("/auth/login")
 async def login(request: Request, body: LoginBody) -> dict[str, Any]:
     """Exchange a user name and secret (password or PIN) for a bearer token."""
-    result = await asyncio.to_thread(request.app.state.accounts.login, body.user, body.secret)
+    result = await checked_login(request, body.user, body.secret)  # 429 while guesses wait (lockouts.py)
     if result is None:
         raise ApiError(401, "invalid_credentials", "wrong user name or secret")
     token, principal = result
