@@ -7,6 +7,7 @@ nothing is built at import time and tests can start many apps side by side.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
+from controller.connections import ConnectionTable
 from controller.core.site import Site
 from controller.devices.service import device_service
 from controller.notify.service import notify_service
@@ -121,6 +123,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     )
     app.state.rate_limiter = RateLimiter()
     app.state.login_guard = LoginGuard()
+    app.state.connections = ConnectionTable(settings.connection_limits)  # serve.py's protocols keep it
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
     if settings.test_clock:
         app.state.test_clock = clock
@@ -152,7 +155,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         notifier = request.app.state.notifier
-        extra = [request.app.state.devices.stats, LoginStats(request.app.state.login_guard)]
+        state = request.app.state
+        extra = [state.devices.stats, LoginStats(state.login_guard), state.connections]
         extra += [notifier.stats] if notifier is not None else []
         body = render_metrics(request.app.state.controller, *extra)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -181,6 +185,10 @@ def settings_from_args(args: Any) -> Settings:
         mqtt_security=_mqtt_security(args),
         sms=getattr(args, "sms", "none"),
         follow_only=getattr(args, "follow_only", False),
+        head_timeout_s=getattr(args, "head_timeout", 10.0),
+        body_timeout_s=getattr(args, "body_timeout", 30.0),
+        max_connections_per_client=getattr(args, "max_connections_per_client", 64),
+        trusted_proxies=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),  # what uvicorn trusts
     )
 
 
