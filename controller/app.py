@@ -16,16 +16,17 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from controller.accounts import AccountStore, demo_accounts
-from controller.api import appointments, feed, live, lockouts, pages, reports, routes, testing
+from controller.api import appointments, board, feed, live, lockouts, pages, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
 from controller.api.headers import SecurityHeadersMiddleware
 from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
+from controller.api.openapi import install_openapi
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
 from controller.connections import ConnectionTable
@@ -129,6 +130,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         app.state.test_clock = clock
         app.include_router(testing.router)
     install_error_handlers(app)
+    install_openapi(app)
     if settings.partitioned:
         app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
     app.add_middleware(JsonBodyMiddleware)  # a body refused here is never forwarded or read whole
@@ -138,6 +140,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(appointments.router)
     app.include_router(live.router)
     app.include_router(pages.router)
+    app.include_router(board.router)
     app.include_router(reports.router)
     app.include_router(feed.router)
 
@@ -152,7 +155,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
             "uptime_s": round(controller.clock() - controller.started_at, 1),
         }
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         notifier = request.app.state.notifier
         state = request.app.state

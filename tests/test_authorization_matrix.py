@@ -40,6 +40,9 @@ RULES: dict[tuple[str, str], set[str]] = {
     # the citizen's own deletion, from the ticket status page the QR opens (no account)
     ("delete", "/api/v1/sites/{site}/tickets/{ticket_id}/contact"): PUBLIC,
     ("get", "/api/v1/sites/{site}/sms"): PUBLIC,
+    # the hall screen's board and the ticket's QR image
+    ("get", "/api/v1/sites/{site}/hall"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/tickets/{ticket_id}/qr.svg"): PUBLIC,
     ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
@@ -62,7 +65,7 @@ RULES: dict[tuple[str, str], set[str]] = {
                       "transfer")},
 }
 # Public read-only endpoints mounted outside the OpenAPI schema (screens use them).
-EXTRA = {("get", "/api/v1/sites/{site}/hall"): PUBLIC}
+EXTRA: dict[tuple[str, str], set[str]] = {}
 
 BODIES = {
     "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},

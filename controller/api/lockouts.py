@@ -14,9 +14,10 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from controller.accounts import AccountStore, Principal
+from controller.api.bodies import Strict
 from controller.api.errors import ApiError
 from controller.api.login_guard import Attempt, LoginGuard, Refusal
 from controller.api.security import require_role
@@ -83,16 +84,12 @@ def _failed(guard: LoginGuard, attempt: Attempt) -> None:
                     who, round(started.retry_after_s), attempt.user, attempt.address)
 
 
-class LiftBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    user: str | None = Field(default=None, min_length=1, max_length=64)
-    address: str | None = Field(default=None, min_length=1, max_length=64)
+class LiftUser(Strict):
+    user: str = Field(min_length=1, max_length=64)
 
-    @model_validator(mode="after")
-    def one_of(self) -> LiftBody:
-        if (self.user is None) == (self.address is None):
-            raise ValueError("give either user or address")
-        return self
+
+class LiftAddress(Strict):
+    address: str = Field(min_length=1, max_length=64)
 
 
 def _account_sites(request: Request) -> dict[str, str]:
@@ -124,15 +121,17 @@ async def lockouts(request: Request) -> dict[str, Any]:
 
 
 @router.post("/lockouts/lift")
-async def lift(request: Request, body: LiftBody) -> dict[str, Any]:
-    """Forget the failed log-ins of an account or a client address, so it may try again at once."""
+async def lift(request: Request, body: LiftUser | LiftAddress) -> dict[str, Any]:
+    """Forget the failed log-ins of an account ({"user"}) or a client address ({"address"}): it may try again."""
     principal = require_role(request, None, "manager", "admin")
-    if body.user is not None and not _covers(principal, _account_sites(request), body.user):
+    user = body.user if isinstance(body, LiftUser) else None
+    address = body.address if isinstance(body, LiftAddress) else None
+    if user is not None and not _covers(principal, _account_sites(request), user):
         raise ApiError(403, "forbidden", f"this account is not for site {principal.site}")
-    if body.address is not None and principal.site != "*":
+    if address is not None and principal.site != "*":
         raise ApiError(403, "forbidden", "lifting an address's wait needs a manager of every site")
-    lifted = _guard(request).lift(user=body.user, address=body.address)
-    what = f"account {body.user}" if body.user is not None else f"address {body.address}"
+    lifted = _guard(request).lift(user=user, address=address)
+    what = f"account {user}" if user is not None else f"address {address}"
     log.warning("log-in: %s lifted the failed log-ins of %s (%s)", principal.name, what,
                 "there were some" if lifted else "none were on record")
-    return {"user": body.user, "address": body.address, "lifted": lifted}
+    return {"user": user, "address": address, "lifted": lifted}

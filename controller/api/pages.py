@@ -16,7 +16,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 import counter_display
 import kiosk
-from controller.api import board
 from controller.runtime.controller import Controller
 
 __all__ = ["STATIC_DIRS", "router"]
@@ -34,7 +33,6 @@ MEDIA_TYPES = {
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 router = APIRouter(include_in_schema=False)
-router.include_router(board.router, include_in_schema=True)
 
 
 def _asset(name: str) -> Path | None:

@@ -84,12 +84,13 @@ async def report_body(request: Request, site: str, start: str | None, end: str |
     return body
 
 
-@router.get("/api/v1/sites/{site}/reports", response_model=None)
+@router.get("/api/v1/sites/{site}/reports", response_model=None, responses={200: {"content": {
+    "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}}}})
 async def report(
     request: Request,
     site: str,
-    start: str | None = Query(default=None, alias="from"),
-    end: str | None = Query(default=None, alias="to"),
+    start: str | None = Query(default=None, alias="from", json_schema_extra={"format": "date"}),
+    end: str | None = Query(default=None, alias="to", json_schema_extra={"format": "date"}),
     format: Literal["json", "csv", "html"] = "json",
 ) -> dict[str, Any] | Response:
     """Daily or period report per site, agency, procedure, counter and staff member."""

@@ -6,17 +6,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs)) {
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else node.setAttribute(name, value);
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
+  const { el } = Motcua;
 
   function schemaName(content) {
     const types = Object.entries(content || {});
@@ -36,11 +26,14 @@
       el("td", { text: schemaName(r.content) }),
       el("td", { text: Object.keys(r.headers || {}).join(", ") })));
     const body = op.requestBody ? el("p", {}, "Thân yêu cầu / request body: ", el("code", { text: schemaName(op.requestBody.content) })) : null;
+    const callers = (op.security || []).map((requirement) => Object.keys(requirement).join(" + ")).join(" | ");
+    const who = el("p", {}, "Xác thực / credentials: ", el("code", { text: callers || "không cần / none" }));
     return el("details", { class: "op", id: `${method}-${path}` },
       el("summary", {}, el("span", { class: `method ${method}`, text: method.toUpperCase() }),
         el("span", { class: "path", text: path }), el("span", { class: "muted", text: op.summary || "" })),
       el("div", { class: "body" },
         op.description ? el("p", { text: op.description }) : null,
+        who,
         params.length ? el("table", {}, el("tr", {}, ...["Tham số / parameter", "ở / in", "", "schema"].map((h) => el("th", { text: h }))), ...params) : null,
         body,
         el("table", {}, el("tr", {}, ...["Mã / status", "Ý nghĩa / meaning", "Nội dung / content", "Header"].map((h) => el("th", { text: h }))), ...responses)));
