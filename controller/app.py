@@ -7,6 +7,7 @@ nothing is built at import time and tests can start many apps side by side.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,16 +16,20 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from controller.accounts import AccountStore
-from controller.api import appointments, feed, live, pages, reports, routes, testing
+from controller.api import appointments, board, feed, live, lockouts, pages, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
+from controller.api.headers import SecurityHeadersMiddleware
+from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
+from controller.api.openapi import install_openapi
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.scale_out import scale_out
+from controller.connections import ConnectionTable
 from controller.core.site import Site
 from controller.demo import seed_demo
 from controller.devices.service import device_service
@@ -106,6 +111,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         summary="Floor controller for one-stop public service centres",
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is pages.py's: FastAPI's loads Swagger UI from a CDN with an inline script
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.accounts = accounts
@@ -117,18 +124,24 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         lookup_per_minute=10 * booking_rate, lookup_burst=max(10, int(10 * booking_rate / 3)),
     )
     app.state.rate_limiter = RateLimiter()
+    app.state.login_guard = LoginGuard()
+    app.state.connections = ConnectionTable(settings.connection_limits)  # serve.py's protocols keep it
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
     if settings.test_clock:
         app.state.test_clock = clock
         app.include_router(testing.router)
     install_error_handlers(app)
+    install_openapi(app)
     if settings.partitioned:
         app.add_middleware(ForwardMiddleware)  # requests for other processes' sites go to them
-    app.add_middleware(JsonBodyMiddleware)  # outermost: a body refused here is never forwarded or read whole
+    app.add_middleware(JsonBodyMiddleware)  # a body refused here is never forwarded or read whole
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, refusals too
     app.include_router(routes.router)
+    app.include_router(lockouts.router)
     app.include_router(appointments.router)
     app.include_router(live.router)
     app.include_router(pages.router)
+    app.include_router(board.router)
     app.include_router(reports.router)
     app.include_router(feed.router)
 
@@ -143,10 +156,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
             "uptime_s": round(controller.clock() - controller.started_at, 1),
         }
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         notifier = request.app.state.notifier
-        extra = [request.app.state.devices.stats] + ([notifier.stats] if notifier is not None else [])
+        state = request.app.state
+        extra = [state.devices.stats, LoginStats(state.login_guard), state.connections]
+        extra += [notifier.stats] if notifier is not None else []
         body = render_metrics(request.app.state.controller, *extra)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -174,6 +189,10 @@ def settings_from_args(args: Any) -> Settings:
         mqtt_security=_mqtt_security(args),
         sms=getattr(args, "sms", "none"),
         follow_only=getattr(args, "follow_only", False),
+        head_timeout_s=getattr(args, "head_timeout", 10.0),
+        body_timeout_s=getattr(args, "body_timeout", 30.0),
+        max_connections_per_client=getattr(args, "max_connections_per_client", 64),
+        trusted_proxies=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),  # what uvicorn trusts
     )
 
 

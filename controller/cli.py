@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="appointments one client address may book per minute (burst: 3, or a third of it)",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--head-timeout", type=float, default=10.0,
+                       help="seconds a client has to send a whole request head (also a WebSocket handshake)")
+    serve.add_argument("--body-timeout", type=float, default=30.0,
+                       help="seconds a client has to send a request body once its head is in")
+    serve.add_argument("--max-connections-per-client", type=int, default=64,
+                       help="open connections one client address may hold (0: no cap); proxies trusted for "
+                            "X-Forwarded-For (FORWARDED_ALLOW_IPS, default 127.0.0.1) are not capped")
     serve.add_argument(
         "--advertise-url", default="", help="with --store redis: the URL other processes forward to (default http://HOST:PORT)"
     )

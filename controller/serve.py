@@ -10,6 +10,7 @@ import uvicorn
 
 from controller.app import create_app, settings_from_args
 from controller.core.errors import SiteError
+from controller.protocols import guarded_protocols
 from controller.settings import SettingsError
 
 __all__ = ["run"]
@@ -35,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     # The live stream's cost is a send per client per event (docs/BENCHMARKS.md, live monitor): uvicorn's
     # sans-I/O websockets protocol writes a frame with fewer layers than the legacy one (and is the one
     # uvicorn keeps), and no permessage-deflate: live messages are a few hundred bytes, and compressing
-    # each one for each client was half the server's CPU at 1,000 monitor clients.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, ws="websockets-sansio",
-                ws_per_message_deflate=False)
+    # each one for each client was half the server's CPU at 1,000 monitor clients. Both protocols carry
+    # the limits on slow and silent clients (controller/protocols.py); uvicorn and the connection cap
+    # trust the same proxies.
+    http, ws = guarded_protocols(app.state.connections)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, http=http, ws=ws,
+                ws_per_message_deflate=False, forwarded_allow_ips=settings.trusted_proxies)
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from controller.connections import ConnectionLimits
 from devices.sms.address import parse_sms_address
 from firmware_bridge.mqtt_security import MqttSecurity
 
@@ -64,6 +65,13 @@ class Settings:
     sms: str = "none"  # none | log | webhook:URL (devices/sms/address.py)
     follow_only: bool = False  # --store redis://: write no site, only serve reads and forward commands
     live_recheck_s: float = 30.0  # an authenticated live stream's credential is checked again this often
+    # Slow and silent clients (controller/connections.py): a request head and body must arrive in time,
+    # and one client address holds at most so many connections (0: no cap); proxies trusted for
+    # X-Forwarded-For (uvicorn's FORWARDED_ALLOW_IPS) are not capped.
+    head_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_connections_per_client: int = 64
+    trusted_proxies: str = "127.0.0.1,::1"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -105,6 +113,10 @@ class Settings:
             parse_sms_address(self.sms)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+        try:
+            self.connection_limits  # noqa: B018 (checked now, not when the server starts listening)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if self.follow_only and not self.partitioned:
             raise SettingsError("--follow-only follows the sites other processes write: it needs --store redis://")
         if self.partitioned:
@@ -128,6 +140,12 @@ class Settings:
             # phone numbers are kept in this process's DATA_DIR/contacts.db, which a site moving
             # to another process would leave behind
             raise SettingsError("--sms keeps phone numbers in DATA_DIR/contacts.db: run it with --store sqlite")
+
+    @property
+    def connection_limits(self) -> ConnectionLimits:
+        """The limits on slow and silent clients (controller/connections.py)."""
+        return ConnectionLimits(head_timeout_s=self.head_timeout_s, body_timeout_s=self.body_timeout_s,
+                                per_client=self.max_connections_per_client, trusted_proxies=self.trusted_proxies)
 
     @property
     def mqtt_address(self) -> tuple[str, int]:

@@ -34,12 +34,18 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/metrics"): PUBLIC,
     ("post", "/api/v1/auth/login"): PUBLIC,
     ("post", "/api/v1/auth/logout"): {"staff_own", "staff_other", "manager", "admin", "ops"},  # bearer tokens only
+    # log-in waits after failed log-ins: seen and lifted by managers
+    ("get", "/api/v1/auth/lockouts"): {"manager", "admin"},
+    ("post", "/api/v1/auth/lockouts/lift"): {"manager", "admin"},
     ("get", "/api/v1/sites"): PUBLIC,
     ("get", "/api/v1/sites/{site}/catalogue"): PUBLIC,
     ("get", "/api/v1/sites/{site}/tickets/{ticket_id}"): PUBLIC,
     # the citizen's own deletion, from the ticket status page the QR opens (no account)
     ("delete", "/api/v1/sites/{site}/tickets/{ticket_id}/contact"): PUBLIC,
     ("get", "/api/v1/sites/{site}/sms"): PUBLIC,
+    # the hall screen's board and the ticket's QR image
+    ("get", "/api/v1/sites/{site}/hall"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/tickets/{ticket_id}/qr.svg"): PUBLIC,
     ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
@@ -62,13 +68,14 @@ RULES: dict[tuple[str, str], set[str]] = {
                       "transfer")},
 }
 # Public read-only endpoints mounted outside the OpenAPI schema (screens use them).
-EXTRA = {("get", "/api/v1/sites/{site}/hall"): PUBLIC}
+EXTRA: dict[tuple[str, str], set[str]] = {}
 # WS /api/v1/sites/{site}/live: what each caller gets (CONTRACT.md section 3); a kiosk key is refused (403)
 LIVE = {"anonymous": "public", "kiosk": 403, "ops_key": "full", "staff_own": "full", "staff_other": "full",
         "manager": "full", "admin": "full", "ops": "full"}
 
 BODIES = {
     "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},
+    "/api/v1/auth/lockouts/lift": {"user": "nobody"},
     "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
     "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
     "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},

@@ -19,7 +19,7 @@ import httpx
 import numpy
 import pytest
 from PIL import Image, ImageStat
-from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, sync_playwright
 
 from controller.devices.printers import JOB_DEADLINE_S
 from tests.server import KIOSK, ServerProcess, login, serve_process
@@ -61,11 +61,17 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+def is_csp_violation(message: ConsoleMessage) -> bool:
+    """Chromium reports what the Content-Security-Policy blocked on the console."""
+    return "Content Security Policy" in message.text
+
+
 def open_page(context: BrowserContext, url: str, ready: str = "true") -> Page:
-    """Open a page and fail on any script error."""
+    """Open a page and fail on any script error, or anything the Content-Security-Policy blocked."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if is_csp_violation(message) else None)
     page.goto(url)
     page.wait_for_selector(f"body[data-ready={ready}]", timeout=10000)
     assert not errors, errors
@@ -126,7 +132,7 @@ def test_kiosk_ticket_called_at_counter_shows_on_hall(browser: Browser, server: 
         check_screenshot(kiosk, "kiosk-start", KIOSK_VIEW)
         ticket = take_ticket(kiosk, "TP", "tp-ly-lich-tu-phap")
         # The QR is on screen whatever the printer does: the image loaded and is square.
-        kiosk.wait_for_function("document.getElementById('ticket-qr').complete")
+        kiosk.wait_for_function("() => document.getElementById('ticket-qr').complete")
         qr = kiosk.eval_on_selector("#ticket-qr", "i => [i.naturalWidth, i.naturalHeight, i.alt]")
         assert qr[0] > 0 and qr[0] == qr[1] and ticket["number"] in qr[2]
         assert kiosk.inner_text("#ticket-ahead") and kiosk.inner_text("#ticket-wait")
@@ -139,7 +145,7 @@ def test_kiosk_ticket_called_at_counter_shows_on_hall(browser: Browser, server: 
         staff = staff_login(kiosk_ctx, server, 7)
         staff.keyboard.press("n")  # the keyboard shortcut for call-next
         pressed = time.monotonic()
-        hall.wait_for_function(f"document.getElementById('newest-number').textContent === '{ticket['number']}'",
+        hall.wait_for_function(f"() => document.getElementById('newest-number').textContent === '{ticket['number']}'",
                                timeout=1000)
         assert time.monotonic() - pressed < 1.0
         assert hall.inner_text("#newest-counter") == "7"
@@ -156,7 +162,7 @@ def test_kiosk_ticket_called_at_counter_shows_on_hall(browser: Browser, server: 
         staff.click("#b-start")
         staff.wait_for_selector("#b-done:not([disabled])")
         staff.keyboard.press("f")
-        staff.wait_for_function("document.getElementById('current-number').textContent === '—'")
+        staff.wait_for_function("() => document.getElementById('current-number').textContent === '—'")
         assert staff.inner_text("#served") == "1"
     finally:
         kiosk_ctx.close()
@@ -241,13 +247,13 @@ def test_ticket_status_page_follows_the_call(context: BrowserContext, server: Se
     httpx.post(f"{server.url}/api/v1/sites/tinh/counters/16/open", headers=staff, timeout=10)
     called = httpx.post(f"{server.url}/api/v1/sites/tinh/counters/16/call-next", headers=staff, timeout=10).json()
     assert called["number"] == ticket["number"]
-    page.wait_for_function("document.body.dataset.state === 'called'", timeout=3000)
+    page.wait_for_function("() => document.body.dataset.state === 'called'", timeout=3000)
     assert "quầy 16" in page.inner_text("#call")
     # Lookup by the printed number lands on the same ticket.
     lookup = open_page(context, f"{server.url}/t/tinh")
     lookup.fill("#lookup-number", ticket["number"])
     lookup.click("#lookup button[type=submit]")
-    lookup.wait_for_function(f"document.getElementById('number').textContent === '{ticket['number']}'")
+    lookup.wait_for_function(f"() => document.getElementById('number').textContent === '{ticket['number']}'")
 
 
 CONTROLS_WITHOUT_NAME = """() => {
@@ -365,14 +371,14 @@ def test_a_failed_print_is_told_in_the_language_the_citizen_chose(browser: Brows
             assert kiosk.inner_text(notice).startswith("Máy in lỗi") and "chụp màn hình" in kiosk.inner_text(notice)
             # the citizen switches to English on the ticket screen: the notice follows, and back again
             kiosk.click("#lang-button")
-            kiosk.wait_for_function("document.documentElement.lang === 'en'")
+            kiosk.wait_for_function("() => document.documentElement.lang === 'en'")
             assert kiosk.inner_text(notice).startswith("The printer failed")
             assert "take a photo of this screen" in kiosk.inner_text(notice)
             # and so do the ticket's other words; the number stays
             assert kiosk.inner_text("#ticket-ahead").endswith("people")
             assert kiosk.inner_text("#ticket-number") == ticket["number"]
             kiosk.click("#lang-button")
-            kiosk.wait_for_function("document.documentElement.lang === 'vi'")
+            kiosk.wait_for_function("() => document.documentElement.lang === 'vi'")
             assert kiosk.inner_text(notice).startswith("Máy in lỗi")
             assert kiosk.evaluate("document.body.dataset.print") == "failed"
     finally:
@@ -457,7 +463,7 @@ def test_a_long_waiting_list_turns_pages_and_the_clock_keeps_the_site_time(brows
             assert pages >= 2, "44 agencies do not fit one screen"
             seen: set[str] = set()
             for turn in range(pages):
-                hall.wait_for_function(f"document.getElementById('agencies').dataset.page === '{turn + 1}'",
+                hall.wait_for_function(f"() => document.getElementById('agencies').dataset.page === '{turn + 1}'",
                                        timeout=6000)
                 assert hall.inner_text("#agencies-page") == f"{turn + 1}/{pages}"
                 # every item of the page is whole and inside the list's box, above the notice line
@@ -478,3 +484,49 @@ def test_a_long_waiting_list_turns_pages_and_the_clock_keeps_the_site_time(brows
             assert "Now serving" in hall.inner_text(".newest") and "Waiting" in hall.inner_text("#agencies-title")
     finally:
         ctx.close()
+
+
+def test_every_screen_works_under_the_content_security_policy(browser: Browser, server: ServerProcess) -> None:
+    """Each screen driven as its person would, with nothing blocked by the policy (same origin only, no inline
+    script or style): images, fetches and the live WebSocket all pass; an injected site name stays text."""
+    ctx = browser.new_context(viewport=KIOSK_VIEW)
+    blocked: list[str] = []
+    ctx.on("console", lambda message: blocked.append(message.text) if is_csp_violation(message) else None)
+    try:
+        kiosk = open_kiosk(ctx, server)
+        ticket = take_ticket(kiosk, "TNMT", "tnmt-cap-gcn")
+        kiosk.wait_for_function("() => document.getElementById('ticket-qr').complete")
+        assert kiosk.eval_on_selector("#ticket-qr", "i => i.naturalWidth") > 0  # the QR image: img-src 'self'
+        status = open_page(ctx, f"{server.url}/t/tinh/{ticket['id']}")
+        hall = open_page(ctx, f"{server.url}/hall/tinh")
+        staff = staff_login(ctx, server, 21)
+        staff.keyboard.press("n")
+        # the call reaches the other screens over their live streams: connect-src 'self' covers ws:
+        status.wait_for_function("() => document.body.dataset.state === 'called'", timeout=5000)
+        hall.wait_for_function(f"() => document.getElementById('newest-number').textContent === '{ticket['number']}'")
+        book = open_page(ctx, f"{server.url}/book/tinh")
+        book.click("button.procedure[data-procedure=tnmt-cap-gcn]")
+        book.wait_for_selector("button.day")
+        monitor = ctx.new_page()
+        monitor.goto(f"{server.url}/monitor/tinh")
+        monitor.fill("#user", "quanly")
+        monitor.fill("#secret", "demo")
+        monitor.click("#login-button")
+        monitor.wait_for_selector("#counters [data-counter='21']")
+        docs = open_page(ctx, f"{server.url}/docs")
+        assert docs.locator("details.op").count() > 30
+        docs.click("details.op summary >> nth=0")
+        assert "401" in docs.inner_text("details.op >> nth=0") and "429" in docs.inner_text("details.op >> nth=0")
+        check_screenshot(docs, "docs", KIOSK_VIEW)
+
+        dialogs: list[str] = []
+        injected = ctx.new_page()
+        injected.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        injected.goto(f"{server.url}/kiosk/%3Cimg%20src=x%20onerror=alert(1)%3E")
+        assert "<img src=x onerror=alert(1)>" in injected.inner_text("p")
+        assert injected.locator("img").count() == 0
+        check_screenshot(injected, "not-found", KIOSK_VIEW)
+        assert not dialogs
+    finally:
+        ctx.close()
+    assert not blocked, blocked

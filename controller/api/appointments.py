@@ -18,7 +18,7 @@ import uuid
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.ratelimit import RateLimits
@@ -46,6 +46,11 @@ router = APIRouter(prefix="/api/v1")
 
 # A fresh code collides with one in use about once in 10^5 draws at a busy site; a few draws always do.
 CODE_DRAWS = 8
+# A code as it may be typed (CODE_ALPHABET in any case, spaces or dashes between), for the OpenAPI document:
+# normalise_code() checks it and answers 422 invalid_code, which the kiosk words for the citizen.
+CODE_PATTERN = r"^[ -]*([2-9A-HJKMNP-Za-hjkmnp-z][ -]*){6}$"
+Code = Annotated[str, Path(description="the 6-character appointment code, in any case, spaces or dashes allowed",
+                           json_schema_extra={"pattern": CODE_PATTERN})]
 
 
 class BookBody(BaseModel):
@@ -221,7 +226,7 @@ async def book_appointment(
 
 
 @router.get("/sites/{site}/appointments/{code}")
-async def get_appointment(request: Request, site: str, code: str) -> dict[str, Any]:
+async def get_appointment(request: Request, site: str, code: Code) -> dict[str, Any]:
     """A booking by its code (public: the code is the citizen's proof)."""
     runtime = _runtime(request, site)
     _charge(request, runtime, "lookup")
@@ -229,7 +234,7 @@ async def get_appointment(request: Request, site: str, code: str) -> dict[str, A
 
 
 @router.post("/sites/{site}/appointments/{code}/cancel")
-async def cancel_appointment(request: Request, site: str, code: str) -> dict[str, Any]:
+async def cancel_appointment(request: Request, site: str, code: Code) -> dict[str, Any]:
     """Cancel a booking (its place is free again); cancelling twice is harmless."""
     runtime = _runtime(request, site)
     _charge(request, runtime, "lookup")
@@ -268,7 +273,7 @@ def _check_in_message(runtime: SiteRuntime, booking: Booking, outcome: str) -> s
 
 
 @router.post("/sites/{site}/appointments/{code}/check-in", status_code=201)
-async def check_in(request: Request, response: Response, site: str, code: str,
+async def check_in(request: Request, response: Response, site: str, code: Code,
                    body: Annotated[CheckInBody | None, Body()] = None) -> dict[str, Any]:
     """Turn a booking into today's ticket: kept on time, a normal number when late or on another day."""
     runtime = _runtime(request, site)

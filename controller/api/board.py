@@ -79,7 +79,8 @@ async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, 
     }
 
 
-@router.get("/sites/{site}/tickets/{ticket_id}/qr.svg")
+@router.get("/sites/{site}/tickets/{ticket_id}/qr.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 async def ticket_qr(request: Request, site: str, ticket_id: str) -> Response:
     """The QR of a ticket's status page, on the address the caller reached us by (public)."""
     controller: Controller = request.app.state.controller

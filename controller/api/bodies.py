@@ -9,12 +9,34 @@ flood, costs the server nothing.
 from __future__ import annotations
 
 import json
+from typing import Any, get_args
 
+from pydantic import BaseModel, ConfigDict, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controller.api.errors import error_body
 
-__all__ = ["MAX_BODY_BYTES", "JsonBodyMiddleware"]
+__all__ = ["MAX_BODY_BYTES", "JsonBodyMiddleware", "Strict"]
+
+class Strict(BaseModel):
+    """A request body typed strictly: "4" or true is not a number (lax parsing would take true for 1, the
+    worst rating), and a field the body does not have is refused. JSON has one kind of number, so 4.0 is
+    the integer 4, as JSON Schema (and so the OpenAPI document) says."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        whole = {name for name, field in cls.model_fields.items() if _takes_int(field.annotation)}
+        return {k: int(v) if k in whole and isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
+
+
+def _takes_int(annotation: Any) -> bool:
+    return annotation is int or int in get_args(annotation)
+
 
 MAX_BODY_BYTES = 64 * 1024
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -68,7 +90,14 @@ class JsonBodyMiddleware:
             await _refuse(send, 415, "unsupported_media_type",
                           "send the body as JSON with Content-Type: application/json")
             return
-        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        body = b"".join(chunks)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # JSON between systems is UTF-8 (RFC 8259); other bytes are malformed JSON like any other (not 400)
+            await _refuse(send, 422, "malformed_json", f"the body is not UTF-8 (byte {exc.start})")
+            return
+        whole: Message = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
 

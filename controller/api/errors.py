@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -57,6 +58,20 @@ async def refuse_websocket(websocket: WebSocket, error: DomainError | ApiError, 
         await websocket.close(code=close_code, reason=message[:120])
 
 
+def _allowed_methods(request: Request, exc: StarletteHTTPException) -> list[str]:
+    """Every method the path takes: Starlette names only the first matching route's, so the API's other
+    routes of the same path are read from the OpenAPI document."""
+    allow = (exc.headers or {}).get("Allow", "")
+    methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever GET is
+    return sorted(methods)
+
+
 def _describe(exc: ValidationException) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -88,9 +103,12 @@ def install_error_handlers(app: FastAPI) -> None:
         await refuse_websocket(websocket, ApiError(422, "invalid_request", _describe(exc)), close_code=1008)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request, exc))
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:

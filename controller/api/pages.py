@@ -7,6 +7,7 @@ from the packages' static folders under /ui/, by name only, so no path escapes t
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 import counter_display
 import kiosk
-from controller.api import board
 from controller.runtime.controller import Controller
 
 __all__ = ["STATIC_DIRS", "router"]
@@ -38,7 +38,6 @@ MEDIA_TYPES = {
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 router = APIRouter(include_in_schema=False)
-router.include_router(board.router, include_in_schema=True)
 
 
 def _asset(name: str) -> Path | None:
@@ -52,20 +51,26 @@ def _asset(name: str) -> Path | None:
 
 
 def _not_found(message: str) -> HTMLResponse:
+    """The 404 page; the message often echoes the address, so it is escaped (never markup)."""
     body = (
-        '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Không tìm thấy</title>'
-        f'<body style="font:1.5rem sans-serif;padding:2rem"><h1>Không tìm thấy</h1><p>{message}</p></body></html>'
+        '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Không tìm thấy / Not found</title>'
+        '<link rel="stylesheet" href="/ui/common.css"><link rel="icon" href="data:,">'
+        f'<body class="not-found"><h1>Không tìm thấy / Not found</h1><p>{html.escape(message)}</p></body></html>'
     )
     return HTMLResponse(body, status_code=404)
+
+
+def _html(name: str) -> Response:
+    path = _asset(name)
+    assert path is not None, f"page {name} is missing from the package"
+    return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
 
 
 def _page(request: Request, site: str, name: str) -> Response:
     controller: Controller = request.app.state.controller
     if site not in controller.runtimes:
         return _not_found(f"Điểm phục vụ “{site}” không có ở đây. (Unknown site.)")
-    path = _asset(name)
-    assert path is not None, f"page {name} is missing from the package"
-    return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
+    return _html(name)
 
 
 @router.get("/kiosk/{site}")
@@ -116,9 +121,13 @@ async def monitor_page(request: Request, site: str) -> Response:
 @router.get("/monitor")
 async def province_monitor_page() -> Response:
     """Every site served here, riskiest first, each drilling into its monitor."""
-    path = _asset("monitor.html")
-    assert path is not None, "page monitor.html is missing from the package"
-    return FileResponse(path, media_type=MEDIA_TYPES[".html"], headers=NO_CACHE)
+    return _html("monitor.html")
+
+
+@router.get("/docs")
+async def api_docs() -> Response:
+    """The API reference, drawn from /openapi.json by a script of this origin (no CDN, no inline script)."""
+    return _html("docs.html")
 
 
 @router.get("/ui/vendor/{package}/{name}")

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from controller.api.errors import ApiError
+from controller.api.headers import csp_with_style
 from controller.api.security import require_role
 from controller.core.forecast import (
     counters_needed,
@@ -36,6 +37,13 @@ __all__ = ["router"]
 router = APIRouter()
 
 MAX_DAYS = 366
+# The report's one inline style, allowed by its hash (headers.py): a saved or mailed report keeps its look.
+REPORT_STYLE = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #111; margin: 2em; }
+table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #888; padding: 4px 8px; }
+th { background: #e8eef7; } small { color: #444; font-weight: normal; }
+@media print { body { margin: 0; } }
+"""
 CSV_COLUMNS = (
     "level", "key", "transactions", "wait_p50_s", "wait_p90_s", "wait_max_s", "within_transaction_target",
     "service_p50_s", "service_mean_s", "no_shows", "transfers", "ratings", "satisfaction",
@@ -76,12 +84,13 @@ async def report_body(request: Request, site: str, start: str | None, end: str |
     return body
 
 
-@router.get("/api/v1/sites/{site}/reports", response_model=None)
+@router.get("/api/v1/sites/{site}/reports", response_model=None, responses={200: {"content": {
+    "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}}}})
 async def report(
     request: Request,
     site: str,
-    start: str | None = Query(default=None, alias="from"),
-    end: str | None = Query(default=None, alias="to"),
+    start: str | None = Query(default=None, alias="from", json_schema_extra={"format": "date"}),
+    end: str | None = Query(default=None, alias="to", json_schema_extra={"format": "date"}),
     format: Literal["json", "csv", "html"] = "json",
 ) -> dict[str, Any] | Response:
     """Daily or period report per site, agency, procedure, counter and staff member."""
@@ -93,7 +102,7 @@ async def report(
         return Response(to_csv(body), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="motcua-{site}-{body["from"]}.csv"'})
     if format == "html":
-        return HTMLResponse(to_html(body))
+        return HTMLResponse(to_html(body), headers={"Content-Security-Policy": csp_with_style(REPORT_STYLE)})
     return body
 
 
@@ -167,12 +176,7 @@ def to_html(body: dict[str, Any]) -> str:
     sat_ok = body["satisfaction_meets_target"]
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Báo cáo {esc(body['site_name'])} {body['from']}</title>
-<style>
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; color: #111; margin: 2em; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #888; padding: 4px 8px; }}
-th {{ background: #e8eef7; }} small {{ color: #444; font-weight: normal; }}
-@media print {{ body {{ margin: 0; }} }}
-</style></head><body>
+<style>{REPORT_STYLE}</style></head><body>
 <h1>Báo cáo chất lượng phục vụ — {esc(body['site_name'])}</h1>
 <p>Service quality report, {body['from']} → {body['to']} ({len(body['days'])} ngày có dữ liệu / days with data)</p>
 <ul>

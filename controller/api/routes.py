@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from controller.accounts import Principal
+from controller.api.bodies import Strict
 from controller.api.errors import ApiError
+from controller.api.lockouts import checked_login
 from controller.api.ratelimit import RateLimiter, RateLimits
 from controller.api.security import (
     MONITOR_READERS,
@@ -37,17 +38,17 @@ router = APIRouter(prefix="/api/v1")
 Priority = Literal["elderly", "pregnant", "disabled", "child", "merit"]
 
 
-class Strict(BaseModel):
-    # strict: "4" or true is not a score, nor "5" a counter (lax parsing would take true for 1, the worst rating)
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
 class LoginBody(Strict):
     user: str = Field(min_length=1, max_length=64)
     secret: str = Field(min_length=1, max_length=256)
 
 
 class IssueBody(Strict):
+    # a phone number only with the citizen's consent (else 422 phone_consent_required), said in the schema too
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["phone"], "properties": {"phone": {"type": "string"}}},
+        "then": {"required": ["phone_consent"], "properties": {"phone_consent": {"const": True}}},
+    })
     procedure: str = Field(min_length=1, max_length=80)
     priority: Priority | None = None
     channel: Literal["kiosk", "appointment", "online", "staff"] = "kiosk"
@@ -68,9 +69,12 @@ class FinishBody(Strict):
     outcome: Literal["done", "incomplete", "rejected"] = "done"
 
 
-class TransferBody(Strict):
-    procedure: str | None = Field(default=None, max_length=80)
-    counter: int | None = Field(default=None, ge=1, le=999)
+class TransferToProcedure(Strict):
+    procedure: str = Field(min_length=1, max_length=80)
+
+
+class TransferToCounter(Strict):
+    counter: int = Field(ge=1, le=999)
 
 
 class RatingBody(Strict):
@@ -90,7 +94,7 @@ def _runtime(request: Request, site: str) -> SiteRuntime:
 @router.post("/auth/login")
 async def login(request: Request, body: LoginBody) -> dict[str, Any]:
     """Exchange a user name and secret (password or PIN) for a bearer token."""
-    result = await asyncio.to_thread(request.app.state.accounts.login, body.user, body.secret)
+    result = await checked_login(request, body.user, body.secret)  # 429 while guesses wait (lockouts.py)
     if result is None:
         raise ApiError(401, "invalid_credentials", "wrong user name or secret")
     token, principal = result
@@ -145,7 +149,8 @@ async def issue_ticket(
     response: Response,
     site: str,
     body: IssueBody,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",  # commands.IssueTicket checks it
+                                                  json_schema_extra={"minLength": 1, "maxLength": 128})] = None,
 ) -> dict[str, Any]:
     """Issue a ticket; a retry with the same Idempotency-Key returns the same ticket."""
     runtime = _runtime(request, site)
@@ -415,10 +420,14 @@ async def finish(
 
 
 @router.post("/sites/{site}/counters/{counter}/transfer")
-async def transfer(request: Request, site: str, counter: int, body: TransferBody) -> dict[str, Any]:
-    """Transfer the current ticket to a procedure or a counter; its wait clock is kept."""
+async def transfer(
+    request: Request, site: str, counter: int, body: TransferToProcedure | TransferToCounter
+) -> dict[str, Any]:
+    """Transfer the current ticket to a procedure ({"procedure"}) or a counter ({"counter"}); its wait clock is kept."""
     runtime, principal = _at_counter(request, site, counter)
-    command = cmd.Transfer(counter=counter, procedure=body.procedure, to_counter=body.counter, by=principal.name)
+    procedure = body.procedure if isinstance(body, TransferToProcedure) else None
+    to_counter = body.counter if isinstance(body, TransferToCounter) else None
+    command = cmd.Transfer(counter=counter, procedure=procedure, to_counter=to_counter, by=principal.name)
     events = (await runtime.execute(command)).events
     return issued_body(runtime, str(events[-1].data["ticket"]))
 
