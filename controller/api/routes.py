@@ -59,6 +59,9 @@ class IssueBody(Strict):
 
 class OpenBody(Strict):
     staff: str | None = Field(default=None, max_length=64)
+    # Open for some of the agencies the counter is trained for (a planned standby shift, a manager's
+    # choice); absent or empty: for all of them.
+    serves: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=64)
 
 
 class PauseBody(Strict):
@@ -337,7 +340,8 @@ async def open_counter(
     """Open a counter (staff log in at it); a manager may name the staff member who will serve there."""
     runtime, principal = _at_counter(request, site, counter)
     staff = _serving_staff(request, site, principal, body.staff if body else None)
-    await runtime.execute(cmd.OpenCounter(counter=counter, staff=staff, by=principal.name))
+    serves = tuple(body.serves) if body else ()
+    await runtime.execute(cmd.OpenCounter(counter=counter, staff=staff, by=principal.name, serves=serves))
     return counter_view(runtime.floor, counter, runtime.clock())
 
 

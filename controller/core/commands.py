@@ -99,10 +99,11 @@ class _CounterCommand:
 
 @dataclass(frozen=True, slots=True)
 class OpenCounter(_CounterCommand):
-    """Staff log in at a counter and open it."""
+    """Staff log in at a counter and open it, for all the agencies it is trained for or for some of them."""
 
     staff: str | None = None
     auto: bool = False
+    serves: tuple[str, ...] = ()  # empty: every agency of the counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +298,7 @@ def _counter(state: SiteState, counter_id: int) -> tuple[Any, Any]:
 
 
 def _call_next(state: SiteState, cmd: CallNext, now: float, policy: RoutingPolicy) -> list[Event]:
-    spec, counter = _counter(state, cmd.counter)
+    _spec, counter = _counter(state, cmd.counter)
     if counter.status == CounterStatus.CLOSED:
         raise DomainError("counter_closed", f"counter {cmd.counter} is closed: open it first")
     if counter.status == CounterStatus.PAUSED:
@@ -308,7 +309,7 @@ def _call_next(state: SiteState, cmd: CallNext, now: float, policy: RoutingPolic
             f"counter {cmd.counter} has ticket {state.tickets[counter.current].number}: "
             "finish, transfer or no-show it first",
         )
-    chosen = policy.choose(state, spec, now)
+    chosen = policy.choose(state, state.specs[cmd.counter], now)  # as opened: maybe for fewer agencies
     if chosen is None:
         return []
     ticket = state.tickets[chosen]
@@ -333,16 +334,21 @@ def _call_next(state: SiteState, cmd: CallNext, now: float, policy: RoutingPolic
 def _counter_status(
     state: SiteState, cmd: OpenCounter | CloseCounter | PauseCounter | ResumeCounter, now: float
 ) -> list[Event]:
-    _spec, counter = _counter(state, cmd.counter)
+    spec, counter = _counter(state, cmd.counter)
     data: dict[str, Any] = {"counter": cmd.counter, "staff": counter.staff, "by": cmd.by}
     match cmd:
         case OpenCounter():
             staff = cmd.staff or counter.staff or cmd.by
-            if counter.status == CounterStatus.OPEN and counter.staff == staff:
+            untrained = [a for a in cmd.serves if a not in spec.serves]
+            if untrained:
+                raise DomainError("not_trained", f"counter {cmd.counter} does not serve {', '.join(untrained)}")
+            serves = [a for a in spec.serves if a in cmd.serves] if cmd.serves else list(spec.serves)
+            current = list(counter.serving or spec.serves)
+            if counter.status == CounterStatus.OPEN and counter.staff == staff and current == serves:
                 return []
             if counter.current is not None and counter.staff != staff:
                 raise DomainError("counter_busy", "finish the current ticket before changing staff")
-            data.update(status="open", staff=staff, by="auto" if cmd.auto else cmd.by)
+            data.update(status="open", staff=staff, by="auto" if cmd.auto else cmd.by, serves=serves)
         case CloseCounter():
             if counter.status == CounterStatus.CLOSED:
                 return []

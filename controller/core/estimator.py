@@ -71,7 +71,7 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     free: list[tuple[float, int]] = []
     idle_from: dict[int, float] = {}
     stable_until = math.inf
-    counters = site.counters
+    counters = state.specs  # as opened today: a counter opened for some agencies serves only those
     tickets = state.tickets
     waiting = lines.keys()
     for cid, cs in state.counters.items():

@@ -11,13 +11,14 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from controller.core.clock import local_hour
 from controller.core.events import EVENT_TYPES, Event
 from controller.core.queues import AgencyQueue
 from controller.core.service_times import ServiceTimes
-from controller.core.site import Site
+from controller.core.site import Counter, Site
 from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
 
 __all__ = ["SiteState"]
@@ -38,6 +39,8 @@ class SiteState:
         self.tickets: dict[str, Ticket] = {}
         self.by_number: dict[str, str] = {}
         self.counters: dict[int, CounterState] = {cid: CounterState(id=cid) for cid in site.counters}
+        # Each counter as it works today: the site's, or narrowed to the agencies it was opened for.
+        self.specs: dict[int, Counter] = dict(site.counters)
         self.queues: dict[str, AgencyQueue] = {aid: AgencyQueue() for aid in site.agencies}
         self.directed: dict[int, list[str]] = defaultdict(list)  # transfers to one counter
         self.pending: dict[str, float] = {}   # HELD/BACK_OFFICE/EARLY ticket -> ready_at
@@ -392,6 +395,13 @@ class SiteState:
         counter.pause_reason = d.get("reason") if counter.status == CounterStatus.PAUSED else None
         counter.opened_by = d.get("by")
         counter.changed_at = event.at
+        trained = self.site.counters[counter.id]
+        if counter.status == CounterStatus.CLOSED:
+            counter.serving = ()
+        elif "serves" in d:  # opened for some of its agencies (older logs name none: all of them)
+            serving = tuple(a for a in trained.serves if a in d["serves"])
+            counter.serving = () if serving == trained.serves else serving
+        self.specs[counter.id] = replace(trained, serves=counter.serving) if counter.serving else trained
         if counter.status == CounterStatus.OPEN:
             # A counter opened for an agency answers the recommendation to open one (for that agency,
             # or that very counter).
@@ -463,7 +473,7 @@ class SiteState:
         for cid, counter in self.counters.items():
             if counter.status != CounterStatus.OPEN:
                 continue
-            if agency is None or agency in self.site.counters[cid].serves:
+            if agency is None or agency in self.specs[cid].serves:
                 out.append(counter)
         return out
 

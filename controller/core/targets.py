@@ -336,9 +336,14 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
         counter = (free or candidates)[0]
         if site.auto_open_standby and free:
             opened.add(counter.id)
+            # It names the lines at risk it was opened for (the monitor shows them), but serves every
+            # line it is trained for: restricting it to those lines cost 0.7-1.0 points of the share
+            # within 15 minutes on the bench's Mondays (docs/BENCHMARKS.md), as a standby counter then
+            # idles while the lines it could also serve wait.
             events.append(Event("counter.changed", now, {
                 "counter": counter.id, "status": "open", "staff": f"standby-{counter.id}",
                 "by": "auto", "reason": f"at_risk:{agency}",
+                "for": [a for a in counter.serves if a in agencies],
             }))
         else:
             recommended.setdefault(counter.id, []).append(agency)
@@ -363,7 +368,7 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
             continue
         if now - cs.changed_at < STANDBY_MIN_OPEN_S:
             continue
-        serves = site.counters[cid].serves
+        serves = state.specs[cid].serves
         if any(a in agencies for a in serves):
             continue
         comfortable = all(

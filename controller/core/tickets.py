@@ -137,4 +137,5 @@ class CounterState:
     pause_reason: str | None = None
     served: int = 0
     opened_by: str | None = None     # "auto" when target enforcement opened it
+    serving: tuple[str, ...] = ()    # the agencies it is open for, when fewer than it is trained for
     changed_at: float = 0.0

@@ -68,6 +68,7 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
         "status": str(cs.status),
         "staff": cs.staff,
         "serves": list(spec.serves),
+        "open_for": list(state.specs[counter_id].serves),  # the lines it calls from now
         "priority": spec.priority,
         "standby": spec.standby,
         "opened_by": cs.opened_by,
