@@ -41,7 +41,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from controller.core.site import Counter, PlannedShift, Site
+from controller.core.site import Agency, Counter, PlannedShift, Site
 from sim.arrivals import day_factor
 from sim.metrics import HALF_HOUR_S, Tally
 from sim.runner import RunOptions, RunResult, simulate
@@ -62,6 +62,7 @@ __all__ = [
     "plan",
 ]
 
+POOLED = "*"              # cannot_fix's name for the whole site as one line
 MIN_GAIN = 0.001          # a change must add this much to the mean share within target (search seeds)
 PER_ROUND = 6             # candidates simulated per round
 BATCH = 4                 # at most this many accepted together in one round
@@ -731,9 +732,27 @@ def _cannot_fix(site: Site, weekday: int, tallies: Sequence[Tally], changes: Seq
     for gap in staffing_gaps(run):
         if not may_learn[gap.agency]:
             by_agency[gap.agency].append(gap)
+    # The whole site as one line served by every counter: where even that falls short, the site needs
+    # more counters (or staff at its standby counters), whatever the layout.
+    pooled = replace(site, agencies={POOLED: Agency(POOLED, "mọi cơ quan / every agency", 1000)},
+                     counters={cid: replace(c, serves=(POOLED,)) for cid, c in site.counters.items()})
+    lines: dict[tuple[int, int, int, str], list[float]] = {}
+    for (s, d, hh, _agency), (entries, service) in run.tally.agency_bins.items():
+        line = lines.setdefault((s, d, hh, POOLED), [0.0, 0.0])
+        line[0] += entries
+        line[1] += service
+    run.tally.agency_bins = lines
+    run.sites = (pooled,)
+    by_agency[POOLED] = staffing_gaps(run)
     out: list[dict[str, Any]] = []
     for agency, gaps in sorted(by_agency.items()):
-        if not site.agencies[agency].cross_train:
+        if not gaps:
+            continue
+        if agency == POOLED:
+            reason = "site_over_capacity"
+            why = ("cả trung tâm thiếu quầy, kể cả khi mọi quầy phục vụ mọi cơ quan / the whole site is short of "
+                   "counters, even with every counter serving every agency")
+        elif not site.agencies[agency].cross_train:
             reason = "cross_train_false"
             why = "cơ quan có cross_train = false / the agency is marked cross_train = false"
         elif sum(isinstance(c, CrossTrain) for c in changes) >= limits.max_added:
