@@ -58,6 +58,7 @@ __all__ = [
     "PlanResult",
     "PlannedStandby",
     "apply_changes",
+    "change_from_json",
     "hhmm",
     "plan",
 ]
@@ -233,6 +234,21 @@ def _change_json(change: Change, gain: float) -> dict[str, Any]:
         base = {"kind": "break", "counter": change.counter, "from": [hhmm(m) for m in change.old],
                 "to": [hhmm(m) for m in change.new]}
     return {**base, "gain": round(gain, 4), "text": change.describe()}
+
+
+def change_from_json(item: Mapping[str, Any]) -> Change:
+    """A change as `--json` printed it (the inverse of its entry in "changes")."""
+    def minutes(text: str) -> int:
+        hh, mm = text.split(":")
+        return int(hh) * 60 + int(mm)
+
+    if item["kind"] == "cross_train":
+        return CrossTrain(int(item["counter"]), str(item["agency"]))
+    if item["kind"] == "standby_plan":
+        return PlannedStandby(int(item["counter"]), minutes(item["from"]), minutes(item["to"]),
+                              tuple(item["serves"]))
+    old, new = item["from"], item["to"]
+    return MovedBreak(int(item["counter"]), (minutes(old[0]), minutes(old[1])), (minutes(new[0]), minutes(new[1])))
 
 
 def _figures(runs: Mapping[str, Sequence[Outcome]], site: Site) -> dict[str, Any]:
