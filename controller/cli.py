@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", required=True, help="where to write the site file with the proposed changes")
     plan.add_argument("--weekday", type=int, default=None, help="0 = Monday (default: the scenario's)")
     plan.add_argument("--target", type=float, default=0.95, help="share of transactions within the wait target")
+    plan.add_argument("--max-visits-over", type=float, default=0.02,
+                      help="the search also goes on while more visits than this share wait over the visit target")
     plan.add_argument("--seeds", type=int, default=4, help="seeds the search simulates each candidate on")
     plan.add_argument("--held-out", type=int, default=8, help="other seeds, on which the figures are measured")
     plan.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")

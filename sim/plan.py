@@ -32,8 +32,10 @@ each change in the order accepted (the curve and each change's gain).
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -135,6 +137,7 @@ class Limits:
     seeds: int = 4              # search seeds
     held_out: int = 8           # held-out seeds (the figures reported)
     margin: float = 0.005       # the search aims this far above the target (its own seeds flatter it)
+    max_visits_over: float = 0.02   # ... and on at most this share of visits over the visit target
     jobs: int = 1
 
 
@@ -197,6 +200,7 @@ class PlanResult:
             "site": self.site.id,
             "weekday": self.weekday,
             "target": self.limits.target,
+            "max_visits_over": self.limits.max_visits_over,
             "target_min": self.site.targets.transaction_wait_s / 60,
             "visit_target_min": self.site.targets.visit_wait_s / 60,
             "target_reached": self.reached,
@@ -428,6 +432,7 @@ class _Picture:
     """A layout's day as the search reads it, averaged over the search seeds."""
 
     score: float
+    over: float                             # share of visits over the visit target
     late: dict[tuple[str, int], float]
     load: dict[tuple[str, int], float]      # offered load in counters (service seconds / half hour)
     open: dict[tuple[int, int], float]      # counters staffed, as a share of the half hour
@@ -445,7 +450,8 @@ class _Picture:
                 load[key] += service / HALF_HOUR_S / n
             for slot, seconds in o.open_s.items():
                 opened[slot] += seconds / HALF_HOUR_S / n
-        return _Picture(_mean(o.share for o in outcomes), dict(late), dict(load), dict(opened))
+        return _Picture(_mean(o.share for o in outcomes), _mean(o.over_share for o in outcomes), dict(late),
+                        dict(load), dict(opened))
 
     def spare(self, site: Site) -> dict[tuple[int, int], float]:
         """(counter, half hour) -> staffed time left over once each agency's load is shared among its counters."""
@@ -618,6 +624,11 @@ def plan(
         result = _held_out(site, weekday, limits, search_seeds, held_out, changes, search_curve, evaluator)
         result.evaluations = evaluations
         result.site_days = evaluator.site_days
+        over = _mean(o.over_share for o in result.after["deadline"])
+        if over > limits.max_visits_over:
+            most = f"{100 * limits.max_visits_over:g} %"
+            result.notes.append(f"{100 * over:.1f} % lượt vẫn chờ quá mục tiêu lượt (tối đa {most}) / "
+                                f"{100 * over:.1f} % of visits still wait over the visit target (at most {most} asked)")
     finally:
         evaluator.close()
     if progress is not None:
@@ -645,7 +656,7 @@ def _search(site: Site, limits: Limits, seeds: Sequence[int],
     stale = 0
     standby = False   # planned standby shifts cost staff hours: tried once training stops paying
     goal = min(1.0, limits.target + limits.margin)
-    while picture.score < goal:
+    while picture.score < goal or picture.over > limits.max_visits_over:
         layout = apply_changes(site, changes)
         ranked = _cross_candidates(layout, picture, changes, limits, dropped)
         ranked += _break_candidates(layout, picture, dropped)
@@ -659,12 +670,12 @@ def _search(site: Site, limits: Limits, seeds: Sequence[int],
             continue
         trials = _evaluate(evaluator, [(*changes, c) for c in batch], seeds)
         evaluations += len(batch)
-        scored = sorted(zip(batch, trials, strict=True), key=lambda bt: -_mean(o.share for o in bt[1]))
-        gains = [(c, _mean(o.share for o in t) - picture.score, t) for c, t in scored]
-        for change, gain, _t in gains:
-            if gain < MIN_GAIN:
-                dropped.add(change)   # diminishing returns: it will not help more after other changes
-        if gains[0][1] < MIN_GAIN:
+        gains = sorted((_Gain(c, _mean(o.share for o in t) - picture.score, _sure_gain(current, t), t)
+                        for c, t in zip(batch, trials, strict=True)), key=lambda g: -g.sure)
+        for gain in gains:
+            if gain.mean < MIN_GAIN:
+                dropped.add(gain.change)   # diminishing returns: it will not help more after other changes
+        if gains[0].mean < MIN_GAIN or gains[0].sure <= 0:
             stale += 1
             if stale >= STALE_ROUNDS:
                 if standby:
@@ -673,29 +684,54 @@ def _search(site: Site, limits: Limits, seeds: Sequence[int],
             continue
         stale = 0
         accepted = _accept(site, changes, gains, limits)
-        outcomes = gains[0][2]
+        current = gains[0].outcomes
         if len(accepted) > 1:
             [together] = _evaluate(evaluator, [(*changes, *accepted)], seeds)
             evaluations += 1
-            if _mean(o.share for o in together) >= _mean(o.share for o in outcomes):
-                outcomes = together
+            if _mean(o.share for o in together) >= _mean(o.share for o in current):
+                current = together
             else:
                 accepted = accepted[:1]
-        for change in accepted:
-            changes.append(change)
-        picture = _Picture.of(outcomes)
+        changes.extend(accepted)
+        picture = _Picture.of(current)
         curve.extend([picture.score] * len(accepted))
     return changes, curve, evaluations
 
 
-def _accept(site: Site, changes: Sequence[Change], gains: Sequence[tuple[Change, float, Any]],
-            limits: Limits) -> list[Change]:
-    """The best change, and others that help through other counters and agencies, within the limits."""
-    accepted: list[Change] = []
-    touched: set[str] = set()
-    for change, gain, _outcomes in gains:
-        if gain < MIN_GAIN or len(accepted) >= BATCH:
+def _sure_gain(base: Sequence[Outcome], trial: Sequence[Outcome]) -> float:
+    """The mean gain in share within target over the seeds, less one standard error of the per-seed gains.
+
+    Every seed meets the same citizens in both layouts, so the per-seed differences are paired: a gain
+    that one lucky seed makes is discounted, one that every seed shows is kept.
+    """
+    diffs = [t.share - b.share for b, t in zip(base, trial, strict=True)]
+    if len(diffs) < 2:
+        return _mean(diffs)
+    return _mean(diffs) - statistics.stdev(diffs) / math.sqrt(len(diffs))
+
+
+@dataclass(frozen=True)
+class _Gain:
+    """A candidate's gain over the current layout on the search seeds: its mean, and less one standard error."""
+
+    change: Change
+    mean: float
+    sure: float
+    outcomes: list[Outcome]
+
+
+def _accept(site: Site, changes: Sequence[Change], gains: Sequence[_Gain], limits: Limits) -> list[Change]:
+    """The surest gain, and others that help surely enough through other counters and agencies, within limits.
+
+    A change accepted beside the best needs twice MIN_GAIN without its standard error: its gain was measured
+    without the others.
+    """
+    accepted = [gains[0].change]
+    touched = _touches(gains[0].change)
+    for gain in gains[1:]:
+        if gain.sure < 2 * MIN_GAIN or len(accepted) >= BATCH:
             break
+        change = gain.change
         if touched & _touches(change):
             continue
         if isinstance(change, CrossTrain):

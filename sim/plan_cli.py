@@ -93,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
 def _limits(args: argparse.Namespace) -> Limits:
     checks = [
         (0 < args.target <= 1, "--target phải trong khoảng (0, 1] / --target must be in (0, 1]"),
+        (0 <= args.max_visits_over <= 1, "--max-visits-over phải trong khoảng [0, 1] / --max-visits-over must be "
+                                         "in [0, 1]"),
         (args.seeds >= 1, "--seeds phải >= 1 / --seeds must be >= 1"),
         (args.held_out >= 1, "--held-out phải >= 1 / --held-out must be >= 1"),
         (args.max_added >= 0, "--max-added phải >= 0 / --max-added must be >= 0"),
@@ -104,7 +106,8 @@ def _limits(args: argparse.Namespace) -> Limits:
     for ok, message in checks:
         if not ok:
             raise PlanError("bad_argument", message)
-    return Limits(target=args.target, max_added=args.max_added, max_added_per_counter=args.max_added_per_counter,
+    return Limits(target=args.target, max_visits_over=args.max_visits_over, max_added=args.max_added,
+                  max_added_per_counter=args.max_added_per_counter,
                   seeds=args.seeds, held_out=args.held_out, jobs=args.jobs)
 
 
@@ -162,6 +165,7 @@ def _human(body: dict[str, Any], out: Path) -> str:
     lines.append(f"  pooled Erlang C bound {_pct(before['pooled_bound'])} -> {_pct(after['pooled_bound'])}; "
                  f"held-out seeds {body['seeds']['held_out']}; {body['search']['site_days']} site-days simulated in "
                  f"{body['search']['wall_s']} s")
+    lines += [f"  {note}" for note in body["notes"]]
     for entry in body["cannot_fix"]:
         spans = ", ".join(f"{h['from']}-{h['to']} {h['counters_needed']}/{h['counters_serving']}"
                           for h in entry["half_hours"])
