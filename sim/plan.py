@@ -32,10 +32,8 @@ each change in the order accepted (the curve and each change's gain).
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -70,7 +68,7 @@ MIN_GAIN = 0.001          # a change must add this much to the mean share within
 PER_ROUND = 6             # candidates simulated per round
 BATCH = 4                 # at most this many accepted together in one round
 PER_AGENCY = 2            # at most this many candidates for one agency in a round
-STALE_ROUNDS = 2          # rounds in a row without gain before the next kind of change is tried
+STALE_ROUNDS = 1          # rounds in a row without gain before the next kind of change is tried (or the end)
 STANDBY_MIN_LATE = 1.0    # late transactions a day in a half hour that call for a planned standby shift
 
 
@@ -670,12 +668,12 @@ def _search(site: Site, limits: Limits, seeds: Sequence[int],
             continue
         trials = _evaluate(evaluator, [(*changes, c) for c in batch], seeds)
         evaluations += len(batch)
-        gains = sorted((_Gain(c, _mean(o.share for o in t) - picture.score, _sure_gain(current, t), t)
-                        for c, t in zip(batch, trials, strict=True)), key=lambda g: -g.sure)
+        gains = sorted((_Gain(c, _mean(o.share for o in t) - picture.score, t)
+                        for c, t in zip(batch, trials, strict=True)), key=lambda g: -g.mean)
         for gain in gains:
             if gain.mean < MIN_GAIN:
                 dropped.add(gain.change)   # diminishing returns: it will not help more after other changes
-        if gains[0].mean < MIN_GAIN or gains[0].sure <= 0:
+        if gains[0].mean < MIN_GAIN:
             stale += 1
             if stale >= STALE_ROUNDS:
                 if standby:
@@ -698,38 +696,24 @@ def _search(site: Site, limits: Limits, seeds: Sequence[int],
     return changes, curve, evaluations
 
 
-def _sure_gain(base: Sequence[Outcome], trial: Sequence[Outcome]) -> float:
-    """The mean gain in share within target over the seeds, less one standard error of the per-seed gains.
-
-    Every seed meets the same citizens in both layouts, so the per-seed differences are paired: a gain
-    that one lucky seed makes is discounted, one that every seed shows is kept.
-    """
-    diffs = [t.share - b.share for b, t in zip(base, trial, strict=True)]
-    if len(diffs) < 2:
-        return _mean(diffs)
-    return _mean(diffs) - statistics.stdev(diffs) / math.sqrt(len(diffs))
-
-
 @dataclass(frozen=True)
 class _Gain:
-    """A candidate's gain over the current layout on the search seeds: its mean, and less one standard error."""
+    """A candidate's mean gain in share within target over the current layout, on the search seeds."""
 
     change: Change
     mean: float
-    sure: float
     outcomes: list[Outcome]
 
 
 def _accept(site: Site, changes: Sequence[Change], gains: Sequence[_Gain], limits: Limits) -> list[Change]:
-    """The surest gain, and others that help surely enough through other counters and agencies, within limits.
+    """The best change, and others that help through other counters and agencies, within the limits.
 
-    A change accepted beside the best needs twice MIN_GAIN without its standard error: its gain was measured
-    without the others.
+    A change accepted beside the best needs twice MIN_GAIN: its gain was measured without the others.
     """
     accepted = [gains[0].change]
     touched = _touches(gains[0].change)
     for gain in gains[1:]:
-        if gain.sure < 2 * MIN_GAIN or len(accepted) >= BATCH:
+        if gain.mean < 2 * MIN_GAIN or len(accepted) >= BATCH:
             break
         change = gain.change
         if touched & _touches(change):
