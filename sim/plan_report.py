@@ -38,7 +38,7 @@ def _plot_curve(result: PlanResult, path: Path) -> None:
     ax.plot(steps, result.search_curve, linestyle="--", color="grey", label="deadline, seed tìm kiếm / search seeds")
     fifo = [sum(o.share for o in result.before["fifo"]) / len(result.before["fifo"]),
             sum(o.share for o in result.after["fifo"]) / len(result.after["fifo"])]
-    ax.plot([0, steps[-1]], fifo, marker="s", linestyle=":", label="fifo")
+    ax.plot([0, steps[-1]], fifo, marker="s", linestyle=":", label="fifo, trước và sau / before and after")
     ax.axhline(result.limits.target, color="red", linewidth=0.8, label="mục tiêu / target")
     ax.set_xlabel("số thay đổi / number of changes")
     ax.set_ylabel(f"trong {result.site.targets.transaction_wait_s / 60:g} phút / within target")
@@ -62,10 +62,11 @@ def _plot_agencies(figures: dict[str, Any], path: Path) -> None:
         values = [rows[a].get(policy) or 0.0 for a in agencies]
         ax.bar([j + i * width for j in range(len(agencies))], values, width=width, label=label)
     ax.set_xticks([j + 1.5 * width for j in range(len(agencies))], agencies, rotation=60, fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.18)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_ylabel("trong mục tiêu / within target")
     ax.set_title("Theo cơ quan / Per agency")
-    ax.legend(fontsize=7, ncol=4)
+    ax.legend(fontsize=7, ncol=4, loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
