@@ -19,7 +19,8 @@ from typing import Any
 
 from controller.core.errors import SiteError
 from controller.sitefile import load_document, read_toml
-from sim.plan import Limits, PlanError, PlanResult, plan
+from sim.plan import PlanResult, plan
+from sim.plan_layout import Limits, PlanError
 from sim.progress import ProgressBar
 from sim.scenario import parse_scenario
 

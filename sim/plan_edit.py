@@ -25,7 +25,7 @@ from tomlkit.items import AoT, Array, InlineTable, Item, Table
 from controller.core.errors import SiteError
 from controller.core.site import Counter, PlannedShift, Site
 from controller.sitefile import site_from_dict
-from sim.plan import Change, PlanError, apply_changes, hhmm
+from sim.plan_layout import Change, PlanError, apply_changes, hhmm
 
 __all__ = ["edit_site_text"]
 

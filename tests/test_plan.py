@@ -14,7 +14,7 @@ import pytest
 
 from controller.cli import main
 from controller.sitefile import load_sites
-from sim.plan import CrossTrain, apply_changes
+from sim.plan_layout import CrossTrain, apply_changes
 
 # A small centre, one morning: agency B has one counter and more work than it can do at the peak; A has
 # three counters with time to spare. The police (CA) and counter 5 may not change.

@@ -14,8 +14,8 @@ import pytest
 
 from controller.cli import main
 from controller.sitefile import load_sites
-from sim.plan import CrossTrain, MovedBreak, PlannedStandby, apply_changes, change_from_json
 from sim.plan_edit import edit_site_text
+from sim.plan_layout import CrossTrain, MovedBreak, PlannedStandby, apply_changes, change_from_json
 from tests.test_plan import FAST, SMALL
 
 CENTRE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from controller.cli import main
 from controller.sitefile import load_sites
-from sim.plan import apply_changes, change_from_json
+from sim.plan_layout import apply_changes, change_from_json
 from tests.site_strategies import site_dicts, to_toml
 
 REFUSALS = {"closed_weekday", "nothing_trainable", "target_unreachable"}
