@@ -25,7 +25,7 @@ from tomlkit.items import AoT, Array, InlineTable, Item, Table
 from controller.core.errors import SiteError
 from controller.core.site import Counter, PlannedShift, Site
 from controller.sitefile import site_from_dict
-from sim.plan_layout import Change, PlanError, apply_changes, hhmm
+from sim.plan_layout import Change, PlanError, apply_changes, hhmm, minutes
 
 __all__ = ["edit_site_text"]
 
@@ -153,7 +153,7 @@ def _make(table: Table, old: Counter, new: Counter) -> None:
         olds = set(old.breaks or ()) - set(new.breaks or ())
         news = sorted(set(new.breaks or ()) - set(old.breaks or ()))
         for index, pair in enumerate(list(breaks)):
-            span = (_minutes(pair[0]), _minutes(pair[1]))
+            span = (minutes(str(pair[0])), minutes(str(pair[1])))
             if span in olds and news:
                 start, end = news.pop(0)
                 breaks[index] = [hhmm(start), hhmm(end)]
@@ -173,11 +173,6 @@ def _insert_key(table: Table, key: str, value: Any) -> None:
         table.append(key, value)
     else:
         table.value._insert_at(last + 1, key, value)
-
-
-def _minutes(text: Any) -> int:
-    hh, mm = str(text).split(":")
-    return int(hh) * 60 + int(mm)
 
 
 def _check(text: str, after: Site, source: str) -> None:

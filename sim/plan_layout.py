@@ -30,6 +30,7 @@ __all__ = [
     "eligible_pairs",
     "hhmm",
     "learners",
+    "minutes",
     "why_nothing_trainable",
 ]
 
@@ -107,6 +108,12 @@ def hhmm(minutes: float) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
+def minutes(text: str) -> int:
+    """HH:MM as local minutes."""
+    hh, mm = text.split(":")
+    return int(hh) * 60 + int(mm)
+
+
 def change_json(change: Change, gain: float) -> dict[str, Any]:
     """A change as `--json` prints it in "changes", with its gain."""
     base: dict[str, Any]
@@ -123,10 +130,6 @@ def change_json(change: Change, gain: float) -> dict[str, Any]:
 
 def change_from_json(item: Mapping[str, Any]) -> Change:
     """A change as `--json` printed it (the inverse of its entry in "changes")."""
-    def minutes(text: str) -> int:
-        hh, mm = text.split(":")
-        return int(hh) * 60 + int(mm)
-
     if item["kind"] == "cross_train":
         return CrossTrain(int(item["counter"]), str(item["agency"]))
     if item["kind"] == "standby_plan":
