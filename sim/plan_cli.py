@@ -65,6 +65,9 @@ def _run(args: argparse.Namespace) -> int:
     except SiteError as exc:
         raise PlanError("invalid_site", f"tệp bị từ chối / file refused: {exc}") from None
     site = sites[0]
+    from sim.plan_edit import check_editable  # tomlkit only when a file is written
+
+    check_editable(source.read_text(encoding="utf-8"), str(source))
     if args.seed is not None:
         scenario = replace(scenario, seed=args.seed)
     weekday = scenario.weekday if args.weekday is None else args.weekday

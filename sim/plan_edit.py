@@ -27,7 +27,7 @@ from controller.core.site import Counter, PlannedShift, Site
 from controller.sitefile import site_from_dict
 from sim.plan_layout import Change, PlanError, apply_changes, hhmm, minutes
 
-__all__ = ["edit_site_text"]
+__all__ = ["check_editable", "edit_site_text"]
 
 
 def edit_site_text(text: str, site: Site, changes: Sequence[Change], source: str) -> str:
@@ -37,10 +37,7 @@ def edit_site_text(text: str, site: Site, changes: Sequence[Change], source: str
     if not changed:
         return text
     doc = tomlkit.parse(text)
-    tables = doc.get("counter")
-    if not isinstance(tables, AoT):
-        raise PlanError("unsupported_layout", f"{source}: các quầy không viết dưới dạng [[counter]] / the counters "
-                        "are not written as [[counter]] tables, which the planner edits")
+    tables = _counter_tables(doc, source)
     position = 0
     while position < len(tables):
         table = tables[position]
@@ -54,6 +51,19 @@ def edit_site_text(text: str, site: Site, changes: Sequence[Change], source: str
     out = tomlkit.dumps(doc)
     _check(out, after, source)
     return out
+
+
+def check_editable(text: str, source: str) -> None:
+    """PlanError unless the file's counters are [[counter]] tables (what the editor changes), before a search."""
+    _counter_tables(tomlkit.parse(text), source)
+
+
+def _counter_tables(doc: tomlkit.TOMLDocument, source: str) -> AoT:
+    tables = doc.get("counter")
+    if not isinstance(tables, AoT):
+        raise PlanError("unsupported_layout", f"{source}: các quầy không viết dưới dạng bảng [[counter]] / the "
+                        "counters are not written as [[counter]] tables, which the planner edits")
+    return tables
 
 
 def _ids(table: Table) -> list[int]:

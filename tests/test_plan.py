@@ -191,6 +191,9 @@ def test_plan_reports_what_no_layout_fixes(tmp_path: Path, capsys: pytest.Captur
          "invalid_site", "only a standby counter"),
         (lambda t: t, ["--target", "1.5"], "bad_argument", "--target must be in (0, 1]"),
         (lambda t: t, ["--max-added", "0"], "nothing_trainable", "--max-added"),
+        (lambda t: 'counter = [{ ids = [1, 2, 3], serves = ["A"] }, { id = 4, serves = ["B"] }, '
+         '{ id = 5, serves = ["C"] }, { id = 6, serves = ["CA"] }]\n' + t.split("# A's own counters")[0], [],
+         "unsupported_layout", "not written as [[counter]] tables"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Any,
