@@ -149,9 +149,12 @@ def plan(
     scenario: Scenario,
     weekday: int,
     limits: Limits,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> PlanResult:
-    """Search for the changes, then measure before, after and every step on the held-out seeds."""
+    """Search for the changes, then measure before, after and every step on the held-out seeds.
+
+    `progress(phase, done, total)` hears each simulated site-day of the phase ("search", then "held-out").
+    """
     started = time.perf_counter()
     if day_factor(site, weekday) <= 0:
         raise PlanError("closed_weekday", f"trung tâm {site.id} không mở cửa vào {_weekday_vi(weekday)} "
@@ -163,20 +166,25 @@ def plan(
     scenario = replace(scenario, weekday=weekday)
     search_seeds = tuple(scenario.seed + i for i in range(limits.seeds))
     held_out = tuple(scenario.seed + limits.seeds + i for i in range(limits.held_out))
-    # The progress bar's total: the search's rounds at their most, then the held-out runs.
-    budget = [limits.seeds * (1 + (PER_ROUND + 1) * (limits.max_added + 3)) + limits.held_out * 4]
-    done = [0]
+    # Progress in two phases: the search (its length unknown: estimated as rounds of PER_ROUND candidates
+    # accepting two changes each, up to max_added), then the held-out runs (known once the search ends).
+    phase, total, done = "search", limits.seeds * (1 + (PER_ROUND + 1) * max(3, (limits.max_added + 1) // 2)), 0
 
     def tick(n: int) -> None:
-        done[0] += n
+        nonlocal done
+        done += n
         if progress is not None:
-            progress(min(done[0], budget[0] - 1), budget[0])
+            progress(phase, min(done, total - 1), total)
 
     evaluator = Evaluator(site, scenario, max(1, min(limits.jobs, os.cpu_count() or 1)), tick)
     try:
         changes, search_curve, evaluations = _search(site, limits, search_seeds, evaluator)
-        budget[0] = done[0] + limits.held_out * (len(changes) + 3)
+        if progress is not None:
+            progress(phase, done, done)
+        phase, total, done = "held-out", limits.held_out * (len(changes) + 3) + 1, 0
         result = _held_out(site, weekday, limits, search_seeds, held_out, changes, search_curve, evaluator)
+        if progress is not None:
+            progress(phase, total, total)
         result.evaluations = evaluations
         result.site_days = evaluator.site_days
         over = fmean(o.over_share for o in result.after["deadline"])
@@ -186,8 +194,6 @@ def plan(
                                 f"{100 * over:.1f} % of visits still wait over the visit target (at most {most} asked)")
     finally:
         evaluator.close()
-    if progress is not None:
-        progress(budget[0], budget[0])
     result.wall_s = time.perf_counter() - started
     return result
 

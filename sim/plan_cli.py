@@ -71,11 +71,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         scenario = replace(scenario, seed=args.seed)
     weekday = scenario.weekday if args.weekday is None else args.weekday
-    bar = ProgressBar("plan")
+    bars: dict[str, ProgressBar] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[phase] = ProgressBar(f"plan: {phase}")
+        bars[phase](done, total)
+
     try:
-        result = plan(site, scenario, weekday, limits, progress=bar)
+        result = plan(site, scenario, weekday, limits, progress=progress)
     finally:
-        bar.close()
+        for bar in bars.values():
+            bar.close()
     body = result.to_json()
     if args.report:
         from sim.plan_report import write_report  # matplotlib only when a report is asked for
