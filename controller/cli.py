@@ -21,6 +21,7 @@ HANDLERS: dict[str, str] = {
     "serve": "controller.serve:run",
     "users": "controller.accounts_cli:run",
     "sim": "sim.cli:run",
+    "plan": "sim.plan_cli:run",
     "load": "sim.load:run",
     "bridge": "firmware_bridge.cli:run",
     "voice": "devices.voice.cli:run",
@@ -113,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                      help="worker processes for multi-site scenarios (default: one per core); "
                           "the result does not depend on it")
+
+    plan = sub.add_parser("plan", help="propose layout changes (cross-training, breaks, standby shifts) that meet "
+                                       "the wait target")
+    plan.add_argument("--scenario", required=True, help="the site file (with or without a [scenario] table)")
+    plan.add_argument("--out", required=True, help="where to write the site file with the proposed changes")
+    plan.add_argument("--weekday", type=int, default=None, help="0 = Monday (default: the scenario's)")
+    plan.add_argument("--target", type=float, default=0.95, help="share of transactions within the wait target")
+    plan.add_argument("--max-visits-over", type=float, default=0.02,
+                      help="the search also goes on while more visits than this share wait over the visit target")
+    plan.add_argument("--seeds", type=int, default=4, help="seeds the search simulates each candidate on")
+    plan.add_argument("--held-out", type=int, default=8, help="other seeds, on which the figures are measured")
+    plan.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
+    plan.add_argument("--max-added-per-counter", type=int, default=1, help="agencies one counter may be trained for")
+    plan.add_argument("--max-added", type=int, default=20, help="agencies added to counters in all")
+    plan.add_argument("--report", default=None, help="folder for report.md, report.html and plots")
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per "
+                                                                            "core); the result does not depend on it")
 
     load = sub.add_parser("load", help="drive a running controller with emulated clients")
     load.add_argument("--url", required=True)

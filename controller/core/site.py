@@ -8,6 +8,7 @@ controller/sitefile.py. Every refusal names the source, the field and the reason
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ __all__ = [
     "Agency",
     "ArrivalProfile",
     "Counter",
+    "PlannedShift",
     "Procedure",
     "Site",
     "Targets",
@@ -41,10 +43,11 @@ _KEYS: dict[str, frozenset[str]] = {
     }),
     "arrivals": frozenset({"half_hour_weights", "weekday_factor", "priority_share", "appointment_share",
                            "abandon_after_min"}),
-    "agency": frozenset({"id", "name", "name_en", "number_block", "role", "daily_cap"}),
+    "agency": frozenset({"id", "name", "name_en", "number_block", "role", "daily_cap", "cross_train"}),
     "procedure": frozenset({"id", "agency", "name", "name_en", "share", "service", "service_cv",
                             "on_the_spot_min", "fee", "step_only", "papers"}),
-    "counter": frozenset({"id", "ids", "serves", "priority", "standby"}),
+    "counter": frozenset({"id", "ids", "serves", "priority", "standby", "fixed", "breaks", "standby_plan"}),
+    "standby_plan": frozenset({"from", "to", "serves"}),
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -60,6 +63,7 @@ class Agency:
     role: str = "service"
     name_en: str = ""
     daily_cap: int | None = None
+    cross_train: bool = True  # False: its procedures need its own specialists (no counter is trained for it)
 
     @property
     def first_number(self) -> int:
@@ -88,6 +92,15 @@ class Procedure:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedShift:
+    """A planned shift of a standby counter: staffed [start, end) (local minutes) for some of its agencies."""
+
+    start_min: int
+    end_min: int
+    serves: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Counter:
     """A numbered counter and the agencies it serves, home agency first."""
 
@@ -95,6 +108,9 @@ class Counter:
     serves: tuple[str, ...]
     priority: bool = False
     standby: bool = False
+    fixed: bool = False                               # the layout advisor (motcua plan) leaves it as it is
+    breaks: tuple[tuple[int, int], ...] | None = None  # staff breaks [start, end) in local minutes; None: staggered
+    standby_plan: tuple[PlannedShift, ...] = ()        # standby counters: when they are staffed, for whom
 
     @property
     def home_agency(self) -> str:
@@ -359,7 +375,7 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
 
     agencies = _parse_agencies(r, data)
     procedures = _parse_procedures(r, data, agencies)
-    counters = _parse_counters(r, data, agencies)
+    counters = _parse_counters(r, data, agencies, hours)
     arrivals = _parse_arrivals(r, data, hours)
 
     fee_procedure = _journey_step(r, site_t, "fee_procedure", procedures, agencies, "fee")
@@ -429,6 +445,7 @@ def _parse_agencies(r: _Reader, data: Mapping[str, Any]) -> dict[str, Agency]:
             role=role,
             name_en=str(item.get("name_en", "")),
             daily_cap=None if cap is None else r.integer(item, "daily_cap", where, low=1),
+            cross_train=r.flag(item, "cross_train", where, default=True),
         )
     if not agencies:
         raise r.fail("agency", "a site needs at least one [[agency]]")
@@ -470,7 +487,8 @@ def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str
     return procedures
 
 
-def _parse_counters(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, Agency]) -> dict[int, Counter]:
+def _parse_counters(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, Agency],
+                    hours: Sequence[tuple[int, int]]) -> dict[int, Counter]:
     counters: dict[int, Counter] = {}
     for i, item in enumerate(r.tables(data, "counter", "counter")):
         where = f"counter[{i}]"
@@ -488,15 +506,81 @@ def _parse_counters(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str, 
             raise r.fail(f"{where}.serves", "names an agency twice")
         priority = r.flag(item, "priority", where)
         standby = r.flag(item, "standby", where)
+        fixed = r.flag(item, "fixed", where)
+        breaks = None if "breaks" not in item else _breaks(r, item["breaks"], f"{where}.breaks", hours)
+        plan = () if "standby_plan" not in item else _standby_plan(
+            r, item["standby_plan"], f"{where}.standby_plan", serves, standby, hours)
         for number in ids:
             if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 999:
                 raise r.fail(f"{where}.ids", f"counter numbers are integers 1..999, got {number!r}")
             if number in counters:
                 raise r.fail(f"{where}.ids", f"counter {number} is defined twice")
-            counters[number] = Counter(id=number, serves=serves, priority=priority, standby=standby)
+            counters[number] = Counter(id=number, serves=serves, priority=priority, standby=standby, fixed=fixed,
+                                       breaks=breaks, standby_plan=plan)
     if not counters:
         raise r.fail("counter", "a site needs at least one [[counter]]")
     return dict(sorted(counters.items()))
+
+
+def _span(r: _Reader, pair: Any, where: str) -> tuple[int, int]:
+    """A ["HH:MM", "HH:MM"] pair as local minutes, the end after the start."""
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise r.fail(where, 'must be a pair ["HH:MM", "HH:MM"]')
+    start, end = r.minutes(pair[0], f"{where}[0]"), r.minutes(pair[1], f"{where}[1]")
+    if end <= start:
+        raise r.fail(where, "ends before it starts")
+    return start, end
+
+
+def _no_overlap(r: _Reader, spans: Sequence[tuple[int, int]], where: str) -> None:
+    ordered = sorted(range(len(spans)), key=lambda i: spans[i])
+    for before, after in itertools.pairwise(ordered):
+        if spans[after][0] < spans[before][1]:
+            raise r.fail(f"{where}[{after}]", f"overlaps {where}[{before}]")
+
+
+def _breaks(r: _Reader, value: Any, where: str, hours: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """A counter's staff breaks: windows inside one opening period each, not overlapping."""
+    if not isinstance(value, list):
+        raise r.fail(where, 'must be an array of ["HH:MM", "HH:MM"] windows (empty: no breaks)')
+    spans = [_span(r, pair, f"{where}[{i}]") for i, pair in enumerate(value)]
+    for i, (start, end) in enumerate(spans):
+        if not any(open_ <= start and end <= close for open_, close in hours):
+            raise r.fail(f"{where}[{i}]", "must lie within one opening period (site.hours)")
+    _no_overlap(r, spans, where)
+    return tuple(sorted(spans))
+
+
+def _standby_plan(r: _Reader, value: Any, where: str, serves: tuple[str, ...], standby: bool,
+                  hours: Sequence[tuple[int, int]]) -> tuple[PlannedShift, ...]:
+    """A standby counter's planned shifts: within the opening hours, for some of its agencies, not overlapping."""
+    if not standby:
+        raise r.fail(where, "only a standby counter (standby = true) has a plan: a regular one is staffed all day")
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise r.fail(where, 'must be an array of tables { from = "HH:MM", to = "HH:MM", serves = [...] }')
+    shifts: list[PlannedShift] = []
+    for i, entry in enumerate(value):
+        at = f"{where}[{i}]"
+        r.known_keys(entry, "standby_plan", at)
+        start, end = r.minutes(entry.get("from"), f"{at}.from"), r.minutes(entry.get("to"), f"{at}.to")
+        if end <= start:
+            raise r.fail(f"{at}.to", "must be after 'from'")
+        if start < hours[0][0] or end > hours[-1][1]:
+            raise r.fail(at, f"must lie within the opening hours (site.hours, {hours[0][0] // 60:02d}:"
+                             f"{hours[0][0] % 60:02d}-{hours[-1][1] // 60:02d}:{hours[-1][1] % 60:02d})")
+        if not any(start < close and open_ < end for open_, close in hours):
+            raise r.fail(at, "falls in a break between opening periods")
+        own = r.strings(entry, "serves", at) if "serves" in entry else serves
+        if not own:
+            raise r.fail(f"{at}.serves", "must name at least one agency")
+        if len(set(own)) != len(own):
+            raise r.fail(f"{at}.serves", "names an agency twice")
+        for agency in own:
+            if agency not in serves:
+                raise r.fail(f"{at}.serves", f"{agency!r} is not among the counter's serves")
+        shifts.append(PlannedShift(start, end, own))
+    _no_overlap(r, [(s.start_min, s.end_min) for s in shifts], where)
+    return tuple(sorted(shifts, key=lambda s: s.start_min))
 
 
 def _parse_arrivals(r: _Reader, data: Mapping[str, Any], hours: Sequence[tuple[int, int]]) -> ArrivalProfile:
