@@ -39,7 +39,7 @@ from sim.arrivals import day_arrivals, day_factor
 from sim.erlang import pooled_within
 from sim.metrics import HALF_HOUR_S, DayRecorder, Tally
 from sim.scenario import Scenario, Surge
-from sim.shifts import Shift, day_plan, planned_policy
+from sim.shifts import Shift, day_plan
 from sim.staff import SiteDay
 
 __all__ = ["RunOptions", "RunResult", "StandbyShift", "calendar", "simulate"]
@@ -222,7 +222,7 @@ def _run_sites(job: _Job, indices: range) -> tuple[Tally, dict[int, float]]:
     span: dict[int, float] = {}
     for index in indices:
         site = replace(job.sites[index], auto_open_standby=options.auto_standby)
-        floor = Floor(site, planned_policy(site, job.make(options.policy)))
+        floor = Floor(site, job.make(options.policy))
         surges = [e for e in scenario.for_site(site.id) if isinstance(e, Surge)]
         nominal = {p.id: p.service_s for p in site.procedures.values()}
         agency_of = {p.id: p.agency for p in site.procedures.values()}

@@ -6,7 +6,8 @@ for a window. A counter whose site-file entry lists its `breaks` rests then;
 the others' breaks are staggered across counters (consecutive counters of an
 agency rest at different times) and skipped when they would end in the last
 half hour of a period. A standby counter is staffed during the shifts of its
-`standby_plan` (for the agencies each shift names: `planned_policy`); otherwise
+`standby_plan`, opened for the agencies each shift names (the core then calls
+only from those lines); otherwise
 target enforcement opens it (or a replayed plan, to compare policies on the same
 counters). Nobody staffs any counter while `counter_closed` takes it out.
 """
@@ -14,14 +15,12 @@ counters). Nobody staffs any counter while `counter_closed` takes it out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from controller.core.policies import RoutingPolicy
-from controller.core.site import Counter, Site
-from controller.core.state import SiteState
+from controller.core.site import Site
 from sim.scenario import CounterClosed, Scenario, StaffLate
 
-__all__ = ["Break", "DayPlan", "Shift", "day_plan", "planned_policy"]
+__all__ = ["Break", "DayPlan", "Shift", "day_plan"]
 
 _FIRST_BREAK_AFTER_S = 45 * 60.0
 _NO_BREAK_BEFORE_CLOSE_S = 30 * 60.0
@@ -35,6 +34,7 @@ class Shift:
     on_s: float
     off_s: float
     ends_period: bool
+    serves: tuple[str, ...] = ()  # a planned standby shift: opened for these agencies (empty: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ def day_plan(site: Site, scenario: Scenario, extra: Sequence[Shift] = ()) -> Day
                     if p == 0:
                         on = max(on, start + late.get(counter.id, 0.0))
                     for a, b in _subtract(on, off, closed.get(counter.id, [])):
-                        shifts.append(Shift(counter.id, a, b, ends_period=b >= end))
+                        shifts.append(Shift(counter.id, a, b, ends_period=b >= end, serves=planned.serves))
             if counter.breaks is not None:
                 # The site file says when this counter's staff rest (they rest only while staffed).
                 breaks.extend(Break(counter.id, a * 60.0, (b - a) * 60.0) for a, b in counter.breaks
@@ -124,32 +124,3 @@ def day_plan(site: Site, scenario: Scenario, extra: Sequence[Shift] = ()) -> Day
     shifts.extend(extra)
     closures = tuple((c, start, end) for c, windows in sorted(closed.items()) for start, end in windows)
     return DayPlan(periods, tuple(shifts), tuple(breaks), closures)
-
-
-class _PlannedServes:
-    """A policy that lets a standby counter on a planned shift call only the agencies the shift names."""
-
-    def __init__(self, site: Site, inner: RoutingPolicy) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.offset_s = site.utc_offset_s
-        self.narrowed = {c.id: c for c in site.counters.values()
-                         if any(s.serves != c.serves for s in c.standby_plan)}
-
-    def choose(self, state: SiteState, counter: Counter, now: float) -> str | None:
-        if counter.id in self.narrowed:
-            minute = (now + self.offset_s) % 86400.0 / 60.0
-            for shift in counter.standby_plan:
-                if shift.start_min <= minute < shift.end_min:
-                    return self.inner.choose(state, replace(counter, serves=shift.serves), now)
-        return self.inner.choose(state, counter, now)
-
-
-def planned_policy(site: Site, policy: RoutingPolicy) -> RoutingPolicy:
-    """`policy`, narrowed on the planned shifts of standby counters that serve only some of their agencies.
-
-    A shift's `serves` is a subset of the counter's; outside its shifts (opened by enforcement, or serving
-    out at a break) the counter serves all its agencies.
-    """
-    wrapped = _PlannedServes(site, policy)
-    return wrapped if wrapped.narrowed else policy

@@ -120,7 +120,7 @@ class SiteDay:
                 t += self.scenario.tick_s
         self._next_sample = self._samples[0] if self._samples else float("inf")
         for shift in self.plan.shifts:
-            loop.at(m + shift.on_s, self._act(partial(self._go_on, shift.counter)))
+            loop.at(m + shift.on_s, self._act(partial(self._go_on, shift.counter, shift.serves)))
             if not shift.ends_period:
                 loop.at(m + shift.off_s, self._act(partial(self._go_off, shift.counter, False)))
         for index, (_start, end) in enumerate(self.plan.periods):
@@ -346,13 +346,17 @@ class SiteDay:
         if final:
             self._close_doors()
 
-    def _go_on(self, counter: int) -> None:
+    def _go_on(self, counter: int, serves: tuple[str, ...] = ()) -> None:
         self.want_open[counter] = True
         self.serve_out.discard(counter)
         cs = self.floor.state.counters[counter]
         if cs.status == CounterStatus.CLOSED:
-            self._run(OpenCounter(counter, staff=f"nv-{counter}"))
+            self._run(OpenCounter(counter, staff=f"nv-{counter}", serves=serves))
             self._freed(counter)
+        elif serves and cs.opened_by == "auto":
+            # The planned staff take over a standby counter the tick opened early: their shift, their
+            # agencies, and the tick no longer closes it under them.
+            self._run(OpenCounter(counter, staff=f"nv-{counter}", serves=serves))
 
     def _go_off(self, counter: int, serve_out: bool) -> None:
         self.want_open[counter] = False

@@ -53,7 +53,7 @@ class CheckingFloor(Floor):
     def _check(self, event: Event) -> None:
         state, now = self.state, event.at
         self.calls += 1
-        counter = self.site.counters[event.data["counter"]]
+        counter = state.specs[event.data["counter"]]  # as opened: maybe for fewer agencies
         ticket = state.tickets[event.data["ticket"]]
         if ticket.agency not in counter.serves:
             self.violations.append(f"counter {counter.id} may not serve {ticket.agency}")

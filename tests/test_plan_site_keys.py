@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
 
 from controller.core.errors import SiteError
-from controller.core.events import Event
-from controller.core.policies import make_policy
-from controller.core.site import Counter, PlannedShift, Site, parse_site
+from controller.core.site import PlannedShift, Site, parse_site
 from controller.sitefile import read_toml
 from sim.arrivals import day_arrivals
 from sim.metrics import DayRecorder, Tally
 from sim.runner import RunOptions, simulate
 from sim.scenario import Scenario
-from sim.shifts import day_plan, planned_policy
+from sim.shifts import day_plan
 from sim.staff import SiteDay
 from tests.sim_support import MONDAY, CheckingFloor
 
@@ -108,29 +106,11 @@ def test_listed_breaks_replace_the_staggered_ones() -> None:
     assert {b for b in before.breaks if b.counter not in (3, 4)} == {b for b in after.breaks if b.counter not in (3, 4)}
 
 
-class _PlannedCheckingFloor(CheckingFloor):
-    """Checks each call against the agencies the counter serves then (its planned shift's, when on one)."""
-
-    def _check(self, event: Event) -> None:
-        counter = self.site.counters[event.data["counter"]]
-        minute = (event.at + self.site.utc_offset_s) % 86400 / 60
-        shift = next((s for s in counter.standby_plan if s.start_min <= minute < s.end_min), None)
-        if shift is None:
-            super()._check(event)
-            return
-        counters = cast(dict[int, Counter], self.site.counters)
-        counters[counter.id] = replace(counter, serves=shift.serves)
-        try:
-            super()._check(event)
-        finally:
-            counters[counter.id] = counter
-
-
 def _day(site: Site, scenario: Scenario) -> CheckingFloor:
-    """One Monday on a CheckingFloor with the planned policy, no enforcement opening standby counters."""
+    """One Monday on a CheckingFloor (calls checked against what each counter is open for), no enforcement
+    opening standby counters."""
     site = replace(site, auto_open_standby=False)
-    floor = _PlannedCheckingFloor(site, "deadline")
-    floor.policy = planned_policy(site, make_policy("deadline"))
+    floor = CheckingFloor(site, "deadline")
     arrivals = day_arrivals(site, scenario.weekday, [], np.random.default_rng(3), 0.0, 0.0)
     midnight = MONDAY - site.utc_offset_s
     recorder = DayRecorder(Tally(sites=1), 0, 0, midnight, {p.id: p.service_s for p in site.procedures.values()})
