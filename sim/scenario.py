@@ -99,6 +99,7 @@ class Scenario:
     incomplete_share: float = 0.0    # intakes that end "incomplete" (no fee/result step)
     tick_s: float = 30.0             # queue-length sampling interval (enforcement wakes on its own)
     lunch_serve_out: bool = True     # at noon, serve who already holds a number
+    follow_break_advice: float = 0.0  # chance staff defer a break the tick advises deferring
     events: tuple[ScenarioEvent, ...] = field(default_factory=tuple)
 
     def for_site(self, site_id: str) -> tuple[ScenarioEvent, ...]:
@@ -118,6 +119,7 @@ _KNOBS: dict[str, tuple[str, float | None, float | None]] = {
     "incomplete_share": ("number", 0, 1),
     "tick_s": ("number", 1, 600),
     "lunch_serve_out": ("bool", None, None),
+    "follow_break_advice": ("number", 0, 1),
 }
 _EVENT_KEYS = {
     "counter_closed": {"kind", "site", "counters", "from", "to"},
@@ -234,5 +236,6 @@ def parse_scenario(table: Mapping[str, Any], source: str, sites: Sequence[Site])
         incomplete_share=float(knobs.get("incomplete_share", 0.0)),
         tick_s=float(knobs.get("tick_s", 30.0)),
         lunch_serve_out=bool(knobs.get("lunch_serve_out", True)),
+        follow_break_advice=float(knobs.get("follow_break_advice", 0.0)),
         events=events,
     )

@@ -32,6 +32,7 @@ happen. The queue length is sampled every `tick_s` for the report.
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -65,6 +66,8 @@ __all__ = ["SiteDay"]
 
 _WAITING_STATES = (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY)
 _DAY_S = 86400.0
+BREAK_DEFER_S = 15 * 60.0     # a break deferred on the tick's advice is looked at again this much later
+MAX_BREAK_DEFERRALS = 2        # after that the staff take it
 _MIDNIGHT_MARGIN_S = 0.01  # the last moment of a site-day is this much before local midnight
 
 
@@ -94,6 +97,7 @@ class SiteDay:
         self.want_open: dict[int, bool] = {}
         self.serve_out: set[int] = set()
         self.break_due: dict[int, float] = {}
+        self.deferrals: dict[int, int] = {}  # counter -> times its coming break was deferred on advice
         self.idle_since: dict[int, float] = {}
         self.arrival_of: dict[str, Arrival] = {}
         self.open_tickets: set[str] = set()
@@ -314,11 +318,30 @@ class SiteDay:
             self._run(CloseCounter(counter))
             return
         duration = self.break_due.pop(counter, None)
-        if duration is not None:
+        if duration is not None and self._defers_break(counter):
+            self.loop.after(BREAK_DEFER_S, self._act(partial(self._break, counter, duration)))
+        elif duration is not None:
+            self.deferrals.pop(counter, None)
             self._run(PauseCounter(counter, reason="break"))
             self.loop.after(duration, self._act(lambda: self._resume(counter)))
             return
         self._run(CallNext(counter))
+
+    def _defers_break(self, counter: int) -> bool:
+        """Do the staff follow the tick's advice to defer this break (scenario.follow_break_advice)?
+
+        Each break is deferred at most MAX_BREAK_DEFERRALS times, by BREAK_DEFER_S each; the draw is
+        a hash of the site-day, counter and moment, so a run stays reproducible.
+        """
+        advised = any(a.get("code") == "break_defer_recommended" and a.get("counter") == counter
+                      and not a.get("resolved") for a in self.floor.state.alerts.values())
+        if not advised or self.deferrals.get(counter, 0) >= MAX_BREAK_DEFERRALS:
+            return False
+        draw = zlib.crc32(f"{self.midnight}:{counter}:{self.loop.now}:{len(self.arrivals)}".encode()) / 2**32
+        if draw >= self.scenario.follow_break_advice:
+            return False
+        self.deferrals[counter] = self.deferrals.get(counter, 0) + 1
+        return True
 
     def _needed(self, counter: int) -> bool:
         """Does anyone still on the floor have a step left that this counter serves?"""
@@ -377,6 +400,7 @@ class SiteDay:
 
     def _break(self, counter: int, duration: float) -> None:
         if not self.want_open.get(counter):
+            self.deferrals.pop(counter, None)
             return
         self.break_due[counter] = duration
         cs = self.floor.state.counters[counter]

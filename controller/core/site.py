@@ -195,6 +195,16 @@ class Site:
         return {agency: share / total for agency, share in shares.items()}
 
     @cached_property
+    def break_agencies(self) -> frozenset[str]:
+        """Agencies served by a counter whose breaks the site file lists (the tick may advise deferring them)."""
+        return frozenset(a for c in self.counters.values() if c.breaks for a in c.serves)
+
+    @cached_property
+    def planned_counters(self) -> tuple[Counter, ...]:
+        """Counters with listed breaks or planned standby shifts: the tick follows their plan."""
+        return tuple(c for c in self.counters.values() if c.breaks or c.standby_plan)
+
+    @cached_property
     def standby_agencies(self) -> frozenset[str]:
         """Agencies that some standby counter serves (enforcement can only open those)."""
         return frozenset(a for c in self.counters.values() if c.standby for a in c.serves)

@@ -402,12 +402,17 @@ class SiteState:
             serving = tuple(a for a in trained.serves if a in d["serves"])
             counter.serving = () if serving == trained.serves else serving
         self.specs[counter.id] = replace(trained, serves=counter.serving) if counter.serving else trained
+        if counter.status == CounterStatus.PAUSED:
+            # Gone on a break: advice to defer it is moot.
+            for alert in self.alerts.values():
+                if alert.get("code") == "break_defer_recommended" and alert.get("counter") == counter.id:
+                    alert["resolved"] = True
         if counter.status == CounterStatus.OPEN:
             # A counter opened for an agency answers the recommendation to open one (for that agency,
             # or that very counter).
             serves = set(self.site.counters[counter.id].serves)
             for alert in self.alerts.values():
-                if alert.get("code") != "standby_recommended" or alert.get("resolved"):
+                if alert.get("code") not in ("standby_recommended", "standby_planned") or alert.get("resolved"):
                     continue
                 needing = alert.get("agencies") or [alert.get("agency")]
                 if alert.get("counter") == counter.id or not serves.isdisjoint(needing):

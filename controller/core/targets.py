@@ -41,6 +41,7 @@ from typing import Any
 from controller.core.clock import local_seconds
 from controller.core.estimator import Forecast
 from controller.core.events import Event
+from controller.core.site import Counter
 from controller.core.state import SiteState
 from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
 
@@ -67,6 +68,7 @@ LONG_SERVICE_FACTOR = 1.25
 # manager screens show ages and estimates that a fresh look keeps honest).
 QUIET_MAX_S = 300.0
 DRIFT_S = 120.0
+BREAK_LOOKAHEAD_S = 10 * 60.0    # a break this close (or due) while its lines are at risk: advise deferring it
 _IN_LINE = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting, for loops over every ticket
 # A ticket at risk is cleared once its predicted call is back inside its deadline by this much:
 # predictions move by seconds as services run, and a ticket on the edge should not flap.
@@ -159,7 +161,9 @@ def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
                                                   "agency": ticket.agency}))
     events.extend(_breaches(state, now))
     at_risk_agencies = _at_risk(state, now, forecast, events)
+    events.extend(_planned_standby(state, now))
     events.extend(_standby(state, now, forecast, at_risk_agencies))
+    events.extend(_break_advice(state, now, at_risk_agencies))
     return events
 
 
@@ -177,14 +181,23 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
         # every DRIFT_S, and anything at least every QUIET_MAX_S.
         due = min(due, timer, max(forecast.stable_until, now + DRIFT_S), now + QUIET_MAX_S)
     standby = state.site.standby_agencies
-    for tid in forecast.late if standby else ():
+    watched = standby | state.site.break_agencies
+    for tid in forecast.late if watched else ():
         since = state.risk_since.get(tid)
         # A ticket at risk long enough makes its agency ask for a standby counter then
         # (an agency no standby counter serves has nobody to ask for).
         if since is not None and since + STANDBY_AFTER_S > now:
             ticket = state.tickets[tid]
-            if ticket.state is TicketState.WAITING and ticket.agency in standby:
+            if ticket.state is TicketState.WAITING and ticket.agency in watched:
                 due = min(due, since + STANDBY_AFTER_S)
+    local = local_seconds(now, state.site.utc_offset_s)
+    midnight = now - local
+    for counter in state.site.planned_counters:
+        # The next planned moment: a standby shift's start or end, or a break coming into view.
+        for start, end in _planned_moments(counter):
+            for at in (start, end):
+                if at > local:
+                    due = min(due, midnight + at)
     for cs in state.counters.values():
         if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
             until = cs.changed_at + STANDBY_MIN_OPEN_S
@@ -192,6 +205,85 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
         elif standby and _closed_by_hand(cs, now):
             due = min(due, cs.changed_at + STANDBY_CLOSED_HOLD_S)
     return due
+
+
+def _planned_moments(counter: Counter) -> list[tuple[float, float]]:
+    """Local seconds a tick must look at a counter's plan: its standby shifts, its breaks' look-ahead."""
+    spans = [(60.0 * shift.start_min, 60.0 * shift.end_min) for shift in counter.standby_plan]
+    spans.extend((60.0 * start - BREAK_LOOKAHEAD_S, 60.0 * end) for start, end in counter.breaks or ())
+    return spans
+
+
+def _planned_standby(state: SiteState, now: float) -> list[Event]:
+    """A standby counter's planned shift (site file `standby_plan`, e.g. from `motcua plan`): opened for the
+    shift's agencies at its start where the site lets the tick open counters, else recommended; closed at
+    its end once idle if the plan opened it."""
+    site = state.site
+    local = local_seconds(now, site.utc_offset_s)
+    events: list[Event] = []
+    for counter in site.planned_counters:
+        cs = state.counters[counter.id]
+        shift = next((s for s in counter.standby_plan if 60.0 * s.start_min <= local < 60.0 * s.end_min), None)
+        if shift is None:
+            if cs.opened_by == "plan" and cs.status == CounterStatus.OPEN and cs.current is None:
+                events.append(Event("counter.changed", now, {"counter": counter.id, "status": "closed",
+                                                             "staff": None, "by": "plan", "reason": "plan_end"}))
+            continue
+        if cs.status != CounterStatus.CLOSED or _closed_by_hand(cs, now):
+            continue
+        names = ", ".join(site.agencies[a].name for a in shift.serves)
+        names_en = ", ".join(site.agencies[a].name_en or a for a in shift.serves)
+        window = f"{_hhmm(shift.start_min)}-{_hhmm(shift.end_min)}"
+        if site.auto_open_standby:
+            events.append(Event("counter.changed", now, {
+                "counter": counter.id, "status": "open", "staff": f"standby-{counter.id}", "by": "plan",
+                "reason": f"plan:{window}", "serves": list(shift.serves),
+            }))
+            continue
+        alert_id = f"plan-{counter.id}-{shift.start_min}"
+        if alert_id not in state.alerts:
+            events.append(Event("alert.raised", now, {
+                "alert": alert_id, "code": "standby_planned", "counter": counter.id,
+                "agencies": list(shift.serves), "window": window,
+                "message": f"Theo kế hoạch, mở quầy dự phòng {counter.id} ({window}) cho {names} / "
+                           f"as planned, open standby counter {counter.id} ({window}) for {names_en}",
+            }))
+    return events
+
+
+def _break_advice(state: SiteState, now: float, at_risk: set[str]) -> list[Event]:
+    """A counter whose break is due (or within BREAK_LOOKAHEAD_S) while a line it serves has been at risk
+    long enough: advise deferring the break (one alert per counter and break), acknowledged like the others."""
+    site = state.site
+    local = local_seconds(now, site.utc_offset_s)
+    events: list[Event] = []
+    for counter in site.planned_counters:
+        cs = state.counters[counter.id]
+        if cs.status != CounterStatus.OPEN:
+            continue
+        needing = [a for a in state.specs[counter.id].serves if a in at_risk]
+        if not needing:
+            continue
+        for start, end in counter.breaks or ():
+            if not 60.0 * start - BREAK_LOOKAHEAD_S <= local < 60.0 * end:
+                continue
+            alert_id = f"break-{counter.id}-{start}"
+            if alert_id in state.alerts:
+                continue
+            names = ", ".join(site.agencies[a].name for a in needing)
+            names_en = ", ".join(site.agencies[a].name_en or a for a in needing)
+            window = f"{_hhmm(start)}-{_hhmm(end)}"
+            events.append(Event("alert.raised", now, {
+                "alert": alert_id, "code": "break_defer_recommended", "counter": counter.id,
+                "agencies": needing, "window": window,
+                "message": f"Nên lùi giờ nghỉ {window} của quầy {counter.id}: {names} đang có người sắp quá hạn / "
+                           f"defer counter {counter.id}'s {window} break: {names_en} at risk",
+            }))
+    return events
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _closed_by_hand(cs: CounterState, now: float) -> bool:
@@ -265,15 +357,15 @@ def _at_risk(state: SiteState, now: float, forecast: Forecast, out: list[Event])
     flagged_now = {e.data["ticket"] for e in out if e.type == "target.breached"}
     # Only the forecast's late tickets can be at risk: no scan of every waiting ticket.
     tickets = state.tickets
-    standby = state.site.standby_agencies
+    watched = state.site.standby_agencies | state.site.break_agencies
     for tid in forecast.late:
         ticket = tickets[tid]
         if ticket.state is not TicketState.WAITING:
             continue  # called or gone since the forecast
         since = state.risk_since.get(tid)
         # Late long enough (at risk, or past its deadline since) makes its agency ask for a standby
-        # counter; persistence matters only where a standby counter could be opened or recommended.
-        if (since is not None and ticket.agency in standby and ticket.agency not in persistent
+        # counter or a deferred break; persistence matters only where one of those can be had.
+        if (since is not None and ticket.agency in watched and ticket.agency not in persistent
                 and now - since >= STANDBY_AFTER_S):
             persistent.add(ticket.agency)
         if ticket.at_risk:
