@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from controller.core.clock import local_seconds
 from controller.core.floor import Floor
 from controller.core.site import Site
 from controller.core.targets import TargetTally, at_risk_now, transaction_tallies, visit_tally
@@ -194,4 +195,40 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
         "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "issued_today": len(state.tickets),
         "devices": [dict(d) for d in devices],
+        "plan": today_plan(floor, now),
     }
+
+
+def today_plan(floor: Floor, now: float) -> list[dict[str, Any]]:
+    """The site file's plan for today beside what happens: planned standby shifts and listed breaks.
+
+    Each entry: kind (standby_shift | break), counter, from, to (local HH:MM), agencies (a shift's),
+    when (done | now | later), and what the floor does: a shift's counter status and the agencies it
+    is open for; a break's counter status and whether deferring it is advised now.
+    """
+    state = floor.state
+    local_min = local_seconds(now, floor.site.utc_offset_s) / 60.0
+    entries: list[dict[str, Any]] = []
+    for counter in floor.site.planned_counters:
+        cs = state.counters[counter.id]
+        spans: list[tuple[str, int, int, list[str]]] = [
+            ("standby_shift", shift.start_min, shift.end_min, list(shift.serves)) for shift in counter.standby_plan]
+        spans.extend(("break", start, end, []) for start, end in counter.breaks or ())
+        for kind, start, end, agencies in spans:
+            advised = kind == "break" and any(
+                a.get("code") == "break_defer_recommended" and a.get("counter") == counter.id
+                and a.get("window", "").startswith(_hhmm(start)) and not a.get("resolved")
+                for a in state.alerts.values())
+            entries.append({
+                "kind": kind, "counter": counter.id, "from": _hhmm(start), "to": _hhmm(end),
+                "agencies": agencies,
+                "when": "done" if local_min >= end else "now" if local_min >= start else "later",
+                "status": str(cs.status), "open_for": list(state.specs[counter.id].serves),
+                "defer_advised": advised,
+            })
+    entries.sort(key=lambda e: (e["from"], e["counter"]))
+    return entries
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

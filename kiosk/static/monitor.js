@@ -23,6 +23,14 @@
       fig_waiting_note: "lâu nhất {longest} · {open} quầy đang mở", fig_risk_note: "dự báo được gọi sau hạn {m} phút",
       fig_risk_none: "không số nào bị dự báo trễ", fig_devices_ok: "Tất cả hoạt động", fig_devices_bad: "{n} cần xem",
       fig_devices_note: "{offline} mất kết nối trong {total} thiết bị", fig_devices_none: "không theo dõi thiết bị nào",
+      plan_title: "Kế hoạch hôm nay", plan_caption: "Ca trực quầy dự phòng và giờ nghỉ theo tệp cấu hình",
+      plan_time: "Giờ", plan_counter: "Quầy", plan_what: "Việc", plan_now: "Lúc này",
+      plan_none: "Tệp cấu hình chưa có kế hoạch (ca dự phòng, giờ nghỉ). Lệnh motcua plan đề xuất một kế hoạch.",
+      plan_shift: "Mở cho {agencies}", plan_break: "Nghỉ giải lao", plan_done: "đã qua", plan_later: "sắp tới",
+      plan_open_for: "đang mở cho {agencies}", plan_closed: "đang đóng", plan_paused: "đang tạm dừng",
+      plan_open: "đang mở", plan_defer: "nên lùi giờ nghỉ",
+      alert_plan: "Theo kế hoạch: mở quầy {counter} ({window}) cho {agencies}",
+      alert_break: "Nên lùi giờ nghỉ {window} của quầy {counter}", alert_break_why: "{agencies} có số sắp trễ hạn",
       todo: "Việc cần làm", no_alerts: "Không có việc cần làm ngay: không có cảnh báo.",
       alert_standby: "Mở quầy dự phòng {counter} cho {agencies}", alert_standby_why: "{risk} số có nguy cơ trễ, {over} người đã quá {m} phút",
       alert_printer: "{device} ({place}): {problems}", alert_since: "từ {time}",
@@ -55,6 +63,14 @@
       minutes: "{n} phút", no_estimate: "chưa có",
     },
     en: {
+      plan_title: "Today's plan", plan_caption: "Standby shifts and breaks from the site file",
+      plan_time: "Time", plan_counter: "Counter", plan_what: "What", plan_now: "Now",
+      plan_none: "The site file has no plan (standby shifts, breaks). motcua plan proposes one.",
+      plan_shift: "Open for {agencies}", plan_break: "Break", plan_done: "past", plan_later: "later",
+      plan_open_for: "open for {agencies}", plan_closed: "closed", plan_paused: "paused",
+      plan_open: "open", plan_defer: "defer advised",
+      alert_plan: "As planned: open counter {counter} ({window}) for {agencies}",
+      alert_break: "Defer counter {counter}'s {window} break", alert_break_why: "{agencies} at risk",
       title: "Live monitor", login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
       logout: "Log out", live_on: "Live", live_off: "Live stream lost", now_title: "The floor now",
       fig_transaction: "Transactions called within 15 min (today)", fig_visit: "Visits done within 30 min (today)",
@@ -137,10 +153,10 @@
     return M.el("td", { class: `${cls} ${num ? "num" : ""}`.trim(), text: String(text) });
   }
 
-  async function act(path, button) {
+  async function act(path, button, body = {}) {
     button.disabled = true;
     try {
-      await M.api("POST", path, { headers: auth(), body: {} });
+      await M.api("POST", path, { headers: auth(), body });
     } catch (err) {
       alert(err.message);
     } finally {
@@ -199,7 +215,35 @@
       return [M.t("alert_printer", { device: MonitorDevices.name(row), place: MonitorDevices.place(row), problems }),
         a.reason && a.problems && a.problems.includes("error") ? a.reason : ""];
     }
+    if (a.code === "standby_planned" && a.counter) {
+      return [M.t("alert_plan", { counter: a.counter, window: a.window, agencies: (a.agencies || []).map(agencyName).join(", ") }), ""];
+    }
+    if (a.code === "break_defer_recommended" && a.counter) {
+      return [M.t("alert_break", { counter: a.counter, window: a.window }),
+        M.t("alert_break_why", { agencies: (a.agencies || []).map(agencyName).join(", ") })];
+    }
     return [a.message || a.code, ""];
+  }
+
+  function renderPlan(s) {
+    const plan = s.plan || [];
+    $("plan").replaceChildren(...(plan.length ? plan.map((p) => {
+      const agencies = (p.agencies || []).map(agencyName).join(", ");
+      const what = p.kind === "break" ? M.t("plan_break") : M.t("plan_shift", { agencies });
+      let now = p.when === "done" ? M.t("plan_done") : p.when === "later" ? M.t("plan_later") : "";
+      if (p.defer_advised) {
+        now = M.t("plan_defer");
+      } else if (p.when === "now") {
+        const open = p.status === "open";
+        now = p.kind === "break"
+          ? M.t(p.status === "paused" ? "plan_paused" : "plan_open")
+          : (open ? M.t("plan_open_for", { agencies: (p.open_for || []).map(agencyName).join(", ") }) : M.t(`plan_${p.status}`));
+      }
+      const late = p.defer_advised || (p.when === "now" && p.kind === "standby_shift" && p.status !== "open");
+      return M.el("tr", { "data-plan": `${p.kind}-${p.counter}-${p.from}`, "data-when": p.when },
+        M.el("th", { scope: "row", text: `${p.from}–${p.to}` }), cell(String(p.counter)), cell(what),
+        cell(now, late ? "warn-cell" : p.when === "done" ? "muted" : ""));
+    }) : [M.el("tr", {}, M.el("td", { colspan: "4", class: "calm", text: M.t("plan_none") }))]));
   }
 
   function renderAlerts(s) {
@@ -215,10 +259,11 @@
       const words = M.el("div", { class: "alert-words" }, M.el("strong", { text }),
         M.el("span", { class: "alert-why", text: [why, M.t("alert_since", { time: hhmm(a.at) })].filter(Boolean).join(" · ") }));
       const item = M.el("li", { "data-alert": a.alert, "data-code": a.code }, words);
-      if (site && a.code === "standby_recommended" && a.counter) {
+      if (site && (a.code === "standby_recommended" || a.code === "standby_planned") && a.counter) {
         const open = M.el("button", { type: "button", class: "ok", text: M.t("open_counter", { n: a.counter }),
           "aria-label": M.t("open_counter", { n: a.counter }) });
-        open.addEventListener("click", () => act(`/api/v1/sites/${encodeURIComponent(site)}/counters/${a.counter}/open`, open));
+        const body = a.code === "standby_planned" ? { serves: a.agencies || [] } : {};
+        open.addEventListener("click", () => act(`/api/v1/sites/${encodeURIComponent(site)}/counters/${a.counter}/open`, open, body));
         item.append(open);
       }
       if (site) {
@@ -363,6 +408,7 @@
     document.title = `${$("title").textContent} · ${M.t("title")}`;
     renderFigures(s);
     renderAlerts(s);
+    renderPlan(s);
     renderTickets(s);
     renderBreaches(s);
     renderAgencies(s);
