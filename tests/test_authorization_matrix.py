@@ -46,7 +46,8 @@ RULES: dict[tuple[str, str], set[str]] = {
     # the hall screen's board and the ticket's QR image
     ("get", "/api/v1/sites/{site}/hall"): PUBLIC,
     ("get", "/api/v1/sites/{site}/tickets/{ticket_id}/qr.svg"): PUBLIC,
-    ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
+    # a counter's view names staff, their satisfaction and who has legal priority: staff and readers only
+    ("get", "/api/v1/sites/{site}/counters/{counter}"): {"staff_own", "staff_other", *READERS},
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
     ("get", "/api/v1/sites/{site}/monitor"): READERS,

@@ -103,7 +103,7 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("delete", "/api/v1/sites/{site}/tickets/{ticket_id}/contact"): Answers(),
     ("get", "/api/v1/sites/{site}/sms"): Answers(),
     ("get", "/api/v1/sites/{site}/hall"): Answers(),
-    ("get", "/api/v1/sites/{site}/counters/{counter}"): Answers(),
+    ("get", "/api/v1/sites/{site}/counters/{counter}"): Answers("reader"),
     **{("post", f"/api/v1/sites/{{site}}/counters/{{counter}}/{action}"): _COMMAND
        for action in ("open", "close", "pause", "resume", "recall", "no-show", "start", "finish", "transfer")},
     ("post", "/api/v1/sites/{site}/counters/{counter}/call-next"): Answers("staff", frozenset({409}),

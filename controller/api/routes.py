@@ -316,8 +316,10 @@ def _at_counter(request: Request, site: str, counter: int) -> tuple[SiteRuntime,
 
 @router.get("/sites/{site}/counters/{counter}")
 async def get_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
-    """A counter's state and the tickets waiting that it may serve."""
+    """A counter's state and the tickets waiting that it may serve: for the site's staff and managers
+    (it names staff, their satisfaction and who has legal priority; the hall's public view is /hall)."""
     runtime = _runtime(request, site)
+    require_role(request, site, "staff", *MONITOR_READERS)
     _counter_exists(runtime, counter)
     now = runtime.clock()
     view = counter_view(runtime.floor, counter, now)

@@ -173,7 +173,7 @@
 
   async function refresh() {
     try {
-      view = (await api("GET", `${base}/counters/${counter}`)).data;
+      view = (await api("GET", `${base}/counters/${counter}`, { headers: auth() })).data;
       viewAt = Date.now();
       render();
     } catch (error) {
