@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from controller.accounts import AccountStore
-from controller.api import appointments, board, feed, live, lockouts, pages, reports, routes, testing
+from controller.api import appointments, board, feed, live, lockouts, pages, reasons, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
@@ -139,6 +139,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(routes.router)
     app.include_router(lockouts.router)
     app.include_router(appointments.router)
+    app.include_router(reasons.router)
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(board.router)

@@ -49,6 +49,9 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/counters/{counter}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
+    # reasons at a low rating: the counter's rating screen (kiosk key) or its staff; the ticket page (public)
+    ("post", "/api/v1/sites/{site}/ratings/reasons"): {"kiosk", "staff_own", "manager", "admin"},
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/reasons"): PUBLIC,
     ("get", "/api/v1/sites/{site}/monitor"): READERS,
     ("get", "/api/v1/sites/{site}/monitor/series"): READERS,
     ("get", "/api/v1/sites/{site}/reports"): READERS,
@@ -78,6 +81,8 @@ BODIES = {
     "/api/v1/auth/lockouts/lift": {"user": "nobody"},
     "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
     "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
+    "/api/v1/sites/{site}/ratings/reasons": {"counter": 1, "reasons": ["waited_long"]},
+    "/api/v1/sites/{site}/tickets/{ticket_id}/reasons": {"reasons": ["waited_long"]},
     "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},
     "/api/v1/sites/{site}/counters/{counter}/finish": {"outcome": "done"},
 }

@@ -273,6 +273,7 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
     body["print"] = print_status(request, runtime.site.id, ticket.id)
     notifier: NotifyService | None = request.app.state.notifier
     body["phone_on_file"] = notifier is not None and notifier.has_contact(runtime.site.id, ticket.id)
+    body["reasons_wanted"] = cmd.reasons_wanted(state, ticket.id, runtime.clock())  # a low rating asks why
     return body
 
 
