@@ -167,7 +167,8 @@ class Site:
     result_procedure: str | None = None
     name_en: str = ""
     devices: tuple[Any, ...] = ()
-    feedback: FeedbackSettings = FeedbackSettings()  # reasons at a low rating, feedback (the [feedback] table)
+    # reasons at a low rating, feedback and complaints (the [feedback] table)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def counters_for(self, agency: str) -> tuple[Counter, ...]:
