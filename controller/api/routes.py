@@ -217,6 +217,10 @@ _LIMITED = {
                "/ too many bookings from this device, try again in {s} s",
     "lookup": "Quá nhiều lượt tra cứu mã hẹn từ thiết bị này; vui lòng thử lại sau {s} giây "
               "/ too many code look-ups from this device, try again in {s} s",
+    "feedback": "Quá nhiều phản ánh từ thiết bị này; vui lòng thử lại sau {s} giây "
+                "/ too much feedback from this device, try again in {s} s",
+    "feedback_kiosk": "Quá nhiều phản ánh từ ki-ốt này; vui lòng thử lại sau {s} giây "
+                      "/ too much feedback from this kiosk, try again in {s} s",
 }
 
 
