@@ -120,8 +120,9 @@ async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str
     principal = authenticate(request)
     kiosk = principal is not None and principal.role == "kiosk" and principal.covers_site(site)
     if body.phone and not body.phone_consent:
-        raise ApiError(422, "phone_consent_required",
-                       "Cần đồng ý nhận tin nhắn trước khi nhập số điện thoại / consent is needed to use a phone number")
+        raise ApiError(422, "phone_consent_required",  # the kiosk's rule and words
+                       "Cần đồng ý nhận tin nhắn trước khi nhập số điện thoại "
+                       "/ consent is needed to use a phone number")
     if body.phone and request.app.state.notifier is None:
         raise ApiError(422, "texts_unavailable",
                        "Trung tâm chưa gửi tin nhắn; xem câu trả lời trên trang theo dõi "
