@@ -127,3 +127,43 @@ def test_ticket_page_asks_reasons_when_the_counter_did_not(context: BrowserConte
     page.click("#send-reasons")
     page.wait_for_selector("#reasons-thanks:not(.hidden)")
     assert last_rating_reasons(server, ticket) == ["staff_attitude"]
+
+
+def test_feedback_from_the_ticket_page_answered_in_the_inbox(context: BrowserContext, server: ServerProcess) -> None:
+    """HTML in a comment stays text on both pages; the manager's answer reaches the ticket page."""
+    ticket = served(server)
+    page = open_page(context, f"{server.url}/t/xa/{ticket}")
+    page.wait_for_function("() => document.querySelectorAll('#feedback-category option').length > 0")
+    assert page.locator("#feedback-phone-box").is_hidden()  # this server sends no texts: no number asked
+    page.select_option("#feedback-category", "staff")
+    markup = '<img src=x id="injected"> Cán bộ không hướng dẫn'
+    page.fill("#feedback-text", markup)
+    page.click("#feedback-send")
+    page.wait_for_selector("#feedback-sent li")
+    assert page.locator("#feedback-sent .text").inner_text() == markup
+    assert page.locator("#injected").count() == 0
+    code = page.locator("#feedback-sent li").get_attribute("data-code")
+
+    inbox = open_page(context, f"{server.url}/feedback/xa")
+    inbox.fill("#user", "quanly")
+    inbox.fill("#secret", "demo")
+    inbox.click("#login button[type=submit]")
+    item = inbox.locator(f"li.item[data-code='{code}']")
+    item.wait_for()
+    assert item.locator(".text").inner_text() == markup and inbox.locator("#injected").count() == 0
+    assert f"{ticket}" in item.inner_text() and "quay1" in item.inner_text()  # the visit and who served it
+    item.locator("select").select_option(index=0)
+    item.locator("button.assign").click()
+    inbox.wait_for_function("code => document.querySelector(`li.item[data-code='${code}'] .badge`)"
+                            ".textContent === 'Đã giao'", arg=code)
+    item.locator("textarea").fill("Chúng tôi xin lỗi; cán bộ đã được nhắc nhở.")
+    item.locator("input[type=checkbox]").check()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    inbox.screenshot(path=str(SHOTS / "inbox.png"), full_page=True)
+    item.locator("button[type=submit]").click()
+    inbox.wait_for_function("code => !document.querySelector(`li.item[data-code='${code}']`)", arg=code)
+
+    page.reload()
+    page.wait_for_selector("#feedback-sent .answer")
+    assert page.locator("#feedback-sent .answer").inner_text() == "Chúng tôi xin lỗi; cán bộ đã được nhắc nhở."
+    page.screenshot(path=str(SHOTS / "ticket-answer.png"), full_page=True)

@@ -103,6 +103,12 @@ async def rating_page(request: Request, site: str, counter: int) -> Response:
     return _page(request, site, "rate.html")
 
 
+@router.get("/feedback/{site}")
+async def feedback_page(request: Request, site: str) -> Response:
+    """The managers' feedback inbox: assign, answer, close; overdue items counted."""
+    return _page(request, site, "feedback.html")
+
+
 @router.get("/hall/{site}")
 async def hall_page(request: Request, site: str) -> Response:
     """Hall display for the TV."""
