@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from controller.accounts import AccountStore
-from controller.api import appointments, board, feed, live, lockouts, pages, reports, routes, testing
+from controller.api import appointments, board, feed, feedback, live, lockouts, pages, reasons, reports, routes, testing
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
@@ -41,6 +41,7 @@ from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
 from controller.store import open_store
 from controller.store.appointments import open_book
+from controller.store.feedback import FeedbackBook
 from firmware_bridge.mqtt_security import MqttSecurity, security_from_args
 
 __all__ = ["create_app"]
@@ -65,6 +66,16 @@ def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list
             "or run with --demo for the demo accounts"
         )
     return store, []
+
+
+@asynccontextmanager
+async def feedback_book(settings: Settings) -> AsyncIterator[FeedbackBook | None]:
+    """Citizens' feedback in DATA_DIR/feedback.db; none with a Redis store (one process must hold it)."""
+    if settings.store != "sqlite":
+        yield None
+        return
+    async with FeedbackBook(settings.data_dir / "feedback.db") as book:
+        yield book
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
@@ -94,7 +105,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
                 scale_out(app, settings, controller, store),
                 device_service(settings, controller, store) as devices,
                 notify_service(settings.sms, controller, settings.data_dir) as notifier,
+                feedback_book(settings) as feedback_items,
             ):
+                app.state.feedback = feedback_items
                 app.state.devices = devices
                 app.state.notifier = notifier
                 for line in demo_lines:
@@ -126,6 +139,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.state.rate_limiter = RateLimiter()
     app.state.login_guard = LoginGuard()
     app.state.connections = ConnectionTable(settings.connection_limits)  # serve.py's protocols keep it
+    app.state.feedback = None  # the lifespan opens the feedback book (feedback.py)
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
     if settings.test_clock:
         app.state.test_clock = clock
@@ -139,6 +153,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(routes.router)
     app.include_router(lockouts.router)
     app.include_router(appointments.router)
+    app.include_router(reasons.router)
+    app.include_router(feedback.router)
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(board.router)

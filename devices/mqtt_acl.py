@@ -138,6 +138,7 @@ def _device_grants(topics: SiteTopics, spec: DeviceSpec) -> list[Grant]:
         grants.append(Grant("write", topics.keypad_press(spec.counter)))
     elif spec.kind == "rating" and spec.counter is not None:
         grants.append(Grant("write", topics.rating_press(spec.counter)))
+        grants.append(Grant("read", topics.rating_ask(spec.counter)))  # only a keypad with a display reads it
     elif spec.kind == "display" and spec.counter is not None:
         grants.append(Grant("read", topics.display_state(spec.counter)))
     elif spec.hall_display:

@@ -25,16 +25,22 @@ __all__ = [
     "DisplayState",
     "KeyName",
     "KeyPress",
+    "RatingAsk",
     "RatingPress",
+    "ReasonsPress",
     "VoiceSay",
     "encode_device_status",
     "encode_display_state",
     "encode_key_press",
+    "encode_rating_ask",
     "encode_rating_press",
+    "encode_reasons_press",
     "encode_voice_say",
     "parse_device_status",
     "parse_display_state",
     "parse_key_press",
+    "parse_rating_ask",
+    "parse_rating_input",
     "parse_rating_press",
     "parse_voice_say",
 ]
@@ -120,6 +126,51 @@ class RatingPress:
         _check_int("score", self.score, 1, MAX_SCORE)
         _check_int("seq", self.seq, 0, MAX_SEQ)
         _check_at(self.at)
+
+
+MAX_REASONS: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonsPress:
+    """A rating keypad's answer to a reasons ask: the keys (1..8) of the reasons chosen, in order."""
+
+    reasons: tuple[int, ...]
+    seq: int
+    at: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reasons, tuple) or not 1 <= len(self.reasons) <= MAX_REASONS:
+            raise ValueError(f"reasons must list 1..{MAX_REASONS} keys")
+        for key in self.reasons:
+            _check_int("reason key", key, 1, MAX_REASONS)
+        _check_int("seq", self.seq, 0, MAX_SEQ)
+        _check_at(self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingAsk:
+    """Reasons asked of a rating keypad with a text display after a low rating (rating/{counter}/ask).
+
+    `reasons` are (code, text) in the order of their keys 1, 2, ...; the keypad shows the texts
+    for `timeout_s` and answers with a ReasonsPress, or not at all.
+    """
+
+    ticket: str
+    timeout_s: float
+    reasons: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ticket, str) or not _LEVEL.fullmatch(self.ticket):
+            raise ValueError(f"ticket {self.ticket!r} must be 1-64 letters, digits, '_', '.' or '-'")
+        timeout = self.timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+            raise ValueError(f"timeout_s {self.timeout_s!r} must be a number of seconds 0..600")
+        if not 1 <= len(self.reasons) <= MAX_REASONS:
+            raise ValueError(f"reasons must list 1..{MAX_REASONS} entries")
+        for code, text in self.reasons:
+            if not isinstance(code, str) or not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+                raise ValueError(f"reason {code!r}: text must be 1..{MAX_TEXT} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +374,47 @@ def parse_key_press(data: bytes | str) -> KeyPress:
     return _build("key press", KeyPress, key=key, seq=seq, at=_strict_at(obj, "key press"))
 
 
+def encode_reasons_press(press: ReasonsPress) -> bytes:
+    """UTF-8 JSON of a reasons press ("at" only when the press carries one)."""
+    return _dumps(_stamped({"reasons": list(press.reasons), "seq": press.seq}, press.at))
+
+
+def encode_rating_ask(ask: RatingAsk) -> bytes:
+    """UTF-8 JSON of a reasons ask: the keys a keypad sends back are 1, 2, ... in this order."""
+    return _dumps({"ticket": ask.ticket, "timeout_s": ask.timeout_s,
+                   "reasons": [{"key": i, "code": code, "text": text}
+                               for i, (code, text) in enumerate(ask.reasons, start=1)]})
+
+
+def parse_rating_ask(data: bytes | str) -> RatingAsk:
+    """Parse a reasons ask (what a keypad with a display reads)."""
+    obj = _object(data, "rating ask")
+    items = obj.get("reasons")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ProtocolError("rating ask reasons must be an array of objects")
+    reasons = tuple((str(i.get("code", "")), i.get("text")) for i in items)
+    timeout = obj.get("timeout_s")
+    return _build("rating ask", RatingAsk, ticket=obj.get("ticket"), timeout_s=timeout, reasons=reasons)
+
+
+def parse_rating_input(data: bytes | str, levels: int = MAX_SCORE) -> RatingPress | ReasonsPress:
+    """Parse what a rating keypad sends: a score, or (a keypad with a display) the reasons asked of it."""
+    obj = _object(data, "rating press")
+    if "reasons" not in obj or "score" in obj:
+        return _rating_press(obj, levels)
+    keys = obj["reasons"]
+    if not isinstance(keys, list) or any(isinstance(k, bool) or not isinstance(k, int) for k in keys):
+        raise ProtocolError(f"reasons press reasons {keys!r} is not an array of integers")
+    seq = _strict_int(obj, "seq", "reasons press")
+    return _build("reasons press", ReasonsPress, reasons=tuple(keys), seq=seq, at=_strict_at(obj, "reasons press"))
+
+
 def parse_rating_press(data: bytes | str, levels: int = MAX_SCORE) -> RatingPress:
     """Parse a rating press, refusing scores above the site's number of levels."""
-    obj = _object(data, "rating press")
+    return _rating_press(_object(data, "rating press"), levels)
+
+
+def _rating_press(obj: Mapping[str, object], levels: int) -> RatingPress:
     score = _strict_int(obj, "score", "rating press")
     if not 1 <= score <= levels:
         raise ProtocolError(f"rating press: score {score} outside 1..{levels}")

@@ -2,6 +2,7 @@
 
     motcua/{site}/display/{counter}/state    motcua/{site}/hall/state
     motcua/{site}/keypad/{counter}/press     motcua/{site}/rating/{counter}/press
+    motcua/{site}/rating/{counter}/ask       (reasons asked after a low rating)
     motcua/{site}/printer/{kiosk}/job        motcua/{site}/voice/{zone}/say
     motcua/{site}/device/{device_id}/status
 """
@@ -19,7 +20,7 @@ __all__ = ["PREFIX", "SiteTopics", "TopicKind", "TopicMatch", "parse_topic"]
 PREFIX: Final = "motcua"
 
 TopicKind = Literal[
-    "display_state", "hall_state", "keypad_press", "rating_press", "printer_job",
+    "display_state", "hall_state", "keypad_press", "rating_press", "rating_ask", "printer_job",
     "voice_say", "device_status",
 ]
 
@@ -31,6 +32,7 @@ _LAYOUT: Final[dict[tuple[str, str], tuple[TopicKind, bool]]] = {
     ("display", "state"): ("display_state", True),
     ("keypad", "press"): ("keypad_press", True),
     ("rating", "press"): ("rating_press", True),
+    ("rating", "ask"): ("rating_ask", True),
     ("printer", "job"): ("printer_job", False),
     ("voice", "say"): ("voice_say", False),
     ("device", "status"): ("device_status", False),
@@ -78,6 +80,10 @@ class SiteTopics:
     def rating_press(self, counter: int) -> str:
         """Rating keypad presses of a counter."""
         return f"{self.prefix}/rating/{_counter(counter)}/press"
+
+    def rating_ask(self, counter: int) -> str:
+        """Reasons asked of a rating keypad that has a text display, after a low rating."""
+        return f"{self.prefix}/rating/{_counter(counter)}/ask"
 
     def printer_job(self, kiosk: str) -> str:
         """Print jobs of the printer of a kiosk."""

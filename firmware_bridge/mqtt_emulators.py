@@ -22,8 +22,10 @@ from devices.payloads import (
     KeyName,
     KeyPress,
     RatingPress,
+    ReasonsPress,
     encode_key_press,
     encode_rating_press,
+    encode_reasons_press,
     parse_display_state,
 )
 from devices.topics import SiteTopics
@@ -145,6 +147,12 @@ class MqttKeypadEmulator:
         """Publish a rating press."""
         press = RatingPress(score, self._next_seq(), at=round(time.time(), 3))
         self.link.publish(self.topics.rating_press(self.counter), encode_rating_press(press))
+        return press
+
+    def reasons(self, *keys: int) -> ReasonsPress:
+        """Publish the reasons a keypad with a display was asked (keys 1, 2, ... as the ask listed them)."""
+        press = ReasonsPress(tuple(keys), self._next_seq(), at=round(time.time(), 3))
+        self.link.publish(self.topics.rating_press(self.counter), encode_reasons_press(press))
         return press
 
     def _next_seq(self) -> int:

@@ -50,6 +50,17 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/counters/{counter}"): {"staff_own", "staff_other", *READERS},
     ("post", "/api/v1/sites/{site}/tickets"): ISSUERS,
     ("post", "/api/v1/sites/{site}/ratings"): {"kiosk", "staff_own", "manager", "admin"},
+    # reasons at a low rating: the counter's rating screen (kiosk key) or its staff; the ticket page (public)
+    ("post", "/api/v1/sites/{site}/ratings/reasons"): {"kiosk", "staff_own", "manager", "admin"},
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/reasons"): PUBLIC,
+    # feedback: sent from the ticket page (public, limited per address) or the kiosk; the inbox is the
+    # managers' (the operations centre reads it); answering is a manager's
+    ("post", "/api/v1/sites/{site}/feedback"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/feedback/{code}"): PUBLIC,
+    ("get", "/api/v1/sites/{site}/feedback"): READERS,
+    ("post", "/api/v1/sites/{site}/feedback/{code}/assign"): {"manager", "admin"},
+    ("post", "/api/v1/sites/{site}/feedback/{code}/answer"): {"manager", "admin"},
+    ("post", "/api/v1/sites/{site}/feedback/{code}/close"): {"manager", "admin"},
     ("get", "/api/v1/sites/{site}/monitor"): READERS,
     ("get", "/api/v1/sites/{site}/monitor/series"): READERS,
     ("get", "/api/v1/sites/{site}/reports"): READERS,
@@ -79,6 +90,11 @@ BODIES = {
     "/api/v1/auth/lockouts/lift": {"user": "nobody"},
     "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
     "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
+    "/api/v1/sites/{site}/ratings/reasons": {"counter": 1, "reasons": ["waited_long"]},
+    "/api/v1/sites/{site}/feedback": {"category": "waiting", "text": "Chờ lâu quá"},
+    "/api/v1/sites/{site}/feedback/{code}/assign": {"agency": "TP"},
+    "/api/v1/sites/{site}/feedback/{code}/answer": {"answer": "Xin lỗi", "upheld": False},
+    "/api/v1/sites/{site}/tickets/{ticket_id}/reasons": {"reasons": ["waited_long"]},
     "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},
     "/api/v1/sites/{site}/counters/{counter}/finish": {"outcome": "done"},
 }

@@ -14,7 +14,7 @@ import pytest
 
 from controller.api.metrics import render_metrics
 from controller.core.tickets import CounterStatus
-from devices.payloads import parse_display_state
+from devices.payloads import parse_display_state, parse_rating_ask
 from devices.topics import SiteTopics
 from firmware_bridge.mqtt_emulators import MqttDisplayEmulator, MqttKeypadEmulator
 from tests.bridge_support import MqttRecorder, eventually
@@ -217,3 +217,38 @@ def test_rating_press_rates_the_last_ticket(tmp_path: Path, mosquitto: Mosquitto
     run(scenario())
 
 
+
+
+def test_a_keypad_with_a_display_is_asked_why_after_a_low_rating(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """rating/{n}/ask after a low rating; the keypad's reasons press binds to that rating (CONTRACT.md 4)."""
+    async def scenario() -> None:
+        with MqttRecorder(mosquitto.port, [T.rating_ask(1)]) as asks:
+            async with (
+                device_floor(tmp_path, mosquitto.url, "real") as f,
+                MqttKeypadEmulator(mosquitto.url, "xa", 1) as keypad,
+            ):
+                await keypad.link.wait_connected()
+                for score in (4, 2):
+                    keypad.press("next")
+                    await eventually(lambda: bool(f.runtime.floor.state.counters[1].current))
+                    keypad.press("start")
+                    served = f.runtime.floor.state.counters[1].served
+                    keypad.press("finish")
+                    await eventually(lambda s=served: f.runtime.floor.state.counters[1].served == s + 1)
+                    keypad.rate(score)
+                    await eventually(lambda s=score: f.runtime.floor.state.ratings[-1:] != []
+                                     and f.runtime.floor.state.ratings[-1]["score"] == s)
+                _, payload = await asks.wait_for(lambda t, p: t == T.rating_ask(1))
+                ask = parse_rating_ask(payload)
+                assert ask.ticket == f.runtime.floor.state.ratings[-1]["ticket"]  # only the low one asked
+                assert len(asks.drain()) == 1
+                assert [code for code, _ in ask.reasons][:2] == ["waited_long", "guidance_unclear"]
+                keypad.reasons(7)  # the site lists 5 reasons: refused, nothing recorded
+                await eventually(lambda: f.service.stats.rejected[("xa", "invalid_reason")] == 1)
+                keypad.reasons(1, 4)
+                await eventually(lambda: f.runtime.floor.state.ratings[-1].get("reasons") is not None)
+                given = await logged(f.runtime, "rating.reasons")
+                assert [(e.data["ticket"], e.data["reasons"]) for e in given] == [
+                    (ask.ticket, ["waited_long", "staff_attitude"])]
+
+    run(scenario())

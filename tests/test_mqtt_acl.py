@@ -43,7 +43,7 @@ def test_each_device_gets_only_its_own_topics() -> None:
         ("read", T.display_state(2)), ("write", T.device_status("display-2"))
     }
     assert _grants(users["rating-1@xa"]) == {
-        ("write", T.rating_press(1)), ("write", T.device_status("rating-1"))
+        ("write", T.rating_press(1)), ("read", T.rating_ask(1)), ("write", T.device_status("rating-1"))
     }
     assert _grants(users["printer-k1@xa"]) == {
         ("read", T.printer_job("k1")), ("write", T.device_status("printer-k1"))

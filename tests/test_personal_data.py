@@ -10,7 +10,7 @@ import pytest
 
 from controller.api.ratelimit import RateLimiter
 from tests.devices_support import COMMUNE
-from tests.server import KIOSK, serve_process
+from tests.server import KIOSK, login, serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +34,35 @@ def test_a_phone_number_is_never_written_anywhere(tmp_path: Path) -> None:
     # after a clean stop (logs flushed, WAL checkpointed): grep every file the server wrote
     files = [p for p in data.rglob("*") if p.is_file()]
     assert any(p.name == "server.log" for p in files) and any(p.suffix == ".db" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        assert PHONE.encode() not in content, f"{path.name} holds the phone number"
+        assert PHONE.encode("utf-16-le") not in content, f"{path.name} holds the phone number (UTF-16)"
+
+
+def test_a_phone_for_a_feedback_answer_is_kept_only_until_the_answer(tmp_path: Path) -> None:
+    """Feedback (issue 17): the number for the answer by text is never logged and is gone once answered or closed."""
+    data = tmp_path / "data"
+    with serve_process(COMMUNE, data, "--log-level", "debug", "--sms", "log") as server:
+        url = f"{server.url}/api/v1/sites/xa/feedback"
+        body = {"category": "waiting", "text": "Chờ lâu", "phone": PHONE}
+        refused = httpx.post(url, headers=KIOSK, json=body, timeout=10)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "phone_consent_required"
+        codes = []
+        for _ in range(2):
+            sent = httpx.post(url, headers=KIOSK, json={**body, "phone_consent": True}, timeout=10)
+            assert sent.status_code == 201 and PHONE not in sent.text
+            codes.append(sent.json()["code"])
+        manager = login(server.url, "quanly", "demo")
+        inbox = httpx.get(url, headers=manager, timeout=10)
+        assert inbox.status_code == 200 and PHONE not in inbox.text
+        # one answered (texted, then deleted), the other closed unanswered (deleted)
+        answered = httpx.post(f"{url}/{codes[0]}/answer", headers=manager, json={"answer": "Đã xử lý", "upheld": False},
+                              timeout=10)
+        assert answered.status_code == 200 and answered.json()["text_sent"] is True
+        httpx.post(f"{url}/{codes[1]}/close", headers=manager, timeout=10).raise_for_status()
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert any(p.name == "feedback.db" for p in files)
     for path in files:
         content = path.read_bytes()
         assert PHONE.encode() not in content, f"{path.name} holds the phone number"

@@ -109,6 +109,13 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/counters/{counter}/call-next"): Answers("staff", frozenset({409}),
                                                                          frozenset({204})),
     ("post", "/api/v1/sites/{site}/ratings"): Answers("issuer", frozenset({409})),
+    ("post", "/api/v1/sites/{site}/ratings/reasons"): Answers("issuer", frozenset({409})),
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/reasons"): Answers(refusals=frozenset({409, 429})),
+    ("post", "/api/v1/sites/{site}/feedback"): Answers(refusals=frozenset({409, 429})),
+    ("get", "/api/v1/sites/{site}/feedback/{code}"): Answers(refusals=frozenset({429})),
+    ("get", "/api/v1/sites/{site}/feedback"): Answers("reader"),
+    **{("post", f"/api/v1/sites/{{site}}/feedback/{{code}}/{action}"): Answers("staff", frozenset({409}))
+       for action in ("assign", "answer", "close")},
     ("get", "/api/v1/sites/{site}/monitor"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/monitor/series"): Answers("reader"),
     ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): Answers("staff", frozenset({409})),

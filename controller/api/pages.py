@@ -94,6 +94,21 @@ async def counter_page(request: Request, site: str, counter: int) -> Response:
     return _page(request, site, "counter.html")
 
 
+@router.get("/rate/{site}/{counter}")
+async def rating_page(request: Request, site: str, counter: int) -> Response:
+    """The counter's rating screen: a tablet facing the citizen (reasons asked at a low rating)."""
+    controller: Controller = request.app.state.controller
+    if site in controller.runtimes and counter not in controller.runtimes[site].site.counters:
+        return _not_found(f"Không có quầy số {counter}. (No such counter.)")
+    return _page(request, site, "rate.html")
+
+
+@router.get("/feedback/{site}")
+async def feedback_page(request: Request, site: str) -> Response:
+    """The managers' feedback inbox: assign, answer, close; overdue items counted."""
+    return _page(request, site, "feedback.html")
+
+
 @router.get("/hall/{site}")
 async def hall_page(request: Request, site: str) -> Response:
     """Hall display for the TV."""

@@ -30,7 +30,7 @@ from controller.core.clock import local_day
 __all__ = ["PERSONAL_KINDS", "RateLimiter", "RateLimits"]
 
 # Bucket kinds keyed by something personal (a phone number, a client's address): held only as a daily HMAC.
-PERSONAL_KINDS = frozenset({"phone", "booking", "lookup"})
+PERSONAL_KINDS = frozenset({"phone", "booking", "lookup", "feedback"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class RateLimits:
     booking_burst: int = 3
     lookup_per_minute: float = 10.0   # code look-ups and cancels from one client address
     lookup_burst: int = 10
+    feedback_per_minute: float = 0.2  # feedback sent from one client address (a phone): one in 5 minutes
+    feedback_burst: int = 3
+    feedback_kiosk_per_minute: float = 2.0  # feedback typed at one kiosk
+    feedback_kiosk_burst: int = 5
 
 
 class RateLimiter:

@@ -217,6 +217,10 @@ _LIMITED = {
                "/ too many bookings from this device, try again in {s} s",
     "lookup": "Quá nhiều lượt tra cứu mã hẹn từ thiết bị này; vui lòng thử lại sau {s} giây "
               "/ too many code look-ups from this device, try again in {s} s",
+    "feedback": "Quá nhiều phản ánh từ thiết bị này; vui lòng thử lại sau {s} giây "
+                "/ too much feedback from this device, try again in {s} s",
+    "feedback_kiosk": "Quá nhiều phản ánh từ ki-ốt này; vui lòng thử lại sau {s} giây "
+                      "/ too much feedback from this kiosk, try again in {s} s",
 }
 
 
@@ -273,6 +277,7 @@ async def get_ticket(request: Request, site: str, ticket_id: str) -> dict[str, A
     body["print"] = print_status(request, runtime.site.id, ticket.id)
     notifier: NotifyService | None = request.app.state.notifier
     body["phone_on_file"] = notifier is not None and notifier.has_contact(runtime.site.id, ticket.id)
+    body["reasons_wanted"] = cmd.reasons_wanted(state, ticket.id, runtime.clock())  # a low rating asks why
     return body
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "CloseCounter",
     "Command",
     "Finish",
+    "GiveReasons",
     "IssueTicket",
     "NoShow",
     "OpenCounter",
@@ -43,6 +44,7 @@ __all__ = [
     "Start",
     "Transfer",
     "decide",
+    "reasons_wanted",
     "ticket_id_for",
 ]
 
@@ -174,6 +176,26 @@ class Rate(_CounterCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class GiveReasons:
+    """Why a rating was low: codes of the site's short list, bound to that rating's ticket and staff member.
+
+    From the counter's rating screen or a keypad's display (`counter`: the counter's last rating,
+    while the counter has served nobody since) or from the citizen's ticket page (`ticket`).
+    """
+
+    reasons: tuple[str, ...]
+    counter: int | None = None
+    ticket: str | None = None
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.counter is None) == (self.ticket is None):
+            raise _bad("invalid_reasons", "give exactly one of counter or ticket")
+        if not self.reasons or len(self.reasons) > 8 or not all(isinstance(r, str) for r in self.reasons):
+            raise _bad("invalid_reasons", "Chọn ít nhất một lý do / choose at least one reason (at most 8)")
+
+
+@dataclass(frozen=True, slots=True)
 class Abandon:
     """A citizen left without being served (observed, simulated, or at closing)."""
 
@@ -192,7 +214,7 @@ class AcknowledgeAlert:
 
 Command = (
     IssueTicket | CheckIn | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
-    | NoShow | Start | Finish | Transfer | Rate | Abandon | AcknowledgeAlert
+    | NoShow | Start | Finish | Transfer | Rate | GiveReasons | Abandon | AcknowledgeAlert
 )
 
 
@@ -216,6 +238,8 @@ def decide(state: SiteState, command: Command, now: float, policy: RoutingPolicy
             return _counter_status(state, command, now)
         case Rate():
             return _rate(state, command, now)
+        case GiveReasons():
+            return _reasons(state, command, now)
         case Abandon():
             return _abandon(state, command, now)
         case AcknowledgeAlert():
@@ -464,6 +488,70 @@ def _rate(state: SiteState, cmd: Rate, now: float) -> list[Event]:
                 "ticket": ticket.id,
                 "agency": ticket.agency,
                 "staff": counter.last_served_staff,
+                "ask_reasons": state.site.feedback.asks_reasons(cmd.score),
+            },
+        )
+    ]
+
+
+def _rating_to_explain(state: SiteState, cmd: GiveReasons) -> dict[str, Any]:
+    """The rating the reasons are about: the counter's last one, or the ticket's last one."""
+    if cmd.counter is not None:
+        _spec, counter = _counter(state, cmd.counter)
+        rating = state.last_rating.get(("counter", cmd.counter))
+        if rating is not None and rating["ticket"] != counter.last_served:
+            # the counter has called someone since: reasons now would land on the wrong citizen
+            raise DomainError("rating_moved_on", "Quầy đã phục vụ người tiếp theo / the counter has moved on")
+    else:
+        assert cmd.ticket is not None
+        if cmd.ticket not in state.tickets:
+            raise DomainError("unknown_ticket", f"no ticket {cmd.ticket!r}", 404)
+        rating = state.last_rating.get(("ticket", cmd.ticket))
+    if rating is None:
+        raise DomainError("nothing_to_explain", "Chưa có đánh giá nào / there is no rating to explain")
+    return rating
+
+
+def _unexplainable(state: SiteState, rating: dict[str, Any], now: float) -> DomainError | None:
+    """Why reasons cannot be given for this rating now (None: they can)."""
+    settings = state.site.feedback
+    if not settings.asks_reasons(int(rating["score"])):
+        return DomainError("reasons_not_asked", "Đánh giá này không cần lý do / this rating asks no reasons")
+    if rating.get("reasons"):
+        return DomainError("reasons_given", "Lý do đã được ghi nhận / the reasons were already given")
+    if now - float(rating["at"]) > settings.reasons_window_s:
+        return DomainError("reasons_too_late", "Đã hết thời gian nêu lý do / too late to give reasons")
+    return None
+
+
+def reasons_wanted(state: SiteState, ticket: str, now: float) -> bool:
+    """Whether the ticket's last rating still waits for its reasons (the ticket page asks then)."""
+    rating = state.last_rating.get(("ticket", ticket))
+    return rating is not None and _unexplainable(state, rating, now) is None
+
+
+def _reasons(state: SiteState, cmd: GiveReasons, now: float) -> list[Event]:
+    settings = state.site.feedback
+    reasons = tuple(dict.fromkeys(cmd.reasons))  # a double tap is one reason, in the order chosen
+    for code in reasons:
+        if not settings.is_reason(code):
+            raise _bad("invalid_reason", f"Lý do không có trong danh sách / unknown reason {code[:40]!r}")
+    rating = _rating_to_explain(state, cmd)
+    refusal = _unexplainable(state, rating, now)
+    if refusal is not None:
+        raise refusal
+    return [
+        Event(
+            "rating.reasons",
+            now,
+            {
+                "ticket": rating["ticket"],
+                "counter": rating["counter"],
+                "staff": rating.get("staff"),
+                "agency": rating.get("agency"),
+                "score": rating["score"],
+                "reasons": list(reasons),
+                "via": "counter" if cmd.counter is not None else "ticket",
             },
         )
     ]

@@ -22,6 +22,7 @@ EVENT_TYPES = frozenset(
         "ticket.abandoned",
         "counter.changed",
         "rating.recorded",
+        "rating.reasons",
         "target.at_risk",
         "target.at_risk_cleared",
         "target.breached",

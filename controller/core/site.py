@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from controller.core.errors import SiteError
+from controller.core.feedback_settings import FeedbackSettings, parse_feedback
 
 __all__ = [
     "AGENCY_ROLES",
@@ -33,7 +34,7 @@ AGENCY_ROLES = ("service", "fee", "result", "guidance")
 # The keys each table of a site file may have: anything else is a typo (a misspelt `standby` or
 # `on_the_spot_min` would otherwise be dropped silently and the site run half-configured).
 _KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"site", "arrivals", "agency", "procedure", "counter", "device", "voice", "scenario"}),
+    "": frozenset({"site", "arrivals", "agency", "procedure", "counter", "device", "voice", "scenario", "feedback"}),
     "site": frozenset({
         "id", "name", "name_en", "level", "timezone", "hours", "expected_daily_visits",
         "wait_target_transaction_min", "wait_target_visit_min", "satisfaction_target", "rating_levels",
@@ -166,6 +167,8 @@ class Site:
     result_procedure: str | None = None
     name_en: str = ""
     devices: tuple[Any, ...] = ()
+    # reasons at a low rating, feedback and complaints (the [feedback] table)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def counters_for(self, agency: str) -> tuple[Counter, ...]:
@@ -383,6 +386,8 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
     if targets.visit_wait_s < targets.transaction_wait_s:
         raise r.fail("site.wait_target_visit_min", "must not be below the transaction target")
 
+    rating_levels = r.integer(site_t, "rating_levels", "site", default=4, low=3, high=5)
+    feedback = parse_feedback(data, source, rating_levels)
     agencies = _parse_agencies(r, data)
     procedures = _parse_procedures(r, data, agencies)
     counters = _parse_counters(r, data, agencies, hours)
@@ -414,7 +419,7 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         agencies=agencies,
         procedures=procedures,
         counters=counters,
-        rating_levels=r.integer(site_t, "rating_levels", "site", default=4, low=3, high=5),
+        rating_levels=rating_levels,
         recall_limit=r.integer(site_t, "recall_limit", "site", default=2, low=1, high=10),
         no_show_hold_s=60 * r.number(site_t, "no_show_hold_min", "site", default=2, low=0),
         auto_open_standby=r.flag(site_t, "auto_open_standby", "site", default=False),
@@ -425,6 +430,7 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         issue_cutoff_s=60 * cutoff_min,
         fee_procedure=fee_procedure,
         result_procedure=result_procedure,
+        feedback=feedback,
         raw=data,
     )
 

@@ -25,7 +25,8 @@ __all__ = ["SiteState"]
 
 _TICKET_EVENTS = frozenset(t for t in EVENT_TYPES if t.startswith("ticket."))
 _WAITING = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting
-_INERT_FOR_ENFORCEMENT = frozenset({"ticket.started", "ticket.recalled", "rating.recorded", "device.changed"})
+_INERT_FOR_ENFORCEMENT = frozenset({"ticket.started", "ticket.recalled", "rating.recorded", "rating.reasons",
+                                    "device.changed"})
 _ROUTING_EVENTS = frozenset({"day.started", "ticket.issued", "ticket.called", "ticket.no_show", "ticket.finished",
                              "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed"})
 
@@ -51,6 +52,9 @@ class SiteState:
         self.service_times = ServiceTimes(site)
         self.ratings: list[dict[str, Any]] = []
         self.rated: set[tuple[str, int]] = set()
+        # ("counter", n) or ("ticket", id) -> its latest rating (one of self.ratings): what reasons explain
+        self.last_rating: dict[tuple[str, int | str], dict[str, Any]] = {}
+        self._rating_of: dict[tuple[str, int], dict[str, Any]] = {}  # (ticket, counter) -> its rating
         self.alerts: dict[str, dict[str, Any]] = {}
         self.breaches: list[dict[str, Any]] = []
         # Ticket in line -> since when it has been late: flagged at risk, and still so past its deadline.
@@ -89,6 +93,7 @@ class SiteState:
             "ticket.abandoned": self._abandoned,
             "counter.changed": self._counter_changed,
             "rating.recorded": self._rating,
+            "rating.reasons": self._rating_reasons,
             "target.at_risk": self._at_risk,
             "target.at_risk_cleared": self._at_risk_cleared,
             "target.breached": self._breached,
@@ -421,8 +426,17 @@ class SiteState:
 
     def _rating(self, event: Event) -> None:
         d = event.data
-        self.ratings.append({**d, "at": event.at})
+        rating = {**d, "at": event.at}
+        self.ratings.append(rating)
         self.rated.add((d["ticket"], d["counter"]))
+        self.last_rating[("counter", d["counter"])] = rating
+        self.last_rating[("ticket", d["ticket"])] = rating
+        self._rating_of[(d["ticket"], d["counter"])] = rating
+
+    def _rating_reasons(self, event: Event) -> None:
+        rating = self._rating_of.get((event.data["ticket"], event.data["counter"]))
+        if rating is not None:
+            rating["reasons"] = list(event.data["reasons"])
 
     def _at_risk(self, event: Event) -> None:
         ticket = self.tickets.get(event.data["ticket"])

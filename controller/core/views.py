@@ -31,6 +31,7 @@ def catalogue(site: Site) -> dict[str, Any]:
                 "satisfaction": site.targets.satisfaction,
             },
             "rating_levels": site.rating_levels,
+            "feedback": site.feedback.as_json(),
         },
         "agencies": [
             {"id": a.id, "name": a.name, "name_en": a.name_en, "role": a.role, "number_block": a.number_block}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from counter_display.fakes import RecordingDisplay
 from devices.errors import DeviceError
-from devices.payloads import DisplayState, encode_display_state
+from devices.payloads import DisplayState, RatingAsk, encode_display_state, encode_rating_ask
 from devices.topics import SiteTopics
 from firmware_bridge.mqtt_link import MqttLink
 
@@ -32,6 +32,9 @@ class DeviceOutput(Protocol):
 
     def publish_hall(self, site: str, hall: Mapping[str, Any]) -> None:
         """Show the last calls on the hall displays of site."""
+
+    def publish_rating_ask(self, site: str, counter: int, ask: RatingAsk) -> None:
+        """Ask the counter's rating keypad, if it has a text display, for the reasons of a low rating."""
 
 
 class MqttOutput:
@@ -54,6 +57,10 @@ class MqttOutput:
         payload = json.dumps(hall, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.link.publish(self._site(site).hall_state(), payload, retain=True)
 
+    def publish_rating_ask(self, site: str, counter: int, ask: RatingAsk) -> None:
+        # not retained: a keypad that connects later must not ask about a citizen long gone
+        self.link.publish(self._site(site).rating_ask(counter), encode_rating_ask(ask), retain=False)
+
 
 class InProcessOutput:
     """`--mqtt none --devices sim`: the shipped fake displays, driven directly."""
@@ -61,6 +68,7 @@ class InProcessOutput:
     def __init__(self, displays: Mapping[tuple[str, int], RecordingDisplay]) -> None:
         self.displays = dict(displays)
         self.halls: dict[str, Mapping[str, Any]] = {}
+        self.asks: list[tuple[str, int, RatingAsk]] = []  # the in-process keypads have no display: kept to see
         self._tasks: set[asyncio.Task[None]] = set()
 
     def publish_display(self, site: str, state: DisplayState) -> None:
@@ -74,6 +82,9 @@ class InProcessOutput:
 
     def publish_hall(self, site: str, hall: Mapping[str, Any]) -> None:
         self.halls[site] = dict(hall)
+
+    def publish_rating_ask(self, site: str, counter: int, ask: RatingAsk) -> None:
+        self.asks = [*self.asks[-99:], (site, counter, ask)]
 
     async def drain(self) -> None:
         """Wait for every show() started so far."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
+from controller.core.commands import GiveReasons
 from controller.core.errors import DomainError
 from controller.core.events import Event
 from controller.devices.displays import HallBoard, affected_counters, display_for
@@ -54,10 +55,12 @@ from devices.payloads import (
     DeviceStatus,
     DisplayState,
     KeyPress,
+    RatingAsk,
     RatingPress,
+    ReasonsPress,
     parse_device_status,
     parse_key_press,
-    parse_rating_press,
+    parse_rating_input,
 )
 from devices.registry import DeviceSpec
 from devices.topics import SiteTopics, TopicKind, parse_topic
@@ -106,7 +109,7 @@ class RatingInput:
     """A rating press of a counter, checked."""
 
     counter: int
-    press: RatingPress
+    press: RatingPress | ReasonsPress  # a score, or the reasons asked after a low one
     source: MqttMessage | None = field(default=None, compare=False)
 
 
@@ -129,6 +132,7 @@ class _Site:
     health: DeviceBoard
     hall: HallBoard
     displays: frozenset[int]
+    raters: frozenset[int] = frozenset()  # counters with a rating keypad (asked for reasons after a low rating)
     gate: PressGate = field(default_factory=PressGate)
     shown: dict[int, DisplayState] = field(default_factory=dict)
     inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
@@ -153,6 +157,14 @@ def site_filters(site_id: str, kinds: Sequence[TopicKind] = INPUT_KINDS) -> list
     """
     topics = SiteTopics(site_id)
     return [topics.subscription(k) for k in kinds]
+
+
+def reasons_command(runtime: SiteRuntime, counter: int, press: ReasonsPress, by: str) -> GiveReasons:
+    """A keypad's reason keys (1, 2, ... in the order it was asked) as the site's reason codes."""
+    reasons = runtime.site.feedback.reasons
+    if any(key > len(reasons) for key in press.reasons):
+        raise DomainError("invalid_reason", f"reason keys are 1..{len(reasons)}", 422)
+    return GiveReasons(reasons=tuple(reasons[key - 1].code for key in press.reasons), counter=counter, by=by)
 
 
 class _RateLimitedLog:
@@ -245,6 +257,7 @@ class DeviceRouter:
             health=DeviceBoard(specs, self.hold_s),
             hall=HallBoard(site_id),
             displays=frozenset(d.counter for d in specs if d.kind == "display" and d.counter is not None),
+            raters=frozenset(d.counter for d in specs if d.kind == "rating" and d.counter is not None),
         )
         self.sites[site_id] = site
         runtime.listeners.append(self._on_committed)
@@ -318,6 +331,17 @@ class DeviceRouter:
                 self.output.publish_display(site.id, shown)
         if site.hall.apply(events):
             self.output.publish_hall(site.id, site.hall.payload())
+        for event in events:
+            rated = event.data.get("counter")
+            if event.type == "rating.recorded" and event.data.get("ask_reasons") and rated in site.raters:
+                self.output.publish_rating_ask(site.id, int(rated), self._ask(site, event))
+
+    @staticmethod
+    def _ask(site: _Site, event: Event) -> RatingAsk:
+        """The reasons asked of a keypad with a text display: Vietnamese names, keys in the site's order."""
+        feedback = site.runtime.site.feedback
+        return RatingAsk(str(event.data["ticket"]), feedback.reasons_timeout_s,
+                         tuple((r.code, r.name) for r in feedback.reasons))
 
     # inputs: parsed and checked here, then queued for the site's worker
 
@@ -359,14 +383,14 @@ class DeviceRouter:
                     self._offer(site, KeyInput(match.counter, press, target, message))
                 else:
                     levels = site.runtime.site.rating_levels
-                    rating = parse_rating_press(message.payload, levels)
+                    rating = parse_rating_input(message.payload, levels)
                     self._offer(site, RatingInput(match.counter, rating, message))
             else:
                 self._drop(site.id, "bad_topic", "not an input topic: %s", message.topic)
         except ProtocolError as exc:
             self._drop(site.id, "malformed", "%s: %s", message.topic, exc)
 
-    def press(self, site_id: str, counter: int, press: KeyPress | RatingPress) -> None:
+    def press(self, site_id: str, counter: int, press: KeyPress | RatingPress | ReasonsPress) -> None:
         """Queue a press from an in-process keypad (the same checks as over MQTT)."""
         site = self.sites.get(site_id)
         if site is None:
@@ -398,7 +422,8 @@ class DeviceRouter:
         else:
             kind: PressKind = "keypad" if isinstance(item, KeyInput) else "rating"
             press = item.press
-            key = press.key if isinstance(press, KeyPress) else press.score
+            key: object = press.key if isinstance(press, KeyPress) else (
+                press.score if isinstance(press, RatingPress) else ("reasons", press.reasons))
             now = site.runtime.clock()
             site.health.heard(kind, item.counter, now)
             seen = site.gate.admit(kind, item.counter, press.seq, key, press.at, now)
@@ -467,6 +492,8 @@ class DeviceRouter:
                     held, site.held = site.held, None
                     if held:
                         self._show(site, held)
+            elif isinstance(item.press, ReasonsPress):
+                await runtime.execute(reasons_command(runtime, item.counter, item.press, by))
             else:
                 await runtime.execute(rating_command(item.counter, item.press.score, by))
         except DomainError as exc:

@@ -1,0 +1,134 @@
+"""Feedback and complaints over HTTP (issue 17, item 2), through a real `motcua serve --sms log`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server import KIOSK, ServerProcess, login, serve_process
+
+pytestmark = pytest.mark.integration
+
+SITE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "commune-centre.toml"
+BASE = "/api/v1/sites/xa"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with serve_process(SITE, tmp_path_factory.mktemp("feedback"), "--sms", "log", "--test-clock",
+                       "--log-level", "info") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        yield c
+
+
+def served(client: httpx.Client, server: ServerProcess) -> str:
+    staff = login(server.url, "quay1", "1234")
+    ticket = client.post(f"{BASE}/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"}).json()
+    client.post(f"{BASE}/counters/1/open", headers=staff).raise_for_status()
+    while (called := client.post(f"{BASE}/counters/1/call-next", headers=staff)).status_code == 200:
+        client.post(f"{BASE}/counters/1/finish", headers=staff).raise_for_status()
+        if called.json()["id"] == ticket["id"]:
+            break
+    return str(ticket["id"])
+
+
+def test_bad_input_is_refused_and_keeps_nothing(client: httpx.Client, server: ServerProcess) -> None:
+    manager = login(server.url, "quanly", "demo")
+    before = client.get(f"{BASE}/feedback", headers=manager).json()["count"]
+    cases = [
+        ({"category": "waiting", "text": ""}, 422),
+        ({"category": "waiting", "text": " \n\t "}, 422),                    # nothing but blanks
+        ({"category": "waiting", "text": "x" * 1001}, 422),                  # over the 1000 characters kept
+        ({"category": "waiting", "text": "x" * 5000}, 422),
+        ({"category": "nope", "text": "Chờ lâu"}, 422),
+        ({"category": "waiting", "text": "Chờ lâu", "phone": "0912345678"}, 422),  # no consent
+        ({"category": "waiting", "text": "Chờ lâu", "ticket": "20000101-9999"}, 404),
+        ({"category": "waiting", "text": 5}, 422),
+        ({"category": "waiting", "text": "ok", "extra": 1}, 422),
+    ]
+    for body, status in cases:
+        response = client.post(f"{BASE}/feedback", headers=KIOSK, json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["code"]
+    assert client.get(f"{BASE}/feedback", headers=manager).json()["count"] == before
+    huge = client.post(
+        f"{BASE}/feedback", headers={**KIOSK, "content-type": "application/json"},
+        content=b'{"category":"waiting","text":"' + b"x" * 70000 + b'"}')
+    assert huge.status_code == 413
+
+
+def test_from_the_ticket_page_to_the_answer(client: httpx.Client, server: ServerProcess) -> None:
+    ticket = served(client, server)
+    text = "<script>alert(1)</script> Cán bộ hướng dẫn chưa rõ"
+    sent = client.post(f"{BASE}/feedback", json={"category": "staff", "text": text, "ticket": ticket})
+    assert sent.status_code == 201, sent.text
+    item = sent.json()
+    assert item["text"] == text and item["status"] == "open" and "staff" not in item  # kept as text, as sent
+    code = item["code"]
+    assert len(code) == 8
+    manager = login(server.url, "quanly", "demo")
+    inbox = client.get(f"{BASE}/feedback?status=open", headers=manager).json()
+    mine = next(i for i in inbox["items"] if i["code"] == code)
+    assert (mine["ticket"], mine["staff"], mine["counter"]) == (ticket, "quay1", 1)  # bound to who served
+    assert client.post(f"{BASE}/feedback/{code}/assign", headers=manager, json={"agency": "nope"}).status_code == 422
+    agency = client.get(f"{BASE}/catalogue").json()["agencies"][0]["id"]
+    assigned = client.post(f"{BASE}/feedback/{code}/assign", headers=manager, json={"agency": agency})
+    assert assigned.json()["status"] == "assigned" and assigned.json()["agency"] == agency
+    staff = login(server.url, "quay1", "1234")
+    assert client.post(f"{BASE}/feedback/{code}/answer", headers=staff,
+                       json={"answer": "x", "upheld": True}).status_code == 403
+    answered = client.post(f"{BASE}/feedback/{code}/answer", headers=manager,
+                           json={"answer": "Xin lỗi ông/bà, chúng tôi đã nhắc cán bộ.", "upheld": True})
+    assert answered.status_code == 200 and answered.json()["upheld"] is True
+    seen = client.get(f"{BASE}/feedback/{code.lower()[:4]}-{code.lower()[4:]}").json()  # typed loosely
+    assert seen["answer"] == "Xin lỗi ông/bà, chúng tôi đã nhắc cán bộ." and seen["status"] == "answered"
+    again = client.post(f"{BASE}/feedback/{code}/answer", headers=manager, json={"answer": "y", "upheld": False})
+    assert again.status_code == 409
+    closed = client.post(f"{BASE}/feedback/{code}/close", headers=manager)
+    assert closed.json()["status"] == "closed"
+
+
+def test_the_reply_by_text_goes_once_then_the_number_is_gone(client: httpx.Client, server: ServerProcess) -> None:
+    sent = client.post(f"{BASE}/feedback", headers=KIOSK, json={
+        "category": "facilities", "text": "Phòng chờ nóng", "phone": "0912000111", "phone_consent": True})
+    assert sent.status_code == 201 and sent.json()["reply_by_text"] is True
+    code = sent.json()["code"]
+    manager = login(server.url, "quanly", "demo")
+    answered = client.post(f"{BASE}/feedback/{code}/answer", headers=manager,
+                           json={"answer": "Đã lắp thêm quạt.", "upheld": True}).json()
+    assert answered["text_sent"] is True and answered["has_phone"] is False
+    log = (server.data_dir / "server.log").read_text()
+    assert f"phản ánh {code} đã được trả lời" in log and "091*****11" in log and "0912000111" not in log
+    assert b"0912000111" not in (server.data_dir / "feedback.db").read_bytes()
+
+
+def test_a_flood_is_limited(client: httpx.Client) -> None:
+    codes = []
+    for _ in range(10):
+        response = client.post(f"{BASE}/feedback", json={"category": "other", "text": "spam"})
+        codes.append(response.status_code)
+    assert 429 in codes and codes.count(201) <= 3
+    limited = client.post(f"{BASE}/feedback", json={"category": "other", "text": "spam"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_overdue_after_the_response_deadline(client: httpx.Client, server: ServerProcess) -> None:
+    sent = client.post(f"{BASE}/feedback", headers=KIOSK, json={"category": "result", "text": "Trễ hẹn trả kết quả"})
+    code = sent.json()["code"]
+    manager = login(server.url, "quanly", "demo")
+    admin = login(server.url, "admin", "demo")
+    assert all(not i["overdue"] for i in client.get(f"{BASE}/feedback", headers=manager).json()["items"]
+               if i["code"] == code)
+    for _ in range(10):  # the default response deadline: 10 days
+        client.post("/api/v1/_test/clock", headers=admin, json={"advance_s": 86400}).raise_for_status()
+    client.post("/api/v1/_test/clock", headers=admin, json={"advance_s": 60}).raise_for_status()
+    overdue = client.get(f"{BASE}/feedback?status=overdue", headers=manager).json()
+    assert code in [i["code"] for i in overdue["items"]] and overdue["overdue"] >= 1
