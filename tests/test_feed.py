@@ -73,7 +73,8 @@ def test_demo_staff_and_kiosks_act_only_at_their_own_site(province: ServerProces
         centre_staff = login(province.url, "quay2", "1234")
         refused = c.post("/api/v1/sites/xa-008/counters/2/open", headers=centre_staff)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
-        assert c.get("/api/v1/sites/xa-008/counters/2", headers=login(province.url, "quanly", "demo")).json()["status"] == "closed"
+        manager = login(province.url, "quanly", "demo")
+        assert c.get("/api/v1/sites/xa-008/counters/2", headers=manager).json()["status"] == "closed"
         foreign = c.post("/api/v1/sites/xa-008/tickets", headers=KIOSK, json={"procedure": "cth-ban-sao"})
         assert foreign.status_code == 403
         own = login(province.url, "quay2@xa-008", "1234")

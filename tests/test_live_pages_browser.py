@@ -75,13 +75,13 @@ def test_the_counter_page_follows_the_full_stream_with_its_token_out_of_the_addr
         page.click("#b-start")
         page.wait_for_selector("#b-done:not([disabled])")
         page.click("#b-done")
-        page.wait_for_function("document.getElementById('current-number').textContent === '—'")
+        page.wait_for_function("() => document.getElementById('current-number').textContent === '—'")
         assert page.inner_text("#satisfaction") == "—"
         # a rating is only on the full stream: the page hears of it there and shows it without a press
         rated = httpx.post(f"{server.url}/api/v1/sites/xa/ratings", headers=KIOSK, json={"counter": 3, "score": 4},
                            timeout=10)
         assert rated.status_code == 201, rated.text
-        page.wait_for_function("document.getElementById('satisfaction').textContent.startsWith('100%')",
+        page.wait_for_function("() => document.getElementById('satisfaction').textContent.startsWith('100%')",
                                timeout=5000)
         check_screenshot(page, "counter-rated-live", KIOSK_VIEW)
     finally:
@@ -112,7 +112,7 @@ def test_the_hall_and_ticket_pages_follow_the_public_stream(browser: Browser, se
         hall.wait_for_function("n => document.getElementById('newest-number').textContent === n",
                                arg=ticket["number"], timeout=5000)
         assert hall.inner_text("#newest-counter") == "5"
-        status.wait_for_function("document.body.dataset.state === 'called'", timeout=5000)
+        status.wait_for_function("() => document.body.dataset.state === 'called'", timeout=5000)
         assert "5" in status.inner_text("#call")
         assert frames and not any("quanly" in f or "elderly" in f for f in frames)  # nobody's name, no priority
     finally:

@@ -89,7 +89,7 @@ def test_at_risk_alert_standby_opened_alert_clears(server: ServerProcess, browse
         for counter in (8, 9, 10, 48, 50, 51, 52, 53):
             assert c.post(f"/api/v1/sites/tinh/counters/{counter}/open", headers=manager).status_code == 200
         assert c.post("/api/v1/_test/clock", headers=admin, json={"advance_s": 6}).status_code == 200
-    page.wait_for_function("document.getElementById('fig-risk-value').textContent === '0'", timeout=10000)
+    page.wait_for_function("() => document.getElementById('fig-risk-value').textContent === '0'", timeout=10000)
     assert page.locator("#risky tr[data-ticket]").count() == 0
     assert not errors, errors
     page.context.close()
@@ -282,7 +282,8 @@ def test_charts_have_time_axes_a_labelled_target_shared_scales_and_a_drill_down(
     assert set(scales) == {"TP", "THUE", "GTVT"} and set(scales.values()) == {"10"}
     # Drill down into one agency: its pair of charts, on the same scale as the comparison.
     page.locator("#multiples figure[data-agency='GTVT'] button").click()
-    page.wait_for_function("document.querySelector('#chart-main h3').textContent.includes('Giao thông vận tải')")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-main h3').textContent.includes('Giao thông vận tải')")
     assert page.locator("#chart-main figure[data-chart='people']").get_attribute("data-y-max") == "10"
     assert page.input_value("#chart-scope") == "GTVT"
     assert "4 người chờ, 4 người quá 15 phút" in page.inner_text("#chart-main figure[data-chart='people'] figcaption")
@@ -315,7 +316,7 @@ def test_a_technician_sees_every_device_an_offline_display_and_a_printer_out_of_
         alert.wait_for(timeout=15000)
         assert "Máy in printer-k1 (Ki-ốt k1): hết giấy" in alert.inner_text()
         assert "printer_problem" not in page.inner_text("body")
-        page.wait_for_function("document.getElementById('fig-devices-value').textContent === '2 cần xem'",
+        page.wait_for_function("() => document.getElementById('fig-devices-value').textContent === '2 cần xem'",
                                timeout=10000)
         assert page.inner_text("#fig-devices-note") == "1 mất kết nối trong 19 thiết bị"
         attention = page.locator("#devices table").first

@@ -365,7 +365,7 @@ def _counter_status(
             staff = cmd.staff or counter.staff or cmd.by
             untrained = [a for a in cmd.serves if a not in spec.serves]
             if untrained:
-                raise DomainError("not_trained", f"counter {cmd.counter} does not serve {', '.join(untrained)}")
+                raise DomainError("not_trained", f"counter {cmd.counter} does not serve {', '.join(untrained)}", 422)
             serves = [a for a in spec.serves if a in cmd.serves] if cmd.serves else list(spec.serves)
             current = list(counter.serving or spec.serves)
             if counter.status == CounterStatus.OPEN and counter.staff == staff and current == serves:
