@@ -30,7 +30,7 @@ from controller.core.clock import local_day
 __all__ = ["PERSONAL_KINDS", "RateLimiter", "RateLimits"]
 
 # Bucket kinds keyed by something personal (a phone number, a client's address): held only as a daily HMAC.
-PERSONAL_KINDS = frozenset({"phone", "booking", "lookup"})
+PERSONAL_KINDS = frozenset({"phone", "booking", "lookup", "remote_address", "remote_phone"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,12 @@ class RateLimits:
     booking_burst: int = 3
     lookup_per_minute: float = 10.0   # code look-ups and cancels from one client address
     lookup_burst: int = 10
+    # codes asked and numbers taken from a phone, per client address: loose, since a mobile carrier's NAT
+    # puts many phones behind one address; the phone's own bucket and its code lock hold the rest
+    remote_address_per_minute: float = 20.0
+    remote_address_burst: int = 20
+    remote_phone_per_minute: float = 1.0    # codes texted to one phone
+    remote_phone_burst: int = 3
 
 
 class RateLimiter:

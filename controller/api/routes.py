@@ -217,6 +217,10 @@ _LIMITED = {
                "/ too many bookings from this device, try again in {s} s",
     "lookup": "Quá nhiều lượt tra cứu mã hẹn từ thiết bị này; vui lòng thử lại sau {s} giây "
               "/ too many code look-ups from this device, try again in {s} s",
+    "remote_address": "Quá nhiều lượt lấy số qua điện thoại từ thiết bị này; vui lòng thử lại sau {s} giây "
+                      "/ too many requests for numbers from this device, try again in {s} s",
+    "remote_phone": "Đã gửi mã cho số điện thoại này nhiều lần; vui lòng thử lại sau {s} giây "
+                    "/ too many codes sent to this phone, try again in {s} s",
 }
 
 
