@@ -240,7 +240,10 @@ def _remote_ticket(runtime: SiteRuntime, ticket_id: str) -> Ticket:
     state = runtime.floor.state
     if ticket_id not in state.tickets and ticket_id in state.by_number:
         ticket_id = state.by_number[ticket_id]  # the number read off the phone works too
-    return runtime.floor.ticket(ticket_id)
+    ticket = state.tickets.get(ticket_id)
+    if ticket is None:
+        raise DomainError("unknown_ticket", f"Không có số {ticket_id} hôm nay / no ticket {ticket_id!r} today", 404)
+    return ticket
 
 
 def _own_code(desk: RemoteDesk, runtime: SiteRuntime, ticket: Ticket, code: str | None) -> None:
