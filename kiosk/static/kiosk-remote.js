@@ -10,7 +10,10 @@
   const kiosk = Motcua.kiosk;
   const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTUVWXYZ-";
   const PATTERN = /^(\d{1,6})-([2-9A-HJKMNP-Z]{6})$/;
-  const SCANNER_GAP_MS = 100;  // a scanner types a whole code in a burst; a person is slower
+  const TAIL = /(\d{1,6})-([2-9A-HJKMNP-Z]{6})$/;
+  // A scanner types a whole code in a burst; what was typed before a pause this long is dropped.
+  // (Not a tighter gap: a busy kiosk PC may deliver a burst's keys unevenly.)
+  const SCANNER_IDLE_MS = 1500;
   const $ = (id) => document.getElementById(id);
 
   Motcua.addWords({
@@ -44,10 +47,11 @@
   input.addEventListener("input", () => { input.value = clean(input.value); });
   input.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); checkIn(input.value); } });
   const keys = el("div", { class: "code-keys", role: "group", "aria-label": t("remote_code") },
-    ...Array.from(ALPHABET, (ch) => el("button", { type: "button", "data-key": ch, "aria-label": ch, text: ch,
+    // data-remote-key, not data-key: the appointment screen's keys are found by data-key
+    ...Array.from(ALPHABET, (ch) => el("button", { type: "button", "data-remote-key": ch, "aria-label": ch, text: ch,
       onclick: () => { input.value = clean(input.value + ch); } })),
-    el("button", { type: "button", class: "wide", "data-key": "erase", "data-i18n": "erase", "data-i18n-aria": "erase",
-      onclick: () => { input.value = input.value.slice(0, -1); } }, t("erase")));
+    el("button", { type: "button", class: "wide", "data-remote-key": "erase", "data-i18n": "erase",
+      "data-i18n-aria": "erase", onclick: () => { input.value = input.value.slice(0, -1); } }, t("erase")));
   const error = el("p", { id: "remote-error", class: "error hidden", role: "alert" });
   const submit = el("button", { id: "remote-check-in", type: "button", class: "primary big", "data-i18n": "remote_check_in",
     "data-i18n-aria": "remote_check_in", onclick: () => checkIn(input.value) }, t("remote_check_in"));
@@ -75,15 +79,15 @@
     const target = event.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
     const now = performance.now();
-    if (now - last > SCANNER_GAP_MS) burst = "";
+    if (now - last > SCANNER_IDLE_MS) burst = "";
     last = now;
     if (event.key === "Enter") {
-      const text = burst.trim().toUpperCase();
+      const match = TAIL.exec(burst.toUpperCase());
       burst = "";
-      if (PATTERN.test(text)) { event.preventDefault(); checkIn(text); }
+      if (match) { event.preventDefault(); checkIn(match[0]); }
       return;
     }
-    if (event.key.length === 1) burst += event.key;
+    if (event.key.length === 1) burst = (burst + event.key).slice(-32);
   });
 
   function clean(text) {
