@@ -6,6 +6,7 @@ nothing is built at import time and tests can start many apps side by side.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -19,7 +20,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from controller.accounts import AccountStore
-from controller.api import appointments, board, feed, feedback, live, lockouts, pages, reasons, reports, routes, testing
+from controller.api import (
+    appointments,
+    board,
+    feed,
+    feedback,
+    live,
+    lockouts,
+    pages,
+    reasons,
+    remote,
+    reports,
+    routes,
+    testing,
+)
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
@@ -28,6 +42,7 @@ from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
 from controller.api.openapi import install_openapi
 from controller.api.ratelimit import RateLimiter, RateLimits
+from controller.api.remote import RemoteDesk
 from controller.api.scale_out import scale_out
 from controller.connections import ConnectionTable
 from controller.core.site import Site
@@ -35,6 +50,7 @@ from controller.demo import seed_demo
 from controller.devices.service import device_service
 from controller.notify.service import notify_service
 from controller.redis_tokens import RedisTokens
+from controller.remote.book import RemoteBook
 from controller.runtime.clock import AdjustableClock
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
@@ -102,6 +118,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         try:
             # devices stop before the writers they feed; with Redis, sites are shared out (scale_out.py)
             async with (
+                contextlib.AsyncExitStack() as stack,
                 scale_out(app, settings, controller, store),
                 device_service(settings, controller, store) as devices,
                 notify_service(settings.sms, controller, settings.data_dir) as notifier,
@@ -110,6 +127,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
                 app.state.feedback = feedback_items
                 app.state.devices = devices
                 app.state.notifier = notifier
+                if notifier is not None:  # numbers from a phone need its texts (the one-time code)
+                    remote_book = await stack.enter_async_context(RemoteBook(settings.data_dir / "remote.db"))
+                    app.state.remote = RemoteDesk(remote_book)
                 for line in demo_lines:
                     log.warning("demo account: %s", line)
                 yield
@@ -141,6 +161,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.state.connections = ConnectionTable(settings.connection_limits)  # serve.py's protocols keep it
     app.state.feedback = None  # the lifespan opens the feedback book (feedback.py)
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
+    app.state.remote = None  # ... and with it the desk of numbers taken from a phone
     if settings.test_clock:
         app.state.test_clock = clock
         app.include_router(testing.router)
@@ -155,6 +176,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(appointments.router)
     app.include_router(reasons.router)
     app.include_router(feedback.router)
+    app.include_router(remote.router)
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(board.router)

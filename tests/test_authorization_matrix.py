@@ -75,6 +75,14 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/appointments/{code}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/appointments/{code}/cancel"): PUBLIC,
     ("post", "/api/v1/sites/{site}/appointments/{code}/check-in"): ISSUERS,
+    # numbers taken from a phone: the phone page's (a texted code proves the phone; the ticket's own code
+    # moves it back or rejoins); a check-in puts it in line, by a kiosk (with the code) or staff
+    ("get", "/api/v1/sites/{site}/remote"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/remote/code"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/remote/tickets"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): ISSUERS,
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): PUBLIC,
     **{("post", f"/api/v1/sites/{{site}}/counters/{{counter}}/{action}"): AT_COUNTER
        for action in ("open", "close", "pause", "resume", "call-next", "recall", "no-show", "start", "finish",
                       "transfer")},

@@ -85,6 +85,12 @@ async def book_page(request: Request, site: str) -> Response:
     return _page(request, site, "book.html")
 
 
+@router.get("/q/{site}")
+async def remote_page(request: Request, site: str) -> Response:
+    """Take a number from a phone (public): procedure, trip time, a texted code, the number and its QR."""
+    return _page(request, site, "q.html")
+
+
 @router.get("/counter/{site}/{counter}")
 async def counter_page(request: Request, site: str, counter: int) -> Response:
     """Staff counter app."""

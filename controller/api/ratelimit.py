@@ -30,7 +30,7 @@ from controller.core.clock import local_day
 __all__ = ["PERSONAL_KINDS", "RateLimiter", "RateLimits"]
 
 # Bucket kinds keyed by something personal (a phone number, a client's address): held only as a daily HMAC.
-PERSONAL_KINDS = frozenset({"phone", "booking", "lookup", "feedback"})
+PERSONAL_KINDS = frozenset({"phone", "booking", "lookup", "feedback", "remote_address", "remote_phone"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class RateLimits:
     feedback_burst: int = 3
     feedback_kiosk_per_minute: float = 2.0  # feedback typed at one kiosk
     feedback_kiosk_burst: int = 5
+    # codes asked and numbers taken from a phone, per client address: loose, since a mobile carrier's NAT
+    # puts many phones behind one address; the phone's own bucket and its code lock hold the rest
+    remote_address_per_minute: float = 20.0
+    remote_address_burst: int = 20
+    remote_phone_per_minute: float = 1.0    # codes texted to one phone
+    remote_phone_burst: int = 3
 
 
 class RateLimiter:

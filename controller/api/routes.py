@@ -221,6 +221,10 @@ _LIMITED = {
                 "/ too much feedback from this device, try again in {s} s",
     "feedback_kiosk": "Quá nhiều phản ánh từ ki-ốt này; vui lòng thử lại sau {s} giây "
                       "/ too much feedback from this kiosk, try again in {s} s",
+    "remote_address": "Quá nhiều lượt lấy số qua điện thoại từ thiết bị này; vui lòng thử lại sau {s} giây "
+                      "/ too many requests for numbers from this device, try again in {s} s",
+    "remote_phone": "Đã gửi mã cho số điện thoại này nhiều lần; vui lòng thử lại sau {s} giây "
+                    "/ too many codes sent to this phone, try again in {s} s",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["iso", "local_day", "local_hour", "local_seconds", "weekday"]
+__all__ = ["iso", "local_day", "local_half_hour", "local_hour", "local_seconds", "weekday"]
 
 
 def _local(now: float, utc_offset_s: int) -> dt.datetime:
@@ -28,6 +28,11 @@ def local_seconds(now: float, utc_offset_s: int) -> float:
 def local_hour(now: float, utc_offset_s: int) -> int:
     """The site's local hour of day, 0..23."""
     return int(local_seconds(now, utc_offset_s) // 3600)
+
+
+def local_half_hour(now: float, utc_offset_s: int) -> int:
+    """The site's local half hour of the day, 0 (00:00-00:30) .. 47."""
+    return int(local_seconds(now, utc_offset_s) // 1800)
 
 
 def weekday(now: float, utc_offset_s: int) -> int:

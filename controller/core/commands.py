@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.core.appointments import check_in_outcome, idempotency_key
-from controller.core.clock import local_seconds
+from controller.core.appointments import check_in_outcome, hhmm, idempotency_key
+from controller.core.clock import local_half_hour, local_seconds
 from controller.core.errors import DomainError
 from controller.core.events import Event
 from controller.core.policies import RoutingPolicy
+from controller.core.remote import next_half_hour, postponed_place, remote_cap
 from controller.core.state import SiteState
 from controller.core.tickets import (
     CHANNELS,
@@ -30,18 +31,22 @@ __all__ = [
     "AcknowledgeAlert",
     "CallNext",
     "CheckIn",
+    "CheckInRemote",
     "CloseCounter",
     "Command",
     "Finish",
     "GiveReasons",
     "IssueTicket",
+    "MoreTime",
     "NoShow",
     "OpenCounter",
     "PauseCounter",
     "Rate",
     "Recall",
+    "Rejoin",
     "ResumeCounter",
     "Start",
+    "TakeRemote",
     "Transfer",
     "decide",
     "reasons_wanted",
@@ -90,6 +95,50 @@ class CheckIn:
     slot_at: float
     kiosk: str | None = None
     check_hours: bool = True
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TakeRemote:
+    """A citizen takes a number from a phone: it holds a place while they travel (controller/core/remote.py).
+
+    Who they are and their daily limits are checked before (the API: a texted code);
+    the core keeps the share of capacity remote numbers may take.
+    """
+
+    procedure: str
+    travel_s: float
+    idempotency_key: str | None = None
+    check_hours: bool = True
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.travel_s <= 4 * 3600:
+            raise _bad("invalid_travel", "travel time must be 0..240 minutes")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInRemote:
+    """A remote number's holder arrives (kiosk scan or code, or staff): it goes in line at its place."""
+
+    ticket: str
+    via: str = "kiosk"
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoreTime:
+    """"I need more time": an away number moves back a few places, once."""
+
+    ticket: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejoin:
+    """An expired remote number joins again, at the back, once."""
+
+    ticket: str
     by: str | None = None
 
 
@@ -213,7 +262,8 @@ class AcknowledgeAlert:
 
 
 Command = (
-    IssueTicket | CheckIn | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
+    IssueTicket | CheckIn | TakeRemote | CheckInRemote | MoreTime | Rejoin
+    | OpenCounter | CloseCounter | PauseCounter | ResumeCounter | CallNext | Recall
     | NoShow | Start | Finish | Transfer | Rate | GiveReasons | Abandon | AcknowledgeAlert
 )
 
@@ -242,6 +292,10 @@ def decide(state: SiteState, command: Command, now: float, policy: RoutingPolicy
             return _reasons(state, command, now)
         case Abandon():
             return _abandon(state, command, now)
+        case TakeRemote():
+            return _take_remote(state, command, now)
+        case CheckInRemote() | MoreTime() | Rejoin():
+            return _remote_action(state, command, now)
         case AcknowledgeAlert():
             if command.alert not in state.alerts:
                 raise DomainError("unknown_alert", f"no alert {command.alert!r}", status=404)
@@ -562,7 +616,74 @@ def _abandon(state: SiteState, cmd: Abandon, now: float) -> list[Event]:
     if ticket is None:
         raise DomainError("unknown_ticket", f"no ticket {cmd.ticket!r}", 404)
     if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY,
-                            TicketState.CALLED):
+                            TicketState.CALLED, TicketState.AWAY):
         raise DomainError("ticket_not_waiting", f"ticket {ticket.number} is {ticket.state}")
     return [Event("ticket.abandoned", now, {"ticket": ticket.id, "number": ticket.number,
                                             "agency": ticket.agency, "reason": cmd.reason})]
+
+
+def _take_remote(state: SiteState, cmd: TakeRemote, now: float) -> list[Event]:
+    site = state.site
+    if cmd.idempotency_key and cmd.idempotency_key in state.idempotency:
+        return []
+    if site.remote.share <= 0:
+        raise DomainError("remote_disabled", "Trung tâm không cấp số qua điện thoại / "
+                                             "this centre gives no numbers by phone", 409)
+    issue = IssueTicket(procedure=cmd.procedure, channel="remote", idempotency_key=cmd.idempotency_key,
+                        check_hours=cmd.check_hours, by=cmd.by)
+    events = _issue(state, issue, now)
+    agency = str(events[0].data["agency"])
+    cap = remote_cap(site, agency)
+    if state.remote_taken.get((agency, local_half_hour(now, site.utc_offset_s)), 0) >= cap:
+        at = next_half_hour(site, now)
+        then = hhmm(int(local_seconds(at, site.utc_offset_s) // 60))
+        raise DomainError("remote_share_full",
+                          f"Đã hết số qua điện thoại của nửa giờ này cho cơ quan này; thử lại lúc {then} hoặc "
+                          f"lấy số tại ki-ốt / this half hour's numbers by phone are taken for this agency: "
+                          f"try again at {then} or take a number at the kiosk", 409)
+    return [Event(e.type, e.at, {**e.data, "away": True, "travel_s": cmd.travel_s}) for e in events]
+
+
+def _remote_ticket(state: SiteState, ticket_id: str) -> Ticket:
+    ticket = state.tickets.get(ticket_id)
+    if ticket is None:
+        raise DomainError("unknown_ticket", f"Không có số {ticket_id!r} hôm nay / no ticket {ticket_id!r} today", 404)
+    if ticket.channel != "remote":
+        raise DomainError("not_remote", f"Số {ticket.number} không lấy qua điện thoại / "
+                                        f"ticket {ticket.number} was not taken from a phone", 409)
+    return ticket
+
+
+def _remote_action(state: SiteState, cmd: CheckInRemote | MoreTime | Rejoin, now: float) -> list[Event]:
+    ticket = _remote_ticket(state, cmd.ticket)
+    base: dict[str, Any] = {"ticket": ticket.id, "number": ticket.number, "agency": ticket.agency}
+    if cmd.by:
+        base["by"] = cmd.by
+    expired = ticket.state is TicketState.NO_SHOW and ticket.checked_in_at is None
+    match cmd:
+        case CheckInRemote():
+            if expired:
+                raise DomainError("remote_expired", f"Số {ticket.number} đã hết hạn vì không đến kịp; có thể xếp lại "
+                                                    f"một lần, ở cuối hàng / number {ticket.number} expired: you may "
+                                                    "rejoin once, at the back", 409)
+            if ticket.state is not TicketState.AWAY:
+                raise DomainError("already_checked_in", f"Số {ticket.number} đã xác nhận có mặt / "
+                                                        f"number {ticket.number} is already checked in", 409)
+            return [Event("ticket.checked_in", now, {**base, "via": cmd.via, "place_at": ticket.place_at})]
+        case MoreTime():
+            if ticket.state is not TicketState.AWAY:
+                raise DomainError("not_away", f"Số {ticket.number} không còn giữ chỗ từ xa / "
+                                              f"number {ticket.number} is not away", 409)
+            if ticket.more_time or ticket.turn_passed_at is not None:
+                raise DomainError("more_time_used",
+                                  "Chỉ được lùi chỗ một lần, trước khi đến lượt / more time is given once, "
+                                  "before the turn comes", 409)
+            return [Event("ticket.postponed", now, {**base, "place_at": postponed_place(state, ticket, now)})]
+        case Rejoin():
+            if not expired:
+                raise DomainError("not_expired", f"Số {ticket.number} chưa hết hạn / "
+                                                 f"number {ticket.number} has not expired", 409)
+            if ticket.rejoined:
+                raise DomainError("rejoin_used", "Chỉ được xếp lại một lần / a number rejoins once", 409)
+            return [Event("ticket.rejoined", now, base)]
+    raise TypeError(cmd)

@@ -53,6 +53,14 @@ def _lines(state: SiteState, by_deadline: bool) -> dict[str, deque[LineEntry]]:
     for agency, queue in state.queues.items():
         if queue:  # most lines of a quiet floor are empty: skip them before any lookup
             lines[agency] = deque(queue.line(by_deadline))
+    target = state.site.targets.transaction_wait_s
+    for agency, away in state.away.items():
+        if not away:
+            continue
+        # Remote numbers away from the hall, at their places as if they were in it (controller/core/remote.py).
+        entries = [*lines.get(agency, ()), *((1, place + target, place, tid) for tid, place in away.items())]
+        entries.sort(key=(lambda e: (e[0], e[1], e[2])) if by_deadline else (lambda e: (e[0], e[2])))
+        lines[agency] = deque(entries)
     return lines
 
 

@@ -21,6 +21,7 @@ from controller.core.errors import DomainError
 from controller.core.estimator import Forecast, forecast
 from controller.core.events import Event
 from controller.core.policies import RoutingPolicy, make_policy
+from controller.core.remote import away_position, expires_next
 from controller.core.site import Site
 from controller.core.state import SiteState
 from controller.core.targets import enforce, next_due
@@ -147,6 +148,8 @@ class Floor:
             at = fc.stable_until
         if state.pending:
             at = min(at, min(state.pending.values()))
+        if state.expiring:
+            at = min(at, expires_next(state))
         timer = state.next_timer()
         if timer is not None and timer < at:
             at = timer
@@ -170,8 +173,15 @@ class Floor:
 
     def estimated_wait(self, ticket: Ticket, now: float) -> float | None:
         """Seconds until the ticket is likely called; None when no open counter serves it."""
-        if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY):
+        if ticket.state not in (TicketState.WAITING, TicketState.HELD, TicketState.BACK_OFFICE, TicketState.EARLY,
+                                TicketState.AWAY):
             return 0.0
+        if ticket.state is TicketState.AWAY:
+            # Dispatched at its place as if in the hall (estimator.py): when it would be called.
+            placed = self.forecast(now)
+            if ticket.id not in placed.call_at:
+                placed = self.forecast(now, refresh_s=0.0)
+            return placed.ticket_wait(ticket.id, now)
         if ticket.state is TicketState.EARLY and ticket.ready_at is not None:
             if not self.state.open_counters(ticket.agency):
                 return None
@@ -216,7 +226,9 @@ class Floor:
         )
 
     def position(self, ticket: Ticket) -> int | None:
-        """1-based place in its line (1 = next), None when not waiting."""
+        """1-based place in its line (1 = next), None when not waiting (an away number: its place kept)."""
+        if ticket.state is TicketState.AWAY:
+            return away_position(self.state, ticket)
         if ticket.state != TicketState.WAITING:
             return None
         if ticket.target_counter is not None:
@@ -269,4 +281,11 @@ class Floor:
             "outcome": ticket.outcome,
             "issued_at": ticket.issued_at,
             "slot_at": ticket.slot_at,
+            "place_at": ticket.place_at,
+            "travel_s": ticket.travel_s if ticket.place_at is not None else None,
+            "checked_in_at": ticket.checked_in_at,
+            "turn_passed_at": ticket.turn_passed_at,
+            "expires_at": ticket.expires_at,
+            "more_time": ticket.more_time,
+            "rejoined": ticket.rejoined,
         }

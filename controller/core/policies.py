@@ -213,11 +213,11 @@ def fairness_violation(state: SiteState, counter: Counter, ticket_id: str, now: 
         return None
     flexible = counter.standby  # no line of its own: arrival order across all its lines
     lines = counter.serves if flexible else (ticket.agency,)
-    start = ticket.effective_start()
+    start = ticket.place()  # older = placed earlier: a remote number's place is kept from when it was taken
     for agency in lines:
         for other_id in state.queues[agency].ordered():
             other = state.tickets[other_id]
-            if other_id == ticket_id or other.effective_start() >= start or state.deadline_of(other) > now:
+            if other_id == ticket_id or other.place() >= start or state.deadline_of(other) > now:
                 continue
             if not flexible and ticket.is_priority and not other.is_priority:
                 continue  # legal priority goes first in its own line

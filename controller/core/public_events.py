@@ -25,6 +25,12 @@ PUBLIC_FIELDS: Mapping[str, tuple[str, ...]] = {
     "ticket.issued": ("ticket", "number", "agency"),
     "ticket.ready": ("ticket", "number", "agency"),
     "ticket.abandoned": ("ticket", "number", "agency"),
+    # a number from a phone: checked in (the hall's waiting count grows), moved back, held aside, expired
+    "ticket.checked_in": ("ticket", "number", "agency"),
+    "ticket.postponed": ("ticket", "number", "agency"),
+    "ticket.turn_passed": ("ticket", "number", "agency"),
+    "ticket.expired": ("ticket", "number", "agency"),
+    "ticket.rejoined": ("ticket", "number", "agency"),
     "ticket.called": _AT_A_COUNTER,
     "ticket.recalled": _AT_A_COUNTER,
     "ticket.no_show": _AT_A_COUNTER,

@@ -25,6 +25,7 @@ __all__ = [
     "Counter",
     "PlannedShift",
     "Procedure",
+    "RemoteRules",
     "Site",
     "Targets",
     "parse_site",
@@ -34,7 +35,8 @@ AGENCY_ROLES = ("service", "fee", "result", "guidance")
 # The keys each table of a site file may have: anything else is a typo (a misspelt `standby` or
 # `on_the_spot_min` would otherwise be dropped silently and the site run half-configured).
 _KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"site", "arrivals", "agency", "procedure", "counter", "device", "voice", "scenario", "feedback"}),
+    "": frozenset({"site", "arrivals", "agency", "procedure", "counter", "device", "voice", "scenario",
+                   "feedback", "remote"}),
     "site": frozenset({
         "id", "name", "name_en", "level", "timezone", "hours", "expected_daily_visits",
         "wait_target_transaction_min", "wait_target_visit_min", "satisfaction_target", "rating_levels",
@@ -49,6 +51,8 @@ _KEYS: dict[str, frozenset[str]] = {
                             "on_the_spot_min", "fee", "step_only", "papers"}),
     "counter": frozenset({"id", "ids", "serves", "priority", "standby", "fixed", "breaks", "standby_plan"}),
     "standby_plan": frozenset({"from", "to", "serves"}),
+    "remote": frozenset({"share", "per_person_day", "per_person_agency", "code_ttl_min", "code_attempts",
+                         "code_lock_min", "grace_min", "more_time_places"}),
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -138,6 +142,20 @@ class ArrivalProfile:
     abandon_after_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteRules:
+    """Numbers taken from a phone (`[remote]` in the site file): limits, codes, the held-aside grace."""
+
+    share: float = 0.5               # of each agency's half-hour capacity; 0: no numbers from phones
+    per_person_day: int = 2          # numbers one phone may take a day, at this site
+    per_person_agency: int = 1       # ... of them for one agency
+    code_ttl_s: float = 5 * 60       # a texted one-time code is good this long
+    code_attempts: int = 5           # wrong codes before the phone is locked
+    code_lock_s: float = 15 * 60
+    grace_s: float = 10 * 60         # held aside this long after its turn passed, then expired
+    more_time_places: int = 3        # "I need more time" moves the place back this many places, once
+
+
 @dataclass(frozen=True)
 class Site:
     """One service centre: everything the core needs to know about it."""
@@ -166,6 +184,7 @@ class Site:
     fee_procedure: str | None = None
     result_procedure: str | None = None
     name_en: str = ""
+    remote: RemoteRules = RemoteRules()
     devices: tuple[Any, ...] = ()
     # reasons at a low rating, feedback and complaints (the [feedback] table)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
@@ -431,7 +450,23 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         fee_procedure=fee_procedure,
         result_procedure=result_procedure,
         feedback=feedback,
+        remote=_parse_remote(r, data),
         raw=data,
+    )
+
+
+def _parse_remote(r: _Reader, data: Mapping[str, Any]) -> RemoteRules:
+    table = r.table(data, "remote", "remote") if "remote" in data else {}
+    r.known_keys(table, "remote", "remote")
+    return RemoteRules(
+        share=r.number(table, "share", "remote", default=0.5, low=0, high=1),
+        per_person_day=r.integer(table, "per_person_day", "remote", default=2, low=1, high=20),
+        per_person_agency=r.integer(table, "per_person_agency", "remote", default=1, low=1, high=20),
+        code_ttl_s=60 * r.number(table, "code_ttl_min", "remote", default=5, low=1, high=60),
+        code_attempts=r.integer(table, "code_attempts", "remote", default=5, low=1, high=20),
+        code_lock_s=60 * r.number(table, "code_lock_min", "remote", default=15, low=1, high=24 * 60),
+        grace_s=60 * r.number(table, "grace_min", "remote", default=10, low=0, high=120),
+        more_time_places=r.integer(table, "more_time_places", "remote", default=3, low=1, high=50),
     )
 
 

@@ -9,12 +9,13 @@ the same state.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from controller.core.clock import local_hour
+from controller.core.clock import local_half_hour, local_hour
 from controller.core.events import EVENT_TYPES, Event
 from controller.core.queues import AgencyQueue
 from controller.core.service_times import ServiceTimes
@@ -28,7 +29,9 @@ _WAITING = (TicketState.WAITING, TicketState.HELD)  # Ticket.is_waiting
 _INERT_FOR_ENFORCEMENT = frozenset({"ticket.started", "ticket.recalled", "rating.recorded", "rating.reasons",
                                     "device.changed"})
 _ROUTING_EVENTS = frozenset({"day.started", "ticket.issued", "ticket.called", "ticket.no_show", "ticket.finished",
-                             "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed"})
+                             "ticket.transferred", "ticket.ready", "ticket.abandoned", "counter.changed",
+                             "ticket.checked_in", "ticket.postponed", "ticket.turn_passed", "ticket.expired",
+                             "ticket.rejoined"})
 
 
 class SiteState:
@@ -46,6 +49,13 @@ class SiteState:
         self.directed: dict[int, list[str]] = defaultdict(list)  # transfers to one counter
         self.pending: dict[str, float] = {}   # HELD/BACK_OFFICE/EARLY ticket -> ready_at
         self.early: dict[str, dict[str, float]] = defaultdict(dict)  # agency -> EARLY ticket -> slot
+        # Remote numbers (controller/core/remote.py): agency -> AWAY ticket -> its place; held-aside
+        # ticket -> when it expires; agency -> the latest place called there (a turn passes at it);
+        # (agency, local half hour) -> remote numbers taken then.
+        self.away: dict[str, dict[str, float]] = defaultdict(dict)
+        self.expiring: dict[str, float] = {}
+        self.called_place: dict[str, float] = {}
+        self.remote_taken: dict[tuple[str, int], int] = defaultdict(int)
         self.next_number: dict[str, int] = {a.id: a.first_number for a in site.agencies.values()}
         self.issued_per_agency: dict[str, int] = defaultdict(int)
         self.idempotency: dict[str, str] = {}
@@ -91,6 +101,11 @@ class SiteState:
             "ticket.transferred": self._transferred,
             "ticket.ready": self._ready,
             "ticket.abandoned": self._abandoned,
+            "ticket.checked_in": self._checked_in,
+            "ticket.postponed": self._postponed,
+            "ticket.turn_passed": self._turn_passed,
+            "ticket.expired": self._expired,
+            "ticket.rejoined": self._rejoined,
             "counter.changed": self._counter_changed,
             "rating.recorded": self._rating,
             "rating.reasons": self._rating_reasons,
@@ -129,6 +144,9 @@ class SiteState:
         if ticket.appointment_pending:
             assert ticket.slot_at is not None
             deadline = min(deadline, ticket.slot_at + self.site.appointment_grace_s)
+        if ticket.remote_pending:
+            # In line at its place: the deadline of a walk-in who joined then (the targets count from check-in).
+            deadline = min(deadline, ticket.place() + targets.transaction_wait_s)
         return deadline
 
     def _enqueue(self, ticket: Ticket, now: float) -> None:
@@ -161,6 +179,10 @@ class SiteState:
         if ticket.appointment_pending:
             assert ticket.slot_at is not None
             deadline = min(deadline, ticket.slot_at + self.site.appointment_grace_s)
+        if ticket.remote_pending:
+            place = ticket.place()
+            deadline = min(deadline, place + targets.transaction_wait_s)
+            start = place  # its place in line is kept from when it was taken
         self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order)
 
     def _count_call(self, ticket: Ticket, slot: int) -> None:
@@ -235,6 +257,8 @@ class SiteState:
                 line.remove(ticket.id)
         self.pending.pop(ticket.id, None)
         self.early[ticket.agency].pop(ticket.id, None)
+        self.away[ticket.agency].pop(ticket.id, None)
+        self.expiring.pop(ticket.id, None)
 
     def _issued(self, event: Event) -> None:
         d = event.data
@@ -263,11 +287,23 @@ class SiteState:
         key = d.get("idempotency_key")
         if key:
             self.idempotency[key] = ticket.id
+        if d.get("away"):
+            ticket.state = TicketState.AWAY
+            ticket.place_at = event.at
+            ticket.travel_s = float(d.get("travel_s", 0.0))
+            self.away[ticket.agency][ticket.id] = event.at
+            self.remote_taken[(ticket.agency, local_half_hour(event.at, self.site.utc_offset_s))] += 1
+            return
         self._enqueue(ticket, event.at)
 
     def _called(self, event: Event) -> None:
         ticket = self.tickets[event.data["ticket"]]
         counter = self.counters[event.data["counter"]]
+        if ticket.priority is None and ticket.target_counter is None and ticket.state is TicketState.WAITING:
+            # Called at this place: away numbers placed before it have had their turn (remote.py).
+            place = ticket.place()
+            if place > self.called_place.get(ticket.agency, -math.inf):
+                self.called_place[ticket.agency] = place
         waited = ticket.waited(event.at)
         self._dequeue(ticket)
         ticket.tx_waited_before = waited
@@ -391,6 +427,39 @@ class SiteState:
         ticket.transaction_waits.append(waited)
         ticket.visit_waited += waited
         ticket.state = TicketState.ABANDONED
+
+    def _checked_in(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        self.away[ticket.agency].pop(ticket.id, None)
+        self.expiring.pop(ticket.id, None)
+        ticket.checked_in_at = event.at
+        ticket.turn_passed_at = ticket.expires_at = None
+        self._enqueue(ticket, event.at)  # its wait clock starts now, at the place it kept
+
+    def _postponed(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        ticket.place_at = float(event.data["place_at"])
+        ticket.more_time = True
+        self.away[ticket.agency][ticket.id] = ticket.place_at
+
+    def _turn_passed(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        ticket.turn_passed_at = event.at
+        ticket.expires_at = float(event.data["until"])
+        self.expiring[ticket.id] = ticket.expires_at
+
+    def _expired(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        self._dequeue(ticket)
+        ticket.state = TicketState.NO_SHOW  # never came: it waited nowhere, so no wait is counted
+
+    def _rejoined(self, event: Event) -> None:
+        ticket = self.tickets[event.data["ticket"]]
+        ticket.state = TicketState.AWAY
+        ticket.rejoined = True
+        ticket.place_at = event.at
+        ticket.turn_passed_at = ticket.expires_at = None
+        self.away[ticket.agency][ticket.id] = event.at
 
     def _counter_changed(self, event: Event) -> None:
         d = event.data

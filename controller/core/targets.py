@@ -41,6 +41,7 @@ from typing import Any
 from controller.core.clock import local_seconds
 from controller.core.estimator import Forecast
 from controller.core.events import Event
+from controller.core.remote import expires_next, remote_tick
 from controller.core.site import Counter
 from controller.core.state import SiteState
 from controller.core.tickets import CounterState, CounterStatus, Ticket, TicketState
@@ -159,6 +160,7 @@ def enforce(state: SiteState, now: float, forecast: Forecast) -> list[Event]:
         ticket = state.tickets[tid]
         events.append(Event("ticket.ready", now, {"ticket": tid, "number": ticket.number,
                                                   "agency": ticket.agency}))
+    events.extend(remote_tick(state, now))
     events.extend(_breaches(state, now))
     at_risk_agencies = _at_risk(state, now, forecast, events)
     events.extend(_planned_standby(state, now))
@@ -174,7 +176,7 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
     tick every second and the simulator at any moment, and both pay only for
     ticks where something can change.
     """
-    due = min(state.pending.values(), default=math.inf)
+    due = min(min(state.pending.values(), default=math.inf), expires_next(state))
     timer = state.next_timer()
     if timer is not None:
         # Tickets wait: predictions move once a service runs over; such slow drift is looked at

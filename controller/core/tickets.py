@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 PRIORITY_CLASSES = ("elderly", "pregnant", "disabled", "child", "merit")
-CHANNELS = ("kiosk", "appointment", "online", "staff")
+CHANNELS = ("kiosk", "appointment", "online", "staff", "remote")
 OUTCOMES = ("done", "incomplete", "rejected")
 
 
@@ -24,6 +24,7 @@ class TicketState(StrEnum):
     """Where a ticket is. Every issued ticket is in exactly one of these."""
 
     WAITING = "waiting"          # in a queue, ready to be called
+    AWAY = "away"                # a number taken from a phone: holds its place, never called until checked in
     EARLY = "early"              # an appointment checked in before its slot: joins the queue at the slot
     HELD = "held"                # missed its call; back in the queue after a hold
     CALLED = "called"            # called to a counter, not yet served
@@ -79,6 +80,14 @@ class Ticket:
     at_risk: bool = False
     breached_tx: bool = False
     breached_visit: bool = False
+    # A number taken from a phone (channel "remote"): its place in line, kept while away.
+    place_at: float | None = None      # the key of its place: when taken (moved back once by "more time")
+    travel_s: float = 0.0              # the trip the citizen said it takes (the "come now" text allows it)
+    checked_in_at: float | None = None
+    turn_passed_at: float | None = None  # AWAY, and a ticket placed after it was called: held aside
+    expires_at: float | None = None      # ... until then; not checked in by then: expired
+    more_time: bool = False            # "I need more time" used (once)
+    rejoined: bool = False             # expired and rejoined at the back (once)
 
     @property
     def is_priority(self) -> bool:
@@ -91,6 +100,22 @@ class Ticket:
         A no-show or a transfer ends that promise: the ticket then waits like any other.
         """
         return self.slot_at is not None and self.step == 0 and self.no_shows == 0 and self.transfers == 0
+
+    @property
+    def remote_pending(self) -> bool:
+        """A number from a phone whose place in line still holds: its first call, no no-show, no transfer."""
+        return self.place_at is not None and self.step == 0 and self.no_shows == 0 and self.transfers == 0
+
+    def place(self) -> float:
+        """The key of its place in line: when the citizen joined (the fairness rule, README).
+
+        A walk-in joined when its wait clock started; a remote number when it was taken,
+        although its wait clock (what the targets count) starts at check-in.
+        """
+        if self.remote_pending:
+            assert self.place_at is not None
+            return self.place_at
+        return self.effective_start()
 
     @property
     def is_open(self) -> bool:

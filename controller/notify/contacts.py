@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     PRIMARY KEY (site, ticket)
 ) WITHOUT ROWID;
 """
+# Added with numbers taken from a phone: a file written before gets the column (default: not sent).
+_COME = "come INTEGER NOT NULL DEFAULT 0"  # a number away from the hall was texted "come now"
 
 
 @dataclass(slots=True)
@@ -46,6 +48,7 @@ class Contact:
     armed: bool
     ahead_sent: bool = False
     called: set[int] = field(default_factory=set)
+    come_sent: bool = False
 
 
 class ContactBook(SqliteFile):
@@ -58,6 +61,13 @@ class ContactBook(SqliteFile):
 
     async def __aenter__(self) -> ContactBook:
         await self._start()
+
+        def migrate() -> None:
+            db = self._db()
+            if "come" not in {row[1] for row in db.execute("PRAGMA table_info(contacts)")}:
+                db.execute(f"ALTER TABLE contacts ADD COLUMN {_COME}")
+
+        await self._run(migrate)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -70,12 +80,13 @@ class ContactBook(SqliteFile):
         def read() -> list[Contact]:
             marks = ",".join("?" * len(wanted))
             rows = self._db().execute(
-                f"SELECT site, ticket, phone, day, armed, ahead, called FROM contacts WHERE site IN ({marks})",
+                f"SELECT site, ticket, phone, day, armed, ahead, called, come FROM contacts WHERE site IN ({marks})",
                 wanted,
             ).fetchall()
             return [
-                Contact(site, ticket, phone, day, bool(armed), bool(ahead), {int(c) for c in called.split(",") if c})
-                for site, ticket, phone, day, armed, ahead, called in rows
+                Contact(site, ticket, phone, day, bool(armed), bool(ahead), {int(c) for c in called.split(",") if c},
+                        bool(come))
+                for site, ticket, phone, day, armed, ahead, called, come in rows
             ]
 
         return await self._run(read) if wanted else []
@@ -83,8 +94,10 @@ class ContactBook(SqliteFile):
     async def save(self, contact: Contact) -> None:
         """Store (or update) a contact; durable when this returns."""
         row = (contact.site, contact.ticket, contact.phone, contact.day, int(contact.armed), int(contact.ahead_sent),
-               ",".join(str(c) for c in sorted(contact.called)))
-        await self._run(lambda: self._db().execute("INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+               ",".join(str(c) for c in sorted(contact.called)), int(contact.come_sent))
+        await self._run(lambda: self._db().execute(
+            "INSERT OR REPLACE INTO contacts (site, ticket, phone, day, armed, ahead, called, come) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
 
     async def delete(self, site: str, ticket: str) -> None:
         """Forget a ticket's number."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from controller.core.clock import local_day
+from controller.core.tickets import TicketState
 from controller.notify.contacts import Contact, ContactBook
 from controller.notify.planner import Due, armed_at_issue, plan
 from controller.notify.stats import NotifyStats
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 WORKERS: Final = 4          # a slow gateway delays at most this many texts at once
 PURGE_EVERY_S: Final = 30.0
+AWAY_REVIEW_S: Final = 10.0  # how often numbers away from the hall are looked at for "come now"
 QUEUE_SIZE: Final = 10_000
 
 
@@ -69,6 +71,7 @@ class NotifyService:
         for _ in range(WORKERS):
             self._spawn(self._work())
         self._spawn(self._purge_loop())
+        self._spawn(self._away_loop())
         for site_id, runtime in self.controller.runtimes.items():
             runtime.listeners.append(self._on_committed)
             self.review(site_id)
@@ -133,7 +136,7 @@ class NotifyService:
         runtime = self.controller.runtimes.get(site_id)
         if not held or runtime is None:
             return
-        result = plan(runtime.floor, list(held.values()))
+        result = plan(runtime.floor, list(held.values()), runtime.clock())
         for contact in result.finished:
             held.pop(contact.ticket, None)
             self._spawn(self._delete(contact))
@@ -142,6 +145,8 @@ class NotifyService:
             if due.kind == "called" and due.counter is not None:
                 due.contact.called.add(due.counter)
                 due.contact.ahead_sent = True  # a "3 ahead" after the call is moot
+            elif due.kind == "come":
+                due.contact.come_sent = True
             else:
                 due.contact.ahead_sent = True
             try:
@@ -185,6 +190,25 @@ class NotifyService:
                 continue
             if removed:
                 log.info("deleted %d phone numbers of past days", removed)
+
+    async def _away_loop(self) -> None:
+        # "come now" follows the clock, not only the events: look again at sites with numbers away
+        while True:
+            await asyncio.sleep(AWAY_REVIEW_S)
+            for site_id, held in list(self.contacts.items()):
+                runtime = self.controller.runtimes.get(site_id)
+                if runtime is None or not any(t in runtime.floor.state.tickets
+                                              and runtime.floor.state.tickets[t].state is TicketState.AWAY
+                                              for t in held):
+                    continue
+                try:
+                    self.review(site_id)
+                except Exception:
+                    log.exception("site %s: could not plan texts", site_id)
+
+    async def send_now(self, phone: str, text: str) -> None:
+        """Send one text at once, outside the queue (a one-time code); DeviceError/ValueError when it fails."""
+        await self.sender.send(TextMessage(phone, text))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="motcua-notify")

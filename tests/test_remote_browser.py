@@ -1,0 +1,85 @@
+"""Numbers from a phone in headless Chromium: take one on /q at a phone's size (the code comes from a real
+local SMS gateway), then check it in at the kiosk by "scanning" its QR (the scanner types the code as
+keystrokes, then Enter), and see a wrong code refused in Vietnamese first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ViewportSize
+
+from tests.devices_support import COMMUNE
+from tests.server import ServerProcess, serve_process
+from tests.sms_gateway import Gateway, sms_gateway
+from tests.test_pages_browser import KIOSK_VIEW, browser, check_screenshot, open_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+__all__ = ["browser"]  # the Chromium fixture, shared with the other page tests
+PHONE_VIEW: ViewportSize = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Gateway]]:
+    with sms_gateway() as gateway, serve_process(COMMUNE, tmp_path_factory.mktemp("q"), "--sms",
+                                                 f"webhook:{gateway.url}") as server:
+        yield server, gateway
+
+
+def test_take_a_number_on_a_phone_then_scan_it_at_the_kiosk(browser: Browser,
+                                                             served: tuple[ServerProcess, Gateway]) -> None:
+    server, gateway = served
+    phone_context = browser.new_context(viewport=PHONE_VIEW, is_mobile=True, has_touch=True)
+    kiosk_context = browser.new_context(viewport=KIOSK_VIEW)
+    try:
+        page = open_page(phone_context, f"{server.url}/q/xa")
+        assert "Lấy số từ điện thoại" in page.inner_text("h1")
+        page.fill("#search", "khai sinh")
+        page.click("button.procedure[data-procedure=ht-khai-sinh]")
+        page.wait_for_selector("#details:not(.hidden)")
+        assert page.inner_text("#wait")  # the predicted wait (or why there is none)
+        page.click("button.travel[data-travel='20']")
+        page.fill("#phone", "0912 345 678")
+        page.click("#send-code")
+        page.wait_for_selector("#code-field:not(.hidden)")
+        gateway.wait_for(1)
+        match = re.search(r"\b(\d{6})\b", gateway.texts("0912345678")[-1])
+        assert match
+        page.fill("#code", match.group(1))
+        page.click("#take")
+        page.wait_for_selector("#s-ticket:not(.hidden)")
+        number = page.inner_text("#number").strip()
+        check_in = page.inner_text("#check-code").strip()
+        assert check_in.startswith(f"{number}-") and page.is_visible("#qr svg")
+        assert "Đang giữ chỗ" in page.inner_text("#status")
+        assert page.input_value("#phone") == ""  # nothing of the phone stays on the page
+        check_screenshot(page, "remote-phone-ticket", PHONE_VIEW)
+        page.click("#more-time")
+        page.wait_for_selector("#more-time.hidden", state="attached")  # once only
+        page.reload()
+        page.wait_for_selector("#s-ticket:not(.hidden)")  # kept in this browser
+        assert page.inner_text("#number").strip() == number
+
+        kiosk = open_page(kiosk_context, f"{server.url}/kiosk/xa?kiosk=k1&key=kiosk-demo")
+        wrong = "ABCDEF" if not check_in.endswith("ABCDEF") else "ABCDEG"
+        kiosk.keyboard.type(f"{number}-{wrong}", delay=5)  # not this number's code: refused, nothing changes
+        kiosk.keyboard.press("Enter")
+        kiosk.wait_for_selector("#remote-error:not(.hidden)")
+        assert kiosk.inner_text("#remote-error").startswith(f"Mã không khớp với số {number}")
+        kiosk.click(".back-start >> visible=true")
+        kiosk.wait_for_selector("#s-start:not(.hidden)")
+        kiosk.keyboard.type(check_in, delay=5)  # the 2D scanner types the QR's text, then Enter
+        kiosk.keyboard.press("Enter")
+        kiosk.wait_for_selector("#s-ticket:not(.hidden)")
+        assert kiosk.inner_text("#ticket-number").strip() == number
+        assert "Đã xác nhận có mặt" in kiosk.inner_text("#remote-notice")
+        check_screenshot(kiosk, "remote-kiosk-check-in", KIOSK_VIEW)
+
+        page.reload()
+        page.wait_for_selector("#s-ticket:not(.hidden)")
+        assert "Đã xác nhận có mặt" in page.inner_text("#status")
+    finally:
+        phone_context.close()
+        kiosk_context.close()

@@ -1,0 +1,76 @@
+"""One-time codes and the remote book, offline: expiry, wrong tries and the lock; a phone kept only as a
+keyed hash of the day, erased with the day; check-in codes stable across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from controller.core.errors import DomainError
+from controller.core.site import RemoteRules
+from controller.remote.book import CHECK_CODE_ALPHABET, RemoteBook
+from controller.remote.codes import CodeBook, PhoneLocked
+
+RULES = RemoteRules(code_ttl_s=300, code_attempts=3, code_lock_s=900)
+PHONE = "0912345678"
+
+
+def _refused(book: CodeBook, code: str, now: float) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        book.check("p", code, RULES, now)
+    return refused.value
+
+
+def test_a_code_works_once_within_its_time() -> None:
+    book = CodeBook()
+    code = book.issue("p", RULES, 0.0)
+    assert len(code) == 6 and code.isdigit()
+    book.check("p", code, RULES, 299.0)
+    assert _refused(book, code, 299.5).code == "code_expired"  # spent
+    late = book.issue("p", RULES, 1000.0)
+    assert _refused(book, late, 1300.0).code == "code_expired"  # 5 minutes are over
+
+
+def test_wrong_codes_lock_the_phone_whatever_it_asks_meanwhile() -> None:
+    book = CodeBook()
+    code = book.issue("p", RULES, 0.0)
+    wrong = "000000" if code != "000000" else "111111"
+    assert "còn 2 lần" in _refused(book, wrong, 1.0).message
+    assert _refused(book, wrong, 2.0).code == "wrong_code"
+    locked = _refused(book, wrong, 3.0)
+    assert isinstance(locked, PhoneLocked) and locked.status == 429 and locked.retry_after_s == 900
+    assert _refused(book, code, 4.0).code == "phone_locked"  # the right code no longer helps
+    with pytest.raises(PhoneLocked):
+        book.issue("p", RULES, 500.0)
+    fresh = book.issue("p", RULES, 904.0)  # the lock is over
+    book.check("p", fresh, RULES, 905.0)
+    book.issue("other", RULES, 0.0)  # another phone was never locked
+
+
+def test_the_book_keeps_a_keyed_hash_of_the_day_and_erases_it_with_the_day(tmp_path: Path) -> None:
+    async def run() -> None:
+        path = tmp_path / "remote.db"
+        async with RemoteBook(path) as book:
+            person = await book.person("xa", "2026-01-05", PHONE)
+            assert person == await book.person("xa", "2026-01-05", PHONE) != await book.person("xa", "2026-01-06",
+                                                                                                PHONE)
+            await book.reserve("xa", "2026-01-05", person, "HT", "r-1")
+            await book.settle("xa", "r-1", "20260105-1001")
+            await book.reserve("xa", "2026-01-05", person, "CTH", "r-2")
+            await book.settle("xa", "r-2", None)  # refused: no longer counts
+            assert await book.agencies_taken("xa", "2026-01-05", person) == ["HT"]
+            code = book.check_code("xa", "20260105-1001")
+            assert len(code) == 6 and set(code) <= set(CHECK_CODE_ALPHABET)
+        assert PHONE.encode() not in path.read_bytes()
+        async with RemoteBook(path) as book:  # after a restart: the same counts, hashes and codes
+            assert book.check_code("xa", "20260105-1001") == code
+            assert await book.person("xa", "2026-01-05", PHONE) == person
+            assert await book.agencies_taken("xa", "2026-01-05", person) == ["HT"]
+            assert await book.purge([("xa", "2026-01-06")]) == 2  # the 5th: its take and its key
+            assert await book.agencies_taken("xa", "2026-01-05", person) == []
+            assert await book.person("xa", "2026-01-05", PHONE) != person  # the old key is gone for good
+        assert person.encode() not in path.read_bytes()  # overwritten, not only unlinked (secure_delete)
+
+    asyncio.run(run())
