@@ -28,6 +28,7 @@ HANDLERS: dict[str, str] = {
     "printer": "devices.printer.cli:run",
     "hall": "counter_display.hall_native:run",
     "mqtt-config": "controller.mqtt_config:run",
+    "config": "controller.config_cli:run",
 }
 
 
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the floor controller")
-    serve.add_argument("--site", required=True, help="site or province TOML file")
+    serve.add_argument("--config", default=None,
+                       help="configuration file (/etc/motcua/motcua.toml): a key per flag, flags given here win")
+    serve.add_argument("--site", default=None, help="site or province TOML file (required, here or in --config)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="data")
@@ -188,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     ptest.add_argument("--width-mm", type=int, default=80, choices=[58, 80])
     ptest.add_argument("--text-only", action="store_true")
 
+    config = sub.add_parser("config", help="the serve configuration file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a configuration file as `serve --config` would, and exit")
+    check.add_argument("--config", required=True, help="the configuration file (/etc/motcua/motcua.toml)")
+
     hall = sub.add_parser("hall", help="native (pygame) hall display")
     hall.add_argument("--url", required=True)
     hall.add_argument("--site", required=True)
@@ -214,7 +222,16 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve" and args.config:
+        from controller.config_file import ConfigError, with_config
+
+        try:
+            args = with_config(parser, argv, args.config)
+        except ConfigError as exc:
+            print(f"motcua serve: {exc}", file=sys.stderr)
+            return 2
     return _handler(args.command)(args)
 
 
