@@ -29,6 +29,8 @@ HANDLERS: dict[str, str] = {
     "hall": "counter_display.hall_native:run",
     "mqtt-config": "controller.mqtt_config:run",
     "config": "controller.config_cli:run",
+    "backup": "controller.ops.cli:run_backup",
+    "restore": "controller.ops.cli:run_restore",
 }
 
 
@@ -195,6 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a configuration file as `serve --config` would, and exit")
     check.add_argument("--config", required=True, help="the configuration file (/etc/motcua/motcua.toml)")
+
+    backup = sub.add_parser("backup", help="consistent copy of the data dir's store while the controller runs")
+    backup.add_argument("--data-dir", default=None, help="the data dir (default: the --config file's, else data)")
+    backup.add_argument("--config", default=None, help="take the data dir from this serve configuration file")
+    where = backup.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", default=None, help="the backup folder to make (missing or empty)")
+    where.add_argument("--into", default=None, help="make ROOT/motcua-YYYYMMDDTHHMMSSZ here (a schedule's backups)")
+    backup.add_argument("--keep", type=int, default=14, help="with --into: keep the newest N backups (default 14)")
+
+    restore = sub.add_parser("restore", help="restore a backup into an empty data dir")
+    restore.add_argument("--from", dest="source", required=True, help="the backup folder")
+    restore.add_argument("--data-dir", required=True, help="an empty (or missing) data dir")
 
     hall = sub.add_parser("hall", help="native (pygame) hall display")
     hall.add_argument("--url", required=True)
