@@ -5,12 +5,11 @@ Its file and worker thread are a SqliteFile (controller/store/sqlite_file.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from controller.store.base import StoredEvent
+from controller.store.base import StoredEvent, decode_body, encode_body
 from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["SqliteEventStore"]
@@ -58,7 +57,7 @@ class SqliteEventStore(SqliteFile):
             first = self._next_seq(site)
             rows = [
                 (site, first + i, day, str(body["type"]), float(body["at"]),
-                 json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+                 encode_body(body))
                 for i, body in enumerate(events)
             ]
             db.execute("BEGIN IMMEDIATE")
@@ -76,7 +75,7 @@ class SqliteEventStore(SqliteFile):
         return await self._run(write)
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[StoredEvent]:
-        return [StoredEvent(seq=int(s), day=str(d), body=json.loads(b)) for s, d, b in self._db().execute(sql, args)]
+        return [StoredEvent(seq=int(s), day=str(d), body=decode_body(b)) for s, d, b in self._db().execute(sql, args)]
 
     async def read_day(self, site: str, day: str) -> list[StoredEvent]:
         return await self._run(
