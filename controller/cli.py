@@ -31,6 +31,7 @@ HANDLERS: dict[str, str] = {
     "config": "controller.config_cli:run",
     "backup": "controller.ops.cli:run_backup",
     "restore": "controller.ops.cli:run_restore",
+    "archive": "controller.ops.cli:run_archive",
 }
 
 
@@ -209,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="restore a backup into an empty data dir")
     restore.add_argument("--from", dest="source", required=True, help="the backup folder")
     restore.add_argument("--data-dir", required=True, help="an empty (or missing) data dir")
+
+    archive = sub.add_parser("archive", help="move old days of the SQLite event log into monthly compressed files")
+    archive.add_argument("--data-dir", default=None, help="the data dir (default: the --config file's, else data)")
+    archive.add_argument("--config", default=None, help="take the data dir from this serve configuration file")
+    archive.add_argument("--keep-days", type=int, default=62, help="days kept in the live log (default 62)")
+    archive.add_argument("--before", default=None, help="archive the days before this date YYYY-MM-DD instead")
 
     hall = sub.add_parser("hall", help="native (pygame) hall display")
     hall.add_argument("--url", required=True)

@@ -13,6 +13,7 @@ What a backup holds, and what it leaves out on purpose (README, "Backups"):
                      (after a restore everyone logs in again)
     appointments.db  the appointment book
     mqtt/secrets.toml  the device passwords of the embedded broker
+    archive/         the archived months of the event log (controller/store/archive.py)
     manifest.json    what was copied, when, each file's SHA-256 and each site's last event
 
 contacts.db (phone numbers of today's tickets) is never copied: a number must
@@ -32,6 +33,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from controller.store.archive import ARCHIVE_DIR
 
 __all__ = ["BACKUP_NAME", "DATABASES", "BackupError", "Manifest", "backup", "backup_into", "read_manifest", "restore"]
 
@@ -123,7 +126,8 @@ def backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> Manifes
         for name in DATABASES:
             if (data_dir / name).is_file():
                 _copy_database(data_dir / name, work / name)
-        for relative in PLAIN_FILES:
+        archived = sorted(p.relative_to(data_dir) for p in (data_dir / ARCHIVE_DIR).rglob("*.jsonl.gz"))
+        for relative in (*PLAIN_FILES, *archived):
             if (data_dir / relative).is_file():
                 (work / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(data_dir / relative, work / relative)

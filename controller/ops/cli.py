@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controller.ops.backup import BackupError, backup, backup_into, restore
 
-__all__ = ["data_dir_of", "run_backup", "run_restore"]
+__all__ = ["data_dir_of", "run_archive", "run_backup", "run_restore"]
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
@@ -56,4 +56,32 @@ def run_restore(args: argparse.Namespace) -> int:
     print(f"OK: đã khôi phục / restored {args.source} ({manifest['made_at']}) vào / into {args.data_dir}")
     print("  số điện thoại (contacts.db) không có trong bản sao lưu; mọi người đăng nhập lại / "
           "phone numbers are not in backups; everyone logs in again")
+    return 0
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    """Move the days older than --keep-days out of the live log into monthly compressed files."""
+    import datetime as dt
+
+    from controller.config_file import ConfigError
+    from controller.store.archive import archive_days
+
+    try:
+        events_db = data_dir_of(args) / "events.db"
+        if not events_db.is_file():
+            raise BackupError(f"{events_db}: không có nhật ký sự kiện / no event log")
+        if args.keep_days < 1:
+            raise BackupError(f"--keep-days phải >= 1 / must be >= 1, got {args.keep_days}")
+        try:
+            before = (dt.date.fromisoformat(args.before) if args.before
+                      else dt.date.today() - dt.timedelta(days=args.keep_days))
+        except ValueError:
+            raise BackupError(f"--before phải là YYYY-MM-DD / must be a date YYYY-MM-DD: {args.before!r}") from None
+        moved = archive_days(events_db, before)
+    except (BackupError, ConfigError, OSError) as exc:
+        print(f"motcua archive: {exc}", file=sys.stderr)
+        return 2
+    total = sum(len(days) for days in moved.values())
+    print(f"OK: đã lưu trữ / archived {total} ngày / days"
+          + "".join(f"\n  {site}: {days[0]} … {days[-1]}" for site, days in sorted(moved.items())))
     return 0
