@@ -32,6 +32,7 @@ HANDLERS: dict[str, str] = {
     "backup": "controller.ops.cli:run_backup",
     "restore": "controller.ops.cli:run_restore",
     "archive": "controller.ops.cli:run_archive",
+    "doctor": "controller.ops.doctor:run",
 }
 
 
@@ -216,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("--config", default=None, help="take the data dir from this serve configuration file")
     archive.add_argument("--keep-days", type=int, default=62, help="days kept in the live log (default 62)")
     archive.add_argument("--before", default=None, help="archive the days before this date YYYY-MM-DD instead")
+
+    doctor = sub.add_parser("doctor", help="on-site diagnosis: OK/WARN/FAIL per check, exit 0/1/2")
+    doctor.add_argument("--config", default="/etc/motcua/motcua.toml", help="the serve configuration file")
 
     hall = sub.add_parser("hall", help="native (pygame) hall display")
     hall.add_argument("--url", required=True)
