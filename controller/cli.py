@@ -28,6 +28,11 @@ HANDLERS: dict[str, str] = {
     "printer": "devices.printer.cli:run",
     "hall": "counter_display.hall_native:run",
     "mqtt-config": "controller.mqtt_config:run",
+    "config": "controller.config_cli:run",
+    "backup": "controller.ops.cli:run_backup",
+    "restore": "controller.ops.cli:run_restore",
+    "archive": "controller.ops.cli:run_archive",
+    "doctor": "controller.ops.doctor:run",
 }
 
 
@@ -37,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the floor controller")
-    serve.add_argument("--site", required=True, help="site or province TOML file")
+    serve.add_argument("--config", default=None,
+                       help="configuration file (/etc/motcua/motcua.toml): a key per flag, flags given here win")
+    serve.add_argument("--site", default=None, help="site or province TOML file (required, here or in --config)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="data")
@@ -188,6 +195,32 @@ def build_parser() -> argparse.ArgumentParser:
     ptest.add_argument("--width-mm", type=int, default=80, choices=[58, 80])
     ptest.add_argument("--text-only", action="store_true")
 
+    config = sub.add_parser("config", help="the serve configuration file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a configuration file as `serve --config` would, and exit")
+    check.add_argument("--config", required=True, help="the configuration file (/etc/motcua/motcua.toml)")
+
+    backup = sub.add_parser("backup", help="consistent copy of the data dir's store while the controller runs")
+    backup.add_argument("--data-dir", default=None, help="the data dir (default: the --config file's, else data)")
+    backup.add_argument("--config", default=None, help="take the data dir from this serve configuration file")
+    where = backup.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", default=None, help="the backup folder to make (missing or empty)")
+    where.add_argument("--into", default=None, help="make ROOT/motcua-YYYYMMDDTHHMMSSZ here (a schedule's backups)")
+    backup.add_argument("--keep", type=int, default=14, help="with --into: keep the newest N backups (default 14)")
+
+    restore = sub.add_parser("restore", help="restore a backup into an empty data dir")
+    restore.add_argument("--from", dest="source", required=True, help="the backup folder")
+    restore.add_argument("--data-dir", required=True, help="an empty (or missing) data dir")
+
+    archive = sub.add_parser("archive", help="move old days of the SQLite event log into monthly compressed files")
+    archive.add_argument("--data-dir", default=None, help="the data dir (default: the --config file's, else data)")
+    archive.add_argument("--config", default=None, help="take the data dir from this serve configuration file")
+    archive.add_argument("--keep-days", type=int, default=62, help="days kept in the live log (default 62)")
+    archive.add_argument("--before", default=None, help="archive the days before this date YYYY-MM-DD instead")
+
+    doctor = sub.add_parser("doctor", help="on-site diagnosis: OK/WARN/FAIL per check, exit 0/1/2")
+    doctor.add_argument("--config", default="/etc/motcua/motcua.toml", help="the serve configuration file")
+
     hall = sub.add_parser("hall", help="native (pygame) hall display")
     hall.add_argument("--url", required=True)
     hall.add_argument("--site", required=True)
@@ -214,7 +247,16 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve" and args.config:
+        from controller.config_file import ConfigError, with_config
+
+        try:
+            args = with_config(parser, argv, args.config)
+        except ConfigError as exc:
+            print(f"motcua serve: {exc}", file=sys.stderr)
+            return 2
     return _handler(args.command)(args)
 
 

@@ -22,6 +22,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    if not args.site:
+        print("motcua serve: thiếu tệp địa điểm: cho --site FILE.toml hoặc khóa site trong --config / "
+              "no site file: give --site FILE.toml or the key site in --config", file=sys.stderr)
+        return 2
     try:
         settings = settings_from_args(args)
         app = create_app(settings)

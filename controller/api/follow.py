@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,7 +32,7 @@ from controller.core.site import Site
 from controller.runtime.controller import Controller
 from controller.runtime.hub import Hub, Subscription
 from controller.runtime.site_runtime import publish_event
-from controller.store.base import StoredEvent
+from controller.store.base import StoredEvent, decode_body
 from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
 __all__ = ["SiteTails", "StreamFollower", "follow_live"]
@@ -79,7 +78,7 @@ class StreamFollower:
         for _, entries in reply or ():
             for entry_id, fields in entries:
                 out.append(StoredEvent(seq=int(_text(entry_id).split("-", 1)[0]), day=_text(fields[b"d"]),
-                                       body=json.loads(fields[b"b"])))
+                                       body=decode_body(fields[b"b"])))
         return out
 
 

@@ -57,5 +57,5 @@ class Event:
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> Event:
         """Rebuild an event from its stored body."""
-        data = {k: v for k, v in body.items() if k not in ("type", "at", "seq")}
+        data = {k: v for k, v in body.items() if k not in ("type", "at", "seq", "v")}  # v: event_schema.py
         return cls(type=str(body["type"]), at=float(body["at"]), data=data)

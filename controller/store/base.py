@@ -13,15 +13,31 @@ Errors:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["EventStore", "StaleWriterError", "StoreError", "StoredEvent"]
+from controller.core.event_schema import SchemaError, stamp, upgrade
+
+__all__ = ["EventStore", "StaleWriterError", "StoreError", "StoredEvent", "decode_body", "encode_body"]
 
 
 class StoreError(Exception):
     """The log could not commit or read (disk full, read-only, server gone)."""
+
+
+def encode_body(body: Mapping[str, Any]) -> str:
+    """An event body as every backend stores it: JSON with this release's schema version."""
+    return json.dumps(stamp(body), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_body(text: str | bytes) -> dict[str, Any]:
+    """A stored body upgraded to this release's events (core/event_schema.py); StoreError when it cannot be."""
+    try:
+        return upgrade(json.loads(text))
+    except SchemaError as exc:
+        raise StoreError(str(exc)) from None
 
 
 class StaleWriterError(StoreError):

@@ -23,7 +23,6 @@ acknowledged append survives a SIGKILL of the server.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -36,7 +35,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from controller.store.base import StaleWriterError, StoredEvent, StoreError
+from controller.store.base import StaleWriterError, StoredEvent, StoreError, decode_body, encode_body
 from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
 __all__ = ["RedisEventStore"]
@@ -124,7 +123,7 @@ def _page(reply: Any) -> list[StoredEvent]:
     out: list[StoredEvent] = []
     for line in _text(blob).split("\n"):  # decoded once: json.loads of str skips encoding detection
         seq, day, body = line.split("\t", 2)
-        out.append(StoredEvent(seq=int(seq), day=day, body=json.loads(body)))
+        out.append(StoredEvent(seq=int(seq), day=day, body=decode_body(body)))
     return out
 
 
@@ -137,7 +136,7 @@ def _events(entries: Any) -> list[StoredEvent]:
     out: list[StoredEvent] = []
     for entry_id, fields in entries or ():
         out.append(StoredEvent(
-            seq=int(_text(entry_id).split("-", 1)[0]), day=_text(fields[b"d"]), body=json.loads(fields[b"b"])
+            seq=int(_text(entry_id).split("-", 1)[0]), day=_text(fields[b"d"]), body=decode_body(fields[b"b"])
         ))
     return out
 
@@ -227,7 +226,7 @@ class RedisEventStore:
         keys = SiteKeys(site, self.prefix)
         token = self._fences.get(site)
         append_id = uuid.uuid4().hex  # the same on every retry of this call: a lost reply is not a second append
-        bodies = [json.dumps(body, ensure_ascii=False, separators=(",", ":")) for body in events]
+        bodies = [encode_body(body) for body in events]
         attempts = 0
 
         async def run() -> list[int]:

@@ -5,12 +5,12 @@ Its file and worker thread are a SqliteFile (controller/store/sqlite_file.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from controller.store.base import StoredEvent
+from controller.store.archive import ARCHIVE_SCHEMA, read_archived_day
+from controller.store.base import StoredEvent, decode_body, encode_body
 from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["SqliteEventStore"]
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (site, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_day ON events (site, day, seq);
-"""
+""" + ARCHIVE_SCHEMA
 
 
 class SqliteEventStore(SqliteFile):
@@ -48,8 +48,10 @@ class SqliteEventStore(SqliteFile):
 
     def _next_seq(self, site: str) -> int:
         if site not in self._last_seq:
-            row = self._db().execute("SELECT MAX(seq) FROM events WHERE site = ?", (site,)).fetchone()
-            self._last_seq[site] = int(row[0] or 0)
+            row = self._db().execute(
+                "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM events WHERE site = ?1"
+                " UNION ALL SELECT MAX(last_seq) FROM archive WHERE site = ?1)", (site,)).fetchone()
+            self._last_seq[site] = int(row[0] or 0)  # archived days count: a seq is never given twice
         return self._last_seq[site] + 1
 
     async def append(self, site: str, day: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -58,7 +60,7 @@ class SqliteEventStore(SqliteFile):
             first = self._next_seq(site)
             rows = [
                 (site, first + i, day, str(body["type"]), float(body["at"]),
-                 json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+                 encode_body(body))
                 for i, body in enumerate(events)
             ]
             db.execute("BEGIN IMMEDIATE")
@@ -76,12 +78,18 @@ class SqliteEventStore(SqliteFile):
         return await self._run(write)
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[StoredEvent]:
-        return [StoredEvent(seq=int(s), day=str(d), body=json.loads(b)) for s, d, b in self._db().execute(sql, args)]
+        return [StoredEvent(seq=int(s), day=str(d), body=decode_body(b)) for s, d, b in self._db().execute(sql, args)]
 
     async def read_day(self, site: str, day: str) -> list[StoredEvent]:
-        return await self._run(
-            lambda: self._rows("SELECT seq, day, body FROM events WHERE site = ? AND day = ? ORDER BY seq", (site, day))
-        )
+        def read() -> list[StoredEvent]:
+            rows = self._rows("SELECT seq, day, body FROM events WHERE site = ? AND day = ? ORDER BY seq", (site, day))
+            if rows or self._db().execute("SELECT 1 FROM archive WHERE site = ? AND day = ?",
+                                          (site, day)).fetchone() is None:
+                return rows
+            archived = read_archived_day(self.path, site, day)
+            return [StoredEvent(seq=s, day=d, body=decode_body(b)) for s, d, b in archived]
+
+        return await self._run(read)
 
     async def read_after(self, site: str, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         return await self._run(
@@ -103,6 +111,7 @@ class SqliteEventStore(SqliteFile):
     async def days(self, site: str) -> list[str]:
         return await self._run(
             lambda: [str(r[0]) for r in self._db().execute(
-                "SELECT DISTINCT day FROM events WHERE site = ? ORDER BY day", (site,))]
+                "SELECT day FROM archive WHERE site = ?1 UNION SELECT DISTINCT day FROM events WHERE site = ?1"
+                " ORDER BY 1", (site,))]
         )
 

@@ -1,0 +1,1 @@
+"""Running a centre: backups and restore, the event log archive, on-site diagnosis."""
