@@ -233,6 +233,14 @@ def test_errors_read_in_vietnamese_from_their_code(desk: BrowserContext, server:
     assert monitor.inner_text("#login-error") == \
         "Đăng nhập sai quá nhiều lần từ thiết bị này: vui lòng chờ 3 phút rồi thử lại."
 
+    # the kiosk too: a kiosk set up with a mistyped key says so, to whoever reads it, in words
+    kiosk = open_page(desk, f"{server.url}/kiosk/{SITE}?kiosk=k9&key=kiosk-demo-typo")
+    kiosk.click("button.agency[data-agency=TP]")
+    kiosk.click("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+    kiosk.click("#issue")
+    kiosk.wait_for_selector("#issue-error:not(.hidden)")
+    assert kiosk.inner_text("#issue-error") == "Khóa ki-ốt không đúng: nhờ kỹ thuật viên cài đặt lại ki-ốt."
+
     # a counter action refused by the core reads in Vietnamese, naming the counter
     staff = login(server.url, "quay5", "1234")
     api(server, "POST", "/counters/5/close", staff)
