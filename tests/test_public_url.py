@@ -39,7 +39,7 @@ def test_a_public_url_that_is_not_an_address_stops_start_up(tmp_path: Path, url:
 
 @pytest.mark.parametrize(("args", "unreachable"), [
     ((), True),  # the default 127.0.0.1
-    (("--host", "0.0.0.0"), True),  # noqa: S104 (every interface: not an address a phone can use)
+    (("--host", "0.0.0.0"), True),  # every interface: not an address a phone can use
     (("--host", "::"), True),
     (("--public-url", "http://localhost:8000"), True),
     (("--public-url", "http://[::1]:8000"), True),
