@@ -101,6 +101,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         clock = AdjustableClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     accounts, demo_lines = _accounts(settings, sites)
+    if not settings.demo and settings.public_url_problem:
+        log.warning("%s", settings.public_url_problem)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -221,6 +223,7 @@ def settings_from_args(args: Any) -> Settings:
         kiosk_rate_per_minute=args.kiosk_rate,
         booking_rate_per_minute=getattr(args, "booking_rate", 1.0),
         test_clock=getattr(args, "test_clock", False),
+        public_url=getattr(args, "public_url", ""),
         advertise_url=getattr(args, "advertise_url", ""),
         lease_ttl_s=getattr(args, "lease_ttl", 5.0),
         accounts_db=Path(args.accounts_db) if getattr(args, "accounts_db", None) else None,

@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mqtt", default="none", help="embedded | none | mqtt://HOST:PORT | mqtts://HOST:PORT")
     serve.add_argument("--devices", default="none", choices=["sim", "real", "none"])
     add_security_arguments(serve)
+    serve.add_argument(
+        "--public-url", default="",
+        help="the address citizens' phones reach this controller at, http(s)://HOST[:PORT]: every ticket QR "
+             "(on screens and printed) and printed link uses it (default http://HOST:PORT of --host/--port)",
+    )
     serve.add_argument("--demo", action="store_true", help="seed demo accounts (README)")
     serve.add_argument(
         "--any-hour",

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"motcua serve: {exc}", file=sys.stderr)
         return 2
     if settings.demo:
-        print(f"motcua demo on {settings.base_url}  (accounts: see README; kiosk key kiosk-demo)", flush=True)
+        print(f"motcua demo on http://{settings.host}:{settings.port}  (accounts: see README; kiosk key kiosk-demo; "
+              f"ticket QR codes point at {settings.base_url})", flush=True)
     # The live stream's cost is a send per client per event (docs/BENCHMARKS.md, live monitor): uvicorn's
     # sans-I/O websockets protocol writes a frame with fewer layers than the legacy one (and is the one
     # uvicorn keeps), and no permessage-deflate: live messages are a few hundred bytes, and compressing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -54,7 +55,7 @@ class Settings:
     test_clock: bool = False
     policy: str = "deadline"
     tick: bool = True
-    public_url: str = ""
+    public_url: str = ""  # what citizens' phones reach (--public-url); "" is http://HOST:PORT
     device_hold_s: float = 5.0  # at most one device.changed per device per hold (health.py)
     mqtt_security: MqttSecurity | None = None  # broker username/password and TLS files
     # Scale-out (--store redis://): the URL other processes forward to, the site lease TTL,
@@ -84,6 +85,7 @@ class Settings:
             raise SettingsError(f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
         if not self.booking_rate_per_minute > 0:
             raise SettingsError(f"--booking-rate must be > 0 bookings per minute, got {self.booking_rate_per_minute}")
+        _check_public_url(self.public_url)
         if self.store != "sqlite" and not self.store.startswith("redis://"):
             raise SettingsError(f"--store must be sqlite or redis://HOST:PORT/DB, got {self.store!r}")
         if self.mqtt != "none":
@@ -188,4 +190,39 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """The public address every ticket QR and printed link names: --public-url, else http://HOST:PORT."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return self.public_url.rstrip("/") or f"http://{host}:{self.port}"
+
+    @property
+    def public_url_problem(self) -> str | None:
+        """Why a phone could not open the QR codes' address (a loopback or every-interface host), else None."""
+        host = urlsplit(self.base_url).hostname or ""
+        if not (_is_loopback(host) or host in ("0.0.0.0", "::", "")):
+            return None
+        return (f"ticket QR codes on screens and printed tickets point at {self.base_url}, which a citizen's "
+                "phone cannot open: give --public-url http://ADDRESS:PORT, the address phones reach this "
+                "controller at (README)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: only the network it resolves on knows
+
+
+def _check_public_url(url: str) -> None:
+    if not url:
+        return
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError as exc:
+        raise SettingsError(f"--public-url {url!r}: {exc}") from None
+    # the pages and QR links live at the root: a path prefix would need a proxy rewriting every page's links
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(f"--public-url must be http(s)://HOST[:PORT], got {url!r}")

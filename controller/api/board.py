@@ -82,13 +82,13 @@ async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, 
 @router.get("/sites/{site}/tickets/{ticket_id}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 async def ticket_qr(request: Request, site: str, ticket_id: str) -> Response:
-    """The QR of a ticket's status page, on the address the caller reached us by (public)."""
+    """The QR of a ticket's status page on the public address (--public-url), whatever address the kiosk used."""
     controller: Controller = request.app.state.controller
     runtime = controller.runtime(site)
     state = runtime.floor.state
     ticket = runtime.floor.ticket(state.by_number.get(ticket_id, ticket_id) if ticket_id not in state.tickets
                                   else ticket_id)
-    url = ticket_status_url(str(request.base_url), site, ticket.id)
+    url = ticket_status_url(request.app.state.settings.base_url, site, ticket.id)
     svg = qr_svg(url, title=f"{ticket.number}: {url}")
     # A ticket id names one ticket of one day for good: the image never changes.
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})

@@ -325,19 +325,23 @@ def _at_counter(request: Request, site: str, counter: int) -> tuple[SiteRuntime,
 
 @router.get("/sites/{site}/counters/{counter}")
 async def get_counter(request: Request, site: str, counter: int) -> dict[str, Any]:
-    """A counter's state and the tickets waiting that it may serve: for the site's staff and managers
-    (it names staff, their satisfaction and who has legal priority; the hall's public view is /hall)."""
+    """A counter's state and the tickets waiting that it may serve, each with the seconds left to its target:
+    for the site's staff and managers (it names staff, their satisfaction and who has legal priority; the
+    hall's public view is /hall)."""
     runtime = _runtime(request, site)
     require_role(request, site, "staff", *MONITOR_READERS)
     _counter_exists(runtime, counter)
     now = runtime.clock()
     view = counter_view(runtime.floor, counter, now)
     serves = runtime.site.counters[counter].serves
+    # a ticket transferred to one counter is that counter's alone: no other counter may call it
     waiting = [
         runtime.floor.ticket_view(t, now)
         for t in runtime.floor.state.waiting_tickets()
-        if t.agency in serves or t.target_counter == counter
+        if t.target_counter == counter or (t.target_counter is None and t.agency in serves)
     ]
+    for item in waiting:  # the server's clock, not the screen's: the page counts down from here
+        item["deadline_in_s"] = None if item["deadline"] is None else round(item["deadline"] - now)
     waiting.sort(key=lambda v: (v["priority"] is None, v["deadline"] or 0))
     view["waiting"] = waiting[:50]
     view["waiting_count"] = len(waiting)

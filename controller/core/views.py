@@ -85,6 +85,8 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
             "state": str(current.state),
             "waited_s": round(current.tx_waited_before),
             "since_s": round(now - (current.started_at or current.called_at or now)),
+            "calls": current.calls,  # at this counter, the first call included
+            "recalls_left": max(0, floor.site.recall_limit + 1 - current.calls),
         },
     }
 

@@ -47,7 +47,7 @@
 
   function showError(error) {
     const box = $("error");
-    box.textContent = error ? (error instanceof Motcua.ApiError ? error.message : t("network_error")) : "";
+    box.textContent = error ? (error instanceof Motcua.ApiError ? Motcua.errorText(error) : t("network_error")) : "";
     box.classList.toggle("hidden", !error);
   }
 

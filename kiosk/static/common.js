@@ -1,6 +1,7 @@
 /* motcua screens: shared helpers (no framework, no build step).
    fold() for diacritic-free search, t() for the two languages, api() for JSON
-   calls with the contract's error shape, Live for the resumable event stream. */
+   calls with the contract's error shape, errorText() for what a person reads of an
+   error (from its code, never the server's English), Live for the resumable event stream. */
 "use strict";
 
 const Motcua = (() => {
@@ -80,7 +81,244 @@ const Motcua = (() => {
   }
 
   class ApiError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    /** message: the server's own words (for logs and programs); people read errorText(error).
+        retryAfter: seconds from the Retry-After header of a 429 or 503, else null. */
+    constructor(status, code, message, retryAfter = null) {
+      super(message); this.status = status; this.code = code; this.retryAfter = retryAfter;
+    }
+  }
+
+  /* What a person reads for each error code the server sends, Vietnamese and English: one table for
+     every page. "[ ... {name}]" is left out when the page has no value for {name}: {wait} comes from
+     Retry-After, {counter} from the page (its own counter, or where a ticket was being sent).
+     null: the server's message is already the person's text, Vietnamese first, with what only the
+     server knows in it (the time a check-in opens). tests/test_counter_browser.py checks that every
+     code the controller can send is here, in both languages. */
+  const ERROR_TEXTS = {
+    vi: {
+      account_locked: "Tài khoản tạm khóa vì đăng nhập sai quá nhiều lần: thử lại[ sau {wait}] hoặc nhờ quản lý mở khóa.",
+      already_checked_in: "Lịch hẹn đã được xác nhận tại ki-ốt, không thể hủy.",
+      already_rated: "Lượt phục vụ này đã được đánh giá.",
+      already_started: "Số này đang được phục vụ.",
+      appointment_cancelled: "Lịch hẹn này đã bị hủy. Mời lấy số thứ tự thường.",
+      appointment_expired: "Lịch hẹn này đã qua.",
+      appointments_disabled: "Trung tâm chưa nhận đặt lịch hẹn.",
+      bad_request: "Yêu cầu không hợp lệ.",
+      centre_closed: "Trung tâm đang ngoài giờ cấp số.",
+      check_in_too_early: null,
+      conflict: "Không thực hiện được ở trạng thái hiện tại.",
+      counter_busy: "Quầy[ {counter}] đang có số đang phục vụ: hoàn thành, chuyển hoặc đánh vắng mặt số đó trước.",
+      counter_closed: "Quầy[ {counter}] đang đóng.",
+      counter_not_open: "Quầy[ {counter}] không mở nên không tạm dừng được.",
+      counter_not_paused: "Quầy[ {counter}] không ở trạng thái tạm dừng.",
+      counter_paused: "Quầy[ {counter}] đang tạm dừng: bấm “Tiếp tục” trước.",
+      daily_cap_reached: "Cơ quan này đã hết số hôm nay.",
+      date_passed: "Ngày này đã qua.",
+      date_too_far: "Ngày này quá xa, chưa nhận đặt lịch.",
+      error: "Không thực hiện được.",
+      feedback_answered: "Phản ánh này đã được trả lời.",
+      feedback_unavailable: "Nơi này chưa nhận phản ánh.",
+      invalid_category: "Chủ đề không có trong danh sách.",
+      invalid_reason: "Lý do không có trong danh sách.",
+      invalid_reasons: "Chọn ít nhất một lý do (nhiều nhất 8).",
+      not_trained: "Quầy[ {counter}] không phục vụ cơ quan đó.",
+      nothing_to_explain: "Chưa có đánh giá nào để nêu lý do.",
+      rating_moved_on: "Quầy đã phục vụ người tiếp theo.",
+      reasons_given: "Lý do đã được ghi nhận.",
+      reasons_not_asked: "Đánh giá này không cần nêu lý do.",
+      reasons_too_late: "Đã hết thời gian nêu lý do.",
+      texts_unavailable: "Trung tâm chưa gửi tin nhắn: xem câu trả lời trên trang theo dõi số.",
+      unknown_agency: "Không có cơ quan này.",
+      unknown_feedback: "Không tìm thấy phản ánh với mã này.",
+      forbidden: "Tài khoản này không được phép làm việc này.",
+      idempotency_conflict: "Lượt bấm này đã dùng cho một thủ tục khác; vui lòng chọn lại.",
+      invalid_api_key: "Khóa API không đúng.",
+      invalid_channel: "Kênh lấy số không hợp lệ.",
+      invalid_code: "Mã lịch hẹn gồm 6 ký tự (chữ và số).",
+      invalid_credentials: "Sai tên đăng nhập hoặc mật khẩu (mã PIN).",
+      invalid_date: "Ngày phải có dạng năm-tháng-ngày (YYYY-MM-DD).",
+      invalid_idempotency_key: "Mã lượt bấm không hợp lệ; vui lòng thử lại.",
+      invalid_kiosk_key: "Khóa ki-ốt không đúng: nhờ kỹ thuật viên cài đặt lại ki-ốt.",
+      invalid_outcome: "Kết quả xử lý không hợp lệ.",
+      invalid_priority: "Loại ưu tiên không hợp lệ.",
+      invalid_range: "Ngày kết thúc đứng trước ngày bắt đầu.",
+      invalid_request: "Dữ liệu nhập chưa hợp lệ: vui lòng kiểm tra lại.",
+      invalid_score: "Mức đánh giá không hợp lệ.",
+      invalid_slot: "Giờ hẹn phải là đầu một nửa giờ trong giờ làm việc (ví dụ 08:00, 08:30).",
+      invalid_token: "Phiên đăng nhập đã hết hạn: vui lòng đăng nhập lại.",
+      invalid_transfer: "Chọn một nơi chuyển đến: một thủ tục hoặc một quầy, không chọn cả hai.",
+      malformed_json: "Dữ liệu gửi lên bị lỗi định dạng.",
+      method_not_allowed: "Thao tác này không có ở đây.",
+      network: "Mất kết nối với máy chủ; chưa có gì thay đổi. Vui lòng thử lại.",
+      no_code_available: "Chưa tạo được mã lịch hẹn; vui lòng thử lại.",
+      no_current_ticket: "Quầy[ {counter}] không có số nào đang phục vụ.",
+      not_a_kiosk_procedure: "Thủ tục này là một bước của hồ sơ, không lấy số riêng được.",
+      not_called: "Chỉ gọi lại hoặc đánh vắng mặt được số đã gọi mà chưa bắt đầu phục vụ.",
+      not_found: "Không tìm thấy.",
+      nothing_to_rate: "Quầy[ {counter}] chưa phục vụ ai hôm nay, chưa có gì để đánh giá.",
+      numbers_exhausted: "Cơ quan này đã dùng hết dải số hôm nay.",
+      one_credential: "Chỉ gửi một thông tin đăng nhập cho kết nối trực tiếp.",
+      open_as_self: "Cán bộ chỉ mở quầy bằng tài khoản của chính mình.",
+      payload_too_large: "Dữ liệu gửi lên quá lớn.",
+      phone_consent_required: "Cần đánh dấu đồng ý nhận tin nhắn trước khi nhập số điện thoại.",
+      procedure_withdrawn: "Thủ tục của lịch hẹn này không còn nhận tại trung tâm.",
+      range_too_long: "Khoảng ngày quá dài cho một báo cáo: chọn khoảng ngắn hơn.",
+      rate_limited: "Quá nhiều lượt trong thời gian ngắn; vui lòng thử lại[ sau {wait}].",
+      recall_limit_reached: "Đã gọi lại đủ số lần cho phép: hãy bấm “Vắng mặt”.",
+      same_counter: "Số này đang ở quầy[ {counter}]: chọn một quầy khác.",
+      same_procedure: "Số này đã thuộc thủ tục đó: chọn một thủ tục khác.",
+      site_closed_that_day: "Trung tâm không làm việc ngày này.",
+      site_moving: "Hệ thống đang chuyển điểm phục vụ sang máy chủ khác; vui lòng thử lại[ sau {wait}].",
+      slot_full: "Khung giờ này đã hết chỗ; vui lòng chọn giờ khác.",
+      slot_passed: "Khung giờ này đã qua.",
+      store_unavailable: "Máy chủ tạm thời không ghi được dữ liệu, chưa có gì thay đổi; vui lòng thử lại sau ít phút.",
+      subprotocol_required: "Kết nối trực tiếp thiếu giao thức motcua.live.v1.",
+      ticket_not_waiting: "Số này không còn đang chờ.",
+      too_many_connections: "Quá nhiều kết nối từ thiết bị này; vui lòng thử lại[ sau {wait}].",
+      too_many_failures: "Đăng nhập sai quá nhiều lần từ thiết bị này: vui lòng chờ[ {wait}] rồi thử lại.",
+      too_many_requests: "Quá nhiều yêu cầu; vui lòng thử lại[ sau {wait}].",
+      unauthenticated: "Cần đăng nhập.",
+      unauthorized: "Cần đăng nhập.",
+      unknown_alert: "Cảnh báo này không còn.",
+      unknown_appointment: "Không tìm thấy lịch hẹn với mã này. Vui lòng kiểm tra lại mã.",
+      unknown_counter: "Không có quầy[ số {counter}] ở điểm phục vụ này.",
+      unknown_procedure: "Điểm phục vụ này không có thủ tục đó.",
+      unknown_site: "Không có điểm phục vụ này.",
+      unknown_staff: "Không có cán bộ này ở điểm phục vụ.",
+      unknown_ticket: "Không tìm thấy số này trong hôm nay.",
+      unsupported_media_type: "Dữ liệu gửi lên phải ở dạng JSON.",
+      wrong_counter: "Tài khoản này dành cho quầy khác.",
+      unknown_code: "Không thực hiện được (mã lỗi {code}).",
+      seconds: "{n} giây", minutes: "{n} phút", hours: "{n} giờ",
+    },
+    en: {
+      account_locked: "This account is locked after too many failed log-ins: try again[ in {wait}] or ask a manager to lift it.",
+      already_checked_in: "This appointment was checked in at the kiosk; it cannot be cancelled.",
+      already_rated: "This visit has already been rated.",
+      already_started: "This ticket is already being served.",
+      appointment_cancelled: "This appointment was cancelled. Please take a normal number.",
+      appointment_expired: "This appointment is over.",
+      appointments_disabled: "This centre takes no appointments.",
+      bad_request: "The request is not valid.",
+      centre_closed: "Tickets are not issued at this hour.",
+      check_in_too_early: null,
+      conflict: "This cannot be done in the current state.",
+      counter_busy: "Counter[ {counter}] has a ticket in progress: finish, transfer or mark it no-show first.",
+      counter_closed: "Counter[ {counter}] is closed.",
+      counter_not_open: "Counter[ {counter}] is not open, so it cannot be paused.",
+      counter_not_paused: "Counter[ {counter}] is not paused.",
+      counter_paused: "Counter[ {counter}] is paused: press “Resume” first.",
+      daily_cap_reached: "This agency has given out all of today's numbers.",
+      date_passed: "This date has passed.",
+      date_too_far: "This date is too far ahead to book.",
+      error: "This could not be done.",
+      feedback_answered: "This feedback has already been answered.",
+      feedback_unavailable: "Feedback is not taken here.",
+      invalid_category: "That topic is not on the list.",
+      invalid_reason: "That reason is not on the list.",
+      invalid_reasons: "Choose at least one reason (at most 8).",
+      not_trained: "Counter[ {counter}] does not serve that agency.",
+      nothing_to_explain: "There is no rating to explain.",
+      rating_moved_on: "The counter has moved on to the next citizen.",
+      reasons_given: "The reasons were already given.",
+      reasons_not_asked: "This rating asks no reasons.",
+      reasons_too_late: "It is too late to give reasons.",
+      texts_unavailable: "This centre sends no texts: read the answer on the ticket page.",
+      unknown_agency: "There is no such agency.",
+      unknown_feedback: "No feedback has this code.",
+      forbidden: "This account may not do this.",
+      idempotency_conflict: "This tap was used for another procedure; please choose again.",
+      invalid_api_key: "The API key is wrong.",
+      invalid_channel: "The ticket channel is not valid.",
+      invalid_code: "An appointment code has 6 characters (letters and digits).",
+      invalid_credentials: "Wrong user name or password (PIN).",
+      invalid_date: "A date is year-month-day (YYYY-MM-DD).",
+      invalid_idempotency_key: "The tap's key is not valid; please try again.",
+      invalid_kiosk_key: "The kiosk key is wrong: ask a technician to set the kiosk up again.",
+      invalid_outcome: "The outcome is not valid.",
+      invalid_priority: "The priority is not valid.",
+      invalid_range: "The end date is before the start date.",
+      invalid_request: "Some input is not valid: please check it.",
+      invalid_score: "The rating is not valid.",
+      invalid_slot: "A slot starts on the half hour within opening hours (e.g. 08:00, 08:30).",
+      invalid_token: "Your session has ended: please log in again.",
+      invalid_transfer: "Choose one destination: a procedure or a counter, not both.",
+      malformed_json: "The request data is malformed.",
+      method_not_allowed: "This operation does not exist here.",
+      network: "No connection to the server; nothing changed. Please try again.",
+      no_code_available: "No appointment code could be made; please try again.",
+      no_current_ticket: "Counter[ {counter}] has no ticket in progress.",
+      not_a_kiosk_procedure: "This procedure is a step of a visit; it cannot be chosen on its own.",
+      not_called: "Only a called ticket not yet being served can be recalled or marked no-show.",
+      not_found: "Not found.",
+      nothing_to_rate: "Counter[ {counter}] has served nobody today: there is nothing to rate.",
+      numbers_exhausted: "This agency's numbers for today are used up.",
+      one_credential: "Send one credential for the live stream.",
+      open_as_self: "Staff open a counter as themselves only.",
+      payload_too_large: "The request data is too large.",
+      phone_consent_required: "Tick the consent box to leave a phone number.",
+      procedure_withdrawn: "This appointment's procedure is no longer served here.",
+      range_too_long: "That range is too long for one report: choose a shorter one.",
+      rate_limited: "Too many tries in a short time; please try again[ in {wait}].",
+      recall_limit_reached: "Recall limit reached: mark the ticket no-show.",
+      same_counter: "This ticket is already at counter[ {counter}]: choose another counter.",
+      same_procedure: "The ticket is already for that procedure: choose another one.",
+      site_closed_that_day: "The centre is closed that day.",
+      site_moving: "This site is moving to another server; please try again[ in {wait}].",
+      slot_full: "This slot is full; please choose another time.",
+      slot_passed: "This slot has already started.",
+      store_unavailable: "The server cannot store data right now and nothing changed; please try again in a few minutes.",
+      subprotocol_required: "The live stream needs the motcua.live.v1 subprotocol.",
+      ticket_not_waiting: "This ticket is no longer waiting.",
+      too_many_connections: "Too many connections from this device; please try again[ in {wait}].",
+      too_many_failures: "Too many failed log-ins from this device: please wait[ {wait}] and try again.",
+      too_many_requests: "Too many requests; please try again[ in {wait}].",
+      unauthenticated: "Please log in.",
+      unauthorized: "Please log in.",
+      unknown_alert: "This alert no longer exists.",
+      unknown_appointment: "No appointment has this code. Please check it.",
+      unknown_counter: "There is no counter[ {counter}] at this site.",
+      unknown_procedure: "This site does not serve that procedure.",
+      unknown_site: "This site is not served here.",
+      unknown_staff: "There is no such staff member at this site.",
+      unknown_ticket: "No such ticket today.",
+      unsupported_media_type: "The request data must be JSON.",
+      wrong_counter: "This account is for another counter.",
+      unknown_code: "This could not be done ({code}: {message}).",
+      seconds: "{n} s", minutes: "{n} min", hours: "{n} h",
+    },
+  };
+
+  /** "45 giây", "3 phút", "2 giờ": a wait from Retry-After, rounded up. */
+  function waitText(seconds, table) {
+    const s = Math.max(1, Math.ceil(seconds));
+    if (s < 120) return table.seconds.replace("{n}", String(s));
+    if (s < 7200) return table.minutes.replace("{n}", String(Math.ceil(s / 60)));
+    return table.hours.replace("{n}", String(Math.ceil(s / 3600)));
+  }
+
+  /** Fill {name}; a "[...]" section whose value the caller does not have is left out whole. */
+  function fill(text, values) {
+    const known = (name) => values[name] !== undefined && values[name] !== null && values[name] !== "";
+    return text
+      .replace(/\[([^\]]*)\]/g, (_, part) => {
+        const names = [...part.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+        return names.every(known) ? part : "";
+      })
+      .replace(/\{(\w+)\}/g, (whole, name) => (known(name) ? String(values[name]) : whole));
+  }
+
+  /** What a person reads of an error, in the page's language, from its code (values fill {counter} etc.).
+      A network failure (no answer at all) reads as such; a code this table lacks still says, in the
+      page's language, that nothing was done, with the code for the technician. */
+  function errorText(error, values = {}) {
+    const table = ERROR_TEXTS[lang] || ERROR_TEXTS.vi;
+    if (!(error instanceof ApiError)) return table.network;
+    const wait = error.retryAfter ? waitText(error.retryAfter, table) : null;
+    const text = table[error.code];
+    if (text === null) return error.message;  // the server's own bilingual words carry what only it knows
+    if (text === undefined) return fill(table.unknown_code, { code: error.code, message: error.message });
+    return fill(text, { wait, ...values });
   }
 
   /** JSON request; resolves {status, data}; rejects ApiError (HTTP error) or TypeError (network). */
@@ -99,7 +337,9 @@ const Motcua = (() => {
       const data = text ? JSON.parse(text) : null;
       if (!response.ok) {
         const err = (data && data.error) || {};
-        throw new ApiError(response.status, err.code || "http_" + response.status, err.message || response.statusText);
+        const retry = Number(response.headers.get("Retry-After"));
+        throw new ApiError(response.status, err.code || "http_" + response.status, err.message || response.statusText,
+                           Number.isFinite(retry) && retry > 0 ? retry : null);
       }
       return { status: response.status, data };
     } finally {
@@ -186,5 +426,5 @@ const Motcua = (() => {
   }
 
   return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, minutes, clock, timeOfDay, api, ApiError, Live,
-           debounce, newKey, el };
+           debounce, newKey, el, errorText, ERROR_TEXTS };
 })();

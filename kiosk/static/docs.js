@@ -1,7 +1,7 @@
-/* /docs: the API reference. Swagger UI when its files are served beside this one
-   (swagger-ui-bundle.js and swagger-ui.css, loaded by docs.html), else a plain list of
-   every operation drawn from /openapi.json. Nothing is loaded from another origin:
-   the pages' Content-Security-Policy allows this origin only, and no inline script. */
+/* /docs: the API reference. Swagger UI, shipped in kiosk/static/vendor/swagger-ui/ and loaded by
+   docs.html from this controller; should its files be missing, a plain list of every operation
+   drawn from /openapi.json. Nothing is loaded from another origin: the pages' Content-Security-Policy
+   allows this origin only, no inline script or style and no eval, and Swagger UI needs none of them. */
 "use strict";
 
 (() => {

@@ -24,7 +24,7 @@
       via_kiosk: "từ ki-ốt", visit: "Lượt phục vụ {ticket}, quầy {counter}, cán bộ {staff}",
       agency: "Cơ quan", assign: "Giao", answer_label: "Trả lời công dân", upheld: "Phản ánh đúng (có lỗi)",
       send_answer: "Gửi trả lời", close: "Đóng", by_text: "Công dân chờ tin nhắn trả lời",
-      upheld_yes: "Phản ánh đúng", upheld_no: "Phản ánh chưa đúng", bad_login: "Sai tài khoản hoặc mật khẩu",
+      upheld_yes: "Phản ánh đúng", upheld_no: "Phản ánh chưa đúng",
     },
     en: {
       title: "Feedback and complaints", monitor: "Monitor", logout: "Log out", login_title: "Manager login",
@@ -36,7 +36,7 @@
       via_kiosk: "from a kiosk", visit: "Visit {ticket}, counter {counter}, staff {staff}",
       agency: "Agency", assign: "Assign", answer_label: "Answer to the citizen", upheld: "Complaint upheld",
       send_answer: "Send answer", close: "Close", by_text: "The citizen waits for the answer by text",
-      upheld_yes: "Upheld", upheld_no: "Not upheld", bad_login: "Wrong user or password",
+      upheld_yes: "Upheld", upheld_no: "Not upheld",
     },
   });
 
@@ -45,7 +45,7 @@
 
   function fail(error) {
     if (error.status === 401) { logout(); return; }
-    $("error").textContent = error.message;
+    $("error").textContent = M.errorText(error);
     $("error").classList.remove("hidden");
   }
 
@@ -140,7 +140,7 @@
       $("login-error").classList.add("hidden");
       start();
     } catch (error) {
-      $("login-error").textContent = error.status === 429 ? error.message : t("bad_login");
+      $("login-error").textContent = M.errorText(error);  // a wrong secret, or the guard's wait with its time
       $("login-error").classList.remove("hidden");
     }
   });

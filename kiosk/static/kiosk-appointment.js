@@ -103,7 +103,7 @@
     } catch (failure) {
       if (failure instanceof Motcua.ApiError) {
         const worded = ["unknown_appointment", "appointment_cancelled", "invalid_code"].includes(failure.code);
-        showError(worded ? t(failure.code) : failure.message);
+        showError(worded ? t(failure.code) : Motcua.errorText(failure));
       } else {
         showError(t("network_error"));
       }

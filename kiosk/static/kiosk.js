@@ -217,8 +217,9 @@
       flow.busy = false;
       $("issue").disabled = false;
       $("issue").textContent = t("retry");
-      const shown = error instanceof Motcua.ApiError || error.kiosk === true; // else the network failed
-      $("issue-error").textContent = shown ? error.message : t("network_error");
+      // the server's refusals read from their code; the page's own (error.kiosk) carry their words; else the network failed
+      $("issue-error").textContent = error instanceof Motcua.ApiError ? Motcua.errorText(error)
+        : error.kiosk === true ? error.message : t("network_error");
       $("issue-error").classList.remove("hidden");
       armIdle();
     }

@@ -59,7 +59,7 @@
       serving: "số {number} · {time}", devices: "Thiết bị",
       sites: "Các điểm phục vụ (nguy cơ cao trước)", site: "Điểm phục vụ", within_today: "Đạt 15 phút hôm nay",
       alerts: "Cảnh báo", province_summary: "{n} điểm phục vụ · {alerts} cảnh báo chưa xử lý",
-      none: "—", bad_login: "Sai tài khoản hoặc mật khẩu", not_manager: "Tài khoản này không có quyền giám sát",
+      none: "—", not_manager: "Tài khoản này không có quyền giám sát",
       minutes: "{n} phút", no_estimate: "chưa có",
     },
     en: {
@@ -108,7 +108,7 @@
       serving: "number {number} · {time}", devices: "Devices",
       sites: "Sites (riskiest first)", site: "Site", within_today: "Within 15 min today",
       alerts: "Alerts", province_summary: "{n} sites · {alerts} open alerts",
-      none: "—", bad_login: "Wrong user or password", not_manager: "This account may not use the monitor",
+      none: "—", not_manager: "This account may not use the monitor",
       minutes: "{n} min", no_estimate: "none yet",
     },
   });
@@ -158,7 +158,7 @@
     try {
       await M.api("POST", path, { headers: auth(), body });
     } catch (err) {
-      alert(err.message);
+      alert(M.errorText(err));
     } finally {
       button.disabled = false;
       refresh();
@@ -501,7 +501,8 @@
       sessionStorage.setItem(TOKEN_KEY, token);
       start();
     } catch (err) {
-      logout(M.t("bad_login"));
+      // from the code: a wrong secret, or the log-in guard's wait (429) with its time from Retry-After
+      logout(M.errorText(err));
     }
   });
   $("logout").addEventListener("click", () => logout(""));

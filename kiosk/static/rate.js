@@ -75,7 +75,7 @@
 
   function say(id, error) {
     const node = $(id);
-    const words = error ? (t(error.code) !== error.code ? t(error.code) : error.message) : "";
+    const words = error ? (t(error.code) !== error.code ? t(error.code) : Motcua.errorText(error)) : "";
     node.textContent = words;
     node.classList.toggle("hidden", !words);
   }

@@ -91,7 +91,7 @@
       $("reasons-form").classList.add("hidden");
       $("reasons-thanks").classList.remove("hidden");
     } catch (error) {
-      $("reasons-error").textContent = error.message;
+      $("reasons-error").textContent = Motcua.errorText(error);
       $("reasons-error").classList.remove("hidden");
       $("send-reasons").disabled = false;
     }
@@ -135,7 +135,7 @@
       $("feedback-error").classList.add("hidden");
       await showSent();
     } catch (error) {
-      $("feedback-error").textContent = error.message;
+      $("feedback-error").textContent = Motcua.errorText(error);
       $("feedback-error").classList.remove("hidden");
     } finally {
       $("feedback-send").disabled = false;

@@ -66,7 +66,7 @@
       $("error").classList.add("hidden");
       render();
     } catch (error) {
-      $("error").textContent = error.status === 404 ? t("not_found") : error.message;
+      $("error").textContent = error.status === 404 ? t("not_found") : Motcua.errorText(error);
       $("error").classList.remove("hidden");
     }
   }
@@ -92,7 +92,7 @@
       $("phone-forgotten").classList.remove("hidden");
       await load();
     } catch (error) {
-      $("error").textContent = error.message;
+      $("error").textContent = Motcua.errorText(error);
       $("error").classList.remove("hidden");
     } finally {
       $("forget-phone").disabled = false;
