@@ -107,7 +107,8 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         monitor = manager_login(context, f"{url}/monitor/xa", "#counters [data-counter='2']")
         monitor.wait_for_selector("#multiples figure[data-agency]", timeout=10000)
         found += severe_violations(monitor, "monitor of the site")
-        found += severe_violations(manager_login(context, f"{url}/monitor", "#sites tr[data-site]"), "monitor of every site")
+        province = manager_login(context, f"{url}/monitor", "#sites tr[data-site]")
+        found += severe_violations(province, "monitor of every site")
 
         reports = context.new_page()
         reports.goto(f"{url}/reports/xa")

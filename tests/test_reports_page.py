@@ -343,7 +343,7 @@ def test_the_reports_page_shows_the_known_day_and_the_week(
     page.click("#lang-button")
     assert re.fullmatch(r"\d+\.\d %", figures(page)["Called within 15 min"])  # English numbers
     assert "By staff member" in text(page, "#group-caption")
-    assert "6 days with arrivals in the log" in text(page, "#forecast-basis")
+    assert "days with arrivals in the log: 6" in text(page, "#forecast-basis")
     nothing_cut = page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert nothing_cut
     assert not errors, errors

@@ -31,17 +31,17 @@ const ReportForecast = (() => {
     en: {
       weekday_0: "Monday", weekday_1: "Tuesday", weekday_2: "Wednesday", weekday_3: "Thursday", weekday_4: "Friday",
       weekday_5: "Saturday", weekday_6: "Sunday",
-      fc_based_on: "Based on", fc_history: "{n} days with arrivals in the log, {from} to {to} (today not counted)",
+      fc_based_on: "Based on", fc_history: "days with arrivals in the log: {n}, {from} to {to} (today not counted)",
       fc_no_history: "no day with arrivals in the log yet (today not counted)",
       fc_method: "Method", fc_method_text: "mean of the same weekday and half hour over the last weeks; appointments "
         + "as booked (or as usual, if more); counters by Erlang C to call {level} of people within {m} min",
       fc_error: "Error", fc_error_text: "tried on the last {n} days ({from} – {to}): off by {day} per agency and day, "
-        + "{slot} per half hour (on average {mae} people per half hour)",
-      fc_day_basis_same_weekday: "based on the last {n} {weekday}s ({days})",
-      fc_day_basis_all_weekdays: "no {weekday} yet: based on the last {n} days",
+        + "{slot} per half hour (mean absolute error {mae} a half hour)",
+      fc_day_basis_same_weekday: "based on the same weekday: {days}",
+      fc_day_basis_all_weekdays: "no {weekday} yet: based on the latest days ({n})",
       fc_day_basis_none: "nothing to forecast from yet: appointments booked only",
       fc_day_basis_closed: "the centre is closed",
-      fc_day_button: "{weekday} {date}", fc_day_people: "about {n} people", fc_day_booked: "{n} booked",
+      fc_day_button: "{weekday} {date}", fc_day_people: "about {n} expected", fc_day_booked: "booked: {n}",
       fc_day_closed: "closed", fc_day_unknown: "no forecast yet",
       fc_caption: "{weekday} {date}: {basis}", fc_agency: "Agency", fc_counters: "Counters serving", fc_total: "Whole day",
       fc_cell: "{arrivals} · {booked}",
