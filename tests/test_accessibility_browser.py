@@ -2,9 +2,9 @@
 
 No page may have a serious or critical violation, in the states its person sees: the kiosk from the first
 screen to the ticket (with the phone field and the appointment keyboard), the ticket status page and its
-look-up, booking up to the code, the hall, the counter's log-in and a call in progress, the monitor of a site
-and of every site, the reports page and the API reference. One server, one browser context, every page in turn,
-so the whole check costs one start of each.
+look-up, booking up to the code, the hall, the counter's log-in and a call in progress, the counter's rating
+screen, the monitor of a site and of every site, the reports page, the feedback inbox and the API reference.
+One server, one browser context, every page in turn, so the whole check costs one start of each.
 """
 
 from __future__ import annotations
@@ -118,6 +118,12 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         found += severe_violations(reports, "reports")
         reports.click("[data-group=staff]")
         found += severe_violations(reports, "reports by staff member")
+        reports.click("#pages a[href='/feedback/xa']")  # the same manager's session, from the reports' header
+        reports.wait_for_selector("#list:not(.hidden)")
+        reports.wait_for_selector("body[data-ready=true]")
+        found += severe_violations(reports, "feedback inbox")
+        found += severe_violations(open_page(context, f"{url}/feedback/xa"), "feedback inbox: log-in")
+        found += severe_violations(open_page(context, f"{url}/rate/xa/2?key=kiosk-demo"), "counter's rating screen")
 
         docs = open_page(context, f"{url}/docs")
         docs.click("details.op summary >> nth=0")

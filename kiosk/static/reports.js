@@ -16,11 +16,13 @@
   const PAGES = [
     ["page_monitor", `/monitor/${encodeURIComponent(site)}`],
     ["page_reports", `/reports/${encodeURIComponent(site)}`],
+    ["page_feedback", `/feedback/${encodeURIComponent(site)}`],
   ];
 
   M.addWords({
     vi: {
       title: "Báo cáo", pages: "Trang quản lý", page_monitor: "Giám sát", page_reports: "Báo cáo",
+      page_feedback: "Phản ánh, kiến nghị",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập", logout: "Đăng xuất",
       bad_login: "Sai tài khoản hoặc mật khẩu", not_manager: "Tài khoản này không được xem báo cáo",
       period_title: "Khoảng thời gian", from: "Từ ngày", to: "Đến ngày", show: "Xem báo cáo", presets: "Chọn nhanh",
@@ -55,6 +57,7 @@
     },
     en: {
       title: "Reports", pages: "Managers' pages", page_monitor: "Monitor", page_reports: "Reports",
+      page_feedback: "Feedback",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in", logout: "Log out",
       bad_login: "Wrong user or password", not_manager: "This account may not read reports",
       period_title: "Period", from: "From", to: "To", show: "Show report", presets: "Quick choice",
