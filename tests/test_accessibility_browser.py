@@ -1,8 +1,8 @@
 """Accessibility of every screen, checked by axe-core (WCAG 2.1 A/AA and best practice) in headless Chromium.
 
 No page may have a serious or critical violation, in the states its person sees: the kiosk from the first
-screen to the ticket (with the phone field and the appointment keyboard), the ticket status page and its
-look-up, booking up to the code, the hall, the counter's log-in and a call in progress, the counter's rating
+screen to the ticket (with the phone field, the appointment keyboard, a phone number's check-in), the ticket
+status page and its look-up, booking up to the code, taking a number from a phone, the hall, the counter's log-in and a call in progress, the counter's rating
 screen, the monitor of a site and of every site, the reports page, the feedback inbox and the API reference.
 One server, one browser context, every page in turn, so the whole check costs one start of each.
 """
@@ -72,6 +72,10 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         kiosk.click("#appointment-entry")
         kiosk.wait_for_selector("#s-appointment:not(.hidden)")
         found += severe_violations(kiosk, "kiosk: appointment code")
+        kiosk = open_page(context, f"{url}/kiosk/xa")
+        kiosk.click("#remote-entry")
+        kiosk.wait_for_selector("#s-remote:not(.hidden)")
+        found += severe_violations(kiosk, "kiosk: a number from a phone")
 
         found += severe_violations(open_page(context, f"{url}/t/xa/{ticket}"), "ticket status")
         found += severe_violations(open_page(context, f"{url}/t/xa"), "ticket look-up")
@@ -86,6 +90,12 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         book.click("#book")
         book.wait_for_selector("#s-booked:not(.hidden)")
         found += severe_violations(book, "booking: code")
+
+        phone = open_page(context, f"{url}/q/xa")
+        found += severe_violations(phone, "a number from a phone: procedures")
+        phone.click("button.procedure[data-procedure=ht-khai-tu]")
+        phone.wait_for_selector("#details:not(.hidden)")
+        found += severe_violations(phone, "a number from a phone: travel time and phone")
 
         hall = open_page(context, f"{url}/hall/xa")
         hall.set_viewport_size({"width": 1920, "height": 1080})
