@@ -2,9 +2,10 @@
 
 No page may have a serious or critical violation, in the states its person sees: the kiosk from the first
 screen to the ticket (with the phone field, the appointment keyboard, a phone number's check-in), the ticket
-status page and its look-up, booking up to the code, taking a number from a phone, the hall, the counter's log-in and a call in progress, the counter's rating
-screen, the monitor of a site and of every site, the reports page, the feedback inbox and the API reference.
-One server, one browser context, every page in turn, so the whole check costs one start of each.
+status page and its look-up, booking up to the code, taking a number from a phone, the hall, the counter's
+log-in and a call in progress, the counter's rating screen, the monitor of a site and of every site, the
+reports page, the feedback inbox and the API reference. One server, one browser context, every page in turn,
+so the whole check costs one start of each.
 """
 
 from __future__ import annotations
