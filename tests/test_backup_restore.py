@@ -24,6 +24,7 @@ from controller.store.sqlite import SqliteEventStore
 from tests.conftest import SITES
 from tests.server import KIOSK, login, serve_process
 from tests.services import env_without_proxies
+from tests.test_event_log_upgrade import same_fields
 
 COMMUNE = SITES / "commune-centre.toml"
 
@@ -98,12 +99,10 @@ def test_backup_under_load_restores_and_replays_to_the_same_reports(tmp_path: Pa
 
     with serve_process(COMMUNE, restored) as server:
         manager = login(server.url, "quanly", "demo")
-        report = httpx.get(f"{server.url}/api/v1/sites/xa/reports", headers=manager, timeout=10).json()
-        for key in ("from", "to", "site_name"):
-            report.pop(key)
-        for row in report["agencies"]:
-            row.pop("name")
-        assert report == _day_report(copy)
+        answered = httpx.get(f"{server.url}/api/v1/sites/xa/reports", headers=manager, timeout=10).json()
+        expected = _day_report(copy)
+        report = same_fields(answered, expected)  # less what the API adds around build_report (names, by day)
+        assert report == expected
         assert report["total"]["transactions"] >= 20 and report["visits"] >= 20
         # the replayed floor goes on from the backup's seq: a new ticket is the next event
         httpx.post(f"{server.url}/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"},

@@ -55,6 +55,20 @@ def store_report(events_db: Path) -> dict[str, Any]:
                         site.targets.satisfaction).to_dict()
 
 
+ROW_SECTIONS = ("agencies", "procedures", "counters", "staff")
+
+
+def same_fields(report: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+    """`report` cut to the fields `shape` has, at the top and in each group's rows: what a release answered
+    is still answered the same, while fields added since (names, the days' rows) are left out."""
+    out = {key: report[key] for key in shape if key in report}
+    for section in ROW_SECTIONS:
+        if section in shape and section in report:
+            keys = {key for row in shape[section] for key in row} or {key for row in report[section] for key in row}
+            out[section] = [{k: v for k, v in row.items() if k in keys} for row in report[section]]
+    return out
+
+
 def recorded_report() -> dict[str, Any]:
     """The report the release that wrote the fixture computed, less what the API adds around build_report."""
     expected = {k: v for k, v in RELEASE1_REPORT.items() if k not in ("from", "to", "site_name")}
@@ -72,7 +86,7 @@ def test_todays_server_replays_the_release1_log_and_goes_on_writing_versioned_ev
     with serve_process(SITES / "commune-centre.toml", data) as server:
         manager = login(server.url, "quanly", "demo")
         report = httpx.get(f"{server.url}/api/v1/sites/xa/reports?from={DAY}&to={DAY}", headers=manager, timeout=10)
-        assert report.json() == RELEASE1_REPORT
+        assert same_fields(report.json(), RELEASE1_REPORT) == RELEASE1_REPORT
         httpx.post(f"{server.url}/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"},
                    timeout=10).raise_for_status()
     conn = sqlite3.connect(data / "events.db")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 import sim.runner
+from controller.core.clock import local_day
 from controller.core.events import Event
 from controller.core.floor import Floor
-from controller.core.forecast import counters_needed, demand_from_events, forecast_error, seasonal_mean
+from controller.core.forecast import (
+    appointment_demand,
+    booked_demand,
+    counters_needed,
+    demand_from_events,
+    forecast_days,
+    forecast_error,
+    history_from_events,
+    seasonal_mean,
+)
 from controller.sitefile import load_document
 from sim.runner import RunOptions, simulate
 from sim.scenario import parse_scenario
@@ -86,3 +97,52 @@ def test_afternoon_demand_is_counted_in_its_own_half_hour() -> None:
     events = [{"type": "ticket.issued", "at": midnight + hour * 3600, "agency": "HT"} for hour in (12, 16, 16.9)]
     demand = demand_from_events(site, events)
     assert sorted(slot for (_, _, slot) in demand) == [13, 14]
+
+
+def test_days_ahead_count_bookings_say_what_they_rest_on_and_expect_nobody_when_closed() -> None:
+    # The commune centre: open Monday..Saturday, closed on Sunday (weekday factor 0).
+    site = load_document(SITES / "commune-centre.toml")[0][0]
+    midnight = 1_795_300_000.0 - (1_795_300_000.0 + site.utc_offset_s) % 86400
+
+    def at(day: int, hour: float) -> float:
+        return midnight + day * 86400 + hour * 3600
+
+    start = dt.date.fromisoformat(local_day(midnight, site.utc_offset_s))
+    events = []
+    for day in range(14):  # two weeks: three walk-ins at 08:00, one appointment holder of the 08:30 slot
+        events += [{"type": "ticket.issued", "at": at(day, 8.1), "agency": "HT"} for _ in range(3)]
+        events.append({"type": "ticket.issued", "at": at(day, 8.2), "agency": "HT", "channel": "appointment",
+                       "slot_at": at(day, 8.5)})
+    history = history_from_events(site, events)
+    assert len(history.days) == 14
+    coming = [(start + dt.timedelta(days=14 + i)).isoformat() for i in range(7)]
+    opened = [d for d in coming if dt.date.fromisoformat(d).weekday() != 6]
+    eight, half_past = 1, 2  # open half hours from 07:30
+    booked = {(opened[0], "HT", half_past): 3, (opened[1], "HT", eight): 1}
+    ahead = {d.day: d for d in forecast_days(site, history, booked, coming, weeks=2)}
+    first = ahead[opened[0]]
+    # walk-ins by the mean (3 at 08:00); appointments: the bookings made when more than usual (3 > 1)
+    assert first.arrivals[("HT", eight)] == 3.0 and first.arrivals[("HT", half_past)] == 3.0
+    # ... and the usual when fewer are booked yet (1 a day was usual at 08:30; the booking at 08:00 adds one)
+    second = ahead[opened[1]]
+    assert second.arrivals[("HT", half_past)] == 1.0 and second.arrivals[("HT", eight)] == 4.0
+    assert first.basis.kind == "same_weekday" and len(first.basis.days) == 2
+    sunday = next(d for d in coming if dt.date.fromisoformat(d).weekday() == 6)
+    # a Sunday used to be forecast from every weekday's mean, though the centre is closed
+    assert ahead[sunday].basis.kind == "closed" and set(ahead[sunday].arrivals.values()) == {0.0}
+    # with no history, nothing is made up: None, and the bookings alone
+    empty = forecast_days(site, history_from_events(site, []), booked, opened[:1])[0]
+    assert empty.basis.kind == "none" and set(empty.arrivals.values()) == {None}
+    assert empty.booked[("HT", half_past)] == 3
+
+
+def test_appointments_count_at_their_slot_and_bookings_at_theirs() -> None:
+    site = load_document(SITES / "commune-centre.toml")[0][0]
+    midnight = 1_795_300_000.0 - (1_795_300_000.0 + site.utc_offset_s) % 86400
+    checked_in_early = {"type": "ticket.issued", "at": midnight + 8.2 * 3600, "agency": "HT",
+                        "channel": "appointment", "slot_at": midnight + 8.5 * 3600}
+    day = local_day(midnight, site.utc_offset_s)
+    assert appointment_demand(site, [checked_in_early]) == {(day, "HT", 2): 1}
+    assert demand_from_events(site, [checked_in_early], appointments=False) == {}
+    assert booked_demand(site, [("HT", midnight + 8.5 * 3600, 2), ("HT", midnight + 3 * 3600, 5)]) == {
+        (day, "HT", 2): 2}  # 03:00 is not an open half hour

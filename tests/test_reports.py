@@ -148,8 +148,9 @@ def test_report_endpoints(server: ServerProcess) -> None:
         assert body["satisfaction_meets_target"] is False
         quay1 = next(r for r in body["staff"] if r["key"] == "quay1")
         assert quay1["ratings"] == 3 and quay1["agency"] == "HT"
-        rows = list(csv.DictReader(io.StringIO(c.get("/api/v1/sites/xa/reports?format=csv", headers=manager).text)))
-        assert any(r["level"] == "agency" and r["key"] == "HT" for r in rows)
+        data = c.get("/api/v1/sites/xa/reports?format=csv", headers=manager).content
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        assert any(r["Nhóm / Level"] == "Lĩnh vực" and r["Mã / Code"] == "HT" for r in rows)
         page = c.get("/api/v1/sites/xa/reports?format=html", headers=manager)
         assert page.status_code == 200 and "Báo cáo chất lượng phục vụ" in page.text and "<svg" in page.text
         assert c.get("/api/v1/sites/xa/reports", headers=staff).status_code == 403
@@ -162,16 +163,40 @@ def test_report_endpoints(server: ServerProcess) -> None:
 
 
 @pytest.mark.integration
-def test_forecast_endpoint(server: ServerProcess) -> None:
+def test_forecast_without_history_says_so_and_counts_bookings(server: ServerProcess) -> None:
     manager = login(server.url, "quanly", "demo")
     with httpx.Client(base_url=server.url, timeout=10) as c:
         c.post("/api/v1/sites/xa/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"})
+        day = c.get("/api/v1/sites/xa/appointments/days").json()["days"][-1]
+        booked = c.post("/api/v1/sites/xa/appointments", json={"procedure": "ht-khai-tu", "date": day, "time": "08:00"})
+        assert booked.status_code == 201
         body = c.get("/api/v1/sites/xa/forecast", headers=manager).json()
         assert "seasonal mean" in body["method"] and len(body["days"]) == 7
-        assert body["error"] is None  # one day of history cannot hold five out
+        # today is not history yet: nothing to forecast from, and the answer says so (it said 0 arrivals and
+        # 0 counters needed everywhere, as if nobody would come)
+        assert body["history_days"] == 0 and body["history"] is None
+        assert body["message"].startswith("Chưa có ngày nào trọn vẹn có người đến")
+        assert body["error"] is None and "Cần hơn 5 ngày" in body["error_reason"]
+        for ahead in body["days"]:
+            for agency in ahead["agencies"]:
+                assert all(s["arrivals"] is None and s["counters_needed"] is None for s in agency["slots"]
+                           if ahead["open"])
         slots = body["days"][0]["agencies"][0]["slots"]
         assert len(slots) == 15 and slots[0]["start"] == "07:30"
         assert [s["start"] for s in slots[7:9]] == ["11:00", "13:30"] and slots[-1]["start"] == "16:30"
-        assert all(isinstance(s["counters_needed"], int) and s["counters_needed"] >= 0 for s in slots)
+        # the booking already made is there, at its slot (it was ignored)
+        ahead = [d for d in body["days"] if d["date"] == day]
+        if ahead:  # the booking horizon may reach past the seven days forecast
+            ht = next(a for a in ahead[0]["agencies"] if a["agency"] == "HT")
+            assert next(s for s in ht["slots"] if s["start"] == "08:00")["booked"] == 1 and ahead[0]["booked"] == 1
+        first = body["days"][0]["date"] if body["days"][0]["open"] else body["days"][1]["date"]
+        again = c.post("/api/v1/sites/xa/appointments", json={"procedure": "ht-khai-tu", "date": first,
+                                                            "time": "09:00"})
+        assert again.status_code == 201, again.text
+        body = c.get("/api/v1/sites/xa/forecast", headers=manager).json()
+        soon = next(d for d in body["days"] if d["date"] == first)
+        ht = next(a for a in soon["agencies"] if a["agency"] == "HT")
+        assert [s["booked"] for s in ht["slots"] if s["start"] == "09:00"] == [1]
+        assert soon["basis"] == {"kind": "none", "days": []} and soon["arrivals"] is None
         assert c.get("/api/v1/sites/xa/forecast?weeks=0", headers=manager).status_code == 422
         assert c.get("/api/v1/sites/xa/forecast", headers=KIOSK).status_code == 403

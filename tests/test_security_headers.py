@@ -24,7 +24,7 @@ SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "c
 PAYLOAD = "<img src=x onerror=alert(1)>"
 QUOTED = "%3Cimg%20src=x%20onerror=alert(1)%3E"
 SCREENS = [f"/kiosk/{QUOTED}", f"/hall/{QUOTED}", f"/monitor/{QUOTED}", f"/book/{QUOTED}", f"/t/{QUOTED}",
-           f"/t/{QUOTED}/x", f"/counter/{QUOTED}/1"]
+           f"/t/{QUOTED}/x", f"/counter/{QUOTED}/1", f"/reports/{QUOTED}"]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,7 @@ def test_every_kind_of_answer_carries_the_security_headers(client: httpx.Client,
     answers = [
         client.get("/kiosk/xa"), client.get("/counter/xa/1"), client.get("/hall/xa"), client.get("/monitor"),
         client.get("/book/xa"), client.get("/t/xa"), client.get("/docs"), client.get("/ui/kiosk.js"),
+        client.get("/reports/xa"),
         client.get("/ui/nothing.js"), client.get("/openapi.json"), client.get("/metrics"), client.get("/healthz"),
         client.get("/api/v1/sites/xa/catalogue"), client.get("/api/v1/sites/nowhere/catalogue"),
         # 415, refused by the body middleware before any route
@@ -86,6 +87,7 @@ def test_every_kind_of_answer_carries_the_security_headers(client: httpx.Client,
                     content=b"[" * 70_000),  # 413
         client.get("/api/v1/sites/xa/monitor"),  # 401
         client.get("/api/v1/sites/xa/reports", headers=manager, params={"format": "csv"}),
+        client.get("/api/v1/sites/xa/reports", headers=manager, params={"format": "xlsx"}),
         client.delete("/healthz"),  # 405
     ]
     statuses = [a.status_code for a in answers]

@@ -1,4 +1,4 @@
-"""The screens of CONTRACT.md section 2: kiosk, counter app, hall display, ticket status.
+"""The screens of CONTRACT.md section 2: kiosk, counter app, hall display, ticket status, monitor, reports.
 
 Each page is one static HTML file plus small scripts and styles (no build step);
 the page reads its site, counter or ticket from its own address. Assets are served
@@ -137,6 +137,12 @@ async def ticket_page(request: Request, site: str, ticket_id: str) -> Response:
 async def monitor_page(request: Request, site: str) -> Response:
     """Floor manager's live monitor of one site."""
     return _page(request, site, "monitor.html")
+
+
+@router.get("/reports/{site}")
+async def reports_page(request: Request, site: str) -> Response:
+    """Managers' reports: a period's figures, downloads (Excel, CSV, printable) and the week's forecast."""
+    return _page(request, site, "reports.html")
 
 
 @router.get("/monitor")

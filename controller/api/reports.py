@@ -1,18 +1,18 @@
-"""Reports for managers, directors and the province: JSON, CSV, and a printable HTML page.
+"""Reports for managers, directors and the province: JSON, CSV, Excel, and a printable HTML page.
 
-    GET /api/v1/sites/{site}/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html
+    GET /api/v1/sites/{site}/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|xlsx|html
     GET /api/v1/sites/{site}/forecast?weeks=4&holdout=5   demand and counters needed, next 7 days
 
 Figures come from the event log alone (controller/core/reports.py), so a report
-for a past day is the same whatever the controller's state is today.
+for a past day is the same whatever the controller's state is today. People read
+them on the reports page (/reports/{site}, kiosk/static/reports.js) and in the
+files of controller/api/report_files.py.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
-import io
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -20,17 +20,23 @@ from fastapi.responses import HTMLResponse, Response
 
 from controller.api.errors import ApiError
 from controller.api.headers import csp_with_style
+from controller.api.report_files import XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from controller.api.security import require_role
+from controller.core.appointments import slot_times
 from controller.core.forecast import (
+    booked_demand,
     counters_needed,
     demand_from_events,
+    forecast_days,
     forecast_error,
+    history_from_events,
     mean_service,
-    seasonal_mean,
 )
-from controller.core.reports import build_report
+from controller.core.reports import BREACH_CAUSES, build_report, daily_summaries
 from controller.core.series import day_series
+from controller.core.site import Site
 from controller.runtime.controller import Controller
+from controller.store.appointments import AppointmentBook
 
 __all__ = ["router"]
 
@@ -44,10 +50,6 @@ table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #
 th { background: #e8eef7; } small { color: #444; font-weight: normal; }
 @media print { body { margin: 0; } }
 """
-CSV_COLUMNS = (
-    "level", "key", "transactions", "wait_p50_s", "wait_p90_s", "wait_max_s", "within_transaction_target",
-    "service_p50_s", "service_mean_s", "no_shows", "transfers", "ratings", "satisfaction",
-)
 
 
 def _day(text: str | None, name: str) -> dt.date | None:
@@ -71,52 +73,62 @@ async def report_body(request: Request, site: str, start: str | None, end: str |
     if (last - first).days >= MAX_DAYS:
         raise ApiError(422, "range_too_long", f"a report covers at most {MAX_DAYS} days")
     days = [d for d in await controller.store.days(site) if first.isoformat() <= d <= last.isoformat()]
-    events: list[Any] = []
+    per_day: list[tuple[str, list[Any]]] = []
     for day in days:
-        events.extend(stored.body for stored in await controller.store.read_day(site, day))
+        per_day.append((day, [stored.body for stored in await controller.store.read_day(site, day)]))
     targets = runtime.site.targets
-    report = build_report(site, days, events, targets.transaction_wait_s, targets.visit_wait_s, targets.satisfaction)
+    figures = (targets.transaction_wait_s, targets.visit_wait_s, targets.satisfaction)
+    report = build_report(site, days, (body for _, events in per_day for body in events), *figures)
     body = report.to_dict()
     body["from"], body["to"], body["site_name"] = first.isoformat(), last.isoformat(), runtime.site.name
-    names = {a.id: a.name for a in runtime.site.agencies.values()}
-    for row in body["agencies"]:
-        row["name"] = names.get(row["key"], row["key"])
+    body["site_name_en"] = runtime.site.name_en
+    body["by_day"] = daily_summaries(per_day, *figures)
+    name_rows(runtime.site, body)
     return body
 
 
+def name_rows(site: Site, body: dict[str, Any]) -> None:
+    """Each group's row named for people (Vietnamese, English) beside its code; in place."""
+    for row in body["agencies"]:
+        agency = site.agencies.get(row["key"])
+        row["name"], row["name_en"] = (agency.name, agency.name_en) if agency else (row["key"], "")
+    for row in body["procedures"]:
+        procedure = site.procedures.get(row["key"])
+        row["name"], row["name_en"] = (procedure.name, procedure.name_en) if procedure else (row["key"], "")
+        row["agency"] = procedure.agency if procedure else None
+    for row in body["counters"]:
+        row["name"], row["name_en"] = f"Quầy {row['key']}", f"Counter {row['key']}"
+    for row in body["staff"]:
+        row["name"] = row["key"]
+        agency = site.agencies.get(row["agency"] or "")
+        row["agency_name"] = agency.name if agency else row["agency"]
+
+
 @router.get("/api/v1/sites/{site}/reports", response_model=None, responses={200: {"content": {
-    "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}}}})
+    "text/csv": {"schema": {"type": "string"}}, XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    "text/html": {"schema": {"type": "string"}}}}})
 async def report(
     request: Request,
     site: str,
     start: str | None = Query(default=None, alias="from", json_schema_extra={"format": "date"}),
     end: str | None = Query(default=None, alias="to", json_schema_extra={"format": "date"}),
-    format: Literal["json", "csv", "html"] = "json",
+    format: Literal["json", "csv", "xlsx", "html"] = "json",
 ) -> dict[str, Any] | Response:
     """Daily or period report per site, agency, procedure, counter and staff member."""
     controller: Controller = request.app.state.controller
     controller.runtime(site)
     require_role(request, site, "manager", "admin", "ops")
     body = await report_body(request, site, start, end)
+    name = f"motcua-{site}-{body['from']}" + ("" if body["from"] == body["to"] else f"-{body['to']}")
     if format == "csv":
         return Response(to_csv(body), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="motcua-{site}-{body["from"]}.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if format == "xlsx":
+        return Response(to_xlsx(body), media_type=XLSX_MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if format == "html":
         return HTMLResponse(to_html(body), headers={"Content-Security-Policy": csp_with_style(REPORT_STYLE)})
     return body
-
-
-def to_csv(body: dict[str, Any]) -> str:
-    """One row per group (total, agency, procedure, counter, staff)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    sections = [("total", [body["total"]]), ("agency", body["agencies"]), ("procedure", body["procedures"]),
-                ("counter", body["counters"]), ("staff", body["staff"])]
-    for level, rows in sections:
-        for row in rows:
-            writer.writerow([level, *(("" if row.get(c) is None else row.get(c)) for c in CSV_COLUMNS[1:])])
-    return out.getvalue()
 
 
 def _pct(value: float | None) -> str:
@@ -172,7 +184,12 @@ def to_html(body: dict[str, Any]) -> str:
         ]
         return f"<table>{head}{''.join(lines)}</table>"
 
-    causes = "".join(f"<li>{esc(c['kind'])}: {esc(c['cause'])} — {c['count']}</li>" for c in body["breaches_by_cause"])
+    def cause(c: dict[str, Any]) -> str:
+        vi, en = BREACH_CAUSES.get(c["cause"], (c["cause"], c["cause"]))
+        kind = "giao dịch / transaction" if c["kind"] == "transaction" else "cả lượt / visit"
+        return f"<li>{esc(vi)} / {esc(en)} ({kind}): {c['count']}</li>"
+
+    causes = "".join(cause(c) for c in body["breaches_by_cause"])
     sat_ok = body["satisfaction_meets_target"]
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Báo cáo {esc(body['site_name'])} {body['from']}</title>
@@ -199,6 +216,23 @@ def to_html(body: dict[str, Any]) -> str:
 </body></html>"""
 
 
+NO_HISTORY = ("Chưa có ngày nào trọn vẹn có người đến trong nhật ký để dự báo: chỉ có các lịch hẹn đã đặt. / "
+              "No complete day with arrivals in the log to forecast from yet: only the appointments already booked.")
+FORECAST_DAYS = 7
+
+
+async def _booked(book: AppointmentBook, site: Site, days: list[str]) -> list[tuple[str, float, int]]:
+    """Bookings already made for the coming days: (agency, slot start, how many)."""
+    if site.appointment_slot_capacity <= 0:
+        return []
+    out: list[tuple[str, float, int]] = []
+    for day in days:
+        times = slot_times(site, dt.date.fromisoformat(day))
+        for agency in site.agencies:
+            out.extend((agency, at, n) for at, n in (await book.counts(site.id, agency, times)).items())
+    return out
+
+
 @router.get("/api/v1/sites/{site}/forecast")
 async def forecast(
     request: Request,
@@ -212,45 +246,68 @@ async def forecast(
     runtime = controller.runtime(site)
     require_role(request, site, "manager", "admin", "ops")
     the_site = runtime.site
-    history_days = (await controller.store.days(site))[-7 * weeks - holdout:]
+    today = runtime.floor.state.day or dt.date.today().isoformat()
+    # complete days only: today's log so far would pull the mean of its weekday down
+    log_days = [d for d in await controller.store.days(site) if d < today][-7 * weeks - holdout:]
     events: list[Any] = []
-    for day in history_days:
+    for day in log_days:
         events.extend(stored.body for stored in await controller.store.read_day(site, day))
-    demand = demand_from_events(the_site, events)
-    seen = sorted({d for d, _, _ in demand})
-    error = forecast_error(the_site, demand, holdout, weeks) if len(seen) > holdout else None
-    start = dt.date.fromisoformat(runtime.floor.state.day or dt.date.today().isoformat()) + dt.timedelta(days=1)
-    coming = [(start + dt.timedelta(days=i)).isoformat() for i in range(7)]
-    predicted = seasonal_mean(the_site, demand, coming, weeks)
+    history = history_from_events(the_site, events)
+    history_days = history.days
+    enough = len(history_days) > holdout
+    error = forecast_error(the_site, demand_from_events(the_site, events), holdout, weeks) if enough else None
+    start = dt.date.fromisoformat(today) + dt.timedelta(days=1)
+    coming = [(start + dt.timedelta(days=i)).isoformat() for i in range(FORECAST_DAYS)]
+    book: AppointmentBook = request.app.state.appointments
+    booked = booked_demand(the_site, await _booked(book, the_site, coming))
     target = the_site.targets.transaction_wait_s
     starts = the_site.half_hour_starts
     days_out = []
-    for day in coming:
+    for ahead in forecast_days(the_site, history, booked, coming, weeks):
         agencies = []
-        for agency in the_site.agencies:
-            service = mean_service(the_site, agency)
+        for agency in the_site.agencies.values():
+            service = mean_service(the_site, agency.id)
             rows = []
             for slot, begin in enumerate(starts):
-                arrivals = predicted[(day, agency, slot)]
+                arrivals = ahead.arrivals[(agency.id, slot)]
                 rows.append({
                     "start": f"{begin // 60:02d}:{begin % 60:02d}",
-                    "arrivals": round(arrivals, 2),
-                    "counters_needed": counters_needed(arrivals, service, target, service_level),
+                    "arrivals": None if arrivals is None else round(arrivals, 2),
+                    "booked": ahead.booked[(agency.id, slot)],
+                    "counters_needed": None if arrivals is None else counters_needed(arrivals, service, target,
+                                                                                     service_level),
                 })
-            agencies.append({"agency": agency, "mean_service_s": round(service, 1), "slots": rows})
-        days_out.append({"date": day, "weekday": dt.date.fromisoformat(day).weekday(), "agencies": agencies})
+            agencies.append({"agency": agency.id, "name": agency.name, "name_en": agency.name_en,
+                             "counters": len(the_site.counters_for(agency.id)), "mean_service_s": round(service, 1),
+                             "slots": rows})
+        expected = list(ahead.arrivals.values())
+        days_out.append({
+            "date": ahead.day,
+            "weekday": dt.date.fromisoformat(ahead.day).weekday(),
+            "open": ahead.basis.kind != "closed",
+            "basis": {"kind": ahead.basis.kind, "days": list(ahead.basis.days)},
+            "arrivals": None if None in expected else round(sum(a or 0.0 for a in expected), 1),
+            "booked": sum(ahead.booked.values()),
+            "agencies": agencies,
+        })
     return {
         "site": site,
-        "method": f"seasonal mean of the same weekday and half hour over the last {weeks} weeks "
-                  "(all weekdays when a weekday has no history); counters by Erlang C",
+        "method": f"seasonal mean of the same weekday and half hour over the last {weeks} weeks of complete days "
+                  "(all weekdays when a weekday has no history), walk-ins and appointments apart; appointments "
+                  "count as the larger of the bookings already made and their own mean; counters by Erlang C",
         "service_level": service_level,
-        "history_days": len(seen),
+        "history_days": len(history_days),
+        "history": {"from": history_days[0], "to": history_days[-1]} if history_days else None,
+        "message": None if history_days else NO_HISTORY,
         "error": None if error is None else {
             "holdout_days": list(error.holdout_days),
             "slot_mae": round(error.slot_mae, 3),
             "slot_wape": None if error.slot_wape is None else round(error.slot_wape, 4),
             "agency_day_wape": None if error.agency_day_wape is None else round(error.agency_day_wape, 4),
         },
+        "error_reason": None if error is not None else (
+            f"Cần hơn {holdout} ngày có người đến để đo sai số (có {len(history_days)}). / "
+            f"The error needs more than {holdout} days with arrivals (have {len(history_days)})."),
         "days": days_out,
     }
 

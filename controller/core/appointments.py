@@ -41,6 +41,7 @@ __all__ = [
     "new_code",
     "normalise_code",
     "slot_minutes",
+    "slot_times",
 ]
 
 # No I, L, O, 0 or 1: a code read aloud or typed from a phone screen has one reading.
@@ -133,6 +134,12 @@ def slot_minutes(site: Site) -> tuple[int, ...]:
             out.append(minute)
             minute += SLOT_S // 60
     return tuple(out)
+
+
+def slot_times(site: Site, day: dt.date) -> tuple[float, ...]:
+    """Start (epoch) of every bookable slot of a day, whether passed or not."""
+    midnight = _midnight(day, site)
+    return tuple(midnight + m * 60 for m in slot_minutes(site))
 
 
 def _midnight(day: dt.date, site: Site) -> float:

@@ -29,7 +29,17 @@ from typing import Any
 
 from controller.core.targets import TargetTally
 
-__all__ = ["Group", "Report", "build_report", "percentile"]
+__all__ = ["BREACH_CAUSES", "Group", "Report", "build_report", "daily_summaries", "percentile"]
+
+# The causes a breach is recorded with (controller/core/targets.py breach_cause), in words for people.
+BREACH_CAUSES: dict[str, tuple[str, str]] = {
+    "recall_limit": ("đã gọi nhưng công dân vắng mặt", "called but the citizen was absent"),
+    "no_open_counter": ("không có quầy nào mở", "no counter open"),
+    "counters_closed": ("một số quầy của lĩnh vực đang đóng", "some of the agency's counters closed"),
+    "surge": ("lượng người tăng đột biến", "a surge of arrivals"),
+    "long_service": ("phục vụ lâu hơn dự kiến", "services longer than expected"),
+    "capacity": ("không đủ quầy cho lượng người", "too few counters for the demand"),
+}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -302,3 +312,30 @@ def build_report(
     report.by_procedure = dict(sorted(report.by_procedure.items()))
     report.by_counter = dict(sorted(report.by_counter.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0))
     return report
+
+
+DAY_FIELDS = ("transactions", "wait_p50_s", "wait_p90_s", "wait_max_s", "within_transaction_target",
+              "service_p50_s", "no_shows", "transfers", "ratings", "satisfaction")
+
+
+def daily_summaries(
+    days: Iterable[tuple[str, list[Mapping[str, Any]]]],
+    transaction_target_s: float = 900.0,
+    visit_target_s: float = 1800.0,
+    satisfaction_target: float = 0.95,
+) -> list[dict[str, Any]]:
+    """One row per (day, that day's events): its visits, breaches and total figures (a visit never spans days)."""
+    out = []
+    for day, events in days:
+        report = build_report("", [day], events, transaction_target_s, visit_target_s, satisfaction_target)
+        total = report.total.summary(transaction_target_s)
+        visits = report.visit_tally().share
+        out.append({
+            "day": day,
+            "visits": report.visits,
+            "abandoned": report.abandoned,
+            "visits_within_visit_target": None if visits is None else round(visits, 4),
+            "breaches": sum(report.breach_causes.values()),
+            **{name: total[name] for name in DAY_FIELDS},
+        })
+    return out

@@ -64,7 +64,7 @@
     $("procedures").replaceChildren(...list.slice(0, 40).map((p) => {
       const agency = state.catalogue.agencies.find((a) => a.id === p.agency);
       return el("li", {}, el("button", { type: "button", class: "procedure", "data-procedure": p.id,
-        "aria-pressed": String(state.procedure === p), "aria-label": `${named(p)}, ${named(agency)}`,
+        "aria-pressed": String(state.procedure === p),
         onclick: () => chooseProcedure(p) }, named(p), el("small", { text: named(agency) })));
     }));
   }
@@ -105,9 +105,8 @@
     $("slots-empty").classList.toggle("hidden", slots.some((s) => s.free > 0));
     $("slots").replaceChildren(...slots.map((s) => el("button", { type: "button", class: "slot", "data-time": s.time,
       disabled: s.free <= 0, "aria-pressed": String(s.time === state.time),
-      "aria-label": `${s.time}, ${s.free > 0 ? t("free", { n: s.free }) : t("full")}`,
       onclick: () => { state.time = s.time; state.key = Motcua.newKey(); renderSlots(state.slots); } },
-      s.time, el("small", { text: s.free > 0 ? t("free", { n: s.free }) : t("full") }))));
+      s.time, " ", el("small", { text: s.free > 0 ? t("free", { n: s.free }) : t("full") }))));
     $("book").disabled = !state.time || state.busy;
   }
 

@@ -152,8 +152,9 @@
   function label() {
     for (const [id, [key, keys]] of Object.entries(BUTTONS)) {
       const button = $(id);
-      button.replaceChildren(t(key), ...keys.map((k) => el("kbd", { text: k })));
-      button.setAttribute("aria-label", t(key) + (keys.length ? ` (${keys.join(", ")})` : ""));
+      // named by its text and keys as shown (a label that differs hides the words from speech input)
+      button.replaceChildren(t(key), ...keys.flatMap((k) => [" ", el("kbd", { text: k })]));
+      if (keys.length) button.setAttribute("aria-keyshortcuts", keys.map((k) => (k === "↵" ? "Enter" : k)).join(" "));
     }
     document.title = t("title", { n: counter });
     $("title").textContent = t("title", { n: counter }) + (catalogue ? " · " + servesNames() : "");

@@ -132,7 +132,7 @@
   function procedureButton(p) {
     const agencyItem = catalogue.agencies.find((a) => a.id === p.agency);
     return el("li", {}, el("button", { type: "button", class: "procedure", "data-procedure": p.id,
-      "aria-label": `${named(p)}, ${named(agencyItem)}`, onclick: () => choose(p) },
+      onclick: () => choose(p) },
       named(p), el("small", { text: named(agencyItem) })));
   }
 
@@ -143,7 +143,7 @@
       const count = kioskProcedures(a.id).length;
       if (!count) continue;
       list.append(el("li", {}, el("button", { type: "button", class: "agency", "data-agency": a.id,
-        "aria-label": named(a), onclick: () => openAgency(a) },
+        onclick: () => openAgency(a) },
         named(a), el("small", { text: t("procedures_count", { n: count }) }))));
     }
   }
@@ -189,7 +189,7 @@
     $("papers-notes").textContent = notes.join(" ");
     $("priorities").replaceChildren(...PRIORITIES.map((kind) => el("button", {
       type: "button", role: "radio", class: "priority-choice", "data-priority": kind,
-      "aria-checked": String((flow.priority || "none") === kind), "aria-pressed": String((flow.priority || "none") === kind),
+      "aria-checked": String((flow.priority || "none") === kind),
       "aria-label": t(kind), text: t(kind),
       onclick: () => { flow.priority = kind === "none" ? null : kind; renderPapers(); },
     })));

@@ -13,7 +13,7 @@
 
   M.addWords({
     vi: {
-      title: "Giám sát trực tiếp", login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu",
+      title: "Giám sát trực tiếp", reports_link: "Báo cáo", login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu",
       login: "Đăng nhập", logout: "Đăng xuất", live_on: "Trực tiếp", live_off: "Mất kết nối trực tiếp",
       now_title: "Tình hình lúc này",
       fig_transaction: "Giao dịch được gọi trong 15 phút (hôm nay)", fig_visit: "Lượt đến xong trong 30 phút (hôm nay)",
@@ -71,7 +71,7 @@
       plan_open: "open", plan_defer: "defer advised",
       alert_plan: "As planned: open counter {counter} ({window}) for {agencies}",
       alert_break: "Defer counter {counter}'s {window} break", alert_break_why: "{agencies} at risk",
-      title: "Live monitor", login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
+      title: "Live monitor", reports_link: "Reports", login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
       logout: "Log out", live_on: "Live", live_off: "Live stream lost", now_title: "The floor now",
       fig_transaction: "Transactions called within 15 min (today)", fig_visit: "Visits done within 30 min (today)",
       fig_waiting: "Waiting", fig_risk: "At risk (forecast)", fig_devices: "Devices",
@@ -506,6 +506,10 @@
     }
   });
   $("logout").addEventListener("click", () => logout(""));
+  if (site) {  // the site's reports (same manager session: the token is kept for this tab)
+    $("reports-link").href = `/reports/${encodeURIComponent(site)}`;
+    $("reports-link").classList.remove("hidden");
+  }
   $("chart-scope").addEventListener("change", () => { scope = $("chart-scope").value; renderCharts(); });
   $("lang-button").addEventListener("click", () => {
     const next = M.language() === "vi" ? "en" : "vi";

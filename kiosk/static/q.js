@@ -79,7 +79,7 @@
       `${p.name} ${p.name_en} ${agencyOf(p).name}`)));
     $("procedures").replaceChildren(...list.slice(0, 40).map((p) => el("li", {}, el("button", {
       type: "button", class: "procedure", "data-procedure": p.id, "aria-pressed": String(state.procedure === p),
-      "aria-label": `${named(p)}, ${named(agencyOf(p))}`, onclick: () => choose(p) },
+      onclick: () => choose(p) },
       named(p), el("small", { text: named(agencyOf(p)) })))));
   }
 
