@@ -24,7 +24,7 @@ from controller.sitefile import site_from_dict
 from sim.scenario import parse_scenario
 from tests.sim_support import run_day
 
-SEEDS = range(1, 6)
+SEEDS = range(1, 5)
 # Small centres make a noisy share: one transaction is 0.3 to 1 point. The bench (docs/BENCHMARKS.md)
 # holds the product to 0.5 points on centres of a province's size over 20 seeds.
 TOLERANCE = 0.02
@@ -90,7 +90,8 @@ def _day(site: Site, policy: str, seed: int) -> tuple[float, int, list[str]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@pytest.mark.timeout(900)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(overloaded_centres())
 def test_deadline_does_not_lose_to_fifo_on_overloaded_centres(data: dict[str, Any]) -> None:
     site = site_from_dict(data, "gen.toml")

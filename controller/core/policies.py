@@ -103,24 +103,21 @@ class DeadlinePolicy:
 
     Triage (some ticket the counter may serve is past its deadline: the
     counter's lines cannot all be kept within target):
-    3. A counter with a line of its own (any but a standby counter: its home agency is
-       the first of its `serves`) serves in its own order: legal priority
-       first, then its home line, then the lines it helps, each longest waiting
-       first. Least slack is earliest-deadline-first, and in overload EDF
-       collapses: every ticket becomes urgent, a cross-trained counter chases
-       the other lines' overdue tickets, and the waits of all its lines grow
-       past the target together. Keeping the home line within target saves
-       the tickets that can still be saved; the lines it helps lose only what
-       they would lose anyway. Measured in docs/BENCHMARKS.md (bench_sim): the
-       earlier rule, arrival order across all lines, lost 1.7-2 points to fifo
-       on an overloaded Monday.
-    4. A standby counter (no line of its own; it is open because lines are in
-       trouble) calls the ticket that has waited longest across all its lines.
+    3. The counter serves in its own order: legal priority first, then its
+       home line (the first of its `serves`), then the lines it helps, each
+       longest waiting first. Least slack is earliest-deadline-first, and in
+       overload EDF collapses: every ticket becomes urgent, a cross-trained
+       counter chases the other lines' overdue tickets, and the waits of all
+       its lines grow past the target together. Keeping the counter's first
+       line within target saves the tickets that can still be saved; the lines
+       it helps lose only what they would lose anyway. Measured in
+       docs/BENCHMARKS.md (bench_targets): the earlier rule, arrival order
+       across all of a counter's lines, lost 1-2 points to fifo on overloaded
+       Mondays, and so did keeping it for standby counters alone.
 
     Fairness guard (`fairness_violation`, checked in the simulator's tests and
     the bench): no ticket past its deadline is passed over for a younger ticket
-    of its own line unless that one has legal priority, and at a standby
-    counter for a younger ticket of any of its lines. Calling the longest
+    of its own line, unless that one has legal priority. Calling the longest
     waiting ticket, rather than the oldest overdue one, matters for journey
     steps: a fee ticket whose visit budget ran out during its intake is overdue
     the moment it joins the fee line, and jumping it ahead of everyone older
@@ -170,7 +167,7 @@ class DeadlinePolicy:
                 if overdue:
                     break
         if overdue:
-            return oldest[2] if counter.standby else _in_counter_order(state, counter)
+            return _in_counter_order(state, counter)
         heads = priority or normal
         if not heads:
             return None
@@ -211,17 +208,14 @@ def fairness_violation(state: SiteState, counter: Counter, ticket_id: str, now: 
     ticket = state.tickets[ticket_id]
     if ticket.target_counter == counter.id:
         return None
-    flexible = counter.standby  # no line of its own: arrival order across all its lines
-    lines = counter.serves if flexible else (ticket.agency,)
     start = ticket.place()  # older = placed earlier: a remote number's place is kept from when it was taken
-    for agency in lines:
-        for other_id in state.queues[agency].ordered():
-            other = state.tickets[other_id]
-            if other_id == ticket_id or other.place() >= start or state.deadline_of(other) > now:
-                continue
-            if not flexible and ticket.is_priority and not other.is_priority:
-                continue  # legal priority goes first in its own line
-            return f"{ticket.number} called before {other.number}, older and past its deadline"
+    for other_id in state.queues[ticket.agency].ordered():
+        other = state.tickets[other_id]
+        if other_id == ticket_id or other.place() >= start or state.deadline_of(other) > now:
+            continue
+        if ticket.is_priority and not other.is_priority:
+            continue  # legal priority goes first in its own line
+        return f"{ticket.number} called before {other.number}, older and past its deadline"
     return None
 
 
