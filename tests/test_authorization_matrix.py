@@ -65,6 +65,8 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/monitor/series"): READERS,
     ("get", "/api/v1/sites/{site}/reports"): READERS,
     ("get", "/api/v1/sites/{site}/forecast"): READERS,
+    # the monthly evaluation ranks named staff members: the site's managers only
+    ("get", "/api/v1/sites/{site}/evaluation"): {"manager", "admin"},
     ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): {"manager", "admin"},
     ("get", "/api/v1/feed"): {"ops_key", "manager", "admin", "ops"},
     # appointments: booking, look-up and cancel are the public /book page's (limited per client address);

@@ -136,6 +136,7 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): Answers(refusals=frozenset({409, 429})),
     ("get", "/api/v1/sites/{site}/reports"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/forecast"): Answers("reader"),
+    ("get", "/api/v1/sites/{site}/evaluation"): Answers("staff"),
     ("get", "/api/v1/feed"): Answers("reader"),
 }
 
