@@ -38,7 +38,7 @@ def rated(ticket: str, counter: int, staff: str, score: int, at: float) -> dict[
             "agency": "HT", "staff": staff}
 
 
-D1, D2 = 1_793_000_000.0, 1_793_086_400.0  # two days of one month (epoch seconds)
+D1, D2 = 1_793_000_000.0, 1_793_086_400.0  # 2026-10-26 and 27, 14:33 at the site (UTC+7)
 
 # The hand-made month: "an" at counter 1 and "binh" at counter 2, both for HT (Hộ tịch).
 MONTH: list[dict[str, Any]] = [
@@ -83,7 +83,7 @@ def feedback(code: str, staff: str, upheld: bool | None) -> Feedback:
 
 def evaluate(items: list[Feedback] | None) -> dict[str, Any]:
     site = commune()
-    report = build_report("xa", ["2026-10-27", "2026-10-28"], MONTH, 900, 1800, 0.95)
+    report = build_report("xa", ["2026-10-26", "2026-10-27"], MONTH, 900, 1800, 0.95)
     return build_evaluation(site, "2026-10", report, counter_blame(site, MONTH), items)
 
 
