@@ -159,3 +159,33 @@ def test_the_page_as_a_manager_reads_it(server: ServerProcess) -> None:
         page.wait_for_function("() => !document.querySelector('#staff-empty').classList.contains('hidden')")
         context.close()
         browser.close()
+
+
+@pytest.mark.browser
+def test_the_monitor_counts_overdue_feedback_and_links_the_inbox_and_the_evaluation(server: ServerProcess) -> None:
+    with sync_playwright() as playwright:
+        browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{server.url}/monitor/xa")
+        page.fill("#user", "quanly")
+        page.fill("#secret", "demo")
+        page.click("#login-button")
+        # the seeded month left one item unanswered past its 10 days
+        page.wait_for_function("() => document.querySelector('#fig-feedback-value').textContent === '1'")
+        assert page.get_attribute("#fig-feedback", "data-level") == "bad"
+        assert page.get_attribute("#feedback-link", "href") == "/feedback/xa"
+        assert page.get_attribute("#evaluation-link", "href") == "/evaluation/xa"
+        page.screenshot(path=str(SHOTS / "monitor-feedback.png"))
+        assert not errors, errors
+        page.click("#lang-button")
+        assert page.inner_text("#fig-feedback .figure-label") == "Feedback past its deadline"
+        page.click("#evaluation-link")
+        # the same log-in carries over; without ?month the site's own month (nothing there yet)
+        page.wait_for_selector("#staff-empty:not(.hidden)")
+        assert page.is_hidden("#login") and page.input_value("#month") == page.evaluate(
+            "() => document.querySelector('#status').textContent").split(":")[0].split()[-1]
+        context.close()
+        browser.close()
