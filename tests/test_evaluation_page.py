@@ -105,7 +105,7 @@ def test_files(server: ServerProcess, manager: dict[str, str]) -> None:
     assert [c.value for c in province[3]] == ["2026-10", "HT", "Tư pháp - Hộ tịch", 4, 3, 0.75]
 
 
-@pytest.mark.parametrize("query", ["?month=2026-13", "?month=2026-1", "?month=oct", "?month=1999-12",
+@pytest.mark.parametrize("query", ["?month=2026-13", "?month=2026-1", "?month=oct", "?month=1999-12", "?month=2100-01",
                                    "?month=2026-10&format=pdf", "?month=2026-10%0A"])
 def test_bad_input_is_refused(server: ServerProcess, manager: dict[str, str], query: str) -> None:
     answer = get(server, manager, query)
