@@ -132,12 +132,12 @@ def test_the_page_as_a_manager_reads_it(server: ServerProcess) -> None:
         page.fill("#secret", "demo")
         page.click("#login button[type=submit]")
         page.wait_for_selector("#staff tbody tr[data-staff=an]")
-        rows = page.locator("#staff tbody tr")
+        rows = page.locator("#staff tbody tr[data-staff]")
         assert rows.nth(0).get_attribute("data-staff") == "binh"
         assert "76,2 %" in rows.nth(0).inner_text()
         assert "Hài lòng 75,0 % (3/4 đánh giá), mục tiêu 95,0 %: chưa đạt" in page.inner_text("#total")
         assert "Phản ánh có cơ sở: 1/3." in page.inner_text("#total")
-        an = page.locator("#staff tbody tr[data-staff=an]")
+        an = page.locator("#staff tbody tr[data-why-for=an]")  # the row under an's figures
         an.locator("summary").click()
         why = an.locator("details li").all_inner_texts()
         assert why[0].startswith("2/3 đánh giá hài lòng (66,7 %)") and why[1].startswith("Sau binh")

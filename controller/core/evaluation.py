@@ -151,7 +151,7 @@ def _why(row: dict[str, Any], above: dict[str, Any] | None, below: dict[str, Any
     if row["complaints"]:
         say("complaints", f"{row['complaints_upheld']} phản ánh có cơ sở trên {row['complaints']} phản ánh về lượt "
                           "phục vụ của mình",
-            f"{row['complaints_upheld']} complaints upheld of {row['complaints']} about their services")
+            f"Complaints upheld: {row['complaints_upheld']} of {row['complaints']} about their services")
     if row["reasons"]:
         counts = Counter(row["reasons"])
         say("reasons", "Lý do khi đánh giá thấp: " + _reason_names(counts, reason_names, "vi"),

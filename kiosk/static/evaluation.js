@@ -33,7 +33,7 @@
       col_rank: "Hạng", col_staff: "Cán bộ", col_agency: "Lĩnh vực", col_served: "Phục vụ", col_ratings: "Đánh giá",
       col_share: "Hài lòng", col_adjusted: "Điều chỉnh", col_complaints: "Phản ánh có cơ sở",
       col_service: "Phục vụ trung vị (lĩnh vực)", col_no_shows: "Vắng mặt (lĩnh vực)",
-      col_breaches: "Trễ hạn do quầy", col_why: "Vì sao", col_service_only: "Phục vụ trung vị",
+      col_breaches: "Trễ hạn do quầy", col_service_only: "Phục vụ trung vị",
       col_no_shows_only: "Vắng mặt", col_breaches_all: "Trễ hạn", col_reasons: "Lý do khi đánh giá thấp",
       col_month: "Tháng", col_satisfied: "Hài lòng (lượt)", why: "Vì sao hạng {rank}?", centre: "Toàn trung tâm",
       in_agency: "{rank} trong lĩnh vực", minutes: "{m} phút",
@@ -57,7 +57,7 @@
       col_rank: "Rank", col_staff: "Staff member", col_agency: "Agency", col_served: "Served", col_ratings: "Ratings",
       col_share: "Satisfied", col_adjusted: "Adjusted", col_complaints: "Complaints upheld",
       col_service: "Median service (agency)", col_no_shows: "No-shows (agency)",
-      col_breaches: "Breaches by counter", col_why: "Why", col_service_only: "Median service",
+      col_breaches: "Breaches by counter", col_service_only: "Median service",
       col_no_shows_only: "No-shows", col_breaches_all: "Breaches", col_reasons: "Reasons at low ratings",
       col_month: "Month", col_satisfied: "Satisfied (ratings)", why: "Why rank {rank}?", centre: "Whole centre",
       in_agency: "{rank} in agency", minutes: "{m} min",
@@ -86,11 +86,12 @@
     $("error").classList.remove("hidden");
   }
 
-  function staffRow(row, open) {
+  /** A staff member's figures, and under them a full-width row with why they are at their rank. */
+  function staffRows(row, open) {
     const target = body.definitions.satisfaction_target;
     const why = el("details", { open: open.has(row.staff) }, el("summary", { text: t("why", { rank: row.rank }) }),
       el("ul", {}, ...row.why.map((w) => el("li", { text: vi() ? w.vi : w.en }))));
-    return el("tr", { "data-staff": row.staff },
+    return [el("tr", { "data-staff": row.staff },
       cell(row.rank, "num"), cell(row.staff), el("td", { class: "agency" }, agencyName(row.agency),
         el("small", { class: "muted", text: ` (${t("in_agency", { rank: row.rank_in_agency })})` })),
       cell(row.served, "num"), cell(row.ratings, "num"),
@@ -99,7 +100,8 @@
       cell(row.complaints_known ? `${row.complaints_upheld}/${row.complaints}` : "—", "num"),
       cell(`${mins(row.service_p50_s)} (${mins(row.agency_service_p50_s)})`, "num"),
       cell(`${pct(row.no_show_share)} (${pct(row.agency_no_show_share)})`, "num"),
-      cell(row.breaches, "num"), el("td", {}, why));
+      cell(row.breaches, "num")),
+    el("tr", { class: "why", "data-why-for": row.staff }, el("td", { colspan: "11" }, why))];
   }
 
   function draw() {
@@ -117,9 +119,9 @@
     $("definition").textContent = t("definition", { satisfied: vi() ? satVi : satEn });
     $("rank-rule").textContent = t("rank_rule", { w: body.definitions.prior_ratings });
     $("status").textContent = t("loaded", { month: body.month, days: body.days.length });
-    const open = new Set([...$("staff").querySelectorAll("tr[data-staff] details[open]")]  // kept open on a redraw
-      .map((node) => node.closest("tr").dataset.staff));
-    $("staff").tBodies[0].replaceChildren(...body.staff.map((row) => staffRow(row, open)));
+    const open = new Set([...$("staff").querySelectorAll("tr[data-why-for] details[open]")]  // kept open on a redraw
+      .map((node) => node.closest("tr").dataset.whyFor));
+    $("staff").tBodies[0].replaceChildren(...body.staff.flatMap((row) => staffRows(row, open)));
     $("staff-empty").classList.toggle("hidden", body.staff.length > 0);
     $("agencies").tBodies[0].replaceChildren(...body.agencies.map((a) => el("tr", { "data-agency": a.agency },
       cell(vi() ? a.name : a.name_en), cell(a.served, "num"), cell(a.ratings, "num"),
