@@ -187,5 +187,11 @@ def test_the_monitor_counts_overdue_feedback_and_links_the_inbox_and_the_evaluat
         page.wait_for_selector("#staff-empty:not(.hidden)")
         assert page.is_hidden("#login") and page.input_value("#month") == page.evaluate(
             "() => document.querySelector('#status').textContent").split(":")[0].split()[-1]
+        # the reports page links here too, and back
+        page.click("#reports-link")
+        page.wait_for_selector("#pages a[href='/evaluation/xa']")
+        page.click("#pages a[href='/evaluation/xa']")
+        page.wait_for_selector("#staff-empty:not(.hidden)")
+        assert not errors, errors
         context.close()
         browser.close()

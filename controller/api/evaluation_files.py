@@ -12,30 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from controller.api.report_files import BOM, XLSX_MEDIA_TYPE, Column
+
 __all__ = ["XLSX_MEDIA_TYPE", "to_csv", "to_xlsx"]
-
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-BOM = "\ufeff"
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: the row's field, its headers, and what kind of figure it holds."""
-
-    field: str
-    vi: str
-    en: str
-    kind: str = "count"  # count | minutes (field in seconds) | share (field 0..1) | text
-
-    def header(self) -> str:
-        return f"{self.vi} / {self.en}"
 
 
 STAFF = (

@@ -15,9 +15,9 @@
 
   M.setDictionary({
     vi: {
-      title: "Đánh giá chất lượng phục vụ", monitor: "Giám sát", feedback: "Phản ánh", logout: "Đăng xuất",
+      title: "Đánh giá chất lượng phục vụ", monitor: "Giám sát", reports: "Báo cáo", feedback: "Phản ánh", logout: "Đăng xuất",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập",
-      bad_login: "Sai tài khoản hoặc mật khẩu", month: "Tháng", download_xlsx: "Tải Excel (.xlsx)",
+      month: "Tháng", download_xlsx: "Tải Excel (.xlsx)",
       download_csv: "Tải CSV", downloaded: "Đã tải {name}", loading: "Đang tính…",
       loaded: "Tháng {month}: {days} ngày có dữ liệu", total_title: "Toàn trung tâm", staff_title: "Cán bộ, xếp hạng",
       agencies_title: "Lĩnh vực", province_title: "Báo cáo tỉnh: tỷ lệ hài lòng theo lĩnh vực và tháng",
@@ -39,9 +39,9 @@
       in_agency: "{rank} trong lĩnh vực", minutes: "{m} phút",
     },
     en: {
-      title: "Service quality evaluation", monitor: "Monitor", feedback: "Feedback", logout: "Log out",
+      title: "Service quality evaluation", monitor: "Monitor", reports: "Reports", feedback: "Feedback", logout: "Log out",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
-      bad_login: "Wrong user or password", month: "Month", download_xlsx: "Download Excel (.xlsx)",
+      month: "Month", download_xlsx: "Download Excel (.xlsx)",
       download_csv: "Download CSV", downloaded: "Downloaded {name}", loading: "Computing…",
       loaded: "{month}: {days} days with data", total_title: "The whole centre", staff_title: "Staff, ranked",
       agencies_title: "Agencies", province_title: "For the province: share satisfied per agency and month",
@@ -82,7 +82,7 @@
 
   function fail(error) {
     if (error.status === 401) { logout(); return; }
-    $("error").textContent = error.message;
+    $("error").textContent = M.errorText(error);
     $("error").classList.remove("hidden");
   }
 
@@ -156,8 +156,8 @@
         { headers: auth(), cache: "no-store" });
       if (!response.ok) {
         const answer = await response.json().catch(() => ({}));
-        throw Object.assign(new Error((answer.error && answer.error.message) || response.statusText),
-          { status: response.status });
+        const err = answer.error || {};
+        throw new M.ApiError(response.status, err.code || `http_${response.status}`, err.message || response.statusText);
       }
       const name = (/filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "") || [])[1]
         || `motcua-${site}.${format}`;
@@ -196,7 +196,7 @@
       $("login-error").classList.add("hidden");
       start();
     } catch (error) {
-      $("login-error").textContent = error.status === 429 ? error.message : t("bad_login");
+      $("login-error").textContent = M.errorText(error);  // a wrong secret, or the guard's wait with its time
       $("login-error").classList.remove("hidden");
     }
   });
@@ -212,6 +212,7 @@
   });
   $("monitor-link").href = `/monitor/${encodeURIComponent(site)}`;
   $("feedback-link").href = `/feedback/${encodeURIComponent(site)}`;
+  $("reports-link").href = `/reports/${encodeURIComponent(site)}`;
   const chosen = new URLSearchParams(location.search).get("month");
   if (chosen && /^\d{4}-\d{2}$/.test(chosen)) $("month").value = chosen;
   M.applyLanguage("vi");
