@@ -23,6 +23,7 @@ from controller.accounts import AccountStore
 from controller.api import (
     appointments,
     board,
+    evaluation,
     feed,
     feedback,
     live,
@@ -183,6 +184,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(pages.router)
     app.include_router(board.router)
     app.include_router(reports.router)
+    app.include_router(evaluation.router)
     app.include_router(feed.router)
 
     @app.get("/healthz")

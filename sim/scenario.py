@@ -100,6 +100,8 @@ class Scenario:
     tick_s: float = 30.0             # queue-length sampling interval (enforcement wakes on its own)
     lunch_serve_out: bool = True     # at noon, serve who already holds a number
     follow_break_advice: float = 0.0  # chance staff defer a break the tick advises deferring
+    rating_share: float = 0.0        # citizens who rate the service at the counter's keypad after it
+    rating_patience_s: float = 20 * 60.0  # each this much waiting costs one level of the rating, on average
     events: tuple[ScenarioEvent, ...] = field(default_factory=tuple)
 
     def for_site(self, site_id: str) -> tuple[ScenarioEvent, ...]:
@@ -120,6 +122,8 @@ _KNOBS: dict[str, tuple[str, float | None, float | None]] = {
     "tick_s": ("number", 1, 600),
     "lunch_serve_out": ("bool", None, None),
     "follow_break_advice": ("number", 0, 1),
+    "rating_share": ("number", 0, 1),
+    "rating_patience_min": ("number", 1, 600),
 }
 _EVENT_KEYS = {
     "counter_closed": {"kind", "site", "counters", "from", "to"},
@@ -237,5 +241,7 @@ def parse_scenario(table: Mapping[str, Any], source: str, sites: Sequence[Site])
         tick_s=float(knobs.get("tick_s", 30.0)),
         lunch_serve_out=bool(knobs.get("lunch_serve_out", True)),
         follow_break_advice=float(knobs.get("follow_break_advice", 0.0)),
+        rating_share=float(knobs.get("rating_share", 0.0)),
+        rating_patience_s=60.0 * float(knobs.get("rating_patience_min", 20.0)),
         events=events,
     )

@@ -45,10 +45,12 @@ from controller.core.commands import (
     CloseCounter,
     Command,
     Finish,
+    GiveReasons,
     IssueTicket,
     NoShow,
     OpenCounter,
     PauseCounter,
+    Rate,
     ResumeCounter,
     Start,
 )
@@ -460,7 +462,34 @@ class SiteDay:
         self.loop.after(arrival.services_s[step], self._act(lambda: self._run_finish(counter, outcome)))
 
     def _run_finish(self, counter: int, outcome: str) -> None:
-        self._run(Finish(counter, outcome=outcome))
+        for event in self._run(Finish(counter, outcome=outcome)):
+            if event.type == "ticket.finished" and self.scenario.rating_share > 0:
+                self._rate(counter, event.data["ticket"])
+
+    def _rate(self, counter: int, tid: str) -> None:
+        """Some citizens rate at the keypad, lower the longer they waited (scenario.rating_share,
+        rating_patience_min): the level drops by floor(wait / patience + u), u uniform, so each patience of
+        waiting costs one level on average and a short wait mostly keeps the best. A low rating gives its
+        reasons: "waited_long" after a wait past the transaction target (where the site lists it), else
+        one of the site's reasons. Drawn from a hash of the site-day and the ticket: a run is reproducible."""
+        ticket = self.floor.state.tickets[tid]
+        draw = zlib.crc32(f"{self.midnight}:{tid}:{len(ticket.transaction_waits)}:rate".encode()) / 2**32
+        share = self.scenario.rating_share
+        if draw >= share:
+            return
+        u = draw / share  # uniform on [0, 1) again, given that this citizen rates
+        wait = ticket.transaction_waits[-1] if ticket.transaction_waits else 0.0
+        levels = self.site.rating_levels
+        score = max(1, levels - int(wait / self.scenario.rating_patience_s + u))
+        if not self._run(Rate(counter, score=score)):
+            return
+        settings = self.site.feedback
+        if not settings.asks_reasons(score):
+            return
+        codes = [r.code for r in settings.reasons]
+        long_wait = wait > self.site.targets.transaction_wait_s and "waited_long" in codes
+        self._run(GiveReasons(("waited_long",) if long_wait else (codes[int(u * len(codes)) % len(codes)],),
+                              counter=counter))
 
     def _give_up(self, tid: str, step: int, started: float) -> None:
         ticket = self.floor.state.tickets[tid]

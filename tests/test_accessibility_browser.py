@@ -4,8 +4,8 @@ No page may have a serious or critical violation, in the states its person sees:
 screen to the ticket (with the phone field, the appointment keyboard, a phone number's check-in), the ticket
 status page and its look-up, booking up to the code, taking a number from a phone, the hall, the counter's
 log-in and a call in progress, the counter's rating screen, the monitor of a site and of every site, the
-reports page, the feedback inbox and the API reference. One server, one browser context, every page in turn,
-so the whole check costs one start of each.
+reports page, the feedback inbox, the monthly evaluation and the API reference. One server, one browser
+context, every page in turn, so the whole check costs one start of each.
 """
 
 from __future__ import annotations
@@ -133,6 +133,10 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         reports.wait_for_selector("#list:not(.hidden)")
         reports.wait_for_selector("body[data-ready=true]")
         found += severe_violations(reports, "feedback inbox")
+        reports.goto(f"{url}/evaluation/xa")  # the same tab keeps the manager's session
+        reports.wait_for_selector("#content:not(.hidden)")
+        reports.wait_for_selector("body[data-ready=true]")
+        found += severe_violations(reports, "monthly evaluation")
         found += severe_violations(open_page(context, f"{url}/feedback/xa"), "feedback inbox: log-in")
         found += severe_violations(open_page(context, f"{url}/rate/xa/2?key=kiosk-demo"), "counter's rating screen")
 

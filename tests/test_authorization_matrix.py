@@ -61,10 +61,13 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/sites/{site}/feedback/{code}/assign"): {"manager", "admin"},
     ("post", "/api/v1/sites/{site}/feedback/{code}/answer"): {"manager", "admin"},
     ("post", "/api/v1/sites/{site}/feedback/{code}/close"): {"manager", "admin"},
+    ("post", "/api/v1/sites/{site}/feedback/{code}/topic"): {"manager", "admin"},
     ("get", "/api/v1/sites/{site}/monitor"): READERS,
     ("get", "/api/v1/sites/{site}/monitor/series"): READERS,
     ("get", "/api/v1/sites/{site}/reports"): READERS,
     ("get", "/api/v1/sites/{site}/forecast"): READERS,
+    # the monthly evaluation ranks named staff members: the site's managers only
+    ("get", "/api/v1/sites/{site}/evaluation"): {"manager", "admin"},
     ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): {"manager", "admin"},
     ("get", "/api/v1/feed"): {"ops_key", "manager", "admin", "ops"},
     # appointments: booking, look-up and cancel are the public /book page's (limited per client address);
@@ -102,6 +105,7 @@ BODIES = {
     "/api/v1/sites/{site}/feedback": {"category": "waiting", "text": "Chờ lâu quá"},
     "/api/v1/sites/{site}/feedback/{code}/assign": {"agency": "TP"},
     "/api/v1/sites/{site}/feedback/{code}/answer": {"answer": "Xin lỗi", "upheld": False},
+    "/api/v1/sites/{site}/feedback/{code}/topic": {"topic": "waiting"},
     "/api/v1/sites/{site}/tickets/{ticket_id}/reasons": {"reasons": ["waited_long"]},
     "/api/v1/sites/{site}/counters/{counter}/transfer": {"counter": 2},
     "/api/v1/sites/{site}/counters/{counter}/finish": {"outcome": "done"},

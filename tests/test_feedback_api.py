@@ -132,3 +132,35 @@ def test_overdue_after_the_response_deadline(client: httpx.Client, server: Serve
     client.post("/api/v1/_test/clock", headers=admin, json={"advance_s": 60}).raise_for_status()
     overdue = client.get(f"{BASE}/feedback?status=overdue", headers=manager).json()
     assert code in [i["code"] for i in overdue["items"]] and overdue["overdue"] >= 1
+
+
+def test_topics_guessed_then_corrected_and_kept(client: httpx.Client, server: ServerProcess) -> None:
+    manager = login(server.url, "quanly", "demo")
+    sent = client.post(f"{BASE}/feedback", headers=KIOSK,
+                       json={"category": "other", "text": "cho qua lau, 2 tieng chua duoc goi so"})
+    code = sent.json()["code"]
+    assert "topic" not in sent.json()  # the citizen's view says nothing of it
+
+    def mine() -> dict[str, object]:
+        items = client.get(f"{BASE}/feedback", headers=manager).json()["items"]
+        return next(i for i in items if i["code"] == code)
+
+    assert (mine()["topic"], mine()["topic_auto"]) == ("waiting", True)
+    waiting = client.get(f"{BASE}/feedback?topic=waiting", headers=manager).json()
+    assert code in [i["code"] for i in waiting["items"]] and waiting["topics"]["waiting"] >= 1
+    # bad input changes nothing
+    for body, status in (({"topic": "nope"}, 422), ({"topic": ""}, 422), ({"topic": 3}, 422), ({}, 422)):
+        answer = client.post(f"{BASE}/feedback/{code}/topic", headers=manager, json=body)
+        assert answer.status_code == status and answer.json()["error"]["code"]
+    assert client.post(f"{BASE}/feedback/{code}/topic", headers=login(server.url, "quay1", "1234"),
+                       json={"topic": "staff"}).status_code == 403
+    assert mine()["topic_auto"] is True
+    corrected = client.post(f"{BASE}/feedback/{code}/topic", headers=manager, json={"topic": "facilities"})
+    assert corrected.status_code == 200 and corrected.json()["topic_by"] == "quanly"
+    assert (mine()["topic"], mine()["topic_auto"]) == ("facilities", False)
+    # it stays through the item's life
+    client.post(f"{BASE}/feedback/{code}/answer", headers=manager,
+                json={"answer": "Đã bố trí thêm quầy", "upheld": True}).raise_for_status()
+    assert (mine()["topic"], mine()["topic_auto"]) == ("facilities", False)
+    waiting = client.get(f"{BASE}/feedback?topic=waiting", headers=manager).json()
+    assert code not in [i["code"] for i in waiting["items"]]

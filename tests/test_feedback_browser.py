@@ -152,7 +152,19 @@ def test_feedback_from_the_ticket_page_answered_in_the_inbox(context: BrowserCon
     item.wait_for()
     assert item.locator(".text").inner_text() == markup and inbox.locator("#injected").count() == 0
     assert f"{ticket}" in item.inner_text() and "quay1" in item.inner_text()  # the visit and who served it
-    item.locator("select").select_option(index=0)
+    # the topic: the model's guess, said to be one; a manager corrects it and it stays
+    assert "(tự động, có thể sai)" in item.locator(".topic").inner_text()
+    item.locator("select.topic-choice").select_option("procedure")
+    item.locator("button.set-topic").click()
+    inbox.wait_for_function("code => document.querySelector(`li.item[data-code='${code}'] .topic span`)"
+                            ".textContent === 'Chủ đề: Thủ tục, giấy tờ'", arg=code)
+    assert "tự động" not in item.locator(".topic").inner_text()
+    inbox.select_option("#topic", "procedure")
+    inbox.wait_for_function("() => document.querySelectorAll('li.item').length === 1")
+    assert "Thủ tục, giấy tờ 1" in inbox.inner_text("#topics")
+    inbox.select_option("#topic", "")
+    item.wait_for()
+    item.locator("select.agency-choice").select_option(index=0)
     item.locator("button.assign").click()
     inbox.wait_for_function("code => document.querySelector(`li.item[data-code='${code}'] .badge`)"
                             ".textContent === 'Đã giao'", arg=code)

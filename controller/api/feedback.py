@@ -7,6 +7,10 @@
     POST /sites/{site}/feedback/{code}/assign   {"agency"}            manager, admin
     POST /sites/{site}/feedback/{code}/answer   {"answer", "upheld"}  manager, admin: texted when a number waits
     POST /sites/{site}/feedback/{code}/close                          manager, admin
+    POST /sites/{site}/feedback/{code}/topic    {"topic"}             manager, admin: the topic corrected
+
+Managers see each comment's topic: a manager's correction when there is one, otherwise the
+offline model's guess (controller/core/topics.py) among the site's categories, marked as such.
 
 A phone number for the answer follows the contact rules of the ticket's texts: only with
 consent, only where texts are sent (--sms), limited per number by the daily HMAC, never in
@@ -16,8 +20,10 @@ answer has been handed to the gateway, or when the item is closed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections import Counter
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -31,6 +37,8 @@ from controller.api.security import MONITOR_READERS, authenticate, require_role
 from controller.core import feedback as fb
 from controller.core.clock import iso
 from controller.core.errors import DomainError
+from controller.core.topic_examples import EXAMPLES
+from controller.core.topics import TopicModel, train
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.feedback import CodeInUse, FeedbackBook
@@ -64,6 +72,10 @@ class AssignBody(Strict):
     agency: str = Field(min_length=1, max_length=64)
 
 
+class TopicBody(Strict):
+    topic: str = Field(min_length=1, max_length=32)
+
+
 class AnswerBody(Strict):
     answer: str = Field(min_length=1, max_length=4 * fb.MAX_ANSWER)
     upheld: bool
@@ -89,6 +101,19 @@ async def _item(request: Request, site: str, code: str) -> fb.Feedback:
     return item
 
 
+@functools.cache
+def topic_model() -> TopicModel:
+    """The topic model, trained once per process on the labelled comments (a few milliseconds)."""
+    return train(EXAMPLES)
+
+
+def topic_of(runtime: SiteRuntime, item: fb.Feedback) -> tuple[str | None, bool]:
+    """The item's topic and whether the model guessed it (a manager's correction stays)."""
+    if item.topic is not None:
+        return item.topic, False
+    return topic_model().predict(item.text, [c.code for c in runtime.site.feedback.categories]), True
+
+
 def _view(runtime: SiteRuntime, item: fb.Feedback, now: float, public: bool) -> dict[str, Any]:
     offset = runtime.site.utc_offset_s
     body = item.public() if public else {k: v for k, v in item.to_dict().items() if k != "site"}
@@ -96,6 +121,8 @@ def _view(runtime: SiteRuntime, item: fb.Feedback, now: float, public: bool) -> 
         if body.get(key) is not None:
             body[key] = iso(float(body[key]), offset)
     body["overdue"] = item.overdue(now)
+    if not public:
+        body["topic"], body["topic_auto"] = topic_of(runtime, item)
     return body
 
 
@@ -169,8 +196,9 @@ async def inbox(
     request: Request, site: str,
     status: Literal["open", "assigned", "answered", "closed", "overdue", "unanswered"] | None = Query(None),
     days: int = Query(31, ge=1, le=366, description="received in the last N days"),
+    topic: str | None = Query(None, min_length=1, max_length=32, description="only this topic"),
 ) -> dict[str, Any]:
-    """The managers' inbox, newest first, with the overdue count."""
+    """The managers' inbox, newest first, with the overdue count and the items per topic."""
     runtime = _runtime(request, site)
     require_role(request, site, *MONITOR_READERS)
     now = runtime.clock()
@@ -183,7 +211,11 @@ async def inbox(
     elif status is not None:
         items = [i for i in items if i.status == status]
     items.reverse()
-    return {"overdue": overdue, "count": len(items),
+    topics = {i.code: topic_of(runtime, i)[0] for i in items}
+    by_topic = Counter(t for t in topics.values() if t is not None)
+    if topic is not None:
+        items = [i for i in items if topics[i.code] == topic]
+    return {"overdue": overdue, "count": len(items), "topics": dict(by_topic.most_common()),
             "items": [_view(runtime, i, now, public=False) for i in items[:INBOX_LIMIT]]}
 
 
@@ -193,6 +225,16 @@ async def assign_feedback(request: Request, site: str, code: str, body: AssignBo
     runtime = _runtime(request, site)
     principal = require_role(request, site, "manager", "admin")
     item = fb.assign(await _item(request, site, code), body.agency, runtime.site.agencies, principal.name)
+    await _book(request).save(item)
+    return _view(runtime, item, runtime.clock(), public=False)
+
+
+@router.post("/sites/{site}/feedback/{code}/topic")
+async def correct_topic(request: Request, site: str, code: str, body: TopicBody) -> dict[str, Any]:
+    """A manager's topic for the comment; it stays (the model's guess is no longer shown for it)."""
+    runtime = _runtime(request, site)
+    principal = require_role(request, site, "manager", "admin")
+    item = fb.set_topic(await _item(request, site, code), body.topic, runtime.site.feedback, principal.name)
     await _book(request).save(item)
     return _view(runtime, item, runtime.clock(), public=False)
 

@@ -115,7 +115,7 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("get", "/api/v1/sites/{site}/feedback/{code}"): Answers(refusals=frozenset({429})),
     ("get", "/api/v1/sites/{site}/feedback"): Answers("reader"),
     **{("post", f"/api/v1/sites/{{site}}/feedback/{{code}}/{action}"): Answers("staff", frozenset({409}))
-       for action in ("assign", "answer", "close")},
+       for action in ("assign", "answer", "close", "topic")},
     ("get", "/api/v1/sites/{site}/monitor"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/monitor/series"): Answers("reader"),
     ("post", "/api/v1/sites/{site}/alerts/{alert}/acknowledge"): Answers("staff", frozenset({409})),
@@ -136,6 +136,7 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): Answers(refusals=frozenset({409, 429})),
     ("get", "/api/v1/sites/{site}/reports"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/forecast"): Answers("reader"),
+    ("get", "/api/v1/sites/{site}/evaluation"): Answers("staff"),
     ("get", "/api/v1/feed"): Answers("reader"),
 }
 

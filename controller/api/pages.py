@@ -109,6 +109,12 @@ async def rating_page(request: Request, site: str, counter: int) -> Response:
     return _page(request, site, "rate.html")
 
 
+@router.get("/evaluation/{site}")
+async def evaluation_page(request: Request, site: str) -> Response:
+    """Managers' monthly evaluation: staff ranked with the reasons, agencies, the province's satisfaction table."""
+    return _page(request, site, "evaluation.html")
+
+
 @router.get("/feedback/{site}")
 async def feedback_page(request: Request, site: str) -> Response:
     """The managers' feedback inbox: assign, answer, close; overdue items counted."""

@@ -37,6 +37,7 @@ __all__ = [
     "new_code",
     "normalise_code",
     "receive",
+    "set_topic",
 ]
 
 STATUSES = ("open", "assigned", "answered", "closed")
@@ -97,7 +98,8 @@ class Feedback:
     upheld: bool | None = None
     assigned_by: str | None = None
     closed_at: float | None = None
-    topic: str | None = None          # the comment's topic: a manager's correction
+    topic: str | None = None          # the comment's topic: a manager's correction (it stays)
+    topic_by: str | None = None
     text_sent: bool | None = None     # the answer went out by text (None: none was asked for)
 
     def overdue(self, now: float) -> bool:
@@ -147,6 +149,13 @@ def answer(item: Feedback, text: str, upheld: bool, by: str, now: float) -> Feed
         raise DomainError("feedback_answered", "Phản ánh đã được trả lời / already answered")
     return replace(item, status="answered", answer=clean_text(text, "answer", MAX_ANSWER), upheld=upheld,
                    answered_at=now, answered_by=by)
+
+
+def set_topic(item: Feedback, topic: str, settings: FeedbackSettings, by: str) -> Feedback:
+    """A manager's topic for the comment (one of the site's categories): kept over the automatic one."""
+    if not settings.is_category(topic):
+        raise DomainError("invalid_category", "Chủ đề không có trong danh sách / unknown category", 422)
+    return replace(item, topic=topic, topic_by=by)
 
 
 def close(item: Feedback, now: float) -> Feedback:

@@ -29,7 +29,7 @@ from typing import Any
 
 from controller.core.targets import TargetTally
 
-__all__ = ["BREACH_CAUSES", "Group", "Report", "build_report", "daily_summaries", "percentile"]
+__all__ = ["BREACH_CAUSES", "Group", "Report", "build_report", "daily_summaries", "is_satisfied", "percentile"]
 
 # The causes a breach is recorded with (controller/core/targets.py breach_cause), in words for people.
 BREACH_CAUSES: dict[str, tuple[str, str]] = {
@@ -40,6 +40,11 @@ BREACH_CAUSES: dict[str, tuple[str, str]] = {
     "long_service": ("phục vụ lâu hơn dự kiến", "services longer than expected"),
     "capacity": ("không đủ quầy cho lượng người", "too few counters for the demand"),
 }
+
+
+def is_satisfied(score: int, levels: int) -> bool:
+    """A rating in the top two levels of its scale (the satisfaction figure's numerator)."""
+    return score >= levels - 1
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -69,7 +74,7 @@ class Group:
     def summary(self, target_s: float) -> dict[str, Any]:
         n = len(self.waits)
         share = TargetTally(self.within, self.missed).share
-        top = sum(1 for score, levels in self.ratings if score >= levels - 1)
+        top = sum(1 for score, levels in self.ratings if is_satisfied(score, levels))
         return {
             "key": self.key,
             "transactions": n,

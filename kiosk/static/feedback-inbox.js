@@ -25,6 +25,8 @@
       agency: "Cơ quan", assign: "Giao", answer_label: "Trả lời công dân", upheld: "Phản ánh đúng (có lỗi)",
       send_answer: "Gửi trả lời", close: "Đóng", by_text: "Công dân chờ tin nhắn trả lời",
       upheld_yes: "Phản ánh đúng", upheld_no: "Phản ánh chưa đúng",
+      topic_filter: "Chủ đề", all_topics: "Mọi chủ đề", topics: "Theo chủ đề: {list}", topic: "Chủ đề",
+      topic_auto: "(tự động, có thể sai)", topic_set: "Sửa chủ đề", topic_none: "chưa rõ",
     },
     en: {
       title: "Feedback and complaints", monitor: "Monitor", logout: "Log out", login_title: "Manager login",
@@ -37,6 +39,8 @@
       agency: "Agency", assign: "Assign", answer_label: "Answer to the citizen", upheld: "Complaint upheld",
       send_answer: "Send answer", close: "Close", by_text: "The citizen waits for the answer by text",
       upheld_yes: "Upheld", upheld_no: "Not upheld",
+      topic_filter: "Topic", all_topics: "All topics", topics: "By topic: {list}", topic: "Topic",
+      topic_auto: "(automatic, may be wrong)", topic_set: "Correct the topic", topic_none: "unclear",
     },
   });
 
@@ -61,6 +65,26 @@
     return found ? M.named(found) : code;
   }
 
+  function topicOptions() {
+    const chosen = $("topic").value;
+    $("topic").replaceChildren(el("option", { value: "", text: t("all_topics") }),
+      ...catalogue.site.feedback.categories.map((c) => el("option", { value: c.code, text: M.named(c) })));
+    $("topic").value = chosen;
+  }
+
+  /** The comment's topic: the model's guess (said so) or a manager's; a manager may correct it, and it stays. */
+  function topicRow(item) {
+    const choice = el("select", { class: "topic-choice", "aria-label": t("topic_set") },
+      ...catalogue.site.feedback.categories.map((c) => el("option", { value: c.code, text: M.named(c) })));
+    if (item.topic) choice.value = item.topic;
+    return el("p", { class: "row topic" },
+      el("span", { text: `${t("topic")}: ${item.topic ? category(item.topic) : t("topic_none")}` }),
+      item.topic_auto ? el("span", { class: "meta", text: t("topic_auto") }) : null,
+      choice,
+      el("button", { type: "button", class: "set-topic", text: t("topic_set"),
+        onclick: () => act(item.code, "topic", { topic: choice.value }) }));
+  }
+
   function draw(item) {
     const open = item.status === "open" || item.status === "assigned";
     const node = el("li", { class: "item" + (item.overdue ? " overdue" : ""), "data-code": item.code },
@@ -73,12 +97,13 @@
       item.ticket ? el("p", { class: "meta", text: t("visit", { ticket: item.ticket, counter: item.counter ?? "—",
         staff: item.staff ?? "—" }) }) : null,
       el("p", { class: "text", text: item.text }),
+      topicRow(item),
       item.has_phone ? el("p", { class: "meta", text: t("by_text") }) : null,
       item.answer ? el("p", { class: "answer", text: item.answer }) : null,
       item.upheld !== null && item.upheld !== undefined
         ? el("p", { class: "meta", text: item.upheld ? t("upheld_yes") : t("upheld_no") }) : null);
     if (open) {
-      const agencies = el("select", { "aria-label": t("agency") },
+      const agencies = el("select", { class: "agency-choice", "aria-label": t("agency") },
         ...catalogue.agencies.map((a) => el("option", { value: a.id, text: M.named(a) })));
       if (item.agency) agencies.value = item.agency;
       const answer = el("textarea", { maxlength: "2000", "aria-label": t("answer_label"), required: true });
@@ -104,8 +129,12 @@
 
   async function load() {
     try {
-      const status = $("status").value;
-      const { data } = await api("GET", `${base}/feedback${status ? `?status=${status}` : ""}`, { headers: auth() });
+      const query = new URLSearchParams();
+      if ($("status").value) query.set("status", $("status").value);
+      if ($("topic").value) query.set("topic", $("topic").value);
+      const { data } = await api("GET", `${base}/feedback?${query}`, { headers: auth() });
+      $("topics").textContent = t("topics", { list: Object.entries(data.topics)
+        .map(([code, n]) => `${category(code)} ${n}`).join(" · ") || "—" });
       $("error").classList.add("hidden");
       $("overdue").textContent = t("overdue_count", { n: data.overdue });
       $("overdue").classList.toggle("hidden", data.overdue === 0);
@@ -146,15 +175,18 @@
   });
   $("logout").addEventListener("click", logout);
   $("status").addEventListener("change", load);
+  $("topic").addEventListener("change", load);
   $("lang-button").addEventListener("click", () => {
     M.applyLanguage(M.language() === "vi" ? "en" : "vi");
     $("lang-button").textContent = M.language() === "vi" ? "English" : "Tiếng Việt";
+    if (catalogue) topicOptions();
     if (token) load();
   });
   $("monitor-link").href = `/monitor/${encodeURIComponent(site)}`;
   M.applyLanguage("vi");
   api("GET", `${base}/catalogue`).then(({ data }) => {
     catalogue = data;
+    topicOptions();
     if (token) start(); else logout();
   });
 })();

@@ -17,12 +17,13 @@
     ["page_monitor", `/monitor/${encodeURIComponent(site)}`],
     ["page_reports", `/reports/${encodeURIComponent(site)}`],
     ["page_feedback", `/feedback/${encodeURIComponent(site)}`],
+    ["page_evaluation", `/evaluation/${encodeURIComponent(site)}`],
   ];
 
   M.addWords({
     vi: {
       title: "Báo cáo", pages: "Trang quản lý", page_monitor: "Giám sát", page_reports: "Báo cáo",
-      page_feedback: "Phản ánh, kiến nghị",
+      page_feedback: "Phản ánh, kiến nghị", page_evaluation: "Đánh giá tháng",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập", logout: "Đăng xuất",
       bad_login: "Sai tài khoản hoặc mật khẩu", not_manager: "Tài khoản này không được xem báo cáo",
       period_title: "Khoảng thời gian", from: "Từ ngày", to: "Đến ngày", show: "Xem báo cáo", presets: "Chọn nhanh",
@@ -57,7 +58,7 @@
     },
     en: {
       title: "Reports", pages: "Managers' pages", page_monitor: "Monitor", page_reports: "Reports",
-      page_feedback: "Feedback",
+      page_feedback: "Feedback", page_evaluation: "Monthly evaluation",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in", logout: "Log out",
       bad_login: "Wrong user or password", not_manager: "This account may not read reports",
       period_title: "Period", from: "From", to: "To", show: "Show report", presets: "Quick choice",
