@@ -18,8 +18,9 @@ AXE_FILE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js
 AXE_PATH = "/__test__/axe.min.js"
 SEVERE = ("serious", "critical")
 
-RUN = """async () => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
+RUN = """async (exclude) => {
+  const context = exclude.length ? { exclude: exclude.map((s) => [s]) } : document;
+  const result = await axe.run(context, { resultTypes: ["violations"] });
   return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.map((n) => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\\s+/g, " ")) }));
 }"""
@@ -35,10 +36,11 @@ def allow_axe(context: BrowserContext) -> None:
     context.route(f"**{AXE_PATH}", fulfil)
 
 
-def severe_violations(page: Page, where: str) -> list[str]:
-    """The serious and critical violations axe finds in the page as it is now, one line each."""
+def severe_violations(page: Page, where: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The serious and critical violations axe finds in the page as it is now, one line each
+    (`exclude`: CSS selectors of parts left out, each said where it is used)."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.add_script_tag(url=AXE_PATH)
-    found: list[dict[str, Any]] = page.evaluate(RUN)
+    found: list[dict[str, Any]] = page.evaluate(RUN, list(exclude))
     return [f"{where}: {v['impact']} {v['id']} ({v['help']}): {'; '.join(v['nodes'][:5])}"
             for v in found if v["impact"] in SEVERE]
