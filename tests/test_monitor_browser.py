@@ -330,6 +330,12 @@ def test_a_technician_sees_every_device_an_offline_display_and_a_printer_out_of_
         assert groups == [*(f"Quầy {n}" for n in range(1, 7)), "Ki-ốt k1"]
         assert page.locator("#devices details tr[data-device]").count() == 19
         assert page.inner_text("#counters tr[data-counter='3'] td:nth-child(7)") == "Bảng LED: Mất kết nối"
+        # a keypad's press repeated with the same seq is refused, and the technician sees it counted in words
+        press = json.dumps({"key": "next", "seq": 7})
+        publish.multiple([(topics.keypad_press(2), press, 1, False), (topics.keypad_press(2), press, 1, False)],
+                         hostname="127.0.0.1", port=mosquitto.port)
+        page.wait_for_function("""() => [...document.querySelectorAll("#devices tr[data-device='keypad-2']")]
+            .some((row) => row.textContent.includes("phím bị từ chối hôm nay: bấm lặp lại 1"))""", timeout=15000)
         assert cut_off(page) == []
         page.locator("#devices-summary").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "devices.png"), full_page=True)

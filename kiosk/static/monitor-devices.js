@@ -22,6 +22,9 @@ const MonitorDevices = (() => {
       h_paper_ok: "còn giấy", h_paper_near_end: "sắp hết giấy", h_paper_out: "hết giấy", h_paper_unknown: "không rõ giấy",
       h_cover_open: "nắp mở", h_cannot_print: "không in được", h_error: "lỗi: {v}", h_reason: "lý do: {v}",
       h_unreachable: "không tới được máy", h_field: "{k}: {v}",
+      h_bus: "đường truyền: {frames} khung, {retries} lần gửi lại, {timeouts} lần không trả lời, {bad_crc} khung lỗi CRC",
+      h_refused: "phím bị từ chối hôm nay: {list}", r_duplicate: "bấm lặp lại", r_late: "đến muộn", r_burst: "bấm dồn",
+      r_too_soon: "quá sớm sau khi gọi", r_lost: "thất lạc", r_other: "khác",
     },
     en: {
       kind_display: "LED display", kind_keypad: "Call keypad", kind_rating: "Rating keypad", kind_printer: "Printer",
@@ -39,6 +42,9 @@ const MonitorDevices = (() => {
       h_paper_ok: "paper ok", h_paper_near_end: "paper low", h_paper_out: "paper out", h_paper_unknown: "paper unknown",
       h_cover_open: "cover open", h_cannot_print: "cannot print", h_error: "error: {v}", h_reason: "reason: {v}",
       h_unreachable: "unreachable", h_field: "{k}: {v}",
+      h_bus: "line: {frames} frames, {retries} retries, {timeouts} unanswered, {bad_crc} bad CRC",
+      h_refused: "presses refused today: {list}", r_duplicate: "repeated", r_late: "arrived late", r_burst: "burst",
+      r_too_soon: "too soon after a call", r_lost: "lost", r_other: "other",
     },
   });
 
@@ -100,6 +106,18 @@ const MonitorDevices = (() => {
       } else {
         details.push(M.t("h_field", { k: key, v: value(v) }));
       }
+    }
+    const bus = d.bus_stats;  // a serial device's counters, from its bridge (CONTRACT.md section 4)
+    if (bus) {
+      const text = M.t("h_bus", { frames: value(bus.frames || 0), retries: value(bus.retries || 0),
+        timeouts: value(bus.timeouts || 0), bad_crc: value(bus.bad_crc || 0) });
+      ((bus.timeouts || 0) + (bus.bad_crc || 0) > 0 ? faults : details).push(text);
+    }
+    const refused = Object.entries(d.refused || {}).filter(([, n]) => n > 0);
+    if (refused.length) {
+      const known = ["duplicate", "late", "burst", "too_soon", "lost"];
+      const list = refused.map(([r, n]) => `${M.t(known.includes(r) ? `r_${r}` : "r_other")} ${value(n)}`).join(", ");
+      (refused.some(([r]) => r === "lost") ? faults : details).push(M.t("h_refused", { list }));
     }
     if (h.can_print === false && !faults.length) faults.push(M.t("h_cannot_print"));
     if (h.reachable === false && !faults.length) faults.push(M.t("h_unreachable"));
