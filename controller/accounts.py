@@ -206,14 +206,29 @@ class AccountStore:
 
     def add_key(self, key: str, name: str, role: str, site: str) -> None:
         """Register a machine key of a site ("*" = every site): a kiosk (X-Kiosk-Key) or the operations feed."""
-        if role not in KEY_ROLES:
-            raise ValueError(f"a key's role is one of {', '.join(KEY_ROLES)}, got {role!r}")
-        if len(key) < 8:
-            raise ValueError("a key needs at least 8 characters")
-        if not site:
-            raise ValueError("a key belongs to a site (or * for every site)")
+        self.add_keys([(key, name, role, site)])
+
+    def add_keys(self, keys: Iterable[tuple[str, str, str, str]]) -> None:
+        """Register machine keys (key, name, role, site) in one transaction: a province's demo has hundreds."""
+        rows = list(keys)
+        for key, _, role, site in rows:
+            if role not in KEY_ROLES:
+                raise ValueError(f"a key's role is one of {', '.join(KEY_ROLES)}, got {role!r}")
+            if len(key) < 8:
+                raise ValueError("a key needs at least 8 characters")
+            if not site:
+                raise ValueError("a key belongs to a site (or * for every site)")
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO keys VALUES (?,?,?,?)", (_sha(key), name, role, site))
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO keys VALUES (?,?,?,?)",
+                    [(_sha(key), name, role, site) for key, name, role, site in rows],
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def key(self, key: str, role: str) -> Principal | None:
         """Who a key of the given role belongs to, or None."""

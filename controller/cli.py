@@ -159,6 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--sites", type=int, default=None, help="drive only the first N sites of the file")
     load.add_argument("--start", default=None, help="simulated time of day to start at, HH:MM (default: first arrival)")
     load.add_argument("--no-live", action="store_true", help="no WebSocket subscribers")
+    load.add_argument("--access", default=None,
+                      help="TOML file of kiosk keys, staff accounts and the live account (a real server); "
+                           "default: the demo's")
+    load.add_argument("--kiosks", type=int, default=None, help="demo: use only the first N kiosks of each site")
+    load.add_argument("--phones", type=float, default=0.0,
+                      help="share of citizens who follow their ticket on the ticket page's live stream (0..1)")
+    load.add_argument("--soak", action="store_true",
+                      help="drive whole simulated days (--days), reported per simulated hour with the server's "
+                           "memory, descriptors and event log; --duration is then the days' length")
+    load.add_argument("--days", type=int, default=1, help="with --soak: simulated days")
+    load.add_argument("--hours", type=float, default=None,
+                      help="with --soak: stop after this many simulated hours (default: the whole days)")
+    load.add_argument("--server-pid", default=None,
+                      help="with --soak: the server process(es) to watch, PID[,PID] (default: found by port)")
 
     bridge = sub.add_parser("bridge", help="serve the serial devices of one bus over MQTT")
     bridge.add_argument("--site-file", required=True)

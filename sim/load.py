@@ -21,6 +21,18 @@ HTTP: "next" presses timed to the display state they lead to (`keypad_next`),
 and a rating press after each ticket served, timed to its rating.recorded on the
 live stream (`rating`); see sim/load_devices.py. The report's "devices" says how
 many presses went out and how many changed nothing.
+
+Tickets are issued at each site's kiosks in turn, one key per kiosk, as in a
+hall: a kiosk may issue 30 tickets a minute (`serve --kiosk-rate`), so before
+the run the driver works out the busiest kiosk's minute at this speed and, when
+that is over 30, says so and how to lift the limit for the test (more kiosk
+keys, or a test server's --kiosk-rate). A refusal by a limit (429) is reported
+under "refused_by_limits", apart from "errors". Accounts: the demo's
+(sim/load_access.py), or `--access FILE.toml` for a real server. With
+`--phones SHARE` that share of the citizens follow their ticket on the ticket
+page's public live stream (sim/load_actors.py, Phones). With `--soak` the run is
+whole simulated days and the report has each hour's figures and the server's
+memory, descriptors and event log (sim/load_soak.py).
 """
 
 from __future__ import annotations
@@ -32,7 +44,8 @@ import json
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,12 +54,13 @@ import numpy as np
 
 from controller.core.errors import SiteError
 from controller.core.site import Site
-from controller.demo import DemoNames
 from controller.sitefile import load_document
 from firmware_bridge.mqtt_link import MqttLink, parse_mqtt_url
 from sim.arrivals import day_arrivals
-from sim.load_actors import Api, SiteWork, Timeline, kiosk, open_counter, staff, subscriber
+from sim.load_access import Access, AccessError, demo_access, read_access
+from sim.load_actors import Api, Phones, SiteWork, Timeline, kiosk, open_counter, staff, subscriber
 from sim.load_devices import Keypads, keypad_counters, keypad_staff
+from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid, sample_forever
 from sim.load_stats import LiveCheck, LoadStats
 from sim.scenario import Scenario, Surge, parse_scenario
 
@@ -57,6 +71,8 @@ SETTLE_S = 0.5   # subscribers are connected (and subscribed) before the first t
 OPENING_CONCURRENCY = 16  # counters opened before the timed run, this many at a time
 CONNECT_TIMEOUT_S = 60.0  # every subscriber connected before the run starts
 DRAIN_S = 1.5    # after the run, events still in flight reach the subscribers
+DEFAULT_KIOSK_RATE = 30.0  # tickets a minute one kiosk may issue by default (serve --kiosk-rate)
+SAMPLES_PER_HOUR = 12      # a soak run reads the server's /proc this often per simulated hour
 
 
 class LoadError(ValueError):
@@ -70,17 +86,18 @@ class LoadOptions:
     urls: tuple[str, ...]
     sites: tuple[Site, ...]
     scenario: Scenario
+    access: Access
     speed: float = 20.0
     duration_s: float = 60.0
     max_tickets: int = 100_000
     start_s: float | None = None
-    kiosk_key: str = "kiosk-demo"
-    staff_pin: str = "1234"
     live: bool = True
-    live_user: str = "quanly"  # the live subscribers' account: the full stream needs one
-    live_secret: str = "demo"
     mqtt_url: str | None = None
     keypad_share: float = 0.5
+    phones: float = 0.0        # share of citizens who follow their ticket on the ticket page
+    soak_days: int = 0         # > 0: whole simulated days, reported hour by hour
+    soak_hours: float | None = None  # a soak cut short: this many simulated hours from the start
+    server_pids: tuple[int, ...] | None = None  # the soak's servers (default: found by the URLs' ports)
 
 
 def parse_urls(spec: str) -> tuple[str, ...]:
@@ -113,25 +130,67 @@ def _hhmm(text: str) -> float:
     return int(hours) * 3600.0 + int(minutes) * 60.0
 
 
+def _day(sites: tuple[Site, ...], start_s: float | None) -> tuple[float, float]:
+    """A simulated day of the sites: (its start, its length): from `start_s` or the first opening to the last close."""
+    opens = start_s if start_s is not None else min(s.opening_s for s in sites)
+    return opens, max(s.closing_s for s in sites) - opens
+
+
 def _works(options: LoadOptions) -> list[SiteWork]:
+    """Each site's citizens: one day, or with --soak `soak_days` days drawn apart, nights skipped."""
     rng = np.random.default_rng(options.scenario.seed)
-    works = []
-    for site in options.sites:
-        surges = [e for e in options.scenario.for_site(site.id) if isinstance(e, Surge)]
-        arrivals = day_arrivals(site, options.scenario.weekday, surges, rng,
-                                options.scenario.no_show_share, options.scenario.incomplete_share)
-        works.append(SiteWork(site, arrivals))
+    opens, span = _day(options.sites, options.start_s)
+    works = [SiteWork(site, []) for site in options.sites]
+    for day in range(max(1, options.soak_days)):
+        shift = day * span  # day 2 opens where day 1 closed: the night is skipped
+        for work in works:
+            site = work.site
+            surges = [e for e in options.scenario.for_site(site.id) if isinstance(e, Surge)]
+            arrivals = day_arrivals(site, (options.scenario.weekday + day) % 5, surges, rng,
+                                    options.scenario.no_show_share, options.scenario.incomplete_share)
+            work.arrivals += [replace(a, at_s=a.at_s + shift) for a in arrivals if not day or a.at_s >= opens]
     return works
 
 
-async def _login(api: Api, staffed: dict[str, list[int]], pin: str,
-                 names: DemoNames) -> dict[tuple[str, int], dict[str, str]]:
-    """One bearer token per staffed counter of each site (staff accounts are a site's own)."""
+def kiosk_peak_per_minute(works: list[SiteWork], access: Access, sim_start_s: float, speed: float) -> int:
+    """Most tickets one kiosk would issue within one wall-clock minute at this speed (kiosks taken in turn)."""
+    peak = 0
+    for work in works:
+        keys = max(1, len(access.kiosk_keys.get(work.site.id, ())))
+        times = [a.at_s / speed for a in work.arrivals if a.at_s >= sim_start_s]
+        for k in range(keys):
+            mine = times[k::keys]
+            first = 0
+            for last, at in enumerate(mine):
+                while at - mine[first] >= 60.0:
+                    first += 1
+                peak = max(peak, last - first + 1)
+    return peak
+
+
+def limit_advice(peak: int, speed: float, kiosks: int) -> str | None:
+    """What to tell the tester when the busiest kiosk would be throttled by the default kiosk rate."""
+    if peak <= DEFAULT_KIOSK_RATE:
+        return None
+    need = int(np.ceil(peak * 1.2))
+    return (f"at --speed {speed:g} the busiest of the {kiosks} kiosk(s) of a site issues {peak} tickets in one "
+            f"minute; a kiosk may issue {DEFAULT_KIOSK_RATE:.0f} a minute by default, so some tickets will be "
+            f"refused (reported under refused_by_limits, not errors). For a test: give the driver more kiosk "
+            f"keys (--access FILE, keys made with `motcua users add --role kiosk`), or start a test server with "
+            f"`serve --kiosk-rate {need}` (a test server only: the floor keeps its limit).")
+
+
+async def _login(api: Api, staffed: dict[str, list[int]], access: Access) -> dict[tuple[str, int], dict[str, str]]:
+    """One bearer token per staffed counter of each site (staff accounts are a site's own).
+
+    Each account logs in once; the first refusal stops the run, so a wrong secret never trips the
+    server's log-in guard (5 failed log-ins from one address, then waits).
+    """
     auth: dict[tuple[str, int], dict[str, str]] = {}
     for site, counters in staffed.items():
         for n in counters:
-            user = names.staff(site, n)
-            reply = await api.call("login", "POST", "/api/v1/auth/login", body={"user": user, "secret": pin})
+            user, secret = access.staff[(site, n)]
+            reply = await api.call("login", "POST", "/api/v1/auth/login", body={"user": user, "secret": secret})
             if reply is None or reply.status_code != 200:
                 raise LoadError(f"cannot log in as {user}: {None if reply is None else reply.text[:200]}")
             auth[(site, n)] = {"Authorization": f"Bearer {reply.json()['token']}"}
@@ -140,10 +199,11 @@ async def _login(api: Api, staffed: dict[str, list[int]], pin: str,
 
 async def _live_token(api: Api, options: LoadOptions) -> str:
     """The bearer token the live subscribers offer (CONTRACT.md section 3: every event needs an account)."""
-    body = {"user": options.live_user, "secret": options.live_secret}
+    body = {"user": options.access.live_user, "secret": options.access.live_secret}
     reply = await api.call("login", "POST", "/api/v1/auth/login", body=body)
     if reply is None or reply.status_code != 200:
-        raise LoadError(f"cannot log in as {options.live_user}: {None if reply is None else reply.text[:200]}")
+        raise LoadError(f"cannot log in as {options.access.live_user}: "
+                        f"{None if reply is None else reply.text[:200]}")
     return str(reply.json()["token"])
 
 
@@ -166,22 +226,33 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
 async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any]:
     stats = keypads.stats if keypads is not None else LoadStats()
     works = _works(options)
+    opens, span = _day(options.sites, options.start_s)
     first = min((a.at_s for w in works for a in w.arrivals), default=0.0)
-    sim_start = options.start_s if options.start_s is not None else first
+    sim_start = opens if options.soak_days else options.start_s if options.start_s is not None else first
+    duration = options.duration_s
+    if options.soak_days:
+        hours = options.soak_hours if options.soak_hours is not None else options.soak_days * span / 3600
+        duration = hours * 3600 / options.speed
+    kiosks = max(len(options.access.kiosk_keys[w.site.id]) for w in works)
+    peak = kiosk_peak_per_minute(works, options.access, sim_start, options.speed)
+    advice = limit_advice(peak, options.speed, kiosks)
+    if advice is not None:
+        print(f"motcua load: {advice}", file=sys.stderr, flush=True)
+    probes = _probes(options) if options.soak_days else []
+    samples: list[list[ServerSample]] = [[] for _ in probes]
     live = {w.site.id: LiveCheck() for w in works} if options.live else {}
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(trust_env=False, timeout=30.0, limits=limits) as client:
         api = Api(client, options.urls, stats)
-        staffed = {w.site.id: sorted(n for n, c in w.site.counters.items() if not c.standby) for w in works}
-        names = DemoNames(works[0].site.id, options.kiosk_key)
-        auth = await _login(api, staffed, options.staff_pin, names)
+        staffed = {w.site.id: options.access.staffed(w.site) for w in works}
+        auth = await _login(api, staffed, options.access)
         watchers: list[asyncio.Task[None]] = []
         connected = [asyncio.Event() for _ in works] if options.live else []
         token = await _live_token(api, options) if options.live else ""
         on_event = keypads.on_live if keypads is not None else None
         for i, work in enumerate(works[: len(connected)]):
-            watchers.append(asyncio.create_task(
-                subscriber(options.urls, work.site.id, token, live[work.site.id], connected[i], i, on_event)))
+            watchers.append(asyncio.create_task(subscriber(
+                options.urls, work.site.id, token, live[work.site.id], connected[i], i, on_event, stats)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), CONNECT_TIMEOUT_S)
         opening = asyncio.Semaphore(OPENING_CONCURRENCY)
@@ -192,9 +263,14 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
 
         await asyncio.gather(*(open_one(w, n) for w in works for n in staffed[w.site.id]))
         await asyncio.sleep(SETTLE_S)
-        timeline = Timeline(sim_start, options.speed, options.duration_s)
+        timeline = Timeline(sim_start, options.speed, duration)
+        if probes:
+            watchers.append(asyncio.create_task(
+                sample_forever(probes, 3600.0 / options.speed / SAMPLES_PER_HOUR, samples)))
+        phones = Phones(options.urls, stats, options.phones) if options.phones > 0 else None
         budget = [options.max_tickets]
-        actors = [asyncio.create_task(kiosk(api, w, timeline, names.kiosk_key(w.site.id), budget)) for w in works]
+        actors = [asyncio.create_task(kiosk(api, w, timeline, options.access.kiosk_keys[w.site.id], budget, phones))
+                  for w in works]
         by_keypad = {w.site.id: keypad_counters(staffed[w.site.id], options.keypad_share) if keypads else set()
                      for w in works}
         for work in works:
@@ -211,6 +287,8 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
         for task in actors:
             task.cancel()
         await asyncio.gather(*actors, return_exceptions=True)
+        if phones is not None:
+            await phones.close()
         await asyncio.sleep(DRAIN_S)
         for task in watchers:
             task.cancel()
@@ -218,13 +296,35 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
     report = stats.report(wall, live)
     if keypads is not None:
         report["devices"] = keypads.counts.report()
+    if phones is not None:
+        report["phones"] = phones.report()
+    if options.soak_days:
+        clock = HourClock(timeline.started, sim_start, options.speed, opens, span)
+        report["soak"] = {"days": options.soak_days, "servers": [p.pid for p in probes],
+                          **hourly_report(stats, clock, samples)}
     report["config"] = {
-        "urls": list(options.urls), "sites": len(works), "speed": options.speed, "duration_s": options.duration_s,
+        "urls": list(options.urls), "sites": len(works), "speed": options.speed, "duration_s": round(duration, 1),
         "sim_from": _clock(sim_start), "sim_to": _clock(sim_start + wall * options.speed),
         "counters_staffed": sum(len(v) for v in staffed.values()),
+        "kiosks_per_site": kiosks, "kiosk_peak_per_minute": peak,
         "mqtt": options.mqtt_url,
     }
     return report
+
+
+def _probes(options: LoadOptions) -> list[ServerProbe]:
+    """The servers a soak run watches: given by pid, or the processes listening on the URLs' ports."""
+    if options.server_pids is not None:
+        return [ServerProbe(pid) for pid in options.server_pids]
+    probes = []
+    for url in options.urls:
+        pid = listening_pid(url)
+        if pid is None:
+            print(f"motcua load: no process of this machine that I may read listens at {url}: its memory and "
+                  "descriptors are not reported (give --server-pid)", file=sys.stderr)
+        else:
+            probes.append(ServerProbe(pid))
+    return probes
 
 
 def _clock(seconds: float) -> str:
@@ -249,11 +349,31 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     share = float(getattr(args, "keypad_share", 0.5))
     if not 0 <= share <= 1:
         raise LoadError(f"--keypad-share must be 0..1, got {share}")
+    phones = float(getattr(args, "phones", 0.0))
+    if not 0 <= phones <= 1:
+        raise LoadError(f"--phones must be 0..1 (the share of citizens who follow their ticket), got {phones}")
+    days = int(getattr(args, "days", 1)) if getattr(args, "soak", False) else 0
+    if getattr(args, "soak", False) and not 1 <= days <= 30:
+        raise LoadError(f"--days must be 1..30, got {days}")
+    hours = getattr(args, "hours", None)
+    if hours is not None and not (days and 0 < float(hours) <= days * 24):
+        raise LoadError(f"--hours is for --soak, 0 < H <= 24 x --days, got {hours}")
+    pid = getattr(args, "server_pid", None)
+    access_file = getattr(args, "access", None)
+    try:
+        if access_file:
+            access, sites = read_access(Path(access_file), sites)
+        else:
+            access = demo_access(sites, args.kiosk_key, getattr(args, "kiosks", None))
+    except AccessError as exc:
+        raise LoadError(f"--access: {exc}") from None
     return LoadOptions(
-        urls=urls, sites=tuple(sites), scenario=scenario, speed=float(args.speed), duration_s=float(args.duration),
-        max_tickets=int(getattr(args, "max_tickets", 100_000)), start_s=_hhmm(start) if start else None,
-        kiosk_key=args.kiosk_key, live=not getattr(args, "no_live", False),
-        mqtt_url=parse_mqtt(mqtt) if mqtt else None, keypad_share=share,
+        urls=urls, sites=tuple(sites), scenario=scenario, access=access, speed=float(args.speed),
+        duration_s=float(args.duration), max_tickets=int(getattr(args, "max_tickets", 100_000)),
+        start_s=_hhmm(start) if start else None, live=not getattr(args, "no_live", False),
+        mqtt_url=parse_mqtt(mqtt) if mqtt else None, keypad_share=share, phones=phones, soak_days=days,
+        soak_hours=None if hours is None else float(hours),
+        server_pids=None if pid is None else tuple(int(p) for p in str(pid).split(",")),
     )
 
 

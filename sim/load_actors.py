@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
 from controller.core.site import Site
 from sim.arrivals import Arrival
 from sim.load_stats import LiveCheck, LoadStats
 
-__all__ = ["Api", "SiteWork", "Timeline", "kiosk", "open_counter", "staff", "subscriber"]
+__all__ = ["Api", "Phones", "SiteWork", "Timeline", "kiosk", "open_counter", "staff", "subscriber"]
 
 # CONTRACT.md section 3: a client offers both subprotocols for the full stream and is answered the first
 LIVE_SUBPROTOCOL = "motcua.live.v1"
@@ -95,6 +95,9 @@ class Api:
                 self.stats.retries[op] += 1
                 await asyncio.sleep(RETRY_PAUSE_S)
                 continue
+            if reply.status_code == 429:
+                self.stats.refused(op, _code(reply))  # a limit of the server said no: not a failure
+                return reply
             if reply.status_code >= 400:
                 self.stats.error(op, _code(reply))
                 return reply
@@ -139,16 +142,25 @@ class SiteWork:
         return arrival.services_s[step]
 
 
-async def kiosk(api: Api, work: SiteWork, timeline: Timeline, kiosk_key: str, budget: list[int]) -> None:
-    """Issue the site's arrivals at their (compressed) times until the run or the ticket budget ends."""
+async def kiosk(
+    api: Api, work: SiteWork, timeline: Timeline, keys: Sequence[str], budget: list[int],
+    phones: Phones | None = None,
+) -> None:
+    """Issue the site's arrivals at their (compressed) times, each at the next of the hall's kiosks in turn.
+
+    Each kiosk key has its own rate limit at the server, as each kiosk of a hall has; a refusal by it
+    (429) is counted apart and the citizen does not get a ticket (as at a kiosk, nothing is retried).
+    With `phones`, a share of the citizens follow their ticket on the ticket page's live stream.
+    """
     site = work.site.id
+    turn = itertools.cycle(keys)
     for arrival in work.arrivals:
         if arrival.at_s < timeline.sim_start_s:
             continue
         if budget[0] <= 0 or not await timeline.until(arrival.at_s):
             return
         budget[0] -= 1
-        headers = {"X-Kiosk-Key": kiosk_key, "Idempotency-Key": uuid.uuid4().hex}
+        headers = {"X-Kiosk-Key": next(turn), "Idempotency-Key": uuid.uuid4().hex}
         body = {"procedure": arrival.procedure, "priority": arrival.priority}
         reply = await api.call("issue", "POST", f"/api/v1/sites/{site}/tickets", headers=headers, body=body,
                                retry_lost_reply=True)
@@ -156,9 +168,10 @@ async def kiosk(api: Api, work: SiteWork, timeline: Timeline, kiosk_key: str, bu
             ticket = reply.json()
             work.tickets[str(ticket["id"])] = arrival
             work.numbers[str(ticket["number"])] = arrival
-            api.stats.issued_acked[site] += 1
-            api.stats.numbers[site].append(str(ticket["number"]))
+            api.stats.issued(site, str(ticket["id"]), str(ticket["number"]))
             work.ready(ticket)
+            if phones is not None:
+                phones.follow(site, str(ticket["id"]))
 
 
 async def open_counter(api: Api, work: SiteWork, counter: int, auth: dict[str, str]) -> None:
@@ -188,17 +201,21 @@ async def staff(api: Api, work: SiteWork, counter: int, auth: dict[str, str], ti
         elif reply is not None and reply.status_code == 204:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), IDLE_WAIT_S)
+        elif reply is not None and _code(reply) == "409:counter_busy":
+            # a ticket left at the counter (by an earlier run, or a call whose reply was lost): finish it first
+            await api.call("finish", "POST", f"{base}/finish", headers=auth, body={"outcome": "done"})
         else:
             await asyncio.sleep(IDLE_WAIT_S)
 
 
 async def subscriber(
     urls: Sequence[str], site: str, token: str, check: LiveCheck, connected: asyncio.Event, first: int,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None, stats: LoadStats | None = None,
 ) -> None:
     """Follow the site's full live stream with a bearer token (reconnecting elsewhere with ?after=SEQ) and check it.
 
     on_event: also told of every event (the keypads time their rating presses by it).
+    stats: given each event's lag, from its commit (`ts`, the server's clock: the same machine) to now.
     """
     offered = [Subprotocol(LIVE_SUBPROTOCOL), Subprotocol(BEARER_PREFIX + token)]
     index = first
@@ -212,7 +229,10 @@ async def subscriber(
                 async for raw in ws:
                     message = json.loads(raw)
                     if message.get("type") != "monitor.snapshot" and "seq" in message:
-                        check.see(int(message["seq"]), str(message["type"]))
+                        ticket = message.get("ticket")
+                        check.see(int(message["seq"]), str(message["type"]), None if ticket is None else str(ticket))
+                        if stats is not None and isinstance(message.get("ts"), (int, float)):
+                            stats.lag("full", time.time() - float(message["ts"]))
                         if on_event is not None:
                             on_event(site, message)
         except (OSError, TimeoutError, WebSocketException):
@@ -220,3 +240,83 @@ async def subscriber(
         check.reconnects += 1
         index += 1
         await asyncio.sleep(0.2)
+
+
+@dataclass
+class Phones:
+    """Citizens who follow their ticket on the ticket page (/t/{site}/{id}) with their phone.
+
+    A phone opens the public live stream (no credential, as the page does), reads its ticket, and
+    waits for its call; the time from the call's commit to the phone receiving it is the lag
+    `phone_called`. A refused handshake (429: the connections of one address) counts as a refusal.
+    """
+
+    urls: Sequence[str]
+    stats: LoadStats
+    share: float
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    opened: int = 0
+    called: int = 0
+    open_now: int = 0
+    open_max: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
+
+    def follow(self, site: str, ticket: str) -> None:
+        """A citizen with a ticket: `share` of them follow it on their phone."""
+        if self.rng.random() >= self.share:
+            return
+        task = asyncio.create_task(self._phone(site, ticket))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def report(self) -> dict[str, Any]:
+        return {"share": self.share, "opened": self.opened, "saw_their_call": self.called, "open_max": self.open_max}
+
+    async def _phone(self, site: str, ticket: str) -> None:
+        base = self.urls[next(self._turn) % len(self.urls)]
+        started = time.perf_counter()
+        try:
+            async with connect(f"{base.replace('http://', 'ws://', 1)}/api/v1/sites/{site}/live", proxy=None,
+                               open_timeout=10, compression=None) as ws:
+                self.opened += 1
+                self.open_now += 1
+                self.open_max = max(self.open_max, self.open_now)
+                try:
+                    await self._read(ws, base, site, ticket, started)
+                finally:
+                    self.open_now -= 1
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            code = f"{status}:{_ws_code(exc.response.body)}"
+            (self.stats.refused if status == 429 else self.stats.error)("phone", code)
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            self.stats.error("phone", type(exc).__name__)
+
+    async def _read(self, ws: Any, base: str, site: str, ticket: str, started: float) -> None:
+        async with httpx.AsyncClient(trust_env=False, timeout=30.0) as client:
+            reply = await client.get(f"{base}/api/v1/sites/{site}/tickets/{ticket}")
+        if reply.status_code != 200:
+            self.stats.error("phone", str(reply.status_code))
+            return
+        self.stats.ok("phone_open", time.perf_counter() - started)  # the page shows the ticket, live
+        if reply.json().get("state") in ("called", "serving", "done", "no_show", "abandoned"):
+            return  # called (or gone) already while the page opened
+        async for raw in ws:
+            message = json.loads(raw)
+            if message.get("type") == "ticket.called" and str(message.get("ticket")) == ticket:
+                self.called += 1
+                if isinstance(message.get("ts"), (int, float)):
+                    self.stats.lag("phone_called", time.time() - float(message["ts"]))
+                return
+
+
+def _ws_code(body: bytes | None) -> str:
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        return str(json.loads(body or b"")["error"]["code"])
+    return "refused"

@@ -1,0 +1,192 @@
+"""`motcua load` as a centre lives a day: several kiosks, refusals by limits apart, phones, the soak report (issue 19)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.demo import DemoNames, demo_kiosks
+from controller.sitefile import load_document
+from sim.load import LoadError, kiosk_peak_per_minute, limit_advice, options_from_args
+from sim.load_access import AccessError, demo_access, read_access
+from sim.load_actors import SiteWork
+from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid
+from sim.load_stats import LiveCheck, LoadStats
+from tests.server import serve_process
+from tests.services import env_without_proxies
+
+CENTRE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
+PROVINCE = CENTRE.with_name("province.toml")
+
+
+def test_a_refusal_by_a_limit_is_counted_apart_from_errors() -> None:
+    stats = LoadStats()
+    stats.refused("issue", "429:rate_limited")
+    stats.refused("issue", "429:rate_limited")
+    stats.error("call_next", "409:counter_closed")
+    report = stats.report(10.0, {})
+    assert report["refused_by_limits"] == {"issue:429:rate_limited": 2} and report["refused_count"] == 2
+    assert report["errors"] == {"call_next:409:counter_closed": 1} and report["error_count"] == 1
+
+
+def test_acknowledged_tickets_missing_from_the_stream_are_reported() -> None:
+    stats = LoadStats()
+    stats.issued("s", "t1", "A001")
+    stats.issued("s", "t2", "A002")
+    check = LiveCheck()
+    check.see(1, "ticket.issued", "t1")
+    assert stats.report(1.0, {"s": check})["live"]["acked_ids_not_in_log"] == 1
+    check.see(2, "ticket.issued", "t2")
+    assert stats.report(1.0, {"s": check})["live"]["acked_ids_not_in_log"] == 0
+
+
+def test_the_hourly_report_buckets_by_simulated_hour_and_fits_the_growth() -> None:
+    now = [1000.0]
+    stats = LoadStats(clock=lambda: now[0])
+    # speed 60: one simulated hour is 60 wall seconds; the day opens at 07:00, the run starts then
+    clock = HourClock(started=1000.0, sim_start_s=7 * 3600, speed=60.0, open_s=7 * 3600, span_s=10 * 3600)
+    samples: list[ServerSample] = []
+    for hour in range(4):
+        for i in range(30):
+            now[0] = 1000.0 + hour * 60 + i
+            stats.ok("issue", 0.010 + 0.002 * hour)  # p99 grows 2 ms an hour
+            stats.lag("full", 0.005)
+        stats.refused("issue", "429:rate_limited")
+        samples.append(ServerSample(1000.0 + hour * 60 + 59, rss_mb=100.0 + 3 * hour, fds=40, log_mb=1.0 + hour))
+    soak = hourly_report(stats, clock, [samples])
+    hours = soak["hours"]
+    assert [(h["day"], h["hour"]) for h in hours] == [(1, "07:00"), (1, "08:00"), (1, "09:00"), (1, "10:00")]
+    assert all(h["ops"]["issue"]["count"] == 30 and h["refused_count"] == 1 for h in hours)
+    assert [h["rss_mb"] for h in hours] == [100.0, 103.0, 106.0, 109.0]
+    assert hours[2]["live_lag"]["full"]["p50_ms"] == pytest.approx(5.0)
+    growth = soak["growth_per_hour"]
+    assert growth["rss_mb"] == pytest.approx(3.0) and growth["fds"] == pytest.approx(0.0)
+    assert growth["event_log_mb"] == pytest.approx(1.0)
+    assert growth["p99_ms"]["issue"] == pytest.approx(2.0)
+    assert growth["hours_fitted"] == 3  # the first hour warms up
+
+
+def test_a_second_simulated_day_follows_the_first() -> None:
+    clock = HourClock(started=0.0, sim_start_s=7 * 3600, speed=1.0, open_s=7 * 3600, span_s=10 * 3600)
+    assert clock.hour(0.0) == (1, 7)
+    assert clock.hour(9.5 * 3600) == (1, 16)
+    assert clock.hour(10 * 3600) == (2, 7)  # the night is skipped
+
+
+def test_the_probe_reads_memory_descriptors_and_the_listening_process() -> None:
+    sample = ServerProbe(os.getpid()).sample()
+    assert sample is not None and sample.rss_mb > 1 and sample.fds > 2 and sample.log_mb is None
+    assert ServerProbe(2**22 + 12345).sample() is None  # no such process
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert listening_pid(f"http://127.0.0.1:{port}") == os.getpid()
+
+
+def test_the_demo_gives_each_site_several_kiosk_keys() -> None:
+    sites, _ = load_document(PROVINCE)
+    names = DemoNames(sites[0].id)
+    assert demo_kiosks(sites[0]) == ["k1", "k2", "k3", "k4"]
+    assert names.kiosk_key("tinh") == "kiosk-demo" and names.kiosk_key("tinh", "k3") == "kiosk-demo-k3"
+    assert names.kiosk_key("xa-007", "k2") == "kiosk-demo-k2@xa-007"
+    access = demo_access(sites[:2])
+    assert access.kiosk_keys[sites[1].id] == tuple(names.kiosk_key(sites[1].id, f"k{i}") for i in range(1, 5))
+    assert len(demo_access(sites[:1], kiosks=2).kiosk_keys["tinh"]) == 2
+
+
+def test_the_busiest_kiosk_minute_and_the_advice(tmp_path: Path) -> None:
+    sites, _ = load_document(CENTRE)
+    args = _args(tmp_path, "--speed", "60")
+    options = options_from_args(args)
+    from sim.load import _works  # the same draw the run makes
+
+    works = _works(options)
+    one = demo_access(sites, kiosks=1)
+    four = demo_access(sites)
+    peak_one = kiosk_peak_per_minute(works, one, 0.0, 60.0)
+    peak_four = kiosk_peak_per_minute(works, four, 0.0, 60.0)
+    assert peak_four < peak_one <= 4 * peak_four + 4
+    assert limit_advice(30, 60.0, 4) is None
+    advice = limit_advice(peak_four, 60.0, 4)
+    assert advice is not None and f"--kiosk-rate {int(-(-peak_four * 1.2 // 1))}" in advice
+    assert kiosk_peak_per_minute(works, four, 0.0, 1.0) <= 30  # in real time no kiosk comes near its limit
+
+
+def _args(tmp_path: Path, *extra: str) -> object:
+    from controller.cli import build_parser
+
+    return build_parser().parse_args(["load", "--url", "http://127.0.0.1:9", "--scenario", str(CENTRE), *extra])
+
+
+def test_an_access_file_gives_keys_and_staff(tmp_path: Path) -> None:
+    sites, _ = load_document(CENTRE)
+    path = tmp_path / "access.toml"
+    path.write_text('[live]\nuser = "boss"\nsecret = "s3cret"\n[[site]]\nid = "tinh"\n'
+                    'kiosk_keys = ["key-one-1", "key-two-2"]\n'
+                    'staff = [{counter = 1, user = "an", secret = "1111"}, {counter = 49, user = "bo", secret = "2"}]\n')
+    access, covered = read_access(path, sites)
+    assert [s.id for s in covered] == ["tinh"] and access.kiosk_keys["tinh"] == ("key-one-1", "key-two-2")
+    assert access.staffed(covered[0]) == [1]  # 49 is a standby counter: not opened
+    assert (access.live_user, access.live_secret) == ("boss", "s3cret")
+    path.write_text('[live]\nuser = "boss"\nsecret = "x"\n[[site]]\nid = "nowhere"\nkiosk_keys = ["k"]\n')
+    with pytest.raises(AccessError, match="no site 'nowhere'"):
+        read_access(path, sites)
+    with pytest.raises(LoadError, match="--access"):
+        options_from_args(_args(tmp_path, "--access", str(path)))  # type: ignore[arg-type]
+    with pytest.raises(LoadError, match="--hours is for --soak"):
+        options_from_args(_args(tmp_path, "--hours", "2"))  # type: ignore[arg-type]
+    with pytest.raises(LoadError, match="--phones"):
+        options_from_args(_args(tmp_path, "--phones", "2"))  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_short_soak_against_a_real_server(tmp_path: Path) -> None:
+    # the kiosk limit of a real floor, tightened so that this short run meets it: 6 a minute, burst 10
+    with serve_process(CENTRE, tmp_path / "data", kiosk_rate=6.0) as server:
+        k3 = httpx.post(f"{server.url}/api/v1/sites/tinh/tickets", headers={"X-Kiosk-Key": "kiosk-demo-k3"},
+                        json={"procedure": _procedure()}, timeout=10)
+        assert k3.status_code == 201, k3.text  # the demo seeds more than one kiosk key
+        done = subprocess.run(
+            [sys.executable, "-m", "controller.cli", "load", "--url", server.url, "--scenario", str(CENTRE),
+             "--speed", "300", "--soak", "--hours", "1.5", "--start", "08:30", "--phones", "0.3"],
+            capture_output=True, text=True, timeout=180, env=env_without_proxies(), check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "--kiosk-rate" in done.stderr  # it said how to lift the limit for a test
+        report = json.loads(done.stdout)
+        with sqlite3.connect(server.data_dir / "events.db") as db:
+            logged = {json.loads(body).get("ticket") for (body,) in db.execute(
+                "SELECT body FROM events WHERE type = 'ticket.issued'")}
+            kiosks = {json.loads(body).get("kiosk") for (body,) in db.execute(
+                "SELECT body FROM events WHERE type = 'ticket.issued'")}
+    assert report["refused_count"] > 0 and set(report["refused_by_limits"]) == {"issue:429:rate_limited"}
+    assert not any(":429" in key for key in report["errors"]), report["errors"]
+    assert report["error_count"] == 0, report["errors"]
+    assert report["tickets_issued"] > 10 and kiosks >= {"k1", "k2", "k3", "k4"}
+    assert report["live"]["acked_ids_not_in_log"] == 0 and report["live"]["dropped"] == 0
+    assert report["live"]["lag"]["full"]["count"] > 0
+    assert report["phones"]["opened"] > 0 and report["ops"]["phone_open"]["count"] > 0
+    soak = report["soak"]
+    assert soak["servers"] == [server.process.pid]
+    hours = soak["hours"]
+    assert [h["hour"] for h in hours] == ["08:00", "09:00", "10:00"][: len(hours)] and len(hours) >= 2
+    for hour in hours:
+        assert hour["rss_mb"] > 10 and hour["fds"] > 5 and hour["event_log_mb"] > 0
+        assert set(hour) >= {"ops", "errors", "refused_by_limits", "live_lag", "error_count", "refused_count"}
+    assert set(soak["growth_per_hour"]) >= {"rss_mb", "fds", "event_log_mb", "p99_ms", "live_lag_p99_ms"}
+    assert len(logged) > report["tickets_issued"]  # every acknowledged ticket is in the log (and the one above)
+
+
+def _procedure() -> str:
+    sites, _ = load_document(CENTRE)
+    return sites[0].kiosk_procedures()[0].id
