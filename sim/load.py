@@ -60,7 +60,15 @@ from sim.arrivals import day_arrivals
 from sim.load_access import Access, AccessError, demo_access, read_access
 from sim.load_actors import Api, Phones, SiteWork, Timeline, kiosk, open_counter, staff, subscriber
 from sim.load_devices import Keypads, keypad_counters, keypad_staff
-from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid, sample_forever
+from sim.load_soak import (
+    HourClock,
+    ServerProbe,
+    ServerSample,
+    acked_not_in_log,
+    hourly_report,
+    listening_pid,
+    sample_forever,
+)
 from sim.load_stats import LiveCheck, LoadStats
 from sim.scenario import Scenario, Surge, parse_scenario
 
@@ -299,9 +307,16 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
     if phones is not None:
         report["phones"] = phones.report()
     if options.soak_days:
-        clock = HourClock(timeline.started, sim_start, options.speed, opens, span)
-        report["soak"] = {"days": options.soak_days, "servers": [p.pid for p in probes],
-                          **hourly_report(stats, clock, samples)}
+        clock = HourClock(timeline.started, sim_start, options.speed, opens, span, timeline.ends)
+        logs = [p.log_path for p in probes if p.log_path is not None]
+        report["soak"] = {
+            "days": options.soak_days, "servers": [p.pid for p in probes],
+            "server_restarts_seen": sum(p.restarts for p in probes),
+            # every ticket acknowledged to a kiosk, looked up in the event log itself (SQLite, one process)
+            "acked_not_in_event_log": acked_not_in_log(logs[0], stats.issued_ids) if len(logs) == 1 else None,
+            "outages": stats.outages(timeline.started),
+            **hourly_report(stats, clock, samples),
+        }
     report["config"] = {
         "urls": list(options.urls), "sites": len(works), "speed": options.speed, "duration_s": round(duration, 1),
         "sim_from": _clock(sim_start), "sim_to": _clock(sim_start + wall * options.speed),
@@ -323,7 +338,7 @@ def _probes(options: LoadOptions) -> list[ServerProbe]:
             print(f"motcua load: no process of this machine that I may read listens at {url}: its memory and "
                   "descriptors are not reported (give --server-pid)", file=sys.stderr)
         else:
-            probes.append(ServerProbe(pid))
+            probes.append(ServerProbe(pid, url))
     return probes
 
 

@@ -37,6 +37,7 @@ LIVE_SUBPROTOCOL = "motcua.live.v1"
 BEARER_PREFIX = "motcua.bearer."
 RETRIES = 20
 RETRY_PAUSE_S = 0.1
+FAILED_PAUSE_S = 1.0      # a staff member whose request found no server asks again after this long
 IDLE_WAIT_S = 30.0         # an idle counter asks again at least this often (wall seconds), woken or not
 DEFAULT_SERVICE_S = 300.0  # a ticket this run did not issue
 
@@ -204,6 +205,8 @@ async def staff(api: Api, work: SiteWork, counter: int, auth: dict[str, str], ti
         elif reply is not None and _code(reply) == "409:counter_busy":
             # a ticket left at the counter (by an earlier run, or a call whose reply was lost): finish it first
             await api.call("finish", "POST", f"{base}/finish", headers=auth, body={"outcome": "done"})
+        elif reply is None:
+            await asyncio.sleep(FAILED_PAUSE_S)  # no server answered (restarting?): ask again soon
         else:
             await asyncio.sleep(IDLE_WAIT_S)
 

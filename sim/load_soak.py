@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -27,7 +29,9 @@ from urllib.parse import urlsplit
 
 from sim.load_stats import LoadStats, latency_table, slope_per_hour
 
-__all__ = ["HourClock", "ServerProbe", "ServerSample", "hourly_report", "listening_pid", "sample_forever"]
+__all__ = [
+    "HourClock", "ServerProbe", "ServerSample", "acked_not_in_log", "hourly_report", "listening_pid", "sample_forever",
+]
 
 LOG_FILE = "events.db"  # controller/store: DATA_DIR/events.db
 MIN_COUNT_FOR_P99 = 20  # an hour with fewer samples of an operation says nothing of its p99
@@ -78,12 +82,27 @@ class ServerSample:
 
 @dataclass
 class ServerProbe:
-    """Reads one server process's memory, descriptors and event log size from /proc."""
+    """Reads one server process's memory, descriptors and event log size from /proc.
+
+    Given the server's URL, a process that is gone (killed and restarted) is found again by its port.
+    """
 
     pid: int
+    url: str | None = None
+    log_path: str | None = None  # the event log it holds open, once seen
+    restarts: int = 0
 
     def sample(self) -> ServerSample | None:
         """Now; None when the process is gone."""
+        found = self._sample()
+        if found is None and self.url is not None:
+            pid = listening_pid(self.url)
+            if pid is not None and pid != self.pid:
+                self.pid, self.restarts = pid, self.restarts + 1
+                found = self._sample()
+        return found
+
+    def _sample(self) -> ServerSample | None:
         try:
             status = Path(f"/proc/{self.pid}/status").read_text()
             rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
@@ -95,6 +114,7 @@ class ServerProbe:
             with contextlib.suppress(OSError):
                 target = os.readlink(fd)
                 if target.endswith(LOG_FILE):
+                    self.log_path = target
                     wal = Path(target + "-wal")  # SQLite holds the WAL open only while writing: read it by name
                     size = os.stat(target).st_size + (wal.stat().st_size if wal.exists() else 0)
                     log_mb = round(size / 2**20, 2)
@@ -121,10 +141,11 @@ class HourClock:
     speed: float
     open_s: float      # a simulated day starts here (seconds from midnight)
     span_s: float      # and lasts this long (opening to closing); nights are skipped
+    ends: float = float("inf")  # monotonic end of the run: what is seen after it (the drain) counts in its last hour
 
     def sim(self, at: float) -> float:
         """Simulated seconds since opening of day 1 (nights skipped)."""
-        return self.sim_start_s - self.open_s + (at - self.started) * self.speed
+        return self.sim_start_s - self.open_s + (min(at, self.ends - 1e-6) - self.started) * self.speed
 
     def hour(self, at: float) -> tuple[int, int]:
         """(day from 1, hour of the day) at wall time `at`."""
@@ -211,3 +232,14 @@ def hourly_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerS
     for row in rows:
         del row["_index"]
     return {"hours": rows, "growth_per_hour": growths}
+
+
+def acked_not_in_log(path: str, issued: dict[str, set[str]]) -> int:
+    """Tickets acknowledged to a kiosk (site -> ids) that the SQLite event log has no ticket.issued for."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        missing = 0
+        for site, ids in issued.items():
+            logged = {str(json.loads(body).get("ticket")) for (body,) in db.execute(
+                "SELECT body FROM events WHERE site = ? AND type = 'ticket.issued'", (site,))}
+            missing += len(ids - logged)
+    return missing

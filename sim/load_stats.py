@@ -119,6 +119,29 @@ class LoadStats:
                 out[name].append(value)
         return out
 
+    def outages(self, since: float) -> list[dict[str, Any]]:
+        """Spans in which requests failed for want of a server (lost connections, 5xx) until one succeeded again.
+
+        Each: when it began (s after `since`), how long until the next success (the recovery), how many failed.
+        """
+        spans: list[dict[str, Any]] = []
+        began: float | None = None
+        failed = 0
+        for at, kind, name, _ in sorted(self.timed):
+            if at < since:
+                continue
+            code = name.split(":", 1)[1] if ":" in name else ""
+            if kind == "error" and (not code[:1].isdigit() or code.startswith("5")):
+                began = at if began is None else began
+                failed += 1
+            elif kind == "ok" and began is not None:
+                spans.append({"at_s": round(began - since, 2), "recovered_after_s": round(at - began, 2),
+                              "failed": failed})
+                began, failed = None, 0
+        if began is not None:
+            spans.append({"at_s": round(began - since, 2), "recovered_after_s": None, "failed": failed})
+        return spans
+
     def report(self, wall_s: float, live: dict[str, LiveCheck]) -> dict[str, Any]:
         """The JSON report of a run."""
         ops = latency_table(self.latencies, wall_s)

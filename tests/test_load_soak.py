@@ -1,7 +1,8 @@
-"""`motcua load` as a centre lives a day: several kiosks, refusals by limits apart, phones, the soak report (issue 19)."""
+"""`motcua load` as a centre lives a day: several kiosks, refusals by limits apart, phones, the soak (issue 19)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -13,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from controller.cli import build_parser
 from controller.demo import DemoNames, demo_kiosks
 from controller.sitefile import load_document
-from sim.load import LoadError, kiosk_peak_per_minute, limit_advice, options_from_args
+from sim.load import LoadError, _works, kiosk_peak_per_minute, limit_advice, options_from_args
 from sim.load_access import AccessError, demo_access, read_access
-from sim.load_actors import SiteWork
 from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid
 from sim.load_stats import LiveCheck, LoadStats
 from tests.server import serve_process
@@ -107,8 +108,6 @@ def test_the_busiest_kiosk_minute_and_the_advice(tmp_path: Path) -> None:
     sites, _ = load_document(CENTRE)
     args = _args(tmp_path, "--speed", "60")
     options = options_from_args(args)
-    from sim.load import _works  # the same draw the run makes
-
     works = _works(options)
     one = demo_access(sites, kiosks=1)
     four = demo_access(sites)
@@ -121,9 +120,7 @@ def test_the_busiest_kiosk_minute_and_the_advice(tmp_path: Path) -> None:
     assert kiosk_peak_per_minute(works, four, 0.0, 1.0) <= 30  # in real time no kiosk comes near its limit
 
 
-def _args(tmp_path: Path, *extra: str) -> object:
-    from controller.cli import build_parser
-
+def _args(tmp_path: Path, *extra: str) -> argparse.Namespace:
     return build_parser().parse_args(["load", "--url", "http://127.0.0.1:9", "--scenario", str(CENTRE), *extra])
 
 
@@ -132,7 +129,8 @@ def test_an_access_file_gives_keys_and_staff(tmp_path: Path) -> None:
     path = tmp_path / "access.toml"
     path.write_text('[live]\nuser = "boss"\nsecret = "s3cret"\n[[site]]\nid = "tinh"\n'
                     'kiosk_keys = ["key-one-1", "key-two-2"]\n'
-                    'staff = [{counter = 1, user = "an", secret = "1111"}, {counter = 49, user = "bo", secret = "2"}]\n')
+                    'staff = [{counter = 1, user = "an", secret = "1111"},\n'
+                    '         {counter = 49, user = "bo", secret = "2"}]\n')
     access, covered = read_access(path, sites)
     assert [s.id for s in covered] == ["tinh"] and access.kiosk_keys["tinh"] == ("key-one-1", "key-two-2")
     assert access.staffed(covered[0]) == [1]  # 49 is a standby counter: not opened
@@ -141,11 +139,11 @@ def test_an_access_file_gives_keys_and_staff(tmp_path: Path) -> None:
     with pytest.raises(AccessError, match="no site 'nowhere'"):
         read_access(path, sites)
     with pytest.raises(LoadError, match="--access"):
-        options_from_args(_args(tmp_path, "--access", str(path)))  # type: ignore[arg-type]
+        options_from_args(_args(tmp_path, "--access", str(path)))
     with pytest.raises(LoadError, match="--hours is for --soak"):
-        options_from_args(_args(tmp_path, "--hours", "2"))  # type: ignore[arg-type]
+        options_from_args(_args(tmp_path, "--hours", "2"))
     with pytest.raises(LoadError, match="--phones"):
-        options_from_args(_args(tmp_path, "--phones", "2"))  # type: ignore[arg-type]
+        options_from_args(_args(tmp_path, "--phones", "2"))
 
 
 @pytest.mark.integration
