@@ -193,7 +193,7 @@ def run() -> str:
         "the demo's kiosks k1..k4 of each site in turn, half the staffed counters by HTTP and half by their MQTT "
         f"keypads (and rating keypads), a full live subscriber per site, {PHONES:.0%} of citizens on the ticket "
         "page's public stream. The test server's kiosk rate is what the driver advised for the speed (a kiosk "
-        "may issue 30 a minute on a floor; at 30x the busiest demo kiosk takes about 31 in a wall minute). "
+        "may issue 30 a minute on a floor; at 30x the busiest demo kiosk takes 32 in a wall minute). "
         "RSS and descriptors from /proc/PID, the event log is DATA_DIR/events.db with its WAL, all at the end "
         "of each simulated hour. The driver runs on the same 2 cores.",
         "",

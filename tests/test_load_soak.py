@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
@@ -19,9 +20,10 @@ from controller.demo import DemoNames, demo_kiosks
 from controller.sitefile import load_document
 from sim.load import LoadError, _works, kiosk_peak_per_minute, limit_advice, options_from_args
 from sim.load_access import AccessError, demo_access, read_access
+from sim.load_actors import Api, SiteWork, Timeline, staff
 from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid
 from sim.load_stats import LiveCheck, LoadStats
-from tests.server import serve_process
+from tests.server import login, serve_process
 from tests.services import env_without_proxies
 
 CENTRE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
@@ -188,3 +190,51 @@ def test_a_short_soak_against_a_real_server(tmp_path: Path) -> None:
 def _procedure() -> str:
     sites, _ = load_document(CENTRE)
     return sites[0].kiosk_procedures()[0].id
+
+
+def test_an_outage_runs_from_the_first_failure_to_the_next_success() -> None:
+    now = [0.0]
+    stats = LoadStats(clock=lambda: now[0])
+    for at, outcome in [(1.0, "ok"), (2.0, "ConnectError"), (2.5, "503:store_unavailable"), (3.0, "ConnectError"),
+                        (6.5, "ok"), (7.0, "409:counter_busy"), (8.0, "ok"), (9.0, "ReadError")]:
+        now[0] = at
+        if outcome == "ok":
+            stats.ok("issue", 0.01)
+        else:
+            stats.error("issue", outcome)
+    stats.refused("issue", "429:rate_limited")  # a limit is no outage
+    assert stats.outages(since=0.5) == [
+        {"at_s": 1.5, "recovered_after_s": 4.5, "failed": 3},  # a 409 is an answer, not an outage
+        {"at_s": 8.5, "recovered_after_s": None, "failed": 1},  # not recovered before the run ended
+    ]
+
+
+@pytest.mark.integration
+def test_staff_who_find_a_ticket_left_at_their_counter_finish_it_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sim.load_actors.IDLE_WAIT_S", 0.5)  # start at once, not at a random moment of 30 s
+    sites, _ = load_document(CENTRE)
+    with serve_process(CENTRE, tmp_path / "data") as server:
+        auth = login(server.url, "quay1", "1234")
+        base = f"{server.url}/api/v1/sites/tinh"
+        assert httpx.post(f"{base}/counters/1/open", headers=auth, timeout=10).status_code in (200, 204)
+        procedure = next(p.id for p in sites[0].kiosk_procedures() if any(
+            p.agency in c.serves for n, c in sites[0].counters.items() if n == 1))
+        left = httpx.post(f"{base}/tickets", headers={"X-Kiosk-Key": "kiosk-demo"}, json={"procedure": procedure},
+                          timeout=10).json()
+        called = httpx.post(f"{base}/counters/1/call-next", headers=auth, timeout=10)
+        assert called.status_code == 200 and called.json()["id"] == left["id"]  # an earlier run left it there
+
+        async def one_staff_member() -> LoadStats:
+            stats = LoadStats()
+            async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+                work = SiteWork(sites[0], [])
+                await staff(Api(client, [server.url], stats), work, 1, auth, Timeline(9 * 3600, 60.0, 4.0))
+            return stats
+
+        stats = asyncio.run(one_staff_member())
+        after = httpx.get(f"{base}/tickets/{left['id']}", timeout=10).json()
+    assert stats.errors == {"call_next:409:counter_busy": 1}
+    assert stats.latencies["finish"]
+    assert [h["counter"] for h in after["history"] if h["type"] == "ticket.finished"] == [1]
