@@ -150,6 +150,19 @@ def growth_line(report: dict[str, Any]) -> str:
             f"live lag p99 {_signed(g['live_lag_p99_ms'], 1)} ms, p99 ms: {p99}.")
 
 
+def memory_line(report: dict[str, Any]) -> str:
+    """RSS from the first hour's end to the last, per ticket issued: the day's state, or a leak to look for."""
+    rss = [h["rss_mb"] for h in report["soak"]["hours"] if h["rss_mb"] is not None]
+    if len(rss) < 2 or not report["tickets_issued"]:
+        return ""
+    grown = rss[-1] - rss[0]
+    per_ticket_kb = grown * 1024 / report["tickets_issued"]
+    return (f"RSS {rss[0]:.1f} -> {rss[-1]:.1f} MB from the end of the first hour to the last: "
+            f"{per_ticket_kb:.1f} KB per ticket issued in the run. Each site keeps the day's tickets and their "
+            "histories in memory (controller/core/floor.py: a new SiteState at day.started), so memory grows "
+            "with the day's tickets; a leak would go on growing in the hours with few tickets.")
+
+
 def summary(report: dict[str, Any]) -> str:
     live = report["live"]
     devices = report.get("devices", {})
@@ -204,6 +217,8 @@ def run() -> str:
         "",
         growth_line(centre),
         "",
+        memory_line(centre),
+        "",
         summary(centre),
     ]
     if province is not None:
@@ -214,6 +229,8 @@ def run() -> str:
             *table(province),
             "",
             growth_line(province),
+            "",
+            memory_line(province),
             "",
             summary(province),
         ]
