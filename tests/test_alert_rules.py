@@ -17,8 +17,8 @@ from controller.core.commands import IssueTicket
 from controller.runtime.controller import Controller
 from controller.sitefile import load_sites
 from controller.store.sqlite import SqliteEventStore
-from tests.devices_support import COMMUNE
 from tests.bridge_support import eventually
+from tests.devices_support import COMMUNE
 from tests.server import serve_process
 from tests.services import Mosquitto
 
