@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SITE   ?= controller/sites/province-centre.toml
-APT_PACKAGES := redis-server mosquitto socat espeak-ng chromium sox fonts-dejavu-core systemd
+APT_PACKAGES := redis-server mosquitto socat espeak-ng chromium sox fonts-dejavu-core systemd prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench check system-deps venv clean
@@ -19,7 +19,7 @@ venv: $(BIN)/motcua
 # Installs the programs the tests start for real, only when one is missing.
 system-deps:
 	@missing=""; \
-	for prog in redis-server mosquitto socat espeak-ng chromium sox systemd-analyze; do \
+	for prog in redis-server mosquitto socat espeak-ng chromium sox systemd-analyze promtool; do \
 	  command -v $$prog >/dev/null 2>&1 || [ -x /usr/sbin/$$prog ] || missing="$$missing $$prog"; \
 	done; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts"; \

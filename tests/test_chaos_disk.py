@@ -81,6 +81,9 @@ def test_full_disk_refuses_writes_clearly_serves_reads_and_recovers_by_itself(tm
             monitor = api.get("/monitor", headers=manager)
             assert monitor.status_code == 200
             assert monitor.json()["counters"][0]["current"] is None  # the refused call-next left no trace
+            # what the operations alert MotcuaStoreFailing watches (docs/grafana/alerts.yml)
+            metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+            assert 'motcua_store_append_failures_total{site="xa"} 2.0' in metrics
 
             filler.unlink()
             # no restart: the next write goes through, and the refused request's retry is a new ticket

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from controller.core.targets import at_risk_now, transaction_tallies
@@ -39,6 +39,10 @@ class ControllerCollector(Collector):
         satisfaction = GaugeMetricFamily("motcua_satisfaction_ratio", "Share of top-two ratings today",
                                          labels=["site"])
         last_seq = GaugeMetricFamily("motcua_last_seq", "Last committed event sequence", labels=["site"])
+        append_s = HistogramMetricFamily("motcua_store_append_seconds", "Time the event log took to take a commit",
+                                         labels=["site"])
+        append_failed = CounterMetricFamily("motcua_store_append_failures", "Commits the event log refused or lost",
+                                            labels=["site"])
         for site_id, runtime in self.controller.runtimes.items():
             state = runtime.floor.state
             now = runtime.clock()
@@ -64,7 +68,11 @@ class ControllerCollector(Collector):
             if share is not None:
                 satisfaction.add_metric([site_id], share)
             last_seq.add_metric([site_id], runtime.last_seq)
-        yield from (waiting, longest, at_risk, issued, served, within, over, counters, breaches, satisfaction, last_seq)
+            latency = runtime.append_latency
+            append_s.add_metric([site_id], latency.cumulative(), latency.total_s)
+            append_failed.add_metric([site_id], latency.failures)
+        yield from (waiting, longest, at_risk, issued, served, within, over, counters, breaches, satisfaction, last_seq,
+                    append_s, append_failed)
 
 
 def render_metrics(controller: Controller, *extra: Collector) -> bytes:

@@ -163,6 +163,7 @@ async def _over_mqtt(
         security=security,
     )
     service.link = await stack.enter_async_context(link)
+    service.stats.broker_connected = lambda: link.connected
     try:
         await link.wait_connected(CONNECT_WAIT_S)
     except TimeoutError:

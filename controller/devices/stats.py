@@ -5,6 +5,8 @@
     motcua_device_presses_total{site,kind}          presses turned into commands
     motcua_device_commands_rejected_total{site,code} commands the core refused
     motcua_devices{site,status}                     devices online / offline / unknown
+    motcua_mqtt_connected                           1 while the controller's link to the broker is up, 0
+                                                    while it is down (no sample when devices run in-process)
     motcua_bus_{frames,retries,timeouts,bad_crc,naks}_total{site,bus,device}
                                                     a serial device's line, as its bridge reports it
 """
@@ -38,6 +40,8 @@ class DeviceStats(Collector):
         self.device_counts = device_counts
         # per site: (bus, device, counters) of its serial devices, as their bridges last reported
         self.bus_counts: Callable[[], Mapping[str, Sequence[tuple[str, str, Mapping[str, int]]]]] = dict
+        # the MQTT link's state; None: there is no broker (devices in-process, or none)
+        self.broker_connected: Callable[[], bool | None] = lambda: None
 
     def drop(self, site: str, reason: str, count: int = 1) -> None:
         """Count dropped inputs (one, unless told)."""
@@ -71,7 +75,11 @@ class DeviceStats(Collector):
         for site, counts in sorted(self.device_counts().items()):
             for status, n in sorted(counts.items()):
                 devices.add_metric([site, status], n)
-        yield from (dropped, presses, rejected, devices)
+        broker = GaugeMetricFamily("motcua_mqtt_connected", "1 while the controller is connected to the MQTT broker")
+        connected = self.broker_connected()
+        if connected is not None:
+            broker.add_metric([], 1 if connected else 0)
+        yield from (dropped, presses, rejected, devices, broker)
         bus = {
             name: CounterMetricFamily(f"motcua_bus_{name}", f"Serial line {what}, per device (its bridge's count)",
                                       labels=["site", "bus", "device"])

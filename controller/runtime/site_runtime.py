@@ -22,6 +22,7 @@ from controller.core.site import Site
 from controller.core.state import SiteState
 from controller.core.views import monitor_snapshot
 from controller.runtime.hub import Hub
+from controller.runtime.latency import AppendLatency
 from controller.store.base import EventStore, StoreError
 
 __all__ = ["Committed", "SiteRuntime", "live_message", "public_message", "publish_event"]
@@ -55,12 +56,16 @@ class SiteRuntime:
         policy: str = "deadline",
         clock: Clock = time.time,
         check_hours: bool = True,
+        timer: Clock = time.perf_counter,
     ) -> None:
         self.site = site
         self.store = store
         self.hub = hub
         self.clock = clock
         self.check_hours = check_hours
+        # measures the store's appends (the clock above may be simulated or a test's)
+        self.timer = timer
+        self.append_latency = AppendLatency()
         self.floor = Floor(site, policy, enforce_refresh_s=ENFORCE_REFRESH_S)
         self.lock = asyncio.Lock()
         self.last_seq = 0
@@ -136,11 +141,15 @@ class SiteRuntime:
         if not events:
             return committed
         day = next((str(e.data["day"]) for e in events if e.type == "day.started"), self.floor.state.day)
+        started = self.timer()
         try:
             seqs = await self.store.append(self.site.id, day, [e.to_dict() for e in events])
         except StoreError:
             self._unsure = True
+            self.append_latency.failures += 1
             raise
+        finally:
+            self.append_latency.observe(self.timer() - started)
         self.floor.apply(events)
         for seq, event in zip(seqs, events, strict=True):
             committed.append((seq, event))
