@@ -237,7 +237,9 @@ def test_a_standby_counter_closed_by_the_manager_is_recommended_not_reopened() -
         if any(e.type == "counter.changed" and e.data["by"] == "auto" for e in events):
             opened_at = now
     assert opened_at is not None
+    assert set(floor.state.auto_opened) == {2} and not floor.state.closed_by_person
     floor.execute(CloseCounter(counter=2, by="quanly"), now + 1)
+    assert set(floor.state.closed_by_person) == {2} and not floor.state.auto_opened
     seen = []
     while now < opened_at + 29 * 60:
         now += 5

@@ -36,7 +36,7 @@ from controller.core.floor import Floor
 from controller.core.policies import fairness_violation
 from controller.core.site import Site, parse_site
 from controller.core.targets import enforce
-from controller.core.tickets import TicketState
+from controller.core.tickets import CounterStatus, TicketState
 
 MONDAY_0800 = 1736125200.0  # 2025-01-06 08:00 +07:00
 
@@ -71,6 +71,7 @@ commands = st.one_of(
               st.sampled_from([None, None, None, "elderly"])),
     st.builds(lambda c: OpenCounter(c, staff=f"s{c}"), counters),
     st.builds(CloseCounter, counters),
+    st.builds(lambda c: CloseCounter(c, by="quanly"), counters),  # closed by a person: enforcement holds off
     st.builds(PauseCounter, counters),
     st.builds(ResumeCounter, counters),
     st.builds(CallNext, counters),
@@ -121,6 +122,11 @@ def _check_coherent(floor: Floor) -> None:
             assert tid in state.pending and places == 1 and tid in state.early[ticket.agency]
         else:
             assert places == 0, (tid, ticket.state, places)
+    # The counter indexes enforcement reads instead of scanning every counter.
+    assert set(state.auto_opened) == {cid for cid, c in state.counters.items()
+                                      if c.status == CounterStatus.OPEN and c.opened_by == "auto"}
+    assert set(state.closed_by_person) == {cid for cid, c in state.counters.items()
+                                           if c.status == CounterStatus.CLOSED and c.opened_by not in (None, "auto")}
 
 
 def _check_call(floor: Floor, event: Event) -> None:

@@ -75,6 +75,11 @@ class SiteState:
         # goes back in line (a missed call held, a transfer), so each transaction counts at its last call.
         self.call_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         self._call_counted: dict[str, tuple[str, int]] = {}  # ticket -> (agency, tally slot) of its current call
+        # Counters whose last change starts an enforcement clock (targets.next_due): open by enforcement
+        # (it may close them again), or closed by a person (only recommended for a while). A few at
+        # most, so a tick need not look at every counter.
+        self.auto_opened: dict[int, CounterState] = {}
+        self.closed_by_person: dict[int, CounterState] = {}
         # Breach timers: (deadline, order, ticket, kind, wait start), a heap with lazy deletion, so
         # enforcement finds the tickets that just passed a deadline without scanning the lines.
         self.timers: list[tuple[float, int, str, str, float]] = []
@@ -469,6 +474,12 @@ class SiteState:
         counter.pause_reason = d.get("reason") if counter.status == CounterStatus.PAUSED else None
         counter.opened_by = d.get("by")
         counter.changed_at = event.at
+        self.auto_opened.pop(counter.id, None)
+        self.closed_by_person.pop(counter.id, None)
+        if counter.status == CounterStatus.OPEN and counter.opened_by == "auto":
+            self.auto_opened[counter.id] = counter
+        elif counter.status == CounterStatus.CLOSED and counter.opened_by not in (None, "auto"):
+            self.closed_by_person[counter.id] = counter
         trained = self.site.counters[counter.id]
         if counter.status == CounterStatus.CLOSED:
             counter.serving = ()

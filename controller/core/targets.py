@@ -200,11 +200,11 @@ def next_due(state: SiteState, now: float, forecast: Forecast) -> float:
             for at in (start, end):
                 if at > local:
                     due = min(due, midnight + at)
-    for cs in state.counters.values():
-        if cs.opened_by == "auto" and cs.status == CounterStatus.OPEN:
-            until = cs.changed_at + STANDBY_MIN_OPEN_S
-            due = min(due, until if until > now else now + QUIET_MAX_S)
-        elif standby and _closed_by_hand(cs, now):
+    for cs in state.auto_opened.values():
+        until = cs.changed_at + STANDBY_MIN_OPEN_S
+        due = min(due, until if until > now else now + QUIET_MAX_S)
+    for cs in state.closed_by_person.values() if standby else ():
+        if _closed_by_hand(cs, now):
             due = min(due, cs.changed_at + STANDBY_CLOSED_HOLD_S)
     return due
 
@@ -456,9 +456,10 @@ def _standby(state: SiteState, now: float, forecast: Forecast, agencies: set[str
             "agency": needing[0], "agencies": needing,
             "message": f"Nên mở quầy dự phòng {cid} cho {names} / open standby counter {cid} for {names_en}",
         }))
-    # An auto-opened counter goes back to standby when its agencies are comfortable.
-    for cid, cs in state.counters.items():
-        if cs.opened_by != "auto" or cs.status != CounterStatus.OPEN or cs.current is not None:
+    # An auto-opened counter goes back to standby when its agencies are comfortable (in the site's order).
+    auto = state.auto_opened
+    for cid, cs in state.counters.items() if auto else ():
+        if cid not in auto or cs.current is not None:
             continue
         if now - cs.changed_at < STANDBY_MIN_OPEN_S:
             continue
