@@ -68,8 +68,11 @@ class CheckingFloor(Floor):
 
 
 def run_day(site: Site, scenario: Scenario, policy: str, seed: int = 1,
-            auto_standby: bool = True) -> tuple[CheckingFloor, Tally]:
-    """One simulated Monday of `site` (scenario.weekday's arrivals) on a CheckingFloor, and its tally."""
+            auto_standby: bool = True, day: type[SiteDay] = SiteDay) -> tuple[CheckingFloor, Tally]:
+    """One simulated Monday of `site` (scenario.weekday's arrivals) on a CheckingFloor, and its tally.
+
+    `day` runs it (a SiteDay subclass lets a test change how the simulated people act).
+    """
     site = replace(site, auto_open_standby=auto_standby)
     floor = CheckingFloor(site, policy)
     tally = Tally(sites=1)
@@ -78,7 +81,7 @@ def run_day(site: Site, scenario: Scenario, policy: str, seed: int = 1,
     arrivals = day_arrivals(site, scenario.weekday, surges, rng, scenario.no_show_share, scenario.incomplete_share)
     midnight = MONDAY - site.utc_offset_s  # 2025-01-06 00:00 local (1736096400.0 at +07:00)
     recorder = DayRecorder(tally, 0, 0, midnight, {p.id: p.service_s for p in site.procedures.values()})
-    SiteDay(floor, scenario, day_plan(site, scenario), arrivals, midnight, recorder).run()
+    day(floor, scenario, day_plan(site, scenario), arrivals, midnight, recorder).run()
     return floor, tally
 
 

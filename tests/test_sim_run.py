@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
+from controller.core.commands import CallNext
 from controller.core.site import Site
 from controller.core.tickets import TicketState
 from controller.sitefile import load_document
 from sim.runner import RunOptions, calendar, simulate
 from sim.scenario import Scenario, parse_scenario
+from sim.staff import SiteDay
 from tests.sim_support import CheckingFloor, locations_are_consistent, run_day
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,28 @@ def test_a_day_keeps_the_routing_rules_and_conserves_citizens(policy: str) -> No
     assert tally.visits > 1000
     assert tally.visits == tally.served + tally.abandoned + tally.still_waiting_at_close + tally.no_shows
     assert tally.standby_opened > 0  # Monday needs standby counters
+
+
+class _CallsForNobody(SiteDay):
+    """Staff who press call-next at every free counter, even when nobody they could be given waits."""
+
+    empty_calls = 0
+
+    def _call_next(self, counter: int) -> None:
+        if not self._run(CallNext(counter)):
+            _CallsForNobody.empty_calls += 1
+
+
+@pytest.mark.parametrize("policy", ["deadline", "fifo"])
+def test_calls_the_simulator_skips_would_have_changed_nothing(policy: str) -> None:
+    # The staff model skips a call when the floor has nobody the counter could be given (about a third
+    # of all calls); making every one of them must give the very same day, event for event.
+    sites, scenario = _load(CENTRE, weekday=0)
+    skipping, _ = run_day(sites[0], scenario, policy)
+    _CallsForNobody.empty_calls = 0
+    calling, _ = run_day(sites[0], scenario, policy, day=_CallsForNobody)
+    assert _CallsForNobody.empty_calls > 500
+    assert calling.events == skipping.events
 
 
 def test_no_shows_and_incomplete_dossiers_are_conserved_too() -> None:

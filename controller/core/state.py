@@ -576,6 +576,14 @@ class SiteState:
                 out.append(counter)
         return out
 
+    def has_work_for(self, counter_id: int) -> bool:
+        """Could a call at this counter find anyone: a transfer directed to it, or a ticket of an agency
+        it is open for (specs) in line or checked in early? No policy calls anyone else (competence)."""
+        if self.directed.get(counter_id):
+            return True
+        queues, early = self.queues, self.early
+        return any(queues[agency] or early.get(agency) for agency in self.specs[counter_id].serves)
+
     def waiting_by_agency(self) -> dict[str, list[Ticket]]:
         """Tickets in line (waiting or held), grouped by agency, in one pass."""
         groups: dict[str, list[Ticket]] = {agency: [] for agency in self.site.agencies}
