@@ -75,7 +75,7 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
     for cid, tids in state.directed.items():
         if tids:
             held = [state.tickets[t] for t in tids]
-            directed[cid] = deque((0, state.deadline_of(t), t.effective_start(), t.id) for t in held)
+            directed[cid] = deque((0, state.deadline_of(t), t.effective_start(), t.id, t.order) for t in held)
     free: list[tuple[float, int]] = []
     idle_from: dict[int, float] = {}
     stable_until = math.inf

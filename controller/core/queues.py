@@ -9,6 +9,7 @@ scanning.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Iterator
 from typing import TypeVar
 
@@ -136,19 +137,25 @@ class OrderedIndex:
         heapq.heapify(self._by_deadline)
 
 
-# A line entry: (0 legal priority / 1 other, deadline, wait start, ticket id).
-LineEntry = tuple[int, float, float, str]
+# A line entry: (0 legal priority / 1 other, deadline, wait start, ticket id, issue order).
+LineEntry = tuple[int, float, float, str, int]
+# Priority first, then the order's key; the issue order (unique) breaks ties, as in the indexes.
+_BY_DEADLINE = operator.itemgetter(0, 1, 4)
+_BY_START = operator.itemgetter(0, 2, 4)
 
 
 class AgencyQueue:
     """The waiting line of one agency: legal priority and the rest."""
 
-    __slots__ = ("_lines", "normal", "priority")
+    __slots__ = ("_changes", "_entries", "_lines", "normal", "priority")
 
     def __init__(self) -> None:
         self.priority = OrderedIndex()
         self.normal = OrderedIndex()
-        self._lines: dict[bool, tuple[tuple[int, int], tuple[LineEntry, ...]]] = {}
+        # Every member as its line entry, built once when it joins: a changed line is sorted in C.
+        self._entries: dict[str, LineEntry] = {}
+        self._changes = 0
+        self._lines: dict[bool, tuple[int, tuple[LineEntry, ...]]] = {}
 
     def line(self, by_deadline: bool) -> tuple[LineEntry, ...]:
         """The whole line in the policy's order, legal priority first; sorted again only after a change.
@@ -156,42 +163,30 @@ class AgencyQueue:
         The estimator reads every line at every forecast, and most lines have not
         changed since the last one.
         """
-        stamp = (self.priority._changes, self.normal._changes)
         cached = self._lines.get(by_deadline)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and cached[0] == self._changes:
             return cached[1]
-        if not (self.priority._members or self.normal._members):
-            self._lines[by_deadline] = (stamp, ())
-            return ()
-        entries: list[LineEntry] = []
-        for flag, index in ((0, self.priority), (1, self.normal)):
-            members = index.members()
-            # Plain tuples sort in C: (key, order, ...) reproduces the index's order.
-            if by_deadline:
-                entries.extend((flag, d, s, t) for d, _o, s, t in sorted(
-                    (d, o, s, t) for t, (s, d, o, _v) in members.items()))
-            else:
-                entries.extend((flag, d, s, t) for s, _o, d, t in sorted(
-                    (s, o, d, t) for t, (s, d, o, _v) in members.items()))
-        line = tuple(entries)
-        self._lines[by_deadline] = (stamp, line)
+        line = tuple(sorted(self._entries.values(), key=_BY_DEADLINE if by_deadline else _BY_START))
+        self._lines[by_deadline] = (self._changes, line)
         return line
 
     def __len__(self) -> int:
-        return len(self.priority._members) + len(self.normal._members)
+        return len(self._entries)
 
     def __contains__(self, ticket_id: object) -> bool:
-        return ticket_id in self.priority or ticket_id in self.normal
+        return ticket_id in self._entries
 
     def add(self, ticket_id: str, priority: bool, start: float, deadline: float, order: int) -> None:
         (self.priority if priority else self.normal).add(ticket_id, start, deadline, order)
+        self._entries[ticket_id] = (0 if priority else 1, deadline, start, ticket_id, order)
+        self._changes += 1
 
     def discard(self, ticket_id: str) -> None:
-        self.priority.discard(ticket_id)
-        self.normal.discard(ticket_id)
+        if self._entries.pop(ticket_id, None) is not None:
+            self.priority.discard(ticket_id)
+            self.normal.discard(ticket_id)
+            self._changes += 1
 
     def ordered(self, by_deadline: bool = False) -> list[str]:
         """Priority first, then the rest, each in the given order."""
-        if by_deadline:
-            return self.priority.ordered_by_deadline() + self.normal.ordered_by_deadline()
-        return self.priority.ordered_by_start() + self.normal.ordered_by_start()
+        return [entry[3] for entry in self.line(by_deadline)]
