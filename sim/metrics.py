@@ -212,7 +212,6 @@ class DayRecorder:
         self.appointment_delays: list[float] = []  # this site-day's first calls after the slot
         self.reasons: dict[str, str] = {}
         self.down: set[str] = set()
-        self._sampled = (-1, 0)  # (state version, citizens in line) of the last queue sample
 
     # ------------------------------------------------------------- following
     def observe(self, events: Sequence[Event]) -> None:
@@ -330,11 +329,7 @@ class DayRecorder:
     # ------------------------------------------------------------- told by the staff model
     def queue_sample(self, now: float, state: SiteState) -> None:
         """Citizens waiting in line now (periodic)."""
-        if state.version != self._sampled[0]:  # most samples find the floor as the last one left it
-            waiting = sum(map(len, state.queues.values())) + sum(map(len, state.directed.values()))
-            self._sampled = (state.version, waiting)
-        waiting = self._sampled[1]
-        self.tally.queue_samples[round(self._local(now), 3)] += waiting
+        self.tally.queue_samples[round(self._local(now), 3)] += state.in_line
 
     def estimate(self, tid: str, now: float, estimate: float | None) -> None:
         """The wait the citizen was told at issue (None: no counter open for it)."""

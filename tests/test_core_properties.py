@@ -122,6 +122,7 @@ def _check_coherent(floor: Floor) -> None:
             assert tid in state.pending and places == 1 and tid in state.early[ticket.agency]
         else:
             assert places == 0, (tid, ticket.state, places)
+    assert state.in_line == sum(map(len, state.queues.values())) + sum(map(len, state.directed.values()))
     # The counter indexes enforcement reads instead of scanning every counter.
     assert set(state.auto_opened) == {cid for cid, c in state.counters.items()
                                       if c.status == CounterStatus.OPEN and c.opened_by == "auto"}

@@ -176,16 +176,22 @@ class AgencyQueue:
     def __contains__(self, ticket_id: object) -> bool:
         return ticket_id in self._entries
 
-    def add(self, ticket_id: str, priority: bool, start: float, deadline: float, order: int) -> None:
+    def add(self, ticket_id: str, priority: bool, start: float, deadline: float, order: int) -> bool:
+        """Put a ticket in line (or re-key it); True when it was not in line before."""
         (self.priority if priority else self.normal).add(ticket_id, start, deadline, order)
+        joined = ticket_id not in self._entries
         self._entries[ticket_id] = (0 if priority else 1, deadline, start, ticket_id, order)
         self._changes += 1
+        return joined
 
-    def discard(self, ticket_id: str) -> None:
-        if self._entries.pop(ticket_id, None) is not None:
-            self.priority.discard(ticket_id)
-            self.normal.discard(ticket_id)
-            self._changes += 1
+    def discard(self, ticket_id: str) -> bool:
+        """Take a ticket out of line; True when it was in line."""
+        if self._entries.pop(ticket_id, None) is None:
+            return False
+        self.priority.discard(ticket_id)
+        self.normal.discard(ticket_id)
+        self._changes += 1
+        return True
 
     def ordered(self, by_deadline: bool = False) -> list[str]:
         """Priority first, then the rest, each in the given order."""

@@ -88,6 +88,7 @@ class SiteState:
         self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
         self.history: dict[str, list[tuple[str, float, int | None]]] = defaultdict(list)
         self.issue_order = 0
+        self.in_line = 0  # tickets in a line: the agency queues and the transfers directed to a counter
         self.version = 0  # bumped by every event; caches key on it
         # Bumped only by events that can move a prediction (who waits where, which counter is free);
         # a service starting, a rating or a flag leaves the forecast as it was.
@@ -177,6 +178,7 @@ class SiteState:
         start = self._arm(ticket)
         if ticket.target_counter is not None:
             self.directed[ticket.target_counter].append(ticket.id)
+            self.in_line += 1
             return
         targets = self.site.targets
         # deadline_of(ticket), written out with the start just computed (same arithmetic, same float).
@@ -188,7 +190,8 @@ class SiteState:
             place = ticket.place()
             deadline = min(deadline, place + targets.transaction_wait_s)
             start = place  # its place in line is kept from when it was taken
-        self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order)
+        if self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order):
+            self.in_line += 1
 
     def _count_call(self, ticket: Ticket, slot: int) -> None:
         self._uncount_call(ticket)
@@ -255,11 +258,13 @@ class SiteState:
         return heap[0][0] if heap else None
 
     def _dequeue(self, ticket: Ticket) -> None:
-        self.queues[ticket.agency].discard(ticket.id)
+        if self.queues[ticket.agency].discard(ticket.id):
+            self.in_line -= 1
         if ticket.target_counter is not None:
             line = self.directed.get(ticket.target_counter)
             if line and ticket.id in line:
                 line.remove(ticket.id)
+                self.in_line -= 1
         self.pending.pop(ticket.id, None)
         self.early[ticket.agency].pop(ticket.id, None)
         self.away[ticket.agency].pop(ticket.id, None)
