@@ -123,6 +123,8 @@ def _check_coherent(floor: Floor) -> None:
         else:
             assert places == 0, (tid, ticket.state, places)
     assert state.in_line == sum(map(len, state.queues.values())) + sum(map(len, state.directed.values()))
+    for agency in SITE.agencies:
+        assert state.open_counters(agency) == [c for c in state.open_counters() if agency in state.specs[c.id].serves]
     # The counter indexes enforcement reads instead of scanning every counter.
     assert set(state.auto_opened) == {cid for cid, c in state.counters.items()
                                       if c.status == CounterStatus.OPEN and c.opened_by == "auto"}

@@ -573,13 +573,10 @@ class SiteState:
     # ------------------------------------------------------------------ reading
     def open_counters(self, agency: str | None = None) -> list[CounterState]:
         """Counters taking calls now (open, not paused), optionally for one agency."""
-        out = []
-        for cid, counter in self.counters.items():
-            if counter.status != CounterStatus.OPEN:
-                continue
-            if agency is None or agency in self.specs[cid].serves:
-                out.append(counter)
-        return out
+        # An agency's counters are among those trained for it (the site's), in the same order as all.
+        ids = self.counters if agency is None else [c.id for c in self.site.counters_for(agency)]
+        return [self.counters[cid] for cid in ids if self.counters[cid].status == CounterStatus.OPEN
+                and (agency is None or agency in self.specs[cid].serves)]
 
     def has_work_for(self, counter_id: int) -> bool:
         """Could a call at this counter find anyone: a transfer directed to it, or a ticket of an agency
