@@ -123,6 +123,15 @@ def _check_coherent(floor: Floor) -> None:
         else:
             assert places == 0, (tid, ticket.state, places)
     assert state.in_line == sum(map(len, state.queues.values())) + sum(map(len, state.directed.values()))
+    targets = SITE.targets
+    for ticket in state.tickets.values():
+        # deadline_of reads a ticket in line from what the fold worked out when it joined: always the formula.
+        deadline = ticket.deadline(targets.transaction_wait_s, targets.visit_wait_s)
+        if ticket.appointment_pending:
+            deadline = min(deadline, (ticket.slot_at or 0.0) + SITE.appointment_grace_s)
+        if ticket.remote_pending:
+            deadline = min(deadline, ticket.place() + targets.transaction_wait_s)
+        assert state.deadline_of(ticket) == deadline, ticket.id
     for agency in SITE.agencies:
         assert state.open_counters(agency) == [c for c in state.open_counters() if agency in state.specs[c.id].serves]
     # The counter indexes enforcement reads instead of scanning every counter.

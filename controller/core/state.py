@@ -88,6 +88,7 @@ class SiteState:
         self.waits_per_agency: dict[str, list[float]] = defaultdict(list)
         self.history: dict[str, list[tuple[str, float, int | None]]] = defaultdict(list)
         self.issue_order = 0
+        self._line_deadlines: dict[str, float] = {}  # ticket in line (a queue or directed) -> its deadline
         self.in_line = 0  # tickets in a line: the agency queues and the transfers directed to a counter
         self.version = 0  # bumped by every event; caches key on it
         # Bumped only by events that can move a prediction (who waits where, which counter is free);
@@ -145,6 +146,9 @@ class SiteState:
 
     def deadline_of(self, ticket: Ticket) -> float:
         """The deadline the routing works to: the targets', or sooner the appointment's grace window."""
+        deadline = self._line_deadlines.get(ticket.id)
+        if deadline is not None:
+            return deadline  # in line: worked out when it joined (policies and the tick ask again and again)
         targets = self.site.targets
         deadline = ticket.deadline(targets.transaction_wait_s, targets.visit_wait_s)
         if ticket.appointment_pending:
@@ -176,12 +180,9 @@ class SiteState:
             self.early[ticket.agency][ticket.id] = ticket.slot_at
             return
         start = self._arm(ticket)
-        if ticket.target_counter is not None:
-            self.directed[ticket.target_counter].append(ticket.id)
-            self.in_line += 1
-            return
         targets = self.site.targets
-        # deadline_of(ticket), written out with the start just computed (same arithmetic, same float).
+        # deadline_of(ticket), written out with the start just computed (same arithmetic, same float). Nothing
+        # it depends on changes while the ticket is in line, so deadline_of reads it until the ticket leaves.
         deadline = start + min(targets.transaction_wait_s, targets.visit_wait_s - ticket.visit_waited)
         if ticket.appointment_pending:
             assert ticket.slot_at is not None
@@ -190,6 +191,11 @@ class SiteState:
             place = ticket.place()
             deadline = min(deadline, place + targets.transaction_wait_s)
             start = place  # its place in line is kept from when it was taken
+        self._line_deadlines[ticket.id] = deadline
+        if ticket.target_counter is not None:
+            self.directed[ticket.target_counter].append(ticket.id)
+            self.in_line += 1
+            return
         if self.queues[ticket.agency].add(ticket.id, ticket.priority is not None, start, deadline, ticket.order):
             self.in_line += 1
 
@@ -258,6 +264,7 @@ class SiteState:
         return heap[0][0] if heap else None
 
     def _dequeue(self, ticket: Ticket) -> None:
+        self._line_deadlines.pop(ticket.id, None)
         if self.queues[ticket.agency].discard(ticket.id):
             self.in_line -= 1
         if ticket.target_counter is not None:
