@@ -44,6 +44,7 @@ def catalogue(site: Site) -> dict[str, Any]:
                 "name": p.name,
                 "name_en": p.name_en,
                 "papers": list(p.papers),
+                "papers_en": list(p.papers_en),
                 "service_min": round(p.service_s / 60, 1),
                 "fee": p.fee,
                 "on_the_spot": p.on_the_spot_s is not None,
