@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -274,3 +275,18 @@ def test_english_names_and_papers_for_screens_switched_to_english(client: httpx.
     assert ticket["procedure_name_en"] == "Criminal record certificate"
     assert ticket["agency_name_en"] == "Department of Justice"
 
+
+def test_page_assets_travel_compressed_to_a_browser_that_takes_gzip(client: httpx.Client) -> None:
+    """Issue 15: the kiosk's scripts and styles grew; they travel gzip-compressed, the page weighs less than before."""
+    static = Path(__file__).resolve().parent.parent / "kiosk" / "static"
+    for name in ("kiosk.js", "kiosk.css", "common.js"):
+        source = (static / name).read_bytes()
+        raw = client.get(f"/ui/{name}", headers={"Accept-Encoding": "identity"})
+        assert raw.headers.get("content-encoding") is None and raw.content == source
+        with client.stream("GET", f"/ui/{name}", headers={"Accept-Encoding": "gzip"}) as packed:
+            wire = b"".join(packed.iter_raw())
+            assert packed.headers["content-encoding"] == "gzip" and "Accept-Encoding" in packed.headers["vary"]
+        assert gzip.decompress(wire) == source and len(wire) < len(source) / 2
+        refused = client.get(f"/ui/{name}", headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert refused.headers.get("content-encoding") is None and refused.content == source
+    assert client.get("/ui/vendor/uplot/uPlot.iife.min.js", headers={"Accept-Encoding": "gzip"}).status_code == 200
