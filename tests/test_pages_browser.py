@@ -753,18 +753,23 @@ def test_a_refused_kiosk_key_and_a_rate_limit_are_told_in_words_with_a_retry_onl
             wrong.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
             wrong.tap("#issue")
             wrong.wait_for_selector("#issue-error:not(.hidden)")
-            told = wrong.inner_text("#issue-error")
-            assert told.startswith("Ki-ốt này chưa được phép cấp số") and "quầy hướng dẫn" in told
-            assert "kiosk-key" not in told.lower() and "/" not in told  # no server text for programs
+            told = wrong.inner_text("#issue-error")  # what is wrong, from the shared table of error words
+            assert told == "Khóa ki-ốt không đúng: nhờ kỹ thuật viên cài đặt lại ki-ốt."
+            citizen = "Ki-ốt này tạm thời không cấp số được. Mời bạn đến quầy hướng dẫn để lấy số."
+            assert wrong.is_visible("#setup-error") and wrong.inner_text("#setup-error") == citizen  # where to go
             assert wrong.is_disabled("#issue") and wrong.inner_text("#issue") != "Lấy số lại"  # no retry that fails
-            assert wrong.is_hidden("#setup-error")  # said once, beside the button
             assert not severe_violations(wrong, "portrait kiosk: a refused key")
             check_screenshot(wrong, "portrait-kiosk-refused", KIOSK_PORTRAIT)
             wrong.tap("#s-papers .back")
             wrong.tap("#s-procedures .back")
-            assert wrong.is_visible("#setup-error") and wrong.inner_text("#setup-error") == told  # for the next citizen
+            assert wrong.is_visible("#setup-error") and wrong.inner_text("#setup-error") == citizen  # the next one too
+            wrong.tap("button.agency[data-agency=TP]")
+            wrong.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+            assert wrong.is_disabled("#issue")  # no tap that must fail
             wrong.tap("#lang-button")
-            assert wrong.inner_text("#setup-error").startswith("This kiosk may not issue numbers")
+            assert wrong.inner_text("#setup-error").startswith("This kiosk cannot issue numbers for now.")
+            assert wrong.is_hidden("#issue-error")  # nothing was tried: the banner alone says it
+            wrong.tap("#s-papers .back")
             assert issued_today(limited) == 0
 
             kiosk = open_page(other, f"{limited.url}/kiosk/tinh?kiosk=k1&key=kiosk-demo")

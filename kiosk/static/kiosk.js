@@ -44,8 +44,7 @@
       qr_alt: "Mã QR theo dõi số {number}", minutes: "khoảng {n} phút", no_estimate: "chưa ước tính được",
       issuing: "Đang lấy số…", retry: "Lấy số lại", network_error: "Mất kết nối. Chạm “Lấy số lại”: bạn sẽ không bị cấp hai số.",
       no_key: "Ki-ốt chưa được cấu hình khóa (mở /kiosk/{site}?kiosk=MÃ&key=KHÓA một lần). Mời đến quầy hướng dẫn.",
-      kiosk_refused: "Ki-ốt này chưa được phép cấp số (khóa ki-ốt sai hoặc đã bị thu hồi). Mời bạn đến quầy hướng dẫn để lấy số; "
-        + "kỹ thuật viên cần cấu hình lại ki-ốt.",
+      kiosk_refused: "Ki-ốt này tạm thời không cấp số được. Mời bạn đến quầy hướng dẫn để lấy số.",
       kiosk_busy: "Vừa có quá nhiều lượt lấy số. Vui lòng chờ {s} giây rồi thử lại: bạn sẽ không bị cấp hai số.",
       kiosk_busy_wait: "Chờ {s} giây…",
       daily_cap: "{agency} đã hết số thứ tự hôm nay. Mời quay lại vào ngày làm việc sau, hoặc hỏi quầy hướng dẫn.",
@@ -78,8 +77,7 @@
       qr_alt: "QR code to follow number {number}", minutes: "about {n} min", no_estimate: "not yet known",
       issuing: "Issuing…", retry: "Try again", network_error: "Connection lost. Tap “Try again”: you will not get two numbers.",
       no_key: "This kiosk has no key (open /kiosk/{site}?kiosk=ID&key=KEY once). Please ask at the help desk.",
-      kiosk_refused: "This kiosk may not issue numbers (its key is wrong or was withdrawn). Please get a number at the "
-        + "help desk; a technician needs to set the kiosk up again.",
+      kiosk_refused: "This kiosk cannot issue numbers for now. Please get a number at the help desk.",
       kiosk_busy: "Too many numbers were just taken. Please wait {s} seconds, then try again: you will not get two numbers.",
       kiosk_busy_wait: "Wait {s} s…",
       daily_cap: "{agency} has given out all of today's numbers. Please come back on the next working day, or ask at the help desk.",
@@ -262,9 +260,10 @@
     if (error.kiosk === true) return { text: error.message, retry: true }; // the phone fieldset's words, already in the language
     if (!(error instanceof Motcua.ApiError)) return { key: "network_error", retry: true };
     if (error.status === 401 || error.status === 403) {
+      // the shared table says what is wrong (for whoever sets the kiosk up); the banner tells the citizen where to go
       config.refused = true;
       renderSetup();
-      return { key: "kiosk_refused", retry: false };
+      return { error, retry: false };
     }
     if (error.code === "rate_limited") return { key: "kiosk_busy", retry: true, waitS: error.retryAfter || 10 };
     if (error.code === "daily_cap_reached" || error.code === "numbers_exhausted") {
@@ -376,8 +375,7 @@
   /** The banner over every screen when this kiosk cannot issue: no key, or a key the controller refused. */
   function renderSetup() {
     $("setup-error").textContent = config.refused ? t("kiosk_refused") : t("no_key", { site });
-    // once, not twice: beside the button that was refused, the banner would repeat it
-    $("setup-error").classList.toggle("hidden", usable() || Boolean(flow.problem && flow.problem.key === "kiosk_refused"));
+    $("setup-error").classList.toggle("hidden", usable());
     document.body.dataset.kiosk = !config.key ? "no-key" : config.refused ? "refused" : "ok";
   }
 
