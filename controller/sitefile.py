@@ -137,6 +137,8 @@ def commune_dict(template: Mapping[str, Any], index: int, scale: float) -> dict[
     site_t = dict(template["site"])
     site_t["id"] = f"{site_t['id']}-{index:03d}"
     site_t["name"] = f"{site_t['name']} số {index}"
+    if isinstance(site_t.get("name_en"), str) and site_t["name_en"].strip():
+        site_t["name_en"] = f"{site_t['name_en']} no. {index}"
     site_t["expected_daily_visits"] = round(float(site_t.get("expected_daily_visits", 100)) * scale, 1)
     return {**template, "site": site_t}
 

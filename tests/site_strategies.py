@@ -137,6 +137,8 @@ def site_dicts(draw: st.DrawFn, max_visits: int = 150) -> dict[str, Any]:
                 proc["on_the_spot_min"] = draw(st.sampled_from([0.5, 15, 90]))
             if draw(st.booleans()):
                 proc["papers"] = ["Tờ khai", "Căn cước công dân"][: draw(st.integers(0, 2))]
+                if draw(st.booleans()):
+                    proc["papers_en"] = ["Form", "Citizen ID card"][: len(proc["papers"])]
             procedures.append(proc)
     kiosk = [p for p in procedures if not p.get("step_only")]
     if sum(p["share"] for p in kiosk) <= 0:

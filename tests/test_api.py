@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -224,3 +226,67 @@ def test_staff_open_a_counter_as_themselves_and_a_manager_may_name_who_serves(
     opened, renamed = asyncio.run(changes())
     assert (opened["staff"], opened["by"]) == ("quay20", "quay20")
     assert (renamed["staff"], renamed["by"]) == ("quay21", "quanly")  # the event says who did it
+
+
+def test_the_hall_board_has_a_tile_per_counter_in_use_and_the_wait_of_a_new_number(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    """Issue 15: the hall shows every counter's number now (several calls at once) and the predicted wait per agency."""
+
+    def board() -> tuple[dict[int, dict[str, object]], dict[str, object]]:
+        body = client.get("/api/v1/sites/tinh/hall").json()
+        return {t["id"]: t for t in body["counters"]}, next(a for a in body["agencies"] if a["id"] == "YT")
+
+    def predicted_when(holds: Callable[[object], bool]) -> object:
+        """The agency's predicted wait once the forecast (recomputed at most every 2 s) has caught up."""
+        deadline = time.monotonic() + 10
+        while not holds(wait := board()[1]["predicted_wait_s"]):
+            assert time.monotonic() < deadline, f"predicted wait still {wait!r}"
+            time.sleep(0.1)
+        return wait
+
+    tiles, health = board()
+    assert 27 not in tiles and 28 not in tiles and health["predicted_wait_s"] is None  # no counter of YT is open
+    staff = {n: login(server.url, f"quay{n}", "1234") for n in (27, 28)}
+    for n in (27, 28):
+        assert client.post(f"/api/v1/sites/tinh/counters/{n}/open", headers=staff[n]).status_code == 200
+    tiles, _ = board()
+    assert tiles[27] == {"id": 27, "status": "open", "ticket": None, "number": None}
+    predicted_when(lambda wait: wait == 0)  # an idle counter calls a new number at once
+    numbers = [issue(client, "yt-chung-chi-hanh-nghe").json()["number"] for _ in range(3)]
+    called = [client.post(f"/api/v1/sites/tinh/counters/{n}/call-next", headers=staff[n]).json() for n in (27, 28)]
+    tiles, _ = board()
+    assert [tiles[27]["number"], tiles[28]["number"]] == numbers[:2] == [c["number"] for c in called]
+    predicted_when(lambda wait: isinstance(wait, int) and wait > 0)  # behind one, both counters busy
+    assert client.post("/api/v1/sites/tinh/counters/28/pause", json={"reason": "break"},
+                       headers=staff[28]).status_code == 409  # a counter with a citizen at it cannot pause
+    client.post("/api/v1/sites/tinh/counters/28/no-show", headers=staff[28])
+    tiles, _ = board()
+    assert tiles[28]["number"] is None and tiles[28]["status"] == "open"  # the tile empties with the counter
+
+
+def test_english_names_and_papers_for_screens_switched_to_english(client: httpx.Client) -> None:
+    catalogue = client.get("/api/v1/sites/tinh/catalogue").json()
+    ly_lich = next(p for p in catalogue["procedures"] if p["id"] == "tp-ly-lich-tu-phap")
+    assert ly_lich["name_en"] == "Criminal record certificate"
+    assert len(ly_lich["papers_en"]) == len(ly_lich["papers"]) == 3
+    assert catalogue["site"]["issue_cutoff_min"] == 15
+    ticket = issue(client).json()
+    assert ticket["procedure_name_en"] == "Criminal record certificate"
+    assert ticket["agency_name_en"] == "Department of Justice"
+
+
+def test_page_assets_travel_compressed_to_a_browser_that_takes_gzip(client: httpx.Client) -> None:
+    """Issue 15: the kiosk's scripts and styles grew; they travel gzip-compressed, the page weighs less than before."""
+    static = Path(__file__).resolve().parent.parent / "kiosk" / "static"
+    for name in ("kiosk.js", "kiosk.css", "common.js"):
+        source = (static / name).read_bytes()
+        raw = client.get(f"/ui/{name}", headers={"Accept-Encoding": "identity"})
+        assert raw.headers.get("content-encoding") is None and raw.content == source
+        with client.stream("GET", f"/ui/{name}", headers={"Accept-Encoding": "gzip"}) as packed:
+            wire = b"".join(packed.iter_raw())
+            assert packed.headers["content-encoding"] == "gzip" and "Accept-Encoding" in packed.headers["vary"]
+        assert gzip.decompress(wire) == source and len(wire) < len(source) / 2
+        refused = client.get(f"/ui/{name}", headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert refused.headers.get("content-encoding") is None and refused.content == source
+    assert client.get("/ui/vendor/uplot/uPlot.iife.min.js", headers={"Accept-Encoding": "gzip"}).status_code == 200

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from tests.axe_support import allow_axe, severe_violations
 from tests.server import ServerProcess, serve_process
 from tests.test_appointments_api import TZ, advance_to
 from tests.test_pages_browser import KIOSK_VIEW, browser, check_screenshot, open_page
@@ -27,6 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def test_book_on_the_page_then_check_in_at_the_kiosk(browser: Browser, server: ServerProcess) -> None:
     context = browser.new_context(viewport=KIOSK_VIEW)
+    allow_axe(context)
     try:
         page = open_page(context, f"{server.url}/book/tinh")
         assert "Đặt lịch hẹn" in page.inner_text("h1")
@@ -69,5 +72,32 @@ def test_book_on_the_page_then_check_in_at_the_kiosk(browser: Browser, server: S
         kiosk.click("#check-in")
         kiosk.wait_for_selector("#appointment-error:not(.hidden)")
         assert "Không tìm thấy lịch hẹn" in kiosk.inner_text("#appointment-error")
+        assert kiosk.is_hidden("#normal-number")
+
+        # Too early for a 10:00 slot (check-in opens at 09:30): the kiosk says when, and offers a normal number now.
+        later = httpx.post(f"{server.url}/api/v1/sites/tinh/appointments", timeout=10,
+                           json={"procedure": "tp-chung-thuc", "date": day, "time": "10:00"})
+        assert later.status_code == 201, later.text
+        early_code = later.json()["code"]
+        kiosk.fill("#appointment-code", early_code)
+        kiosk.click("#check-in")
+        kiosk.wait_for_selector("#normal-number:not(.hidden)")
+        told = kiosk.inner_text("#appointment-error")
+        assert told.startswith("Bạn đến sớm") and "10:00" in told and "09:30" in told and "/" not in told
+        kiosk.click("#lang-button")
+        assert kiosk.inner_text("#appointment-error").startswith("You are early: your 10:00 appointment")
+        assert kiosk.inner_text("#normal-number") == "Take a normal number now"
+        assert not severe_violations(kiosk, "kiosk: too early, a normal number offered")
+        check_screenshot(kiosk, "kiosk-check-in-too-early", KIOSK_VIEW)
+        kiosk.click("#normal-number")
+        kiosk.wait_for_selector("#s-papers:not(.hidden)")
+        assert kiosk.inner_text("#papers-title") == "Certified copy of an original document"  # still in English
+        kiosk.click("#issue")
+        kiosk.wait_for_selector("#s-ticket:not(.hidden)")
+        ticket = httpx.get(f"{server.url}/api/v1/sites/tinh/tickets/{kiosk.evaluate('document.body.dataset.ticket')}",
+                           timeout=10).json()
+        assert ticket["procedure"] == "tp-chung-thuc" and ticket["channel"] == "kiosk"
+        booking = httpx.get(f"{server.url}/api/v1/sites/tinh/appointments/{early_code}", timeout=10).json()
+        assert booking["status"] == "booked"  # the appointment is still there for its time
     finally:
         context.close()

@@ -22,6 +22,7 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, sync_playwright
 
 from controller.devices.printers import JOB_DEADLINE_S
+from tests.axe_support import allow_axe, severe_violations
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.services import free_port
 
@@ -35,6 +36,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 KIOSK_VIEW: ViewportSize = {"width": 1280, "height": 1024}
 HALL_VIEW: ViewportSize = {"width": 1920, "height": 1080}
+# The three screens citizens meet (issue 15): a portrait touch kiosk, a phone, the hall TV (HALL_VIEW).
+KIOSK_PORTRAIT: ViewportSize = {"width": 1080, "height": 1920}
+PHONE_VIEW: ViewportSize = {"width": 390, "height": 844}
 RECT = "i => { const r = i.getBoundingClientRect(); return [r.x, r.y, r.width]; }"
 
 
@@ -81,6 +85,38 @@ def open_page(context: BrowserContext, url: str, ready: str = "true") -> Page:
 def open_kiosk(context: BrowserContext, server: ServerProcess) -> Page:
     # The way a technician sets a kiosk up: key once in the address, kept in localStorage.
     return open_page(context, f"{server.url}/kiosk/tinh?kiosk=k1&key=kiosk-demo")
+
+
+def touch_context(browser: Browser, size: ViewportSize) -> BrowserContext:
+    """A touch screen of that size: a kiosk (no keyboard) or, narrower than 600 px, a phone; axe-core may run."""
+    context = browser.new_context(viewport=size, has_touch=True, is_mobile=size["width"] < 600)
+    allow_axe(context)
+    return context
+
+
+def no_overflow(page: Page, size: ViewportSize) -> None:
+    """Nothing spills past the screen's edges: a kiosk or a TV cannot be scrolled, a phone only downwards."""
+    width, height = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert width <= size["width"], f"{width} px wide on a {size['width']} px screen"
+    if size["width"] >= 600:
+        assert height <= size["height"], f"{height} px tall on a {size['height']} px screen"
+
+
+def fills_the_screen(page: Page, foot: str, size: ViewportSize) -> None:
+    """The screen is used to its foot (`foot` ends in its lowest tenth), not its top half only, and nothing spills."""
+    no_overflow(page, size)
+    bottom = page.eval_on_selector(foot, "e => e.getBoundingClientRect().bottom")
+    assert 0.9 * size["height"] <= bottom <= size["height"], f"{foot} ends at {bottom:.0f} of {size['height']} px"
+
+
+def tap_keys(kiosk: Page, text: str) -> None:
+    """Type on the kiosk's own search keyboard, one tap a key."""
+    for ch in text:
+        kiosk.tap(f".search-keys button[data-key='{'space' if ch == ' ' else ch}']")
+
+
+def found_procedures(kiosk: Page) -> list[str]:
+    return kiosk.eval_on_selector_all("#results button.procedure", "bs => bs.map(b => b.dataset.procedure)")
 
 
 def take_ticket(kiosk: Page, agency: str, procedure: str, priority: str | None = None) -> dict[str, str]:
@@ -451,30 +487,82 @@ def _many_agencies(tmp_path: Path, extra: int, timezone: str) -> Path:
     return path
 
 
+HALL_BOXES = """() => Object.fromEntries(
+    ['header', 'main', '.newest', '.counters', '#counters', '.agencies', '#agencies', 'footer'].map(s => {
+        const r = document.querySelector(s).getBoundingClientRect(); return [s, [r.x, r.y, r.width, r.height]]; }))"""
+WHOLE_INSIDE = """(list) => {
+    const box = document.getElementById(list).getBoundingClientRect();
+    return [...document.querySelectorAll('#' + list + ' li')].map(li => {
+        const r = li.getBoundingClientRect();
+        return r.top >= box.top && r.bottom <= box.bottom + 1 && r.left >= box.left && r.right <= box.right + 1; });
+}"""
+CLIPPED = """() => [...document.querySelectorAll(['header', 'header h1', '.newest', '.newest p', '#counters li',
+        '#counters li > *', '#agencies li', '#agencies li > *'].join(','))]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.outerHTML.slice(0, 80))"""
+SMALLEST_ENGLISH = """() => Math.min(...[...document.querySelectorAll('[lang=en]')]
+    .filter(e => e.getClientRects().length).map(e => parseFloat(getComputedStyle(e).fontSize)))"""
+
+
 def test_a_long_waiting_list_turns_pages_and_the_clock_keeps_the_site_time(browser: Browser, tmp_path: Path) -> None:
+    """And issue 15: a tile per counter with its number now (several calls at once), nothing that moves when a list
+    turns a page, the wait a number taken now would have per agency, English readable from 5 m."""
     site_file = _many_agencies(tmp_path, 24, "Asia/Tokyo")
     ctx = browser.new_context(viewport=HALL_VIEW)
+    allow_axe(ctx)
     try:
         with serve_process(site_file, tmp_path / "data") as big:
-            board = httpx.get(f"{big.url}/api/v1/sites/tinh/hall", timeout=10).json()
+            base = f"{big.url}/api/v1/sites/tinh"
+            called: dict[str, str] = {}
+            for i in range(1, 6):  # agencies X01..X05, each served by its own counter 101..105
+                for _ in range(3):
+                    httpx.post(f"{base}/tickets", json={"procedure": f"x{i:02d}"}, headers=KIOSK, timeout=10)
+                staff = login(big.url, f"quay{100 + i}", "1234")
+                httpx.post(f"{base}/counters/{100 + i}/open", headers=staff, timeout=10).raise_for_status()
+                if i <= 3:  # three calls at once; 104 and 105 open and idle
+                    called[str(100 + i)] = httpx.post(f"{base}/counters/{100 + i}/call-next", headers=staff,
+                                                      timeout=10).json()["number"]
+            board = httpx.get(f"{base}/hall", timeout=10).json()
+            for _ in range(100):  # the forecast is recomputed at most every 2 s: let it see the counters opened
+                if all(a["predicted_wait_s"] for a in board["agencies"] if a["id"] in ("X01", "X04", "X05")):
+                    break
+                time.sleep(0.1)
+                board = httpx.get(f"{base}/hall", timeout=10).json()
             expected = {a["id"] for a in board["agencies"] if a["role"] == "service" or a["waiting"] > 0}
             hall = open_page(ctx, f"{big.url}/hall/tinh?page=2")
+            tiles = dict(hall.eval_on_selector_all("#counters li", """ls => ls.map(l =>
+                [l.dataset.counter, l.querySelector('.now').textContent])"""))
+            assert tiles == {**called, "104": "—", "105": "—"}  # every call still on screen, not only the newest
+            assert hall.inner_text("#newest-number") == called["103"] and hall.inner_text("#newest-counter") == "103"
+            assert all(hall.evaluate(WHOLE_INSIDE, "counters"))
+            assert hall.evaluate(SMALLEST_ENGLISH) >= 32, "English under 3vh cannot be read from 5 m"
             pages = int(hall.get_attribute("#agencies", "data-pages") or "0")
             assert pages >= 2, "44 agencies do not fit one screen"
+            boxes = hall.evaluate(HALL_BOXES)
             seen: set[str] = set()
+            waits: dict[str, str] = {}
             for turn in range(pages):
                 hall.wait_for_function(f"() => document.getElementById('agencies').dataset.page === '{turn + 1}'",
                                        timeout=6000)
                 assert hall.inner_text("#agencies-page") == f"{turn + 1}/{pages}"
                 # every item of the page is whole and inside the list's box, above the notice line
-                inside = hall.evaluate("""() => {
-                    const box = document.getElementById('agencies').getBoundingClientRect();
-                    return [...document.querySelectorAll('#agencies li')].map(li => {
-                        const r = li.getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom + 1; });
-                }""")
+                inside = hall.evaluate(WHOLE_INSIDE, "agencies")
                 assert inside and all(inside)
+                assert hall.evaluate(HALL_BOXES) == boxes, f"the screen moved when page {turn + 1} came"
+                assert not hall.evaluate(CLIPPED)
                 seen |= set(hall.eval_on_selector_all("#agencies li", "items => items.map(i => i.dataset.agency)"))
+                waits |= dict(hall.eval_on_selector_all("#agencies li", """items => items.map(i =>
+                    [i.dataset.agency, i.querySelector('.wait').textContent])"""))
+                if turn == 0:
+                    assert not severe_violations(hall, "hall: tiles and predicted waits")
+                    check_screenshot(hall, "hall-tiles-and-waits", HALL_VIEW)
             assert seen == expected
+            after = httpx.get(f"{base}/hall", timeout=10).json()
+            predicted = {a["id"]: a["predicted_wait_s"] for a in after["agencies"]}
+            for agency in ("X01", "X04", "X05"):  # a number taken now waits behind the line at an open counter
+                minutes = int(waits[agency].removeprefix("≈ ").split("phút")[0])
+                assert predicted[agency] is not None and abs(minutes - predicted[agency] / 60) <= 1, waits[agency]
+            assert waits["X06"] == "Chưa có quầyNo counter" and predicted["X06"] is None
             # the clocks are the site's (Tokyo), not the screen's or Vietnam's
             kiosk = open_page(ctx, f"{big.url}/kiosk/tinh?kiosk=k1&key=kiosk-demo")
             for page in (hall, kiosk):
@@ -529,3 +617,263 @@ def test_every_screen_works_under_the_content_security_policy(browser: Browser, 
     finally:
         ctx.close()
     assert not blocked, blocked
+
+
+def test_a_portrait_touch_kiosk_types_its_search_on_its_own_keyboard_and_fills_the_screen(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """Issue 15: the touch-only kiosk had no keyboard for its search, and used the top half of a portrait screen."""
+    ctx = touch_context(browser, KIOSK_PORTRAIT)
+    try:
+        kiosk = open_kiosk(ctx, server)
+        assert kiosk.get_attribute("#search", "inputmode") == "none"  # no system keyboard over the kiosk's own
+        keys = kiosk.eval_on_selector_all(".search-keys button", """bs => bs.map(b => {
+            const r = b.getBoundingClientRect(); return [b.dataset.key, r.width, r.height]; })""")
+        shown = [(key, width, height) for key, width, height in keys if width > 0]
+        # Latin letters without marks: the search folds them away, so "ly lich" finds "Lý lịch", "d" finds "đ"
+        assert {key for key, _, _ in shown if len(key) == 1} == set("abcdefghijklmnopqrstuvwxyz")
+        assert {"space", "erase", "clear"} <= {key for key, _, _ in shown}
+        assert all(width >= 64 and height >= 64 for _, width, height in shown), shown  # thumb-sized
+        fills_the_screen(kiosk, ".search-keys", KIOSK_PORTRAIT)
+        # every agency of the demo centre on the screen with the keyboard, none cut off at the foot of the list
+        assert kiosk.eval_on_selector("#agencies", "l => l.scrollHeight <= l.clientHeight")
+        check_screenshot(kiosk, "portrait-kiosk-start", KIOSK_PORTRAIT)
+
+        tap_keys(kiosk, "ly lich")
+        assert kiosk.input_value("#search") == "ly lich" and "tp-ly-lich-tu-phap" in found_procedures(kiosk)
+        kiosk.tap(".search-keys [data-key=erase]")
+        assert kiosk.input_value("#search") == "ly lic"
+        kiosk.tap(".search-keys [data-key=clear]")
+        assert kiosk.input_value("#search") == "" and kiosk.is_visible("#agencies")
+        tap_keys(kiosk, "dang ky doanh")  # đ is typed as d
+        assert "khdt-thanh-lap-dn" in found_procedures(kiosk)
+        fills_the_screen(kiosk, ".search-keys", KIOSK_PORTRAIT)
+        assert not severe_violations(kiosk, "portrait kiosk: search on its keyboard")
+        check_screenshot(kiosk, "portrait-kiosk-search", KIOSK_PORTRAIT)
+
+        kiosk.tap("button.procedure[data-procedure=khdt-thanh-lap-dn]")
+        assert len(kiosk.query_selector_all("#papers li")) == 4
+        fills_the_screen(kiosk, "#issue", KIOSK_PORTRAIT)
+        check_screenshot(kiosk, "portrait-kiosk-papers", KIOSK_PORTRAIT)
+        kiosk.tap("#issue")
+        kiosk.wait_for_selector("#s-ticket:not(.hidden)")
+        kiosk.wait_for_function("() => document.getElementById('ticket-qr').complete")
+        fills_the_screen(kiosk, "#done", KIOSK_PORTRAIT)
+        qr = kiosk.eval_on_selector("#ticket-qr", RECT)  # x, y, width of the square QR
+
+        assert qr[1] > 0 and qr[1] + qr[2] < KIOSK_PORTRAIT["height"]  # the QR whole on screen, for a photo
+        check_screenshot(kiosk, "portrait-kiosk-ticket", KIOSK_PORTRAIT)
+        kiosk.tap("#done")
+        kiosk.wait_for_selector("#s-start:not(.hidden)")
+        assert kiosk.input_value("#search") == ""
+    finally:
+        ctx.close()
+
+
+def test_english_is_complete_on_the_kiosk_and_kept_until_the_citizen_is_done(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """Issue 15: agencies, procedures and papers stayed Vietnamese, "← Back" reset the language, "1 procedures"."""
+    catalogue = httpx.get(f"{server.url}/api/v1/sites/tinh/catalogue", timeout=10).json()
+    english = {a["id"]: a["name_en"] for a in catalogue["agencies"]}
+    ly_lich = next(p for p in catalogue["procedures"] if p["id"] == "tp-ly-lich-tu-phap")
+    ctx = touch_context(browser, KIOSK_PORTRAIT)
+    try:
+        kiosk = open_kiosk(ctx, server)
+        kiosk.tap("#lang-button")
+        kiosk.wait_for_function("() => document.documentElement.lang === 'en'")
+        agencies = kiosk.eval_on_selector_all("button.agency", """bs => bs.map(b =>
+            [b.dataset.agency, b.firstChild.textContent, b.querySelector('small').textContent])""")
+        assert agencies and all(name == english[agency] for agency, name, _ in agencies), agencies
+        counts = {agency: count for agency, _, count in agencies}
+        assert counts["THUE"] == "1 procedure" and counts["TP"] == "3 procedures"
+        assert kiosk.inner_text("#site-name") == catalogue["site"]["name_en"]
+        tap_keys(kiosk, "passport")  # the search knows the English names too
+        assert "ca-xuat-nhap-canh" in found_procedures(kiosk)
+        kiosk.tap(".search-keys [data-key=clear]")
+
+        # A refused appointment code is said in the language shown, and follows a switch; "← Back" keeps English.
+        kiosk.tap("#appointment-entry")
+        for ch in "ZZZZZZ":
+            kiosk.tap(f".code-keys button[data-key='{ch}']")
+        kiosk.tap("#check-in")
+        kiosk.wait_for_selector("#appointment-error:not(.hidden)")
+        assert kiosk.inner_text("#appointment-error") == "No appointment has this code. Please check it."
+        kiosk.tap("#lang-button")
+        assert kiosk.inner_text("#appointment-error").startswith("Không tìm thấy lịch hẹn")
+        kiosk.tap("#lang-button")
+        assert kiosk.inner_text("#appointment-error").startswith("No appointment")
+        kiosk.tap("#s-appointment .back-start")
+        kiosk.wait_for_selector("#s-start:not(.hidden)")
+        assert kiosk.evaluate("document.documentElement.lang") == "en"
+        kiosk.tap("#remote-entry")  # so does the screen of a number from a phone
+        kiosk.tap("#s-remote .back-start")
+        kiosk.wait_for_selector("#s-start:not(.hidden)")
+        assert kiosk.evaluate("document.documentElement.lang") == "en"
+
+        kiosk.tap("button.agency[data-agency=TP]")
+        assert kiosk.inner_text("#agency-title") == "Department of Justice"
+        kiosk.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+        assert kiosk.inner_text("#papers-title") == "Criminal record certificate"
+        papers = kiosk.eval_on_selector_all("#papers li", "ls => ls.map(l => l.textContent)")
+        assert papers == ly_lich["papers_en"]
+        kiosk.tap("#s-papers .back")
+        kiosk.wait_for_selector("#s-procedures:not(.hidden)")
+        kiosk.tap("#s-procedures .back")
+        kiosk.wait_for_selector("#s-start:not(.hidden)")
+        assert kiosk.evaluate("document.documentElement.lang") == "en"  # Back is not Done
+
+        kiosk.tap("button.agency[data-agency=TP]")
+        kiosk.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+        kiosk.tap("#issue")
+        kiosk.wait_for_selector("#s-ticket:not(.hidden)")
+        assert kiosk.inner_text("#ticket-procedure") == "Criminal record certificate"
+        assert kiosk.inner_text("#ticket-agency") == "Department of Justice"
+        ahead = kiosk.inner_text("#ticket-ahead")
+        assert ahead in {"0 people", "1 person"} or ahead.endswith(" people"), ahead
+        assert not severe_violations(kiosk, "portrait kiosk: ticket in English")
+        check_screenshot(kiosk, "portrait-kiosk-ticket-en", KIOSK_PORTRAIT)
+        kiosk.tap("#done")  # the citizen is done: the next one is greeted in Vietnamese
+        kiosk.wait_for_function("() => document.documentElement.lang === 'vi'")
+        assert kiosk.inner_text("button.agency[data-agency=TP]").startswith("Sở Tư pháp")
+    finally:
+        ctx.close()
+
+
+def test_a_refused_kiosk_key_and_a_rate_limit_are_told_in_words_with_a_retry_only_when_it_can_work(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 15: a wrong kiosk key or a rate limit showed raw text and a "Try again" that could not work."""
+    ctx = touch_context(browser, KIOSK_PORTRAIT)
+    other = touch_context(browser, KIOSK_PORTRAIT)  # a second kiosk: its own localStorage
+    try:
+        with serve_process(SITE_FILE, tmp_path / "data", kiosk_rate=30) as limited:  # a burst of 10, then 1 per 2 s
+            wrong = open_page(ctx, f"{limited.url}/kiosk/tinh?kiosk=k9&key=not-a-kiosk-key")
+            wrong.tap("button.agency[data-agency=TP]")
+            wrong.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+            wrong.tap("#issue")
+            wrong.wait_for_selector("#issue-error:not(.hidden)")
+            told = wrong.inner_text("#issue-error")  # what is wrong, from the shared table of error words
+            assert told == "Khóa ki-ốt không đúng: nhờ kỹ thuật viên cài đặt lại ki-ốt."
+            citizen = "Ki-ốt này tạm thời không cấp số được. Mời bạn đến quầy hướng dẫn để lấy số."
+            assert wrong.is_visible("#setup-error") and wrong.inner_text("#setup-error") == citizen  # where to go
+            assert wrong.is_disabled("#issue") and wrong.inner_text("#issue") != "Lấy số lại"  # no retry that fails
+            assert not severe_violations(wrong, "portrait kiosk: a refused key")
+            check_screenshot(wrong, "portrait-kiosk-refused", KIOSK_PORTRAIT)
+            wrong.tap("#s-papers .back")
+            wrong.tap("#s-procedures .back")
+            assert wrong.is_visible("#setup-error") and wrong.inner_text("#setup-error") == citizen  # the next one too
+            wrong.tap("button.agency[data-agency=TP]")
+            wrong.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+            assert wrong.is_disabled("#issue")  # no tap that must fail
+            wrong.tap("#lang-button")
+            assert wrong.inner_text("#setup-error").startswith("This kiosk cannot issue numbers for now.")
+            assert wrong.is_hidden("#issue-error")  # nothing was tried: the banner alone says it
+            wrong.tap("#s-papers .back")
+            assert issued_today(limited) == 0
+
+            kiosk = open_page(other, f"{limited.url}/kiosk/tinh?kiosk=k1&key=kiosk-demo")
+            for _ in range(15):  # the kiosk's burst goes to other citizens
+                taken = httpx.post(f"{limited.url}/api/v1/sites/tinh/tickets", headers=KIOSK, timeout=10,
+                                   json={"procedure": "tp-ly-lich-tu-phap", "kiosk": "k1"})
+                if taken.status_code == 429:
+                    break
+            assert taken.status_code == 429
+            kiosk.tap("button.agency[data-agency=TP]")
+            kiosk.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+            kiosk.tap("#issue")
+            kiosk.wait_for_selector("#issue-error:not(.hidden)")
+            assert kiosk.inner_text("#issue-error").startswith("Vừa có quá nhiều lượt lấy số. Vui lòng chờ")
+            assert "/" not in kiosk.inner_text("#issue-error")
+            assert kiosk.is_disabled("#issue") and kiosk.inner_text("#issue").startswith("Chờ")
+            # once the wait the controller named is over, the same tap works (and makes one ticket)
+            kiosk.wait_for_selector("#issue:not([disabled])", timeout=10000)
+            assert kiosk.inner_text("#issue") == "Lấy số lại"
+            kiosk.tap("#issue")
+            kiosk.wait_for_selector("#s-ticket:not(.hidden)")
+    finally:
+        ctx.close()
+        other.close()
+
+
+def test_the_ticket_page_reads_on_a_phone(browser: Browser, server: ServerProcess) -> None:
+    """Issue 15: the values squeezed in a narrow column, "Đã chờ" frozen and written like a clock, no advice after
+    a missed call, the procedure in Vietnamese after the English toggle."""
+    ticket = httpx.post(f"{server.url}/api/v1/sites/tinh/tickets", headers=KIOSK, timeout=10,
+                        json={"procedure": "kcn-giay-phep-lao-dong"}).json()
+    ctx = touch_context(browser, PHONE_VIEW)
+    ctx.clock.install()  # the page's own clock: its wait goes on between reads of the ticket
+    try:
+        page = open_page(ctx, f"{server.url}/t/tinh/{ticket['id']}")
+        procedure = page.eval_on_selector("#procedure", """e => { const r = e.getBoundingClientRect();
+            return [r.width, Math.round(r.height / parseFloat(getComputedStyle(e).lineHeight)),
+                    e.closest('section').getBoundingClientRect().width]; }""")
+        assert procedure[1] <= 3, f"the procedure takes {procedure[1]} lines"
+        assert procedure[0] >= 0.9 * procedure[2]  # across the page, not in a column beside its label
+        no_overflow(page, PHONE_VIEW)
+        assert page.inner_text("#waited") == "chưa đến 1 phút"
+        page.clock.fast_forward("02:05")
+        page.wait_for_function("() => document.getElementById('waited').textContent === '2 phút'")
+        assert "sảnh" in page.inner_text("#advice")
+        check_screenshot(page, "phone-ticket", PHONE_VIEW)
+
+        staff = login(server.url, "quay32", "1234")
+        httpx.post(f"{server.url}/api/v1/sites/tinh/counters/32/open", headers=staff, timeout=10)
+        called = httpx.post(f"{server.url}/api/v1/sites/tinh/counters/32/call-next", headers=staff, timeout=10).json()
+        assert called["number"] == ticket["number"]
+        page.wait_for_function("() => document.body.dataset.state === 'called'")
+        assert page.is_hidden("#advice") and "quầy 32" in page.inner_text("#call")
+        httpx.post(f"{server.url}/api/v1/sites/tinh/counters/32/no-show", headers=staff, timeout=10)
+        page.wait_for_function("() => document.body.dataset.state === 'held'")
+        assert "quay lại sảnh ngay" in page.inner_text("#advice")  # what to do, not only what happened
+        page.tap("#lang-button")
+        assert page.inner_text("#advice").startswith("You were called but were not at the counter")
+        assert page.inner_text("#procedure") == "Work permit for a foreign worker in an industrial zone"
+        no_overflow(page, PHONE_VIEW)
+        assert not severe_violations(page, "phone: ticket called while away, in English")
+        check_screenshot(page, "phone-ticket-held-en", PHONE_VIEW)
+    finally:
+        ctx.close()
+
+
+def test_booking_on_a_phone_shows_the_choice_clearly_and_asks_before_cancelling(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """Issue 15: the chosen procedure's second line at 1.2:1 contrast; a tap on "cancel" cancelled at once."""
+    ctx = touch_context(browser, PHONE_VIEW)
+    try:
+        page = open_page(ctx, f"{server.url}/book/tinh")
+        page.fill("#search", "ly lich")  # a phone has its own keyboard
+        page.tap("button.procedure[data-procedure=tp-ly-lich-tu-phap]")
+        page.wait_for_selector("button.day")
+        page.tap("button.day >> nth=1")
+        page.tap("button.slot[data-time='08:00']:not([disabled])")
+        ratios = page.evaluate(LOW_CONTRAST, ["button[aria-pressed=true]", "button[aria-pressed=true] small"])
+        assert len(ratios) >= 5 and all(ratio >= 4.5 for _, ratio in ratios), ratios
+        no_overflow(page, PHONE_VIEW)
+        page.tap("#book")
+        page.wait_for_selector("#s-booked:not(.hidden)")
+        code = page.inner_text("#code").strip()
+        page.tap("#lang-button")
+        papers = page.eval_on_selector_all("#booked-papers li", "ls => ls.map(l => l.textContent)")
+        assert papers[0] == "Application for a criminal record certificate (form)" and len(papers) == 3
+        page.tap("#lang-button")
+
+        status = lambda: httpx.get(f"{server.url}/api/v1/sites/tinh/appointments/{code}", timeout=10).json()["status"]  # noqa: E731
+        page.fill("#lookup-code", code)
+        page.tap("#lookup")
+        page.wait_for_selector("#found:not(.hidden)")
+        page.tap("#cancel")
+        assert page.is_visible("#confirm-cancel") and code in page.inner_text("#confirm-question")
+        assert status() == "booked"  # one tap asks, it does not cancel
+        assert not severe_violations(page, "phone: booking, asked to confirm the cancel")
+        check_screenshot(page, "phone-book-confirm-cancel", PHONE_VIEW)
+        page.tap("#cancel-no")
+        assert page.is_hidden("#confirm-cancel") and page.is_visible("#cancel") and status() == "booked"
+        page.tap("#cancel")
+        page.tap("#cancel-yes")
+        page.wait_for_selector("body[data-found=cancelled]")
+        assert status() == "cancelled" and page.is_hidden("#cancel") and page.is_hidden("#confirm-cancel")
+        no_overflow(page, PHONE_VIEW)
+    finally:
+        ctx.close()

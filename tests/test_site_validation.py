@@ -29,6 +29,19 @@ def test_demo_sites_load() -> None:
     province = load_sites(SITES / "province.toml")
     assert len(province) == 100 and len({s.id for s in province}) == 100
     assert province[1].expected_daily_visits == pytest.approx(2.5 * 120)
+    assert province[1].name_en == "Commune Public Administration Service Centre no. 1"
+
+
+def test_demo_sites_are_complete_in_english() -> None:
+    """A citizen who switches a screen to English meets no Vietnamese name or paper list (issue 15)."""
+    for name in ("province-centre.toml", "commune-centre.toml"):
+        site = load_sites(SITES / name)[0]
+        assert site.name_en, name
+        assert all(a.name_en for a in site.agencies.values()), name
+        for p in site.procedures.values():
+            assert p.name_en, p.id
+            assert len(p.papers_en) == len(p.papers), p.id
+        assert any(p.papers_en for p in site.procedures.values()), name
 
 
 def mutate(path: list[Any], value: Any) -> dict[str, Any]:
@@ -67,6 +80,17 @@ def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         (["site", "timezone_name"], "Asia/Bangkok", "site.timezone_name", "unknown field"),
         (["arrivals", "abandon_after"], 30, "arrivals.abandon_after", "unknown field"),
         (["counters"], [], "counters", "unknown field"),
+        # English texts: strings, and the papers translated one for one (never half a list in English)
+        (["procedure", 0, "papers_en"], ["Birth registration form"], "procedure[ht-khai-sinh].papers_en",
+         "must translate each of the 3 papers in order, got 1"),
+        (["procedure", 2, "papers_en"], ["A form"], "procedure[ht-khai-tu].papers_en",
+         "must translate each of the 0 papers in order, got 1"),
+        (["procedure", 0, "papers_en"], "Birth registration form", "procedure[ht-khai-sinh].papers_en",
+         "must be an array of non-empty strings"),
+        (["procedure", 0, "name_en"], 12, "procedure[ht-khai-sinh].name_en", "must be a string"),
+        (["agency", 0, "name_en"], ["Justice"], "agency[0].name_en", "must be a string"),
+        (["site", "name_en"], True, "site.name_en", "must be a string"),
+        (["procedure", 0, "paper_en"], ["A form"], "procedure[ht-khai-sinh].paper_en", "unknown field"),
     ],
 )
 def test_bad_site_names_field_and_reason(path: list[Any], value: Any, field: str, reason: str) -> None:

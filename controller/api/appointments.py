@@ -130,6 +130,7 @@ def _view(runtime: SiteRuntime, booking: Booking) -> dict[str, Any]:
         "procedure_name": procedure.name,
         "procedure_name_en": procedure.name_en,
         "papers": list(procedure.papers),
+        "papers_en": list(procedure.papers_en),
         "agency": agency.id,
         "agency_name": agency.name,
         "agency_name_en": agency.name_en,

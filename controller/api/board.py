@@ -13,11 +13,14 @@ from fastapi.responses import Response
 
 from controller.core.clock import iso
 from controller.core.site import Site
+from controller.core.state import SiteState
+from controller.core.tickets import CounterStatus
+from controller.core.views import predicted_new_wait
 from controller.runtime.controller import Controller
 from devices.printer.ticket import ticket_status_url
 from kiosk.qr import qr_svg
 
-__all__ = ["called_board", "hall_notice", "router"]
+__all__ = ["called_board", "counter_tiles", "hall_notice", "router"]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -53,6 +56,18 @@ def called_board(history: dict[str, list[tuple[str, float, int | None]]], number
     ]
 
 
+def counter_tiles(state: SiteState) -> list[dict[str, Any]]:
+    """A tile per counter in use (open, paused, or still with a citizen), in counter order, with its number now."""
+    tiles = []
+    for cid, cs in state.counters.items():
+        if cs.status is CounterStatus.CLOSED and cs.current is None:
+            continue
+        current = state.tickets.get(cs.current) if cs.current else None
+        tiles.append({"id": cid, "status": str(cs.status), "ticket": current.id if current else None,
+                      "number": current.number if current else None})
+    return sorted(tiles, key=lambda tile: tile["id"])
+
+
 @router.get("/sites/{site}/hall")
 async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, le=30)) -> dict[str, Any]:
     """What the hall display shows, with the stream position to resume from (public)."""
@@ -60,6 +75,8 @@ async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, 
     runtime = controller.runtime(site)
     state = runtime.floor.state
     in_line = state.waiting_by_agency()
+    now = runtime.clock()
+    fc = runtime.floor.forecast(now)
     # No await between reading the state and last_seq: they describe the same moment.
     return {
         "site": site,
@@ -72,9 +89,12 @@ async def hall(request: Request, site: str, limit: int = Query(default=8, ge=1, 
         ),
         "agencies": [
             {"id": a.id, "name": a.name, "name_en": a.name_en, "role": a.role, "waiting": len(in_line[a.id]),
-             "open_counters": len(state.open_counters(a.id))}
+             "open_counters": len(state.open_counters(a.id)),
+             "predicted_wait_s": None if (wait := predicted_new_wait(fc, a.id, in_line[a.id], now)) is None
+             else round(wait)}
             for a in runtime.site.agencies.values()
         ],
+        "counters": counter_tiles(state),
         "notice": hall_notice(runtime.site),
     }
 

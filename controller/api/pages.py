@@ -7,12 +7,15 @@ from the packages' static folders under /ui/, by name only, so no path escapes t
 
 from __future__ import annotations
 
+import gzip
 import html
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 import counter_display
 import kiosk
@@ -48,6 +51,31 @@ def _asset(name: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: Path, version: int) -> bytes:
+    """The file compressed, once per version (its mtime): screens load it all day, it seldom changes."""
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+
+
+def _takes_gzip(request: Request) -> bool:
+    """Whether the client accepts gzip (not refused with q=0)."""
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+async def _static(request: Request, path: Path) -> Response:
+    """A script, style or image, gzip-compressed for a browser that takes it: a kiosk page's scripts and styles
+    travel in a third of their size (the pages have no build step, so nothing is minified)."""
+    headers = {**NO_CACHE, "Vary": "Accept-Encoding"}
+    if not _takes_gzip(request):
+        return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
+    body = await run_in_threadpool(lambda: _gzipped(path, path.stat().st_mtime_ns))
+    return Response(body, media_type=MEDIA_TYPES[path.suffix], headers={**headers, "Content-Encoding": "gzip"})
 
 
 def _not_found(message: str) -> HTMLResponse:
@@ -164,18 +192,18 @@ async def api_docs() -> Response:
 
 
 @router.get("/ui/vendor/{package}/{name}")
-async def vendor_asset(package: str, name: str) -> Response:
+async def vendor_asset(request: Request, package: str, name: str) -> Response:
     """A shipped library's script or style (e.g. uPlot for the monitor's charts)."""
     path = VENDOR_DIR / package / name
     if not (VENDOR_PACKAGE.match(package) and VENDOR_NAME.match(name) and path.is_file()):
         return Response("not found", status_code=404, media_type="text/plain")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)
+    return await _static(request, path)
 
 
 @router.get("/ui/{name}")
-async def asset(name: str) -> Response:
+async def asset(request: Request, name: str) -> Response:
     """A page's script, style or image."""
     path = _asset(name)
     if path is None:
         return Response("not found", status_code=404, media_type="text/plain")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)
+    return await _static(request, path)

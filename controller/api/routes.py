@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
@@ -240,7 +241,7 @@ def take_tokens(request: Request, runtime: SiteRuntime, wanted: list[tuple[str, 
         wait = limiter.take(kind, key, per_minute, burst, utc_offset_s=offset)
         if wait > 0:
             refund_tokens(request, taken)
-            seconds = max(1, round(wait))
+            seconds = max(1, math.ceil(wait))  # never too short: a retry after Retry-After must find a token
             raise ApiError(429, "rate_limited", _LIMITED[kind].format(s=seconds), headers={"Retry-After": str(seconds)})
         taken.append((kind, key, burst, offset))
     return taken

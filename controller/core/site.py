@@ -48,7 +48,7 @@ _KEYS: dict[str, frozenset[str]] = {
                            "abandon_after_min"}),
     "agency": frozenset({"id", "name", "name_en", "number_block", "role", "daily_cap", "cross_train"}),
     "procedure": frozenset({"id", "agency", "name", "name_en", "share", "service", "service_cv",
-                            "on_the_spot_min", "fee", "step_only", "papers"}),
+                            "on_the_spot_min", "fee", "step_only", "papers", "papers_en"}),
     "counter": frozenset({"id", "ids", "serves", "priority", "standby", "fixed", "breaks", "standby_plan"}),
     "standby_plan": frozenset({"from", "to", "serves"}),
     "remote": frozenset({"share", "per_person_day", "per_person_agency", "code_ttl_min", "code_attempts",
@@ -94,6 +94,7 @@ class Procedure:
     step_only: bool = False
     papers: tuple[str, ...] = ()
     name_en: str = ""
+    papers_en: tuple[str, ...] = ()  # the same papers in English, one for one (empty: not translated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +300,13 @@ class _Reader:
             raise self.fail(f"{where}.{key}", "missing" if value is None else "must be a non-empty string")
         return value
 
+    def optional_text(self, data: Mapping[str, Any], key: str, where: str) -> str:
+        """A text a file may leave out (an English name): "" when absent, else a string."""
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"must be a string, got {value!r}")
+        return value.strip()
+
     def ident(self, data: Mapping[str, Any], key: str, where: str) -> str:
         value = self.text(data, key, where)
         if not _ID.match(value):
@@ -427,7 +435,7 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
     return Site(
         id=site_id,
         name=r.text(site_t, "name", "site"),
-        name_en=str(site_t.get("name_en", "")),
+        name_en=r.optional_text(site_t, "name_en", "site"),
         level=str(site_t.get("level", "province")),
         timezone=str(site_t.get("timezone", "Asia/Ho_Chi_Minh")),
         utc_offset_s=utc_offset_s,
@@ -494,7 +502,7 @@ def _parse_agencies(r: _Reader, data: Mapping[str, Any]) -> dict[str, Agency]:
             name=r.text(item, "name", where),
             number_block=block,
             role=role,
-            name_en=str(item.get("name_en", "")),
+            name_en=r.optional_text(item, "name_en", where),
             daily_cap=None if cap is None else r.integer(item, "daily_cap", where, low=1),
             cross_train=r.flag(item, "cross_train", where, default=True),
         )
@@ -516,11 +524,17 @@ def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str
         if agency not in agencies:
             raise r.fail(f"{where}.agency", f"unknown agency {agency!r}")
         on_spot = item.get("on_the_spot_min")
+        papers = r.strings(item, "papers", where)
+        papers_en = r.strings(item, "papers_en", where)
+        if papers_en and len(papers_en) != len(papers):
+            # One for one, in the same order: the kiosk shows the list in the citizen's language, never half of it.
+            raise r.fail(f"{where}.papers_en", f"must translate each of the {len(papers)} papers in order, "
+                                               f"got {len(papers_en)}")
         procedures[proc_id] = Procedure(
             id=proc_id,
             agency=agency,
             name=r.text(item, "name", where),
-            name_en=str(item.get("name_en", "")),
+            name_en=r.optional_text(item, "name_en", where),
             share=r.number(item, "share", where, default=0.0, low=0),
             service_s=60 * r.number(item, "service", where, low=0, strict_low=True),
             service_cv=r.number(item, "service_cv", where, default=0.5, low=0, high=5),
@@ -529,7 +543,8 @@ def _parse_procedures(r: _Reader, data: Mapping[str, Any], agencies: Mapping[str
             ),
             fee=r.flag(item, "fee", where),
             step_only=r.flag(item, "step_only", where),
-            papers=r.strings(item, "papers", where),
+            papers=papers,
+            papers_en=papers_en,
         )
     if not any(not p.step_only for p in procedures.values()):
         raise r.fail("procedure", "a site needs at least one procedure citizens can choose")

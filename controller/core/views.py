@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.core.clock import local_seconds
+from controller.core.estimator import Forecast
 from controller.core.floor import Floor
 from controller.core.site import Site
 from controller.core.targets import TargetTally, at_risk_now, transaction_tallies, visit_tally
 from controller.core.tickets import Ticket
 
-__all__ = ["catalogue", "counter_view", "monitor_snapshot"]
+__all__ = ["catalogue", "counter_view", "monitor_snapshot", "predicted_new_wait"]
 
 
 def catalogue(site: Site) -> dict[str, Any]:
@@ -32,6 +33,7 @@ def catalogue(site: Site) -> dict[str, Any]:
             },
             "rating_levels": site.rating_levels,
             "feedback": site.feedback.as_json(),
+            "issue_cutoff_min": round(site.issue_cutoff_s / 60),
         },
         "agencies": [
             {"id": a.id, "name": a.name, "name_en": a.name_en, "role": a.role, "number_block": a.number_block}
@@ -44,6 +46,7 @@ def catalogue(site: Site) -> dict[str, Any]:
                 "name": p.name,
                 "name_en": p.name_en,
                 "papers": list(p.papers),
+                "papers_en": list(p.papers_en),
                 "service_min": round(p.service_s / 60, 1),
                 "fee": p.fee,
                 "on_the_spot": p.on_the_spot_s is not None,
@@ -56,6 +59,18 @@ def catalogue(site: Site) -> dict[str, Any]:
             for c in site.counters.values()
         ],
     }
+
+
+def predicted_new_wait(fc: Forecast, agency: str, waiting: Sequence[Ticket], now: float) -> float | None:
+    """Seconds a ticket taken now for `agency` would wait to be called; None when no open counter serves it."""
+    new_at = fc.new_ticket_call_at.get(agency)
+    if new_at is None:
+        return None
+    predicted = max(0.0, new_at - now)
+    if waiting:
+        # The forecast's idle time is for a ticket behind everyone it knew of.
+        predicted = max(predicted, max((fc.ticket_wait(t.id, now) or 0.0) for t in waiting))
+    return predicted
 
 
 def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
@@ -142,11 +157,7 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
     for agency in site.agencies.values():
         waiting = in_line[agency.id]
         longest = max((t.waited(now) for t in waiting), default=0.0)
-        new_at = fc.new_ticket_call_at.get(agency.id)
-        predicted_new = None if new_at is None else max(0.0, new_at - now)
-        if predicted_new is not None and waiting:
-            # The forecast's idle time is for a ticket behind everyone it knew of.
-            predicted_new = max(predicted_new, max((fc.ticket_wait(t.id, now) or 0.0) for t in waiting))
+        predicted_new = predicted_new_wait(fc, agency.id, waiting, now)
         waits = state.waits_per_agency.get(agency.id, [])
         tally = tallies[agency.id]
         share = tally.share

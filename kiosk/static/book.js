@@ -24,6 +24,9 @@
       status: "Trạng thái", booked: "Đã đặt", cancelled: "Đã hủy", checked_in: "Đã xác nhận tại ki-ốt",
       expired: "Đã qua", network_error: "Mất kết nối. Vui lòng thử lại: bạn sẽ không bị đặt hai lần.",
       weekdays: "CN,T2,T3,T4,T5,T6,T7",
+      confirm_cancel: "Hủy lịch hẹn {code} ({procedure}, {day} lúc {time})? Chỗ này sẽ được nhường cho người khác; "
+        + "muốn đến lại, bạn phải đặt lịch mới.",
+      cancel_yes: "Có, hủy lịch hẹn", cancel_no: "Không, giữ lịch hẹn",
     },
     en: {
       title: "Book an appointment", choose_title: "Book an appointment for a procedure",
@@ -39,11 +42,14 @@
       time: "Time", status: "Status", booked: "Booked", cancelled: "Cancelled", checked_in: "Checked in at the kiosk",
       expired: "Over", network_error: "Connection lost. Please try again: you will not be booked twice.",
       weekdays: "Sun,Mon,Tue,Wed,Thu,Fri,Sat",
+      confirm_cancel: "Cancel appointment {code} ({procedure}, {day} at {time})? The place goes to someone else; "
+        + "to come, you would have to book again.",
+      cancel_yes: "Yes, cancel it", cancel_no: "No, keep it",
     },
   });
 
   const state = { catalogue: null, info: null, procedure: null, date: null, time: null, key: null, busy: false,
-                  booked: null, found: null };
+                  booked: null, found: null, confirming: false };
 
   function showError(error) {
     const box = $("error");
@@ -149,7 +155,7 @@
     facts($("booked-facts"), booking);
     $("booked-how").textContent = t("how", { from: booking.check_in_from.slice(11, 16),
       until: booking.check_in_until.slice(11, 16), date: `${dayLabel(booking.date)}/${booking.date.slice(0, 4)}` });
-    const papers = booking.papers.length ? booking.papers : [t("no_papers")];
+    const papers = booking.papers.length ? Motcua.papers(booking) : [t("no_papers")];
     $("booked-papers").replaceChildren(...papers.map((text) => el("li", { text })));
     $("s-choose").classList.add("hidden");
     $("s-booked").classList.remove("hidden");
@@ -165,6 +171,7 @@
 
   async function lookup(event) {
     event.preventDefault();
+    state.confirming = false;
     try {
       const code = $("lookup-code").value.trim();
       const { data } = await api("GET", `${base}/${encodeURIComponent(code)}`);
@@ -179,13 +186,24 @@
   function showFound(booking) {
     state.found = booking;
     facts($("found-facts"), booking);
-    $("cancel").classList.toggle("hidden", booking.status !== "booked");
+    $("cancel").classList.toggle("hidden", booking.status !== "booked" || state.confirming);
+    $("confirm-cancel").classList.toggle("hidden", booking.status !== "booked" || !state.confirming);
+    $("confirm-question").textContent = t("confirm_cancel", { code: booking.code, procedure: lang(booking, "procedure_name"),
+      day: `${dayLabel(booking.date)}/${booking.date.slice(0, 4)}`, time: booking.time });
     $("found").classList.remove("hidden");
     document.body.dataset.found = booking.status;
   }
 
+  /** A cancel frees the place for good: the citizen says so twice (the second button is a different one). */
+  function askCancel(asking) {
+    state.confirming = asking;
+    if (state.found) showFound(state.found);
+    (asking ? $("cancel-no") : $("cancel")).focus();
+  }
+
   async function cancel() {
     if (!state.found) return;
+    state.confirming = false;
     try {
       const { data } = await api("POST", `${base}/${encodeURIComponent(state.found.code)}/cancel`);
       showError(null);
@@ -218,7 +236,9 @@
     $("book").addEventListener("click", book);
     $("again").addEventListener("click", again);
     $("manage").addEventListener("submit", lookup);
-    $("cancel").addEventListener("click", cancel);
+    $("cancel").addEventListener("click", () => askCancel(true));
+    $("cancel-no").addEventListener("click", () => askCancel(false));
+    $("cancel-yes").addEventListener("click", cancel);
     for (let attempt = 0; ; attempt++) {
       try {
         state.catalogue = (await api("GET", `/api/v1/sites/${encodeURIComponent(site)}/catalogue`)).data;

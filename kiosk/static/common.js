@@ -32,10 +32,12 @@ const Motcua = (() => {
   }
   function language() { return lang; }
 
-  /** The text for a key in the current language, with {name} filled in. */
+  /** The text for a key in the current language, with {name} filled in. An entry may be
+      {one, other}: English says "1 procedure" but "2 procedures" (Vietnamese has one form). */
   function t(key, values) {
     const table = dictionary[lang] || {};
     let text = key in table ? table[key] : (dictionary.vi[key] ?? key);
+    if (typeof text === "object") text = values && Number(values.n) === 1 ? text.one : text.other;
     if (values) {
       for (const [name, value] of Object.entries(values)) text = text.split(`{${name}}`).join(String(value));
     }
@@ -54,6 +56,12 @@ const Motcua = (() => {
   /** A catalogue name in the current language (sites may leave the English name empty). */
   function named(item) {
     return lang === "en" && item.name_en ? item.name_en : item.name;
+  }
+
+  /** A procedure's papers to bring in the current language (the English list translates each paper). */
+  function papers(procedure) {
+    const english = procedure.papers_en || [];
+    return lang === "en" && english.length === procedure.papers.length ? english : procedure.papers;
   }
 
   /** "12 phút" / "12 min"; null means no estimate yet. */
@@ -463,6 +471,6 @@ const Motcua = (() => {
     return node;
   }
 
-  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, minutes, clock, timeOfDay, api, ApiError, Live,
-           debounce, newKey, el, errorText, ERROR_TEXTS };
+  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, papers, minutes, clock, timeOfDay, api,
+           ApiError, Live, debounce, newKey, el, errorText, ERROR_TEXTS };
 })();

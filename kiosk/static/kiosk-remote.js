@@ -61,7 +61,7 @@
     input, keys, error,
     el("div", { class: "actions" },
       el("button", { type: "button", class: "back-start", "data-i18n": "back", "data-i18n-aria": "back",
-        onclick: () => kiosk.reset() }, t("back")),
+        onclick: () => kiosk.home() }, t("back")),
       submit));
   $("s-start").after(screen);
 
