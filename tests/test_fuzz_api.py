@@ -76,7 +76,8 @@ def test_fuzzed_requests_never_fail_with_5xx_and_refused_ones_change_nothing(ser
                     except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, ValueError):
                         return  # refused by the client library before anything was sent
                     calls += 1
-                    what = f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}"
+                    body = response.content[:200].decode("utf-8", "replace")  # a report may be a workbook (xlsx)
+                    what = f"{case.method} {case.formatted_path} -> {response.status_code}: {body}"
                     if response.status_code >= 500:
                         failures.append(what)
                     elif response.status_code >= 400 and _last_seq(metrics) != before:
