@@ -50,7 +50,7 @@ from devices.registry import DEFAULT_BAUD, DEFAULT_PRINTER_PORT, DeviceSpec
 from devices.topics import SiteTopics
 from firmware_bridge.mqtt_link import MqttLink
 
-__all__ = ["HEALTH_POLL_MAX_S", "KioskPrinter", "PrintService", "direct_address", "print_service"]
+__all__ = ["HEALTH_POLL_MAX_S", "NETWORK_TIMEOUT_S", "KioskPrinter", "PrintService", "direct_address", "print_service"]
 
 log = logging.getLogger(__name__)
 
