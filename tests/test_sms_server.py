@@ -34,7 +34,7 @@ def issue(server: ServerProcess, phone: str | None = None) -> dict[str, object]:
 def serve_next(server: ServerProcess, staff: dict[str, str]) -> str:
     """Finish whoever is at counter 1 (visit over), call the next; the number called."""
     base = f"{server.url}/api/v1/sites/xa/counters/1"
-    if httpx.get(base, timeout=10).json().get("current"):
+    if httpx.get(base, headers=staff, timeout=10).json().get("current"):
         finish_current(server, staff)
     called = httpx.post(f"{base}/call-next", headers=staff, timeout=10)
     assert called.status_code == 200, called.text
