@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from controller.core.clock import hhmm as clock_hhmm
 from controller.core.site import Counter, PlannedShift, Site
 
 __all__ = [
@@ -104,8 +105,7 @@ class Limits:
 
 def hhmm(minutes: float) -> str:
     """Local minutes as HH:MM."""
-    m = round(minutes)
-    return f"{m // 60:02d}:{m % 60:02d}"
+    return clock_hhmm(round(minutes))
 
 
 def minutes(text: str) -> int:

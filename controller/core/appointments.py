@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.core.clock import iso, local_day
+from controller.core.clock import hhmm, iso, local_day
 from controller.core.errors import DomainError
 from controller.core.site import Procedure, Site
 
@@ -36,7 +36,6 @@ __all__ = [
     "check_in_outcome",
     "choose_slot",
     "day_slots",
-    "hhmm",
     "idempotency_key",
     "new_code",
     "normalise_code",
@@ -114,10 +113,6 @@ class Booking:
                    slot_at=float(data["slot_at"]), booked_at=float(data["booked_at"]),
                    status=str(data.get("status", "booked")),
                    cancelled_at=None if cancelled in (None, "") else float(cancelled))
-
-
-def hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def slot_minutes(site: Site) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["iso", "local_day", "local_half_hour", "local_hour", "local_seconds", "weekday"]
+__all__ = ["hhmm", "iso", "local_day", "local_half_hour", "local_hour", "local_seconds", "weekday"]
 
 
 def _local(now: float, utc_offset_s: int) -> dt.datetime:
@@ -33,6 +33,11 @@ def local_hour(now: float, utc_offset_s: int) -> int:
 def local_half_hour(now: float, utc_offset_s: int) -> int:
     """The site's local half hour of the day, 0 (00:00-00:30) .. 47."""
     return int(local_seconds(now, utc_offset_s) // 1800)
+
+
+def hhmm(minutes: int) -> str:
+    """Minutes since local midnight as HH:MM."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def weekday(now: float, utc_offset_s: int) -> int:

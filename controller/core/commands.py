@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.core.appointments import check_in_outcome, hhmm, idempotency_key
-from controller.core.clock import local_half_hour, local_seconds
+from controller.core.appointments import check_in_outcome, idempotency_key
+from controller.core.clock import hhmm, local_half_hour, local_seconds
 from controller.core.errors import DomainError
 from controller.core.events import Event
 from controller.core.policies import RoutingPolicy

@@ -136,41 +136,21 @@ class DeadlinePolicy:
         if line:
             return line[0]
         queues = state.queues
-        # Someone overdue? Usually it is the longest waiting ticket of a line, so look there first.
-        oldest: tuple[float, int, str, int, float] | None = None
-        overdue = False
-        for agency in counter.serves:
-            queue = queues[agency]
-            for index in (queue.priority, queue.normal):
-                first = index.first_by_start()
-                if first is None:
-                    continue
-                if oldest is None or first < oldest:
-                    oldest = first
-                if first[4] <= now:
-                    overdue = True
-        if oldest is None:
-            return _early_appointment(state, counter)
+        # The earliest deadline of each line says both whether anyone waits and whether anyone is overdue.
         priority: list[tuple[str, tuple[float, int, str, int]]] = []
         normal: list[tuple[str, tuple[float, int, str, int]]] = []
-        if not overdue:
-            for agency in counter.serves:
-                queue = queues[agency]
-                for index, heads in ((queue.priority, priority), (queue.normal, normal)):
-                    by_deadline = index.first_by_deadline()
-                    if by_deadline is None:
-                        continue
-                    if by_deadline[0] <= now:
-                        overdue = True  # a younger ticket is overdue (its visit budget ran out)
-                        break
-                    heads.append((agency, by_deadline))
-                if overdue:
-                    break
-        if overdue:
-            return _in_counter_order(state, counter)
+        for agency in counter.serves:
+            queue = queues[agency]
+            for index, heads in ((queue.priority, priority), (queue.normal, normal)):
+                by_deadline = index.first_by_deadline()
+                if by_deadline is None:
+                    continue
+                if by_deadline[0] <= now:
+                    return _in_counter_order(state, counter)  # triage: someone this counter may serve is overdue
+                heads.append((agency, by_deadline))
+        if not priority and not normal:
+            return _early_appointment(state, counter)
         heads = priority or normal
-        if not heads:
-            return None
         if len(heads) == 1:
             return heads[0][1][2]
         return self._least_slack(state, counter, heads, now)

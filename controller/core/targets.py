@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.core.clock import local_seconds
+from controller.core.clock import hhmm, local_seconds
 from controller.core.estimator import Forecast
 from controller.core.events import Event
 from controller.core.remote import expires_next, remote_tick
@@ -52,6 +52,7 @@ __all__ = [
     "STANDBY_AFTER_S",
     "TargetTally",
     "at_risk_now",
+    "break_alert_id",
     "enforce",
     "next_due",
     "standby_alert_id",
@@ -235,7 +236,7 @@ def _planned_standby(state: SiteState, now: float) -> list[Event]:
             continue
         names = ", ".join(site.agencies[a].name for a in shift.serves)
         names_en = ", ".join(site.agencies[a].name_en or a for a in shift.serves)
-        window = f"{_hhmm(shift.start_min)}-{_hhmm(shift.end_min)}"
+        window = f"{hhmm(shift.start_min)}-{hhmm(shift.end_min)}"
         if site.auto_open_standby:
             events.append(Event("counter.changed", now, {
                 "counter": counter.id, "status": "open", "staff": f"standby-{counter.id}", "by": "plan",
@@ -251,6 +252,11 @@ def _planned_standby(state: SiteState, now: float) -> list[Event]:
                            f"as planned, open standby counter {counter.id} ({window}) for {names_en}",
             }))
     return events
+
+
+def break_alert_id(counter: int, start_min: int) -> str:
+    """The one alert advising to defer a counter's listed break that starts at `start_min`."""
+    return f"break-{counter}-{start_min}"
 
 
 def _break_advice(state: SiteState, now: float, at_risk: set[str]) -> list[Event]:
@@ -269,12 +275,12 @@ def _break_advice(state: SiteState, now: float, at_risk: set[str]) -> list[Event
         for start, end in counter.breaks or ():
             if not 60.0 * start - BREAK_LOOKAHEAD_S <= local < 60.0 * end:
                 continue
-            alert_id = f"break-{counter.id}-{start}"
+            alert_id = break_alert_id(counter.id, start)
             if alert_id in state.alerts:
                 continue
             names = ", ".join(site.agencies[a].name for a in needing)
             names_en = ", ".join(site.agencies[a].name_en or a for a in needing)
-            window = f"{_hhmm(start)}-{_hhmm(end)}"
+            window = f"{hhmm(start)}-{hhmm(end)}"
             events.append(Event("alert.raised", now, {
                 "alert": alert_id, "code": "break_defer_recommended", "counter": counter.id,
                 "agencies": needing, "window": window,
@@ -282,10 +288,6 @@ def _break_advice(state: SiteState, now: float, at_risk: set[str]) -> list[Event
                            f"defer counter {counter.id}'s {window} break: {names_en} at risk",
             }))
     return events
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _closed_by_hand(cs: CounterState, now: float) -> bool:

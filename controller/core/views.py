@@ -6,11 +6,11 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.core.clock import local_seconds
+from controller.core.clock import hhmm, local_seconds
 from controller.core.estimator import Forecast
 from controller.core.floor import Floor
 from controller.core.site import Site
-from controller.core.targets import TargetTally, at_risk_now, transaction_tallies, visit_tally
+from controller.core.targets import TargetTally, at_risk_now, break_alert_id, transaction_tallies, visit_tally
 from controller.core.tickets import Ticket
 
 __all__ = ["catalogue", "counter_view", "monitor_snapshot", "predicted_new_wait"]
@@ -229,12 +229,10 @@ def today_plan(floor: Floor, now: float) -> list[dict[str, Any]]:
             ("standby_shift", shift.start_min, shift.end_min, list(shift.serves)) for shift in counter.standby_plan]
         spans.extend(("break", start, end, []) for start, end in counter.breaks or ())
         for kind, start, end, agencies in spans:
-            advised = kind == "break" and any(
-                a.get("code") == "break_defer_recommended" and a.get("counter") == counter.id
-                and a.get("window", "").startswith(_hhmm(start)) and not a.get("resolved")
-                for a in state.alerts.values())
+            advice = state.alerts.get(break_alert_id(counter.id, start)) if kind == "break" else None
+            advised = advice is not None and not advice.get("resolved")
             entries.append({
-                "kind": kind, "counter": counter.id, "from": _hhmm(start), "to": _hhmm(end),
+                "kind": kind, "counter": counter.id, "from": hhmm(start), "to": hhmm(end),
                 "agencies": agencies,
                 "when": "done" if local_min >= end else "now" if local_min >= start else "later",
                 "status": str(cs.status), "open_for": list(state.specs[counter.id].serves),
@@ -243,6 +241,3 @@ def today_plan(floor: Floor, now: float) -> list[dict[str, Any]]:
     entries.sort(key=lambda e: (e["from"], e["counter"]))
     return entries
 
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
