@@ -377,3 +377,32 @@ def test_downloads_from_the_page_read_back_and_the_monitor_links_here(
     assert page.get_attribute("#pages a[aria-current=page]", "href") == "/reports/xa"
     assert not errors, errors
     page.context.close()
+
+
+def test_every_managers_page_signs_in_alike_and_refuses_a_staff_account_in_words(browser: Browser, floor: Floor) -> None:
+    """Monitor, reports, evaluation and feedback inbox share one log-in (common.js managerSession): a staff
+    account is told it may not read the page, and logging out on one page ends the session for the tab."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    for path, refused in (("/reports/xa", "không được xem báo cáo"), ("/evaluation/xa", "không được xem đánh giá"),
+                          ("/feedback/xa", "không được xem hộp thư phản ánh"),
+                          ("/monitor/xa", "không có quyền giám sát")):
+        page.goto(f"{floor.server.url}{path}")
+        page.wait_for_selector("#login:not(.hidden)", timeout=10000)
+        page.fill("#user", "quay1")
+        page.fill("#secret", "1234")
+        page.click("#login [type=submit]")
+        page.wait_for_selector("#login-error:not(.hidden)", timeout=10000)
+        assert refused in page.inner_text("#login-error"), path
+        assert page.is_hidden("#logout")
+    page.fill("#user", "quanly")
+    page.fill("#secret", "demo")
+    page.click("#login [type=submit]")
+    page.wait_for_selector("#logout:not(.hidden)", timeout=10000)
+    page.goto(f"{floor.server.url}/feedback/xa")  # the same tab is signed in here too
+    page.wait_for_selector("#logout:not(.hidden)", timeout=10000)
+    page.click("#logout")
+    page.wait_for_selector("#login:not(.hidden)", timeout=10000)
+    page.goto(f"{floor.server.url}/reports/xa")
+    page.wait_for_selector("body[data-ready=login]", timeout=10000)
+    context.close()

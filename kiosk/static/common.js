@@ -471,6 +471,58 @@ const Motcua = (() => {
     return node;
   }
 
+  /** The managers' pages (monitor, reports, evaluation, feedback inbox) share one log-in per browser tab: the
+      token in sessionStorage, sent as a Bearer header, never in an address. Wires the page's #login form,
+      #login-error and #logout button; `onStart` shows the page once signed in, `onEnd` hides it again.
+      A wrong secret or the log-in guard's wait is worded from its code; an account without one of
+      `roles` is told so (`deniedText`); logging out also revokes the token on the server. */
+  function managerSession({ roles, deniedText, onStart, onEnd }) {
+    const KEY = "motcua.monitor.token";
+    const $ = (id) => document.getElementById(id);
+    const say = (message) => {
+      $("login-error").textContent = message || "";
+      $("login-error").classList.toggle("hidden", !message);
+    };
+    const session = {
+      token: sessionStorage.getItem(KEY),
+      auth: () => ({ Authorization: `Bearer ${session.token}` }),
+      /** Back to the log-in form, saying why (nothing: a plain log-out). */
+      end(message = "") {
+        sessionStorage.removeItem(KEY);
+        session.token = null;
+        $("logout").classList.add("hidden");
+        $("login").classList.remove("hidden");
+        say(message);
+        onEnd(message);
+      },
+      /** Show the page if this tab already holds a token, else the log-in form. */
+      resume() { if (session.token) begin(); else session.end(""); },
+    };
+    function begin() {
+      $("login").classList.add("hidden");
+      $("logout").classList.remove("hidden");
+      say("");
+      onStart();
+    }
+    $("login").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const res = await api("POST", "/api/v1/auth/login", { body: { user: $("user").value, secret: $("secret").value } });
+        if (!roles.includes(res.data.role)) { session.end(deniedText()); return; }
+        session.token = res.data.token;
+        sessionStorage.setItem(KEY, session.token);
+        begin();
+      } catch (error) {
+        session.end(errorText(error));  // a wrong secret, or the guard's wait with its time from Retry-After
+      }
+    });
+    $("logout").addEventListener("click", async () => {
+      try { await api("POST", "/api/v1/auth/logout", { headers: session.auth() }); } catch (error) { /* gone already */ }
+      session.end("");
+    });
+    return session;
+  }
+
   return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, papers, minutes, clock, timeOfDay, api,
-           ApiError, Live, debounce, newKey, el, errorText, ERROR_TEXTS };
+           ApiError, Live, debounce, newKey, el, errorText, managerSession, ERROR_TEXTS };
 })();

@@ -9,12 +9,11 @@
   const $ = (id) => document.getElementById(id);
   const site = decodeURIComponent(location.pathname.split("/")[2] || "");
   const base = `/api/v1/sites/${encodeURIComponent(site)}`;
-  const TOKEN_KEY = "motcua.monitor.token";
-  let token = sessionStorage.getItem(TOKEN_KEY);
   let body = null;
 
   M.setDictionary({
     vi: {
+      not_manager: "Tài khoản này không được xem đánh giá",
       title: "Đánh giá chất lượng phục vụ", monitor: "Giám sát", reports: "Báo cáo", feedback: "Phản ánh", logout: "Đăng xuất",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập",
       month: "Tháng", download_xlsx: "Tải Excel (.xlsx)",
@@ -39,6 +38,7 @@
       in_agency: "{rank} trong lĩnh vực", minutes: "{m} phút",
     },
     en: {
+      not_manager: "This account may not read the evaluation",
       title: "Service quality evaluation", monitor: "Monitor", reports: "Reports", feedback: "Feedback", logout: "Log out",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
       month: "Month", download_xlsx: "Download Excel (.xlsx)",
@@ -64,7 +64,10 @@
     },
   });
 
-  const auth = () => ({ Authorization: `Bearer ${token}` });
+  const session = M.managerSession({
+    roles: ["manager", "admin"], deniedText: () => t("not_manager"), onStart: start, onEnd: stop });
+  const auth = session.auth;
+  const logout = () => session.end("");
   const vi = () => M.language() === "vi";
   const pct = (v) => (v === null || v === undefined ? "—"
     : `${(100 * v).toFixed(1).replace(".", vi() ? "," : ".")} %`);
@@ -171,36 +174,16 @@
     } catch (error) { fail(error); } finally { button.disabled = false; }
   }
 
-  function logout() {
-    token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+  function stop() {
     $("content").classList.add("hidden");
-    $("logout").classList.add("hidden");
-    $("login").classList.remove("hidden");
     document.body.dataset.ready = "true";
   }
 
   function start() {
-    $("login").classList.add("hidden");
     $("content").classList.remove("hidden");
-    $("logout").classList.remove("hidden");
     load();
   }
 
-  $("login").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      const res = await api("POST", "/api/v1/auth/login", { body: { user: $("user").value, secret: $("secret").value } });
-      token = res.data.token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("login-error").classList.add("hidden");
-      start();
-    } catch (error) {
-      $("login-error").textContent = M.errorText(error);  // a wrong secret, or the guard's wait with its time
-      $("login-error").classList.remove("hidden");
-    }
-  });
-  $("logout").addEventListener("click", logout);
   $("month").addEventListener("change", () => { if ($("month").value) load(); });
   $("xlsx").addEventListener("click", (event) => download("xlsx", event.currentTarget));
   $("csv").addEventListener("click", (event) => download("csv", event.currentTarget));
@@ -216,5 +199,5 @@
   const chosen = new URLSearchParams(location.search).get("month");
   if (chosen && /^\d{4}-\d{2}$/.test(chosen)) $("month").value = chosen;
   M.applyLanguage("vi");
-  if (token) start(); else logout();
+  session.resume();
 })();

@@ -9,12 +9,11 @@
   const $ = (id) => document.getElementById(id);
   const site = decodeURIComponent(location.pathname.split("/")[2] || "");
   const base = `/api/v1/sites/${encodeURIComponent(site)}`;
-  const TOKEN_KEY = "motcua.monitor.token";
-  let token = sessionStorage.getItem(TOKEN_KEY);
   let catalogue = null;
 
   M.setDictionary({
     vi: {
+      not_manager: "Tài khoản này không được xem hộp thư phản ánh",
       title: "Phản ánh, kiến nghị", monitor: "Giám sát", logout: "Đăng xuất", login_title: "Đăng nhập quản lý",
       user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập", list_title: "Hộp thư phản ánh", show: "Hiển thị",
       unanswered: "Chưa trả lời", overdue_only: "Quá hạn", answered: "Đã trả lời", closed: "Đã đóng", all: "Tất cả",
@@ -29,6 +28,7 @@
       topic_auto: "(tự động, có thể sai)", topic_set: "Sửa chủ đề", topic_none: "chưa rõ",
     },
     en: {
+      not_manager: "This account may not read the feedback inbox",
       title: "Feedback and complaints", monitor: "Monitor", logout: "Log out", login_title: "Manager login",
       user: "User", secret: "Password", login: "Log in", list_title: "Feedback inbox", show: "Show",
       unanswered: "Not answered", overdue_only: "Overdue", answered: "Answered", closed: "Closed", all: "All",
@@ -44,7 +44,10 @@
     },
   });
 
-  const auth = () => ({ Authorization: `Bearer ${token}` });
+  const session = M.managerSession({
+    roles: ["manager", "admin", "ops"], deniedText: () => t("not_manager"), onStart: start, onEnd: stop });
+  const auth = session.auth;
+  const logout = () => session.end("");
   const when = (text) => (text ? text.replace("T", " ").slice(0, 16) : "");
 
   function fail(error) {
@@ -144,49 +147,29 @@
     } catch (error) { fail(error); }
   }
 
-  function logout() {
-    token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+  function stop() {
     $("list").classList.add("hidden");
-    $("logout").classList.add("hidden");
-    $("login").classList.remove("hidden");
     document.body.dataset.ready = "true";
   }
 
   async function start() {
-    $("login").classList.add("hidden");
     $("list").classList.remove("hidden");
-    $("logout").classList.remove("hidden");
     await load();
   }
 
-  $("login").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      const res = await api("POST", "/api/v1/auth/login", { body: { user: $("user").value, secret: $("secret").value } });
-      token = res.data.token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("login-error").classList.add("hidden");
-      start();
-    } catch (error) {
-      $("login-error").textContent = M.errorText(error);  // a wrong secret, or the guard's wait with its time
-      $("login-error").classList.remove("hidden");
-    }
-  });
-  $("logout").addEventListener("click", logout);
   $("status").addEventListener("change", load);
   $("topic").addEventListener("change", load);
   $("lang-button").addEventListener("click", () => {
     M.applyLanguage(M.language() === "vi" ? "en" : "vi");
     $("lang-button").textContent = M.language() === "vi" ? "English" : "Tiếng Việt";
     if (catalogue) topicOptions();
-    if (token) load();
+    if (session.token) load();
   });
   $("monitor-link").href = `/monitor/${encodeURIComponent(site)}`;
   M.applyLanguage("vi");
   api("GET", `${base}/catalogue`).then(({ data }) => {
     catalogue = data;
     topicOptions();
-    if (token) start(); else logout();
+    session.resume();
   });
 })();

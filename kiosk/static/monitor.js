@@ -8,7 +8,6 @@
   const M = Motcua;
   const parts = location.pathname.split("/").filter(Boolean);
   const site = parts[1] ? decodeURIComponent(parts[1]) : null;
-  const TOKEN_KEY = "motcua.monitor.token";
   const LIST_MAX = 5;  // rows of a ticket list on the first screen; the rest are counted
 
   M.addWords({
@@ -114,13 +113,15 @@
   });
 
   const $ = (id) => document.getElementById(id);
-  let token = sessionStorage.getItem(TOKEN_KEY);
   let snapshot = null;
   let series = null;
   let live = null;
   let scope = "";  // the charts' agency ("" = the whole site)
 
-  const auth = () => ({ Authorization: `Bearer ${token}` });
+  const session = M.managerSession({
+    roles: ["manager", "admin", "ops"], deniedText: () => M.t("not_manager"), onStart: start, onEnd: stop });
+  const auth = session.auth;
+  const logout = (message) => session.end(message);
   const locale = () => (M.language() === "vi" ? "vi-VN" : "en-GB");
   const pct = (v) => (v === null || v === undefined ? M.t("none")
     : `${new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(100 * v)} %`);
@@ -447,7 +448,7 @@
   }
 
   async function refreshSeries() {
-    if (!site || !token) return;
+    if (!site || !session.token) return;
     try {
       series = (await M.api("GET", `/api/v1/sites/${encodeURIComponent(site)}/monitor/series`, { headers: auth() })).data;
       renderCharts();
@@ -463,49 +464,30 @@
     $("live-text").textContent = M.t(on ? "live_on" : "live_off");
   }
 
+  let timers = [];
+
   function start() {
-    $("login").classList.add("hidden");
     $("app").classList.remove("hidden");
-    $("logout").classList.remove("hidden");
     refresh();
     refreshSeries();
     if (site) {
       live = new M.Live(site, (event) => {
         if (event.type !== "monitor.snapshot") { refreshSoon(); refreshSeriesSoon(); }
-      }, { token, onSignedOut: () => logout(""), onState: setLive });
+      }, { token: session.token, onSignedOut: () => logout(""), onState: setLive });
     } else {
       $("live-state").classList.add("hidden");
     }
-    setInterval(refresh, 5000);
-    setInterval(refreshSeries, 60000);
+    timers = [setInterval(refresh, 5000), setInterval(refreshSeries, 60000)];
   }
 
-  function logout(message) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    token = null;
+  function stop() {
     if (live) live.close();
+    live = null;
+    timers.forEach(clearInterval);
+    timers = [];
     $("app").classList.add("hidden");
-    $("login").classList.remove("hidden");
-    $("logout").classList.add("hidden");
-    const error = $("login-error");
-    error.textContent = message || "";
-    error.classList.toggle("hidden", !message);
   }
 
-  $("login").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      const res = await M.api("POST", "/api/v1/auth/login", { body: { user: $("user").value, secret: $("secret").value } });
-      if (!["manager", "admin", "ops"].includes(res.data.role)) { logout(M.t("not_manager")); return; }
-      token = res.data.token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      start();
-    } catch (err) {
-      // from the code: a wrong secret, or the log-in guard's wait (429) with its time from Retry-After
-      logout(M.errorText(err));
-    }
-  });
-  $("logout").addEventListener("click", () => logout(""));
   if (site) {  // the site's reports (same manager session: the token is kept for this tab)
     $("reports-link").href = `/reports/${encodeURIComponent(site)}`;
     $("reports-link").classList.remove("hidden");
@@ -522,5 +504,5 @@
   // the site's clock when one site is watched (the province view keeps the manager's own)
   setInterval(() => { $("clock").textContent = M.timeOfDay(snapshot ? snapshot.timezone : undefined, true); }, 1000);
   M.applyLanguage("vi");
-  if (token) start();
+  session.resume();
 })();

@@ -9,8 +9,6 @@
   const M = Motcua;
   const parts = location.pathname.split("/").filter(Boolean);
   const site = decodeURIComponent(parts[1] || "");
-  // One manager session per tab across the managers' pages: the monitor keeps its token under this key.
-  const TOKEN_KEY = "motcua.monitor.token";
   // The managers' pages of a site, in the header: [words key, address]. Further pages (the monthly
   // evaluation, /evaluation/{site}) are added to this list.
   const PAGES = [
@@ -25,7 +23,7 @@
       title: "Báo cáo", pages: "Trang quản lý", page_monitor: "Giám sát", page_reports: "Báo cáo",
       page_feedback: "Phản ánh, kiến nghị", page_evaluation: "Đánh giá tháng",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập", logout: "Đăng xuất",
-      bad_login: "Sai tài khoản hoặc mật khẩu", not_manager: "Tài khoản này không được xem báo cáo",
+      not_manager: "Tài khoản này không được xem báo cáo",
       period_title: "Khoảng thời gian", from: "Từ ngày", to: "Đến ngày", show: "Xem báo cáo", presets: "Chọn nhanh",
       today: "Hôm nay", week: "7 ngày qua", month: "Tháng này", last_month: "Tháng trước", downloads: "Tải về",
       download_xlsx: "Tải Excel (.xlsx)", download_csv: "Tải CSV", download_html: "Tải bản in (HTML)", print: "In",
@@ -60,7 +58,7 @@
       title: "Reports", pages: "Managers' pages", page_monitor: "Monitor", page_reports: "Reports",
       page_feedback: "Feedback", page_evaluation: "Monthly evaluation",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in", logout: "Log out",
-      bad_login: "Wrong user or password", not_manager: "This account may not read reports",
+      not_manager: "This account may not read reports",
       period_title: "Period", from: "From", to: "To", show: "Show report", presets: "Quick choice",
       today: "Today", week: "Last 7 days", month: "This month", last_month: "Last month", downloads: "Downloads",
       download_xlsx: "Download Excel (.xlsx)", download_csv: "Download CSV", download_html: "Download printable (HTML)",
@@ -94,12 +92,14 @@
   });
 
   const $ = (id) => document.getElementById(id);
-  let token = sessionStorage.getItem(TOKEN_KEY);
   let report = null;
   let siteToday = null;  // the site's current day, as the server says (the first report's default period)
   let group = "agencies";
   let agencyFilter = "";
-  const auth = () => ({ Authorization: `Bearer ${token}` });
+  const session = M.managerSession({
+    roles: ["manager", "admin", "ops"], deniedText: () => M.t("not_manager"), onStart: start, onEnd: stop });
+  const auth = session.auth;
+  const logout = (message) => session.end(message);
   const base = `/api/v1/sites/${encodeURIComponent(site)}`;
   const locale = () => (M.language() === "vi" ? "vi-VN" : "en-GB");
   const decimal = (v) => new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
@@ -323,40 +323,16 @@
   }
 
   function start() {
-    $("login").classList.add("hidden");
     $("app").classList.remove("hidden");
-    $("logout").classList.remove("hidden");
     loadReport().then(loadForecast);
   }
 
-  function logout(message) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    token = null;
+  function stop() {
     report = null;
     $("app").classList.add("hidden");
-    $("login").classList.remove("hidden");
-    $("logout").classList.add("hidden");
-    $("login-error").textContent = message || "";
-    $("login-error").classList.toggle("hidden", !message);
     document.body.dataset.ready = "login";
   }
 
-  $("login").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      const res = await M.api("POST", "/api/v1/auth/login", { body: { user: $("user").value, secret: $("secret").value } });
-      if (!["manager", "admin", "ops"].includes(res.data.role)) { logout(M.t("not_manager")); return; }
-      token = res.data.token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      start();
-    } catch (err) {
-      logout(err.status === 429 ? err.message : M.t("bad_login"));
-    }
-  });
-  $("logout").addEventListener("click", async () => {
-    try { await M.api("POST", "/api/v1/auth/logout", { headers: auth() }); } catch (err) { /* gone already */ }
-    logout("");
-  });
   $("period").addEventListener("submit", (e) => {
     e.preventDefault();
     if ($("to").value < $("from").value) [$("from").value, $("to").value] = [$("to").value, $("from").value];
@@ -386,6 +362,5 @@
 
   renderPages();
   M.applyLanguage("vi");
-  if (token) start();
-  else document.body.dataset.ready = "login";
+  session.resume();
 })();
