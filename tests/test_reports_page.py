@@ -379,7 +379,9 @@ def test_downloads_from_the_page_read_back_and_the_monitor_links_here(
     page.context.close()
 
 
-def test_every_managers_page_signs_in_alike_and_refuses_a_staff_account_in_words(browser: Browser, floor: Floor) -> None:
+def test_every_managers_page_signs_in_alike_and_refuses_a_staff_account_in_words(
+    browser: Browser, floor: Floor
+) -> None:
     """Monitor, reports, evaluation and feedback inbox share one log-in (common.js managerSession): a staff
     account is told it may not read the page, and logging out on one page ends the session for the tab."""
     context = browser.new_context(viewport={"width": 1366, "height": 768})
