@@ -101,6 +101,14 @@ def _page(request: Request, site: str, name: str) -> Response:
     return _html(name)
 
 
+def _counter_page(request: Request, site: str, counter: int, name: str) -> Response:
+    """A page of one counter of a site: 404 in words for a counter the site does not have."""
+    controller: Controller = request.app.state.controller
+    if site in controller.runtimes and counter not in controller.runtimes[site].site.counters:
+        return _not_found(f"Không có quầy số {counter}. (No such counter.)")
+    return _page(request, site, name)
+
+
 @router.get("/kiosk/{site}")
 async def kiosk_page(request: Request, site: str) -> Response:
     """Touch kiosk: agency, procedure, papers, priority, ticket with QR."""
@@ -122,19 +130,13 @@ async def remote_page(request: Request, site: str) -> Response:
 @router.get("/counter/{site}/{counter}")
 async def counter_page(request: Request, site: str, counter: int) -> Response:
     """Staff counter app."""
-    controller: Controller = request.app.state.controller
-    if site in controller.runtimes and counter not in controller.runtimes[site].site.counters:
-        return _not_found(f"Không có quầy số {counter}. (No such counter.)")
-    return _page(request, site, "counter.html")
+    return _counter_page(request, site, counter, "counter.html")
 
 
 @router.get("/rate/{site}/{counter}")
 async def rating_page(request: Request, site: str, counter: int) -> Response:
     """The counter's rating screen: a tablet facing the citizen (reasons asked at a low rating)."""
-    controller: Controller = request.app.state.controller
-    if site in controller.runtimes and counter not in controller.runtimes[site].site.counters:
-        return _not_found(f"Không có quầy số {counter}. (No such counter.)")
-    return _page(request, site, "rate.html")
+    return _counter_page(request, site, counter, "rate.html")
 
 
 @router.get("/evaluation/{site}")
