@@ -118,23 +118,32 @@ def forecast(state: SiteState, now: float, by_deadline: bool = False) -> Forecas
             # (by deadline, unless a head it may serve is overdue by then: the deadline policy's triage
             # serves in the counter's order, as fifo does; fifo: by wait start on a priority counter,
             # else in the counter's order).
+            serves = spec.serves
             best: deque[LineEntry] | None = None
-            best_flag, best_order = 2, 0.0
-            triage = by_deadline and any(
-                line[0][1] <= at for line in (lines.get(agency) for agency in spec.serves) if line)
-            for rank, agency in enumerate(spec.serves):
-                line = lines.get(agency)
-                if line is None:
-                    continue
-                head = line[0]
-                if triage:
-                    order = head[2] if head[0] == 0 else float(rank)
-                elif by_deadline:
-                    order = head[1]
-                else:
-                    order = head[2] if spec.priority else float(rank)
-                if head[0] < best_flag or (head[0] == best_flag and order < best_order):
-                    best, best_flag, best_order = line, head[0], order
+            if len(serves) == 1:
+                best = lines.get(serves[0])  # one line: whatever the order, its head
+            else:
+                best_flag, best_order = 2, 0.0
+                triage = False
+                if by_deadline:
+                    for agency in serves:
+                        line = lines.get(agency)
+                        if line is not None and line[0][1] <= at:
+                            triage = True
+                            break
+                for rank, agency in enumerate(serves):
+                    line = lines.get(agency)
+                    if line is None:
+                        continue
+                    head = line[0]
+                    if triage:
+                        order = head[2] if head[0] == 0 else float(rank)
+                    elif by_deadline:
+                        order = head[1]
+                    else:
+                        order = head[2] if spec.priority else float(rank)
+                    if head[0] < best_flag or (head[0] == best_flag and order < best_order):
+                        best, best_flag, best_order = line, head[0], order
             if best is None:
                 idle_from[cid] = at
                 continue
