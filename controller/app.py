@@ -57,7 +57,7 @@ from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
 from controller.sitefile import load_sites
 from controller.store import open_store
-from controller.store.appointments import open_book
+from controller.store.books import open_book, open_feedback
 from controller.store.feedback import FeedbackBook
 from firmware_bridge.mqtt_security import MqttSecurity, security_from_args
 
@@ -86,13 +86,13 @@ def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list
 
 
 @asynccontextmanager
-async def feedback_book(settings: Settings) -> AsyncIterator[FeedbackBook | None]:
-    """Citizens' feedback in DATA_DIR/feedback.db; none with a Redis store (one process must hold it)."""
-    if settings.store != "sqlite":
-        yield None
-        return
-    async with FeedbackBook(settings.data_dir / "feedback.db") as book:
+async def feedback_book(settings: Settings) -> AsyncIterator[FeedbackBook]:
+    """Citizens' feedback beside the event log: DATA_DIR/feedback.db, or the Redis every process shares."""
+    book = await open_feedback(settings.store, settings.data_dir)
+    try:
         yield book
+    finally:
+        await book.close()
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -81,7 +81,7 @@ def feedback(code: str, staff: str, upheld: bool | None) -> Feedback:
                     agency="HT", staff=staff, counter=1, upheld=upheld)
 
 
-def evaluate(items: list[Feedback] | None) -> dict[str, Any]:
+def evaluate(items: list[Feedback]) -> dict[str, Any]:
     site = commune()
     report = build_report("xa", ["2026-10-26", "2026-10-27"], MONTH, 900, 1800, 0.95)
     return build_evaluation(site, "2026-10", report, counter_blame(site, MONTH), items)
@@ -129,13 +129,6 @@ def test_the_month_computed_by_hand() -> None:
     assert body["province"][-1]["agency"] is None and body["province"][-1]["share_satisfied"] == 0.75
     assert body["total"] == {"served": 4, "ratings": 4, "satisfied": 3, "share_satisfied": 0.75,
                              "meets_target": False, "complaints": 3, "complaints_upheld": 1}
-
-
-def test_complaints_unknown_without_a_feedback_book() -> None:
-    body = evaluate(None)
-    assert body["total"]["complaints"] is None
-    assert all(not row["complaints_known"] for row in body["staff"])
-    assert all(a["complaints_upheld"] is None for a in body["agencies"])
 
 
 def test_an_empty_month() -> None:

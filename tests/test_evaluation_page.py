@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from controller.core.clock import local_day
-from controller.store.feedback import FeedbackBook
+from controller.store.feedback_sqlite import SqliteFeedbackBook
 from controller.store.sqlite import SqliteEventStore
 from tests.server import ServerProcess, login, serve_process
 from tests.test_evaluation import MONTH, feedback
@@ -40,7 +40,7 @@ async def seed(data_dir: Path) -> None:
             days.setdefault(day, []).append({**body, "day": day} if body["type"] == "day.started" else body)
         for label, events in days.items():
             await store.append("xa", label, events)
-    async with FeedbackBook(data_dir / "feedback.db") as book:
+    async with SqliteFeedbackBook(data_dir / "feedback.db") as book:
         for item in (feedback("AAAAAAAA", "an", True), feedback("BBBBBBBB", "an", False),
                      feedback("CCCCCCCC", "binh", None)):
             await book.add(item, None)

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
 from tests.server import KIOSK, ServerProcess, login, serve_process
+from tests.services import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +166,23 @@ def test_topics_guessed_then_corrected_and_kept(client: httpx.Client, server: Se
     assert (mine()["topic"], mine()["topic_auto"]) == ("facilities", False)
     waiting = client.get(f"{BASE}/feedback?topic=waiting", headers=manager).json()
     assert code not in [i["code"] for i in waiting["items"]]
+
+
+def test_with_a_redis_store_feedback_is_kept_there(tmp_path: Path, redis: RedisServer) -> None:
+    """A scale-out set-up keeps feedback in its Redis (it answered 503 before): sent, answered, counted by the
+    month's evaluation; texts need --store sqlite, so no number is taken."""
+    with serve_process(SITE, tmp_path / "data", "--store", redis.url) as proc, \
+            httpx.Client(base_url=proc.url, timeout=10) as c:
+        sent = c.post(f"{BASE}/feedback", headers=KIOSK, json={"category": "staff", "text": "Cán bộ chưa niềm nở"})
+        assert sent.status_code == 201, sent.text
+        code = sent.json()["code"]
+        refused = c.post(f"{BASE}/feedback", headers=KIOSK, json={
+            "category": "staff", "text": "Gọi lại cho tôi", "phone": "0912000111", "phone_consent": True})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "texts_unavailable"
+        manager = login(proc.url, "quanly", "demo")
+        c.post(f"{BASE}/feedback/{code}/answer", headers=manager,
+               json={"answer": "Đã nhắc nhở cán bộ.", "upheld": True}).raise_for_status()
+        assert c.get(f"{BASE}/feedback/{code}").json()["answer"] == "Đã nhắc nhở cán bộ."
+        assert c.get(f"{BASE}/evaluation", headers=manager).json()["total"]["complaints_upheld"] == 1
+    assert not (tmp_path / "data" / "feedback.db").exists()
+    assert Redis.from_url(redis.url).get(f"motcua:{{xa}}:fb:code:{code}") is not None

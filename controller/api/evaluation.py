@@ -3,8 +3,7 @@
     GET /api/v1/sites/{site}/evaluation?month=YYYY-MM&format=json|csv|xlsx   manager, admin
 
 Figures come from the month's event log (the period report, plus reasons and breaches) and
-from feedback.db (complaints upheld, by the month an item was received). Without a feedback
-book (--store redis://) the complaints are unknown: null in JSON, empty in the files.
+from the feedback book (complaints upheld, by the month an item was received).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from controller.api.errors import ApiError
 from controller.api.evaluation_files import XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from controller.api.security import require_role
 from controller.core.evaluation import build_evaluation, counter_blame
-from controller.core.feedback import Feedback
 from controller.core.reports import build_report
 from controller.runtime.controller import Controller
 from controller.store.feedback import FeedbackBook
@@ -55,15 +53,13 @@ async def evaluation_body(request: Request, site: str, month: str | None) -> dic
     the_site = runtime.site
     targets = the_site.targets
     report = build_report(site, days, events, targets.transaction_wait_s, targets.visit_wait_s, targets.satisfaction)
-    book: FeedbackBook | None = getattr(request.app.state, "feedback", None)
-    items: list[Feedback] | None = None
-    if book is not None:
-        offset = the_site.utc_offset_s
+    book: FeedbackBook = request.app.state.feedback
+    offset = the_site.utc_offset_s
 
-        def epoch(day: dt.date) -> float:
-            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() - offset
+    def epoch(day: dt.date) -> float:
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() - offset
 
-        items = await book.since(site, epoch(first), epoch(following))
+    items = await book.since(site, epoch(first), epoch(following))
     return build_evaluation(the_site, label, report, counter_blame(the_site, events), items)
 
 

@@ -14,8 +14,9 @@ offline model's guess (controller/core/topics.py) among the site's categories, m
 
 A phone number for the answer follows the contact rules of the ticket's texts: only with
 consent, only where texts are sent (--sms), limited per number by the daily HMAC, never in
-the event log or a log line; it lives in feedback.db's own table and is deleted once the
-answer has been handed to the gateway, or when the item is closed.
+the event log or a log line; the feedback book (controller/store/feedback.py) keeps it apart
+from the item and deletes it once the answer has been handed to the gateway, or when the
+item is closed.
 """
 
 from __future__ import annotations
@@ -87,10 +88,7 @@ def _runtime(request: Request, site: str) -> SiteRuntime:
 
 
 def _book(request: Request) -> FeedbackBook:
-    book: FeedbackBook | None = getattr(request.app.state, "feedback", None)
-    if book is None:
-        raise ApiError(503, "feedback_unavailable", "Chưa nhận phản ánh tại đây (cần --store sqlite) / "
-                                                    "feedback is not kept by this deployment (needs --store sqlite)")
+    book: FeedbackBook = request.app.state.feedback  # opened by the lifespan, on the --store backend
     return book
 
 

@@ -173,15 +173,15 @@ def _why(row: dict[str, Any], above: dict[str, Any] | None, below: dict[str, Any
 
 
 def build_evaluation(site: Site, month: str, report: Report, blame: CounterBlame,
-                     feedback: list[Feedback] | None) -> dict[str, Any]:
+                     feedback: list[Feedback]) -> dict[str, Any]:
     """The month's evaluation: staff ranked with their reasons, agencies, and the province's satisfaction table.
 
-    `feedback` is the items received in the month (None: not kept here; complaints are then unknown).
+    `feedback` is the items received in the month.
     """
     target_s = report.transaction_target_s
     reason_names = {r.code: (r.name, r.name_en) for r in site.feedback.reasons}
     complaints: dict[tuple[str, str], list[Feedback]] = {}
-    for item in feedback or ():
+    for item in feedback:
         for level, key in (("staff", item.staff), ("agency", item.agency)):
             if key:
                 complaints.setdefault((level, key), []).append(item)
@@ -204,8 +204,7 @@ def build_evaluation(site: Site, month: str, report: Report, blame: CounterBlame
             "served": summary["transactions"], "ratings": n, "satisfied": sat, "share_satisfied": _share(sat, n),
             "meets_target": None if not n else sat / n >= report.satisfaction_target,
             "reasons": dict(blame.reasons_by_agency.get(agency_id, Counter()).most_common()),
-            "complaints": received if feedback is not None else None,
-            "complaints_upheld": held if feedback is not None else None,
+            "complaints": received, "complaints_upheld": held,
             "service_p50_s": summary["service_p50_s"], "no_shows": summary["no_shows"],
             "no_show_share": _no_show_share(summary), "breaches": sum(group.breaches.values()),
             "breaches_by_cause": dict(sorted(group.breaches.items())),
@@ -231,7 +230,6 @@ def build_evaluation(site: Site, month: str, report: Report, blame: CounterBlame
             "meets_target": None if not n else sat / n >= report.satisfaction_target,
             "reasons": dict(blame.reasons_by_staff.get(name, Counter()).most_common()),
             "complaints": received, "complaints_upheld": held,
-            "complaints_known": feedback is not None,
             "service_p50_s": summary["service_p50_s"],
             "agency_service_p50_s": peer_summary["service_p50_s"] if peer_summary else None,
             "no_shows": summary["no_shows"], "no_show_share": _no_show_share(summary),
@@ -263,8 +261,7 @@ def build_evaluation(site: Site, month: str, report: Report, blame: CounterBlame
         "total": {"served": report.total.summary(target_s)["transactions"], "ratings": site_n,
                   "satisfied": site_sat, "share_satisfied": _share(site_sat, site_n),
                   "meets_target": None if not site_n else site_sat / site_n >= report.satisfaction_target,
-                  "complaints": None if feedback is None else len(feedback),
-                  "complaints_upheld": None if feedback is None else sum(1 for i in feedback if i.upheld)},
+                  "complaints": len(feedback), "complaints_upheld": sum(1 for i in feedback if i.upheld)},
         "reason_names": {code: {"name": vi, "name_en": en} for code, (vi, en) in reason_names.items()},
         "staff": staff, "agencies": agencies, "province": province,
     }

@@ -6,7 +6,9 @@ cancel) while events are published on the live stream. So the book is a small
 table of its own, with one atomic operation that matters: book a slot only while
 fewer than `capacity` bookings of the agency hold it. Check-in turns a booking
 into a ticket through the site's writer (commands.CheckIn), keyed by the
-booking's id, so the event log stays the only truth about tickets.
+booking's id, so the event log stays the only truth about tickets. Two backends
+fulfil it, SQLite (appointments_sqlite.py) and Redis (appointments_redis.py);
+books.py opens the one the command line names.
 
 Errors (StoreError from base.py is the root):
 
@@ -23,7 +25,7 @@ from typing import Protocol
 from controller.core.appointments import Booking
 from controller.store.base import StoreError
 
-__all__ = ["AppointmentBook", "CodeTaken", "SlotFull", "open_book"]
+__all__ = ["AppointmentBook", "CodeTaken", "SlotFull"]
 
 
 class SlotFull(StoreError):
@@ -60,17 +62,3 @@ class AppointmentBook(Protocol):
         """Release connections."""
         ...
 
-
-async def open_book(spec: str, data_dir: str) -> AppointmentBook:
-    """The book beside the event log named on the command line: sqlite or redis://host:port/db."""
-    if spec == "sqlite":
-        from pathlib import Path
-
-        from controller.store.appointments_sqlite import SqliteAppointmentBook
-
-        return await SqliteAppointmentBook(Path(data_dir) / "appointments.db").open()
-    if spec.startswith("redis://"):
-        from controller.store.appointments_redis import RedisAppointmentBook
-
-        return await RedisAppointmentBook.connect(spec)
-    raise StoreError(f"unknown store {spec!r}: use sqlite or redis://HOST:PORT/DB")

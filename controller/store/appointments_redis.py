@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from controller.core.appointments import Booking
 from controller.store.appointments import CodeTaken, SlotFull
 from controller.store.base import StoreError
+from controller.store.redis_client import connect_client
 from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
 __all__ = ["RedisAppointmentBook"]
@@ -72,17 +71,7 @@ class RedisAppointmentBook:
     @classmethod
     async def connect(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisAppointmentBook:
         """Connect to `redis://host:port/db`; StoreError when nothing answers there."""
-        try:
-            client = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry=Retry(NoBackoff(), 0))
-        except ValueError as exc:
-            raise StoreError(f"bad Redis URL {url!r}: {exc}") from exc
-        book = cls(client, prefix=prefix, owns_client=True)
-        try:
-            await book._call(client.ping())
-        except StoreError:
-            await book.close()
-            raise
-        return book
+        return cls(await connect_client(url, "appointment book"), prefix=prefix, owns_client=True)
 
     async def _call(self, awaitable: Any) -> Any:
         # No retries here: a booking's script is not safe to resend blindly, and the citizen retries

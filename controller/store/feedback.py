@@ -1,125 +1,72 @@
-"""The feedback book: citizens' feedback and its answers in DATA_DIR/feedback.db, apart from the event log.
+"""The feedback book contract: citizens' feedback and its answers, kept apart from the event log.
 
 Why not events: an item lives for days (answered within the site's response deadline)
 while the log is replayed one day at a time, and its text and the phone number for the
-answer must not be published on the live stream. A phone number is kept in a table of
-its own and deleted once the answer has gone out, or the item is closed: like
-contacts.db, the file overwrites deleted rows (secure_delete) and keeps no journal copy
-(DELETE mode, not WAL). Every call runs on the file's one worker thread.
+answer must not be published on the live stream. Two backends fulfil it, SQLite
+(feedback_sqlite.py, DATA_DIR/feedback.db) and Redis (feedback_redis.py, shared by the
+processes of a scale-out set-up); books.py opens the one the command line names.
+
+Personal data, alike in both: a phone number is kept apart from its item and deleted
+once `save` stores the item without `has_phone` (the answer handed to the gateway, or
+the item closed); nothing else holds it.
+
+Errors (StoreError from base.py is the root):
+
+    StoreError      the book could not be read or written; nothing was acknowledged
+    └── CodeInUse   another item of the site has this code (draw another)
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Protocol
 
 from controller.core.feedback import Feedback
-from controller.store.sqlite_file import SqliteFile
+from controller.store.base import StoreError
 
-__all__ = ["CodeInUse", "FeedbackBook"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    site        TEXT NOT NULL,
-    code        TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    body        TEXT NOT NULL,
-    PRIMARY KEY (site, code)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (site, received_at);
-CREATE TABLE IF NOT EXISTS feedback_phones (
-    site  TEXT NOT NULL,
-    code  TEXT NOT NULL,
-    phone TEXT NOT NULL,
-    PRIMARY KEY (site, code)
-) WITHOUT ROWID;
-"""
+__all__ = ["CodeInUse", "FeedbackBook", "decode_item", "encode_item"]
 
 
-def _body(item: Feedback) -> str:
+def encode_item(item: Feedback) -> str:
+    """An item as both backends store it: JSON, the text in its own letters."""
     return json.dumps(item.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-class CodeInUse(Exception):
+def decode_item(text: str | bytes) -> Feedback:
+    """A stored item."""
+    return Feedback.from_dict(json.loads(text))
+
+
+class CodeInUse(StoreError):
     """Another item of the site has this code (draw another)."""
 
 
-class FeedbackBook(SqliteFile):
-    """feedback.db in the data dir."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path, "feedback", _SCHEMA,
-                         pragmas=("PRAGMA journal_mode=DELETE", "PRAGMA secure_delete=ON", "PRAGMA synchronous=FULL"))
-
-    async def __aenter__(self) -> FeedbackBook:
-        await self._start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction (the connection is in autocommit mode): all of it, or nothing on an error."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+class FeedbackBook(Protocol):
+    """Feedback items per site, durable before a call returns."""
 
     async def add(self, item: Feedback, phone: str | None) -> None:
-        """Store a new item, and its phone number when one was given; durable when this returns."""
-        def write() -> None:
-            with self._transaction() as db:
-                taken = db.execute("SELECT 1 FROM feedback WHERE site = ? AND code = ?", (item.site, item.code))
-                if taken.fetchone() is not None:
-                    raise CodeInUse(item.code)
-                db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?)", (item.site, item.code, item.received_at,
-                                                                        _body(item)))
-                if phone:
-                    db.execute("INSERT INTO feedback_phones VALUES (?, ?, ?)", (item.site, item.code, phone))
-
-        await self._run(write)
+        """Store a new item, and its phone number when one was given, together; CodeInUse when the code is taken."""
+        ...
 
     async def get(self, site: str, code: str) -> Feedback | None:
-        def read() -> Feedback | None:
-            row = self._db().execute("SELECT body FROM feedback WHERE site = ? AND code = ?", (site, code)).fetchone()
-            return None if row is None else Feedback.from_dict(json.loads(row[0]))
-
-        return await self._run(read)
+        """The item with this code, whatever its status."""
+        ...
 
     async def since(self, site: str, start: float, end: float | None = None) -> list[Feedback]:
         """The site's items received in [start, end), oldest first."""
-        def read() -> list[Feedback]:
-            rows = self._db().execute(
-                "SELECT body FROM feedback WHERE site = ? AND received_at >= ? AND received_at < ? "
-                "ORDER BY received_at", (site, start, float("inf") if end is None else end)).fetchall()
-            return [Feedback.from_dict(json.loads(body)) for (body,) in rows]
-
-        return await self._run(read)
+        ...
 
     async def save(self, item: Feedback) -> None:
-        """Store a changed item (assigned, answered, closed); without a phone waiting, the number is deleted."""
-        def write() -> None:
-            with self._transaction() as db:
-                db.execute("UPDATE feedback SET body = ? WHERE site = ? AND code = ?", (_body(item), item.site,
-                                                                                      item.code))
-                if not item.has_phone:
-                    db.execute("DELETE FROM feedback_phones WHERE site = ? AND code = ?", (item.site, item.code))
+        """Store a changed item (assigned, answered, closed); without a phone waiting, its number is deleted.
 
-        await self._run(write)
+        An item that was never added stays unknown.
+        """
+        ...
 
     async def phone(self, site: str, code: str) -> str | None:
-        """The number the answer is to be texted to (None: none, or already deleted)."""
-        def read() -> str | None:
-            row = self._db().execute("SELECT phone FROM feedback_phones WHERE site = ? AND code = ?",
-                                     (site, code)).fetchone()
-            return None if row is None else str(row[0])
+        """The number the answer is to be texted to (None: none was given, or it is deleted)."""
+        ...
 
-        return await self._run(read)
+    async def close(self) -> None:
+        """Release files or connections."""
+        ...

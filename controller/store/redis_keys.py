@@ -60,6 +60,19 @@ class SiteKeys:
         """String: the code a booking request with this Idempotency-Key made."""
         return self._key(f"appt:idem:{idempotency_key}")
 
+    def feedback(self, code: str) -> str:
+        """String: the JSON of one feedback item (controller/store/feedback_redis.py)."""
+        return self._key(f"fb:code:{code}")
+
+    def feedback_phone(self, code: str) -> str:
+        """String: the phone number an item's answer is to be texted to, deleted once it is not needed."""
+        return self._key(f"fb:phone:{code}")
+
+    @property
+    def feedback_times(self) -> str:
+        """Sorted set: the codes of the site's feedback items, scored by when each was received."""
+        return self._key("fb:received")
+
     @property
     def presses(self) -> str:
         """List of device presses waiting for the site's writer (LPUSH by any process, BRPOP by the writer)."""

@@ -23,7 +23,7 @@
       empty: "Chưa có dữ liệu trong tháng này.",
       total: "Hài lòng {share} ({sat}/{n} đánh giá), mục tiêu {target}: {verdict}. Phục vụ {served} lượt. {complaints}",
       met: "đạt", not_met: "chưa đạt", no_verdict: "chưa có đánh giá",
-      complaints: "Phản ánh có cơ sở: {upheld}/{n}.", complaints_unknown: "Phản ánh: không lưu tại đây.",
+      complaints: "Phản ánh có cơ sở: {upheld}/{n}.",
       definition: "Hài lòng = {satisfied}. Tỷ lệ hài lòng = số đánh giá hài lòng / tổng số đánh giá.",
       rank_rule: "Xếp hạng theo tỷ lệ điều chỉnh: (số hài lòng + {w} × tỷ lệ của lĩnh vực) / (số đánh giá + {w}); "
         + "người có ít đánh giá được kéo về mức trung bình của lĩnh vực, nên luôn xem số đánh giá bên cạnh. "
@@ -48,7 +48,7 @@
       empty: "No data this month yet.",
       total: "Satisfied {share} ({sat}/{n} ratings), target {target}: {verdict}. Served {served}. {complaints}",
       met: "met", not_met: "not met", no_verdict: "no ratings yet",
-      complaints: "Complaints upheld: {upheld}/{n}.", complaints_unknown: "Complaints: not kept here.",
+      complaints: "Complaints upheld: {upheld}/{n}.",
       definition: "Satisfied = {satisfied}. Share satisfied = satisfied ratings / all ratings.",
       rank_rule: "Ranked by the adjusted share: (satisfied + {w} × the agency's share) / (ratings + {w}); "
         + "someone with few ratings is pulled toward the agency's mean, so always read the number of ratings "
@@ -100,7 +100,7 @@
       cell(row.served, "num"), cell(row.ratings, "num"),
       cell(pct(row.share_satisfied), "num" + (row.share_satisfied !== null && row.share_satisfied < target ? " low" : "")),
       cell(pct(row.adjusted), "num"),
-      cell(row.complaints_known ? `${row.complaints_upheld}/${row.complaints}` : "—", "num"),
+      cell(`${row.complaints_upheld}/${row.complaints}`, "num"),
       cell(`${mins(row.service_p50_s)} (${mins(row.agency_service_p50_s)})`, "num"),
       cell(`${pct(row.no_show_share)} (${pct(row.agency_no_show_share)})`, "num"),
       cell(row.breaches, "num")),
@@ -114,8 +114,7 @@
     $("total").textContent = t("total", {
       share: pct(total.share_satisfied), sat: total.satisfied, n: total.ratings,
       target: pct(body.definitions.satisfaction_target), verdict, served: total.served,
-      complaints: total.complaints === null ? t("complaints_unknown")
-        : t("complaints", { upheld: total.complaints_upheld, n: total.complaints }),
+      complaints: t("complaints", { upheld: total.complaints_upheld, n: total.complaints }),
     });
     $("total").className = "figure " + (total.meets_target === false ? "missed" : total.meets_target ? "met" : "");
     const [satVi, satEn] = body.definitions.satisfied.split(" / ");
@@ -129,7 +128,7 @@
     $("agencies").tBodies[0].replaceChildren(...body.agencies.map((a) => el("tr", { "data-agency": a.agency },
       cell(vi() ? a.name : a.name_en), cell(a.served, "num"), cell(a.ratings, "num"),
       cell(pct(a.share_satisfied), "num" + (a.meets_target === false ? " low" : "")),
-      cell(a.complaints === null ? "—" : `${a.complaints_upheld}/${a.complaints}`, "num"),
+      cell(`${a.complaints_upheld}/${a.complaints}`, "num"),
       cell(mins(a.service_p50_s), "num"), cell(pct(a.no_show_share), "num"), cell(a.breaches, "num"),
       cell(reasonText(a.reasons)))));
     $("province").tBodies[0].replaceChildren(...body.province.map((p) => el("tr", {},
