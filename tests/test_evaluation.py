@@ -129,6 +129,11 @@ def test_the_month_computed_by_hand() -> None:
     assert body["province"][-1]["agency"] is None and body["province"][-1]["share_satisfied"] == 0.75
     assert body["total"] == {"served": 4, "ratings": 4, "satisfied": 3, "share_satisfied": 0.75,
                              "meets_target": False, "complaints": 3, "complaints_upheld": 1}
+    # the charts' figures: each of the site's days (14:33 at the site is still its day), and the centre's reasons
+    assert body["by_day"] == [
+        {"day": "2026-10-26", "ratings": 3, "satisfied": 2, "share_satisfied": 0.6667},
+        {"day": "2026-10-27", "ratings": 1, "satisfied": 1, "share_satisfied": 1.0}]
+    assert body["reasons"] == {"waited_long": 1, "staff_attitude": 1}
 
 
 def test_an_empty_month() -> None:

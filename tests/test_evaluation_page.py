@@ -143,11 +143,38 @@ def test_the_page_as_a_manager_reads_it(server: ServerProcess) -> None:
         assert why[0].startswith("2/3 đánh giá hài lòng (66,7 %)") and why[1].startswith("Sau binh")
         assert any("Chờ quá lâu (1)" in line for line in why)
         assert "Tư pháp - Hộ tịch" in page.inner_text("#province")
+        # the charts: the centre and HT against the 95 % line, the two days, the two reasons; each said in words
+        agencies = page.locator("figure[data-chart=agencies]")
+        assert agencies.locator("rect.bar.missed").count() == 2 and agencies.locator("line.target").count() == 1
+        assert "Mục tiêu 95,0 %" in agencies.locator("svg").text_content()
+        assert "0/1 lĩnh vực có đánh giá đạt mục tiêu. Thấp nhất: Tư pháp - Hộ tịch 75,0 % (3/4 đánh giá)" in (
+            agencies.locator("figcaption").inner_text())
+        svg_name = page.evaluate("""() => { const svg = document.querySelector('figure[data-chart=agencies] svg');
+            const named = document.getElementById(svg.getAttribute('aria-labelledby'));
+            return [svg.getAttribute('role'), named.textContent]; }""")
+        assert svg_name == ["img", "Tỷ lệ hài lòng theo lĩnh vực, so với mục tiêu"]
+        trend = page.locator("figure[data-chart=trend]")
+        points = [trend.locator(f"circle.day-point.{kind}").count() for kind in ("missed", "met")]
+        assert points == [1, 2]  # the 26th under the target, the 27th over it, and the legend's dot
+        assert "2 ngày có đánh giá, 1 ngày dưới mục tiêu; thấp nhất ngày 26: 66,7 %. Lũy kế đến ngày 27: 75,0 %." in (
+            trend.locator("figcaption").inner_text())
+        trend.locator("summary").click()
+        first = trend.locator("tbody tr").all_inner_texts()[0].split("\t")
+        assert first == ["2026-10-26", "3", "2", "66,7 %", "66,7 %"]
+        reasons = page.locator("figure[data-chart=reasons]")
+        assert reasons.locator("rect.bar").count() == 2
+        assert "2 lần chọn lý do" in reasons.locator("figcaption").inner_text()
         page.screenshot(path=str(SHOTS / "evaluation-vi.png"), full_page=True)
+        page.emulate_media(media="print")
+        assert page.is_hidden(".controls") and page.is_visible("figure[data-chart=trend] svg")
+        page.screenshot(path=str(SHOTS / "evaluation-print.png"), full_page=True)
+        page.emulate_media(media="screen")
         # English, complete
         page.click("#lang-button")
         assert "Satisfied 75.0 % (3/4 ratings), target 95.0 %: not met" in page.inner_text("#total")
         assert an.locator("details li").first.inner_text().startswith("2/3 ratings satisfied (66.7 %)")
+        caption = page.locator("figure[data-chart=agencies] figcaption").inner_text()
+        assert "Lowest: Justice – Civil status 75.0 %" in caption
         page.screenshot(path=str(SHOTS / "evaluation-en.png"), full_page=True)
         # the workbook, downloaded with the token
         with page.expect_download() as download:

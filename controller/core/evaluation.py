@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.clock import local_day
 from controller.core.feedback import Feedback
 from controller.core.reports import Group, Report, is_satisfied
 from controller.core.site import Site
@@ -47,15 +48,18 @@ def adjusted_share(satisfied: int, ratings: int, prior: float | None, weight: fl
 
 @dataclass
 class CounterBlame:
-    """What the event log says about staff members beyond the report: reasons and breaches."""
+    """What the event log says beyond the report: reasons, breaches by counter, and ratings day by day."""
 
     reasons_by_staff: dict[str, Counter[str]] = field(default_factory=dict)
     reasons_by_agency: dict[str, Counter[str]] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)                     # the whole centre's
     breaches_by_staff: dict[str, Counter[str]] = field(default_factory=dict)   # staff -> agency -> breaches
+    ratings_by_day: dict[str, list[int]] = field(default_factory=dict)         # site's day -> [satisfied, ratings]
 
 
 def counter_blame(site: Site, events: Iterable[Mapping[str, Any]]) -> CounterBlame:
-    """Fold the reasons given at low ratings and the breaches while a counter was paused (the module's rule)."""
+    """Fold the reasons given at low ratings, the breaches while a counter was paused (the module's rule)
+    and the ratings of each of the site's days."""
     out = CounterBlame()
     paused: dict[int, str] = {}  # counter -> staff member who paused it
     for body in events:
@@ -68,8 +72,13 @@ def counter_blame(site: Site, events: Iterable[Mapping[str, Any]]) -> CounterBla
                 paused[counter] = str(body["staff"])
             else:
                 paused.pop(counter, None)
+        elif kind == "rating.recorded":
+            day = out.ratings_by_day.setdefault(local_day(float(body["at"]), site.utc_offset_s), [0, 0])
+            day[0] += is_satisfied(int(body["score"]), int(body["levels"]))
+            day[1] += 1
         elif kind == "rating.reasons":
             reasons = [str(r) for r in body.get("reasons", ())]
+            out.reasons.update(reasons)
             if body.get("staff"):
                 out.reasons_by_staff.setdefault(str(body["staff"]), Counter()).update(reasons)
             if body.get("agency"):
@@ -263,5 +272,8 @@ def build_evaluation(site: Site, month: str, report: Report, blame: CounterBlame
                   "meets_target": None if not site_n else site_sat / site_n >= report.satisfaction_target,
                   "complaints": len(feedback), "complaints_upheld": sum(1 for i in feedback if i.upheld)},
         "reason_names": {code: {"name": vi, "name_en": en} for code, (vi, en) in reason_names.items()},
+        "reasons": dict(blame.reasons.most_common()),
+        "by_day": [{"day": day, "ratings": n, "satisfied": sat, "share_satisfied": _share(sat, n)}
+                   for day, (sat, n) in sorted(blame.ratings_by_day.items())],
         "staff": staff, "agencies": agencies, "province": province,
     }

@@ -1,6 +1,6 @@
 /* The managers' monthly evaluation (/evaluation/SITE): staff ranked by the share satisfied adjusted toward
-   their agency's mean, each rank explained; agencies; the province's satisfaction table; Excel and CSV.
-   Log-in is the monitor's (the same token in this tab). Everything is drawn as text (textContent). */
+   their agency's mean, each rank explained; agencies; the province's satisfaction table; the month's charts
+   (evaluation-charts.js); Excel and CSV; a printed copy. Log-in is the monitor's (the same token in this tab). Everything is drawn as text (textContent). */
 "use strict";
 
 (() => {
@@ -11,12 +11,12 @@
   const base = `/api/v1/sites/${encodeURIComponent(site)}`;
   let body = null;
 
-  M.setDictionary({
+  M.addWords({  // evaluation-charts.js brought its own
     vi: {
       not_manager: "Tài khoản này không được xem đánh giá",
       title: "Đánh giá chất lượng phục vụ", monitor: "Giám sát", reports: "Báo cáo", feedback: "Phản ánh", logout: "Đăng xuất",
       login_title: "Đăng nhập quản lý", user: "Tài khoản", secret: "Mật khẩu", login: "Đăng nhập",
-      month: "Tháng", download_xlsx: "Tải Excel (.xlsx)",
+      month: "Tháng", download_xlsx: "Tải Excel (.xlsx)", print: "In",
       download_csv: "Tải CSV", downloaded: "Đã tải {name}", loading: "Đang tính…",
       loaded: "Tháng {month}: {days} ngày có dữ liệu", total_title: "Toàn trung tâm", staff_title: "Cán bộ, xếp hạng",
       agencies_title: "Lĩnh vực", province_title: "Báo cáo tỉnh: tỷ lệ hài lòng theo lĩnh vực và tháng",
@@ -41,7 +41,7 @@
       not_manager: "This account may not read the evaluation",
       title: "Service quality evaluation", monitor: "Monitor", reports: "Reports", feedback: "Feedback", logout: "Log out",
       login_title: "Manager login", user: "User", secret: "Password", login: "Log in",
-      month: "Month", download_xlsx: "Download Excel (.xlsx)",
+      month: "Month", download_xlsx: "Download Excel (.xlsx)", print: "Print",
       download_csv: "Download CSV", downloaded: "Downloaded {name}", loading: "Computing…",
       loaded: "{month}: {days} days with data", total_title: "The whole centre", staff_title: "Staff, ranked",
       agencies_title: "Agencies", province_title: "For the province: share satisfied per agency and month",
@@ -131,6 +131,7 @@
       cell(`${a.complaints_upheld}/${a.complaints}`, "num"),
       cell(mins(a.service_p50_s), "num"), cell(pct(a.no_show_share), "num"), cell(a.breaches, "num"),
       cell(reasonText(a.reasons)))));
+    EvaluationCharts.draw($("charts"), body, { pct, agencyName });
     $("province").tBodies[0].replaceChildren(...body.province.map((p) => el("tr", {},
       cell(p.month), cell(p.agency ? agencyName(p.agency) : t("centre")), cell(p.ratings, "num"),
       cell(p.satisfied, "num"), cell(pct(p.share_satisfied), "num"))));
@@ -186,6 +187,7 @@
   $("month").addEventListener("change", () => { if ($("month").value) load(); });
   $("xlsx").addEventListener("click", (event) => download("xlsx", event.currentTarget));
   $("csv").addEventListener("click", (event) => download("csv", event.currentTarget));
+  $("print").addEventListener("click", () => window.print());
   $("lang-button").addEventListener("click", () => {
     M.applyLanguage(vi() ? "en" : "vi");
     $("lang-button").textContent = vi() ? "English" : "Tiếng Việt";
