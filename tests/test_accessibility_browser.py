@@ -4,8 +4,9 @@ No page may have a serious or critical violation, in the states its person sees:
 screen to the ticket (with the phone field, the appointment keyboard, a phone number's check-in), the ticket
 status page and its look-up, booking up to the code, taking a number from a phone, the hall, the counter's
 log-in and a call in progress, the counter's rating screen, the monitor of a site and of every site, the
-reports page, the feedback inbox, the monthly evaluation and the API reference. One server, one browser
-context, every page in turn, so the whole check costs one start of each.
+reports page, the feedback inbox, the monthly evaluation, the kiosk's feedback form and an item followed by
+its code, and the API reference. One server, one browser context, every page in turn, so the whole check costs
+one start of each.
 """
 
 from __future__ import annotations
@@ -77,6 +78,22 @@ def test_no_screen_has_a_serious_or_critical_accessibility_violation(browser: Br
         kiosk.click("#remote-entry")
         kiosk.wait_for_selector("#s-remote:not(.hidden)")
         found += severe_violations(kiosk, "kiosk: a number from a phone")
+        kiosk = open_page(context, f"{url}/kiosk/xa")
+        kiosk.wait_for_selector("body[data-feedback-phone=on]")
+        kiosk.click("#feedback-entry")
+        found += severe_violations(kiosk, "kiosk: feedback categories")
+        kiosk.click("button.fb-category[data-category=waiting]")
+        for key in ("c", "h", "ơ", "grave"):
+            kiosk.click(f".fb-keys [data-key='{key}']")
+        found += severe_violations(kiosk, "kiosk: feedback text on the Vietnamese keyboard")
+        kiosk.click("#fb-next")
+        found += severe_violations(kiosk, "kiosk: feedback, the phone for the answer")
+        kiosk.click("#fb-send")
+        kiosk.wait_for_selector("#s-feedback-done:not(.hidden)")
+        found += severe_violations(kiosk, "kiosk: feedback received, its code")
+        sent = kiosk.evaluate("() => document.body.dataset.feedback")
+        found += severe_violations(open_page(context, f"{url}/f/xa/{sent}"), "feedback followed by its code")
+        found += severe_violations(open_page(context, f"{url}/f/xa"), "feedback look-up")
 
         found += severe_violations(open_page(context, f"{url}/t/xa/{ticket}"), "ticket status")
         found += severe_violations(open_page(context, f"{url}/t/xa"), "ticket look-up")

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 from controller.core.clock import local_day
 from controller.store.feedback_sqlite import SqliteFeedbackBook
 from controller.store.sqlite import SqliteEventStore
+from tests.axe_support import allow_axe, severe_violations
 from tests.server import ServerProcess, login, serve_process
 from tests.test_evaluation import MONTH, feedback
 from tests.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, open_page
@@ -127,6 +128,7 @@ def test_the_page_as_a_manager_reads_it(server: ServerProcess) -> None:
     with sync_playwright() as playwright:
         browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+        allow_axe(context)
         page = open_page(context, f"{server.url}/evaluation/xa?month=2026-10")
         page.fill("#user", "quanly")
         page.fill("#secret", "demo")
@@ -165,6 +167,7 @@ def test_the_page_as_a_manager_reads_it(server: ServerProcess) -> None:
         assert reasons.locator("rect.bar").count() == 2
         assert "2 lần chọn lý do" in reasons.locator("figcaption").inner_text()
         page.screenshot(path=str(SHOTS / "evaluation-vi.png"), full_page=True)
+        assert not severe_violations(page, "monthly evaluation with its charts")
         page.emulate_media(media="print")
         assert page.is_hidden(".controls") and page.is_visible("figure[data-chart=trend] svg")
         page.screenshot(path=str(SHOTS / "evaluation-print.png"), full_page=True)

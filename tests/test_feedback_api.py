@@ -76,6 +76,7 @@ def test_from_the_ticket_page_to_the_answer(client: httpx.Client, server: Server
     assert item["text"] == text and item["status"] == "open" and "staff" not in item  # kept as text, as sent
     code = item["code"]
     assert len(code) == 8
+    assert item["follow_url"] == f"{server.url}/f/xa/{code}" and "<svg" in item["qr_svg"]  # where to read the answer
     manager = login(server.url, "quanly", "demo")
     inbox = client.get(f"{BASE}/feedback?status=open", headers=manager).json()
     mine = next(i for i in inbox["items"] if i["code"] == code)
@@ -108,7 +109,8 @@ def test_the_reply_by_text_goes_once_then_the_number_is_gone(client: httpx.Clien
                            json={"answer": "Đã lắp thêm quạt.", "upheld": True}).json()
     assert answered["text_sent"] is True and answered["has_phone"] is False
     log = (server.data_dir / "server.log").read_text()
-    assert f"phản ánh {code} đã được trả lời" in log and "091*****11" in log and "0912000111" not in log
+    assert f"phản ánh {code} đã được trả lời, xem tại {server.url}/f/xa/{code}" in log
+    assert "091*****11" in log and "0912000111" not in log
     assert b"0912000111" not in (server.data_dir / "feedback.db").read_bytes()
 
 

@@ -24,7 +24,7 @@ SITE_FILE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "c
 PAYLOAD = "<img src=x onerror=alert(1)>"
 QUOTED = "%3Cimg%20src=x%20onerror=alert(1)%3E"
 SCREENS = [f"/kiosk/{QUOTED}", f"/hall/{QUOTED}", f"/monitor/{QUOTED}", f"/book/{QUOTED}", f"/t/{QUOTED}",
-           f"/t/{QUOTED}/x", f"/counter/{QUOTED}/1", f"/reports/{QUOTED}"]
+           f"/t/{QUOTED}/x", f"/counter/{QUOTED}/1", f"/reports/{QUOTED}", f"/f/{QUOTED}", f"/f/{QUOTED}/x"]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Feedback and complaints over HTTP: citizens send and read theirs, managers answer (controller/core/feedback.py).
 
     POST /sites/{site}/feedback                 the ticket page (public) or the kiosk (its key): 201 the item
-                                                with its code; limited per client address, or per kiosk
+                                                with its code, the address to follow it at (/f/{site}/{code})
+                                                and that address's QR; limited per client address, or per kiosk
     GET  /sites/{site}/feedback/{code}          the citizen's view: the text sent and the answer
     GET  /sites/{site}/feedback                 the managers' inbox (manager, admin, ops), ?status=...|overdue
     POST /sites/{site}/feedback/{code}/assign   {"agency"}            manager, admin
@@ -26,6 +27,7 @@ import logging
 import secrets
 from collections import Counter
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field
@@ -45,6 +47,7 @@ from controller.runtime.site_runtime import SiteRuntime
 from controller.store.feedback import CodeInUse, FeedbackBook
 from devices.errors import DeviceError
 from devices.sms.contract import TextMessage
+from kiosk.qr import qr_svg
 
 __all__ = ["router"]
 
@@ -124,6 +127,11 @@ def _view(runtime: SiteRuntime, item: fb.Feedback, now: float, public: bool) -> 
     return body
 
 
+def follow_url(request: Request, site: str, code: str) -> str:
+    """The page where a citizen reads an item's status and answer by its code, on the public address."""
+    return f"{request.app.state.settings.base_url}/f/{quote(site, safe='')}/{code}"
+
+
 def _visit(runtime: SiteRuntime, ticket_id: str | None) -> dict[str, Any] | None:
     """The visit an item sent from a ticket page is about: its agency, and who served it last."""
     if ticket_id is None:
@@ -176,7 +184,9 @@ async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str
     except Exception:
         refund_tokens(request, taken)
         raise
-    return _view(runtime, item, now, public=True)
+    url = follow_url(request, site, item.code)
+    # the kiosk shows the QR beside the code: the citizen leaves with the way to read the answer
+    return {**_view(runtime, item, now, public=True), "follow_url": url, "qr_svg": qr_svg(url, title=item.code)}
 
 
 @router.get("/sites/{site}/feedback/{code}")
@@ -258,8 +268,8 @@ async def _text_answer(request: Request, runtime: SiteRuntime, item: fb.Feedback
     phone = await _book(request).phone(item.site, item.code)
     if notifier is None or phone is None:
         return False
-    text = (f"{runtime.site.name}: phản ánh {item.code} đã được trả lời, xem tại trang theo dõi số. "
-            f"/ Feedback {item.code} answered.")
+    text = (f"{runtime.site.name}: phản ánh {item.code} đã được trả lời, xem tại "
+            f"{follow_url(request, item.site, item.code)} / Feedback {item.code} answered.")
     try:
         await notifier.sender.send(TextMessage(phone, text[:201]))
     except DeviceError as exc:

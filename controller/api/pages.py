@@ -169,6 +169,18 @@ async def ticket_page(request: Request, site: str, ticket_id: str) -> Response:
     return _page(request, site, "ticket.html")
 
 
+@router.get("/f/{site}")
+async def feedback_lookup_page(request: Request, site: str) -> Response:
+    """A citizen's feedback by its code: the form to type it."""
+    return _page(request, site, "follow.html")
+
+
+@router.get("/f/{site}/{code}")
+async def feedback_follow_page(request: Request, site: str, code: str) -> Response:
+    """A citizen's feedback, its status and answer: the page the kiosk's QR opens."""
+    return _page(request, site, "follow.html")
+
+
 @router.get("/monitor/{site}")
 async def monitor_page(request: Request, site: str) -> Response:
     """Floor manager's live monitor of one site."""
