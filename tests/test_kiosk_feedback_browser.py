@@ -208,6 +208,13 @@ def test_the_landscape_kiosk_marks_english_no_texts_and_walking_away(browser: Br
     page.tap("button.fb-category[data-category=facilities]")
     assert page.inner_text("#fb-next") == "Gửi phản ánh"
     type_vietnamese(page, "Phòng chờ nóng")
+    # the connection drops as it is sent: said, and the text stays for another tap
+    context.route("**/api/v1/sites/xa/feedback", lambda route: route.abort())
+    page.tap("#fb-next")
+    page.wait_for_selector("#fb-text-error:not(.hidden)")
+    assert page.inner_text("#fb-text-error").startswith("Mất kết nối, phản ánh chưa được gửi.")
+    assert page.input_value("#fb-text") == "Phòng chờ nóng"
+    context.unroute("**/api/v1/sites/xa/feedback")
     page.tap("#fb-next")
     page.wait_for_selector("#s-feedback-done:not(.hidden)")
     assert "tin nhắn" not in page.inner_text("#fb-notes")

@@ -87,7 +87,7 @@
 
   // 2. the text, on the Vietnamese keyboard
   const text = el("textarea", { id: "fb-text", rows: "3", maxlength: String(MAX_TEXT), autocomplete: "off",
-    spellcheck: "false", "aria-describedby": "fb-count fb-tone-hint" });
+    spellcheck: "false", "aria-describedby": "fb-tone-hint" });
   const keys = KioskKeyboard.create(text, { rows: KioskKeyboard.VIETNAMESE, cased: true, label: "fb_keys",
     className: "fb-keys", accept: (typed) => Vietnamese.retone(typed).slice(0, MAX_TEXT) });
   const count = el("span", { id: "fb-count", class: "muted" });
@@ -207,8 +207,10 @@
       show("s-feedback-done");
     } catch (error) {
       flow.busy = false;
+      // a refused key: the kiosk says so over every screen and nothing can be sent until it is set up again
       if (error instanceof Motcua.ApiError && (error.status === 401 || error.status === 403)) kiosk.problem(error);
-      showFailure(error instanceof Motcua.ApiError ? { error } : { key: "fb_network" });
+      flow.failure = error instanceof Motcua.ApiError ? { error } : { key: "fb_network" };
+      render();
     }
   }
 
