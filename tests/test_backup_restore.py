@@ -16,10 +16,13 @@ import httpx
 import pytest
 
 from controller.cli import main
+from controller.core.feedback import Feedback
 from controller.core.reports import build_report
 from controller.notify.contacts import Contact, ContactBook
 from controller.ops.backup import BackupError, backup, backup_into, restore
+from controller.remote.book import RemoteBook
 from controller.sitefile import load_sites
+from controller.store.feedback_sqlite import SqliteFeedbackBook
 from controller.store.sqlite import SqliteEventStore
 from tests.conftest import SITES
 from tests.server import KIOSK, login, serve_process
@@ -89,7 +92,7 @@ def test_backup_under_load_restores_and_replays_to_the_same_reports(tmp_path: Pa
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     last = manifest["last_seq"]["xa"]
     assert 0 < last < original[-1][1]
-    assert set(manifest["files"]) == {"events.db", "accounts.db", "appointments.db"}
+    assert set(manifest["files"]) == {"events.db", "accounts.db", "appointments.db", "feedback.db"}
 
     restored = tmp_path / "restored"
     done = _motcua("restore", "--from", str(tmp_path / "backup"), "--data-dir", str(restored))
@@ -116,6 +119,16 @@ def _seed(data: Path) -> None:
             await store.append("xa", "2025-03-03", [{"type": "day.started", "at": 1.0}])
         async with ContactBook(data / "contacts.db") as book:
             await book.save(Contact("xa", "t1", "0912345678", "2025-03-03", armed=True))
+        async with SqliteFeedbackBook(data / "feedback.db") as feedback:
+            await feedback.add(Feedback(site="xa", code="GY-1", category="waiting", text="Chờ lâu quá",
+                                        channel="kiosk", received_at=1.0, due_at=864_001.0, has_phone=True),
+                               "0987654321")
+        async with RemoteBook(data / "remote.db") as remote:
+            person = await remote.person("xa", "2025-03-03", "0911222333")
+            await remote.reserve("xa", "2025-03-03", person, "HT", "r1")
+            signed = remote.check_code("xa", "t1")
+        async with RemoteBook(data / "remote.db") as remote:
+            assert remote.check_code("xa", "t1") == signed
 
     asyncio.run(write())
     assert main(["users", "--data-dir", str(data), "add", "--user", "quanly", "--role", "manager",
@@ -128,13 +141,39 @@ def _seed(data: Path) -> None:
     (data / "mqtt" / "secrets.toml").write_text('[passwords]\n"display-1@xa" = "x"\n')
 
 
+def _signed(data: Path) -> str:
+    async def read() -> str:
+        async with RemoteBook(data / "remote.db") as remote:
+            return remote.check_code("xa", "t1")
+
+    return asyncio.run(read())
+
+
 def test_a_backup_leaves_phone_numbers_and_login_tokens_out(tmp_path: Path) -> None:
     data = tmp_path / "data"
     _seed(data)
     manifest = backup(data, tmp_path / "b")
-    assert set(manifest.files) == {"events.db", "accounts.db", "mqtt/secrets.toml"}
+    assert set(manifest.files) == {"events.db", "accounts.db", "feedback.db", "remote.db", "mqtt/secrets.toml"}
     assert not (tmp_path / "b" / "contacts.db").exists()
-    assert b"0912345678" not in b"".join(p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file())
+    copied = b"".join(p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert b"0912345678" not in copied and b"0987654321" not in copied  # a ticket's and a reply's number
+    # the complaint itself is kept, its reply number is not; the remote numbers' signing key is kept (codes on
+    # tickets already printed still check in after a restore), the day's keyed phone hashes and their key are not
+    signed = _signed(data)
+
+    async def read_back() -> None:
+        async with SqliteFeedbackBook(tmp_path / "b" / "feedback.db") as feedback:
+            kept = await feedback.get("xa", "GY-1")
+            assert kept is not None and kept.text == "Chờ lâu quá"
+            assert await feedback.phone("xa", "GY-1") is None
+        async with RemoteBook(tmp_path / "b" / "remote.db") as remote:
+            assert remote.check_code("xa", "t1") == signed
+
+    asyncio.run(read_back())
+    remote_copy = sqlite3.connect(tmp_path / "b" / "remote.db")
+    left = "SELECT (SELECT COUNT(*) FROM takes) + (SELECT COUNT(*) FROM day_keys)"
+    assert remote_copy.execute(left).fetchone() == (0,)
+    remote_copy.close()
     conn = sqlite3.connect(tmp_path / "b" / "accounts.db")
     assert conn.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == 0
     assert conn.execute("SELECT name FROM accounts").fetchall() == [("quanly",)]

@@ -12,6 +12,10 @@ What a backup holds, and what it leaves out on purpose (README, "Backups"):
     accounts.db      accounts and keys, secrets hashed; login tokens are dropped
                      (after a restore everyone logs in again)
     appointments.db  the appointment book
+    feedback.db      feedback and complaints with their answers; the phone numbers
+                     given for a reply are dropped
+    remote.db        the key that signs remote numbers' check-in codes; the day's
+                     keyed phone hashes and counts (the limits) are dropped
     mqtt/secrets.toml  the device passwords of the embedded broker
     archive/         the archived months of the event log (controller/store/archive.py)
     manifest.json    what was copied, when, each file's SHA-256 and each site's last event
@@ -38,7 +42,14 @@ from controller.store.archive import ARCHIVE_DIR
 
 __all__ = ["BACKUP_NAME", "DATABASES", "BackupError", "Manifest", "backup", "backup_into", "read_manifest", "restore"]
 
-DATABASES: Final = ("events.db", "accounts.db", "appointments.db")
+DATABASES: Final = ("events.db", "accounts.db", "appointments.db", "feedback.db", "remote.db")
+# What a copy forgets before it is kept for days: login tokens, and personal data that must not outlive its purpose
+# (a reply's phone number; the day's keyed phone hashes, which the day's key beside them would link back to a number).
+SCRUBBED: Final = {
+    "accounts.db": ("DELETE FROM tokens",),
+    "feedback.db": ("DELETE FROM feedback_phones",),
+    "remote.db": ("DELETE FROM takes", "DELETE FROM day_keys"),
+}
 PLAIN_FILES: Final = (Path("mqtt") / "secrets.toml",)
 LEFT_OUT: Final = ("contacts.db",)  # personal data that must not outlive the visit
 MANIFEST: Final = "manifest.json"
@@ -87,9 +98,11 @@ def _copy_database(source: Path, target: Path) -> None:
         try:
             src.backup(dst)  # pages=-1: every page in one step, inside one read transaction
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
-            if source.name == "accounts.db":
-                dst.execute("DELETE FROM tokens")
-                dst.execute("VACUUM")  # the deleted token hashes leave no free page behind
+            scrub = SCRUBBED.get(source.name, ())
+            for statement in scrub:
+                dst.execute(statement)
+            if scrub:
+                dst.execute("VACUUM")  # what was deleted leaves no free page behind
             check = dst.execute("PRAGMA integrity_check").fetchone()[0]
             if check != "ok":
                 raise BackupError(f"bản sao {target.name} hỏng / the copy of {target.name} is damaged: {check}")
