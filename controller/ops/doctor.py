@@ -277,7 +277,12 @@ def diagnose(config: str) -> list[Check]:
         check(config)
         settings = settings_from_args(with_config(build_parser(), ["serve", "--config", config], config))
         sites = load_sites(settings.site_file)
-    except (ConfigError, SettingsError, SiteError) as exc:
+    except ConfigError as exc:
+        return [Check(FAIL, "config", f"tệp cấu hình {exc.source}: khóa {exc.key}: {exc.reason_vi}",
+                      f"configuration file {exc.source}: key {exc.key}: {exc.reason_en}",
+                      f"sửa khóa {exc.key}, rồi `motcua config check --config {config}`",
+                      f"fix the key {exc.key}, then `motcua config check --config {config}`")]
+    except (SettingsError, SiteError) as exc:
         return [Check(FAIL, "config", "cấu hình bị từ chối", str(exc), f"`motcua config check --config {config}`",
                       f"`motcua config check --config {config}`")]
     checks = [Check(OK, "config", f"{config} hợp lệ", f"{config} valid")]
