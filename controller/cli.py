@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--counter", type=int, default=None, help="staff: the counter number")
     add.add_argument("--secret", default=None, help="password/PIN (asked when omitted)")
-    users_sub.add_parser("list", help="list accounts")
+    listing = users_sub.add_parser("list", help="list accounts")
+    # `users add --data-dir DIR` as README and the refusals word it, and `users --data-dir DIR add` alike
+    for command in (add, listing):
+        command.add_argument("--data-dir", default=argparse.SUPPRESS, help="the data dir (default data)")
 
     sim = sub.add_parser("sim", help="fast-forward simulation on a virtual clock")
     sim.add_argument("--scenario", required=True)
