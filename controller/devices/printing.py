@@ -36,6 +36,7 @@ __all__ = [
     "printer_healthy",
     "printer_problem",
     "printer_problems",
+    "printer_refusal",
     "ticket_print",
 ]
 
@@ -163,6 +164,11 @@ def printer_findings(data: Mapping[str, Any]) -> list[str]:
         return []
     found = [p for p in printer_problems(data) if p != "cannot_print"]
     return found or (["cannot_print"] if printer_problem(data) else [])
+
+
+def printer_refusal(data: Mapping[str, Any]) -> str | None:
+    """Why a printer cannot take a job now, in words (Vietnamese first); None when it can, as far as is known."""
+    return _reason(data) if printer_problem(data) else None
 
 
 def _reason(data: Mapping[str, Any]) -> str:

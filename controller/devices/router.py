@@ -403,6 +403,12 @@ class DeviceRouter:
         else:
             self._offer(site, RatingInput(counter, press))
 
+    def device_now(self, site_id: str, device_id: str) -> dict[str, Any] | None:
+        """A device's availability and health as known now (device.changed data); None when not known here."""
+        site = self.sites.get(site_id)
+        device = None if site is None else site.health.devices.get(device_id)
+        return None if device is None else device.event_data()
+
     def status(self, site_id: str, device_id: str, status: DeviceStatus) -> None:
         """Queue a status of an in-process device (the same checks as over MQTT)."""
         site = self.sites.get(site_id)
