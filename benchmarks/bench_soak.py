@@ -195,8 +195,8 @@ def day_table(report: dict[str, Any]) -> list[str]:
     """A line per server day, and each later day against the first."""
     lines = [
         "| day | tickets | issue p50/p99 ms | call-next | finish | keypad next | errors | refused | RSS MB at end "
-        "| fds | event log MB at end | added | KB per ticket |",
-        "|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| fds | event log files MB at end | server day | events logged | KB logged per ticket |",
+        "|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     per_day = report["soak"]["per_day"]
     for row in per_day["days"]:
@@ -204,12 +204,12 @@ def day_table(report: dict[str, Any]) -> list[str]:
             f"| {row['day']} | {row['tickets_issued']} | {_ms(row, 'issue')} | {_ms(row, 'call_next')} | "
             f"{_ms(row, 'finish')} | {_ms(row, 'keypad_next')} | {row['error_count']} | {row['refused_count']} | "
             f"{row['rss_mb_at_end']} | {row['fds_at_end']} | {row['event_log_mb_at_end']} | "
-            f"{row['event_log_mb_added']} | {row['event_log_kb_per_ticket']} |")
+            f"{row['server_day']} | {row['events_logged']} | {row['logged_kb_per_ticket']} |")
     for later in per_day["against_day_1"]:
         ops = ", ".join(f"{op} p50 x{r['p50']} p99 x{r['p99']}" for op, r in sorted(later["ops"].items()))
         lines += ["", f"Day {later['day']} over day 1: {ops or 'too few samples per operation'}; RSS at the end "
-                      f"x{later['rss_mb_at_end']}, descriptors x{later['fds_at_end']}, event log per ticket "
-                      f"x{later['event_log_kb_per_ticket']}."]
+                      f"x{later['rss_mb_at_end']}, descriptors x{later['fds_at_end']}, logged per ticket "
+                      f"x{later['logged_kb_per_ticket']}."]
     return lines
 
 

@@ -69,6 +69,7 @@ from sim.load_soak import (
     daily_report,
     hourly_report,
     listening_pid,
+    logged_days,
     sample_forever,
 )
 from sim.load_stats import LiveCheck, LoadStats
@@ -383,7 +384,8 @@ async def _drive(options: LoadOptions, keypads: Keypads | None, printers: Printe
             "acked_not_in_event_log": None if lost is None else len(lost),
             "outages": stats.outages(timelines[0].started),
             **hourly_report(stats, clock, samples),
-            "per_day": daily_report(stats, clock, samples),
+            "per_day": daily_report(stats, clock, samples,
+                                    logged_days(logs[0]) if options.roll_days and len(logs) == 1 else None),
         }
     if printers is not None:
         report["printer_fault"] = printers.report(lost)

@@ -31,7 +31,7 @@ from sim.load_stats import LoadStats, latency_table, slope_per_hour
 
 __all__ = [
     "HourClock", "ServerProbe", "ServerSample", "acked_not_in_log", "daily_report", "hourly_report", "listening_pid",
-    "sample_forever",
+    "logged_days", "sample_forever",
 ]
 
 LOG_FILE = "events.db"  # controller/store: DATA_DIR/events.db
@@ -256,9 +256,18 @@ def acked_not_in_log(path: str, issued: dict[str, set[str]]) -> set[str]:
     return missing
 
 
-def daily_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerSample]]) -> dict[str, Any]:
-    """Per simulated day: tickets, p50/p99 per operation, errors, refusals, and the server at the day's end
-    (RSS, descriptors, the event log and how much the day added to it); each later day beside the first."""
+def logged_days(path: str) -> list[tuple[str, int, int]]:
+    """(server day, events, bytes of their bodies) of each day in the SQLite event log, oldest first."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return [(str(day), int(count), int(size or 0)) for day, count, size in db.execute(
+            "SELECT day, COUNT(*), SUM(LENGTH(body)) FROM events GROUP BY day ORDER BY day")]
+
+
+def daily_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerSample]],
+                 logged: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+    """Per simulated day: tickets, p50/p99 per operation, errors, refusals, the server at the day's end (RSS,
+    descriptors, event log files), and, given the log's own days (`logged`: a server that rolled its day each
+    night, one log day per simulated day), what each day wrote to it; each later day beside the first."""
     latencies: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     errors: Counter[int] = Counter()
     refused: Counter[int] = Counter()
@@ -281,24 +290,24 @@ def daily_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerSa
         for day, sample in last.items():
             ends[day].append(sample)
     rows = []
-    log_before = 0.0
     for day in sorted(set(latencies) | set(ends)):
         server = ends.get(day, [])
         logs = [s.log_mb for s in server if s.log_mb is not None]
-        log_mb = round(sum(logs), 2) if logs else None
         tickets = len(latencies[day].get("issue", []))
-        added = None if log_mb is None else round(log_mb - log_before, 2)
+        written = logged[day - 1] if logged is not None and day <= len(logged) else None
         rows.append({
             "day": day, "tickets_issued": tickets,
             "ops": latency_table(latencies[day]), "error_count": errors[day], "refused_count": refused[day],
             "rss_mb_at_end": round(sum(s.rss_mb for s in server), 1) if server else None,
             "fds_at_end": sum(s.fds for s in server) if server else None,
-            "event_log_mb_at_end": log_mb,
-            "event_log_mb_added": added,
-            # days draw their own citizens (another weekday): the log's growth per ticket compares days fairly
-            "event_log_kb_per_ticket": round(added * 1024 / tickets, 2) if added and tickets else None,
+            # the files (events.db and its WAL, which SQLite reuses at its largest): what the disk holds
+            "event_log_mb_at_end": round(sum(logs), 2) if logs else None,
+            # what the day wrote to the log, from the log itself; days draw their own citizens (the next
+            # weekday), so per ticket compares them fairly
+            "server_day": None if written is None else written[0],
+            "events_logged": None if written is None else written[1],
+            "logged_kb_per_ticket": round(written[2] / 1024 / tickets, 2) if written and tickets else None,
         })
-        log_before = log_mb if log_mb is not None else log_before
     return {"days": rows, "against_day_1": [_against(rows[0], row) for row in rows[1:]]}
 
 
@@ -317,5 +326,5 @@ def _against(first: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
         "day": later["day"], "ops": ops, "tickets_issued": _ratio(later["tickets_issued"], first["tickets_issued"]),
         "rss_mb_at_end": _ratio(later["rss_mb_at_end"], first["rss_mb_at_end"]),
         "fds_at_end": _ratio(later["fds_at_end"], first["fds_at_end"]),
-        "event_log_kb_per_ticket": _ratio(later["event_log_kb_per_ticket"], first["event_log_kb_per_ticket"]),
+        "logged_kb_per_ticket": _ratio(later["logged_kb_per_ticket"], first["logged_kb_per_ticket"]),
     }

@@ -255,13 +255,15 @@ def test_days_whose_server_rolls_each_night_are_counted_from_their_own_start() -
             now[0] = start + i
             stats.ok("issue", 0.010 * day)  # day 2 twice as slow
         samples.append(ServerSample(start + 100.0, rss_mb=100.0, fds=30, log_mb=1.0 * day))
-    report = daily_report(stats, clock, [samples])
+    logged = [("2026-12-07", 200, 40 * 1024), ("2026-12-08", 210, 60 * 1024)]
+    report = daily_report(stats, clock, [samples], logged)
     days = report["days"]
-    assert [(d["day"], d["tickets_issued"], d["event_log_mb_added"]) for d in days] == [(1, 40, 1.0), (2, 40, 1.0)]
-    assert days[1]["event_log_kb_per_ticket"] == pytest.approx(25.6)
+    assert [(d["day"], d["tickets_issued"], d["event_log_mb_at_end"]) for d in days] == [(1, 40, 1.0), (2, 40, 2.0)]
+    assert [(d["server_day"], d["events_logged"], d["logged_kb_per_ticket"]) for d in days] == [
+        ("2026-12-07", 200, 1.0), ("2026-12-08", 210, 1.5)]
     [second] = report["against_day_1"]
     assert second["ops"]["issue"] == {"p50": 2.0, "p99": 2.0}
-    assert (second["rss_mb_at_end"], second["event_log_kb_per_ticket"]) == (1.0, 1.0)
+    assert (second["rss_mb_at_end"], second["logged_kb_per_ticket"]) == (1.0, 1.5)
 
 
 def test_the_printer_window_and_the_new_options_are_checked(tmp_path: Path) -> None:
@@ -294,6 +296,7 @@ def test_two_server_days_with_a_printer_out_of_paper(tmp_path: Path) -> None:
         with sqlite3.connect(server.data_dir / "events.db") as db:
             days = [day for (day,) in db.execute("SELECT DISTINCT day FROM events WHERE site = 'xa' ORDER BY day")]
     assert len(days) == 2  # the server lived two days of its own
+    assert [d["server_day"] for d in report["soak"]["per_day"]["days"]] == days
     assert report["error_count"] == 0, report["errors"]
     per_day = report["soak"]["per_day"]
     assert [d["day"] for d in per_day["days"]] == [1, 2]
