@@ -27,7 +27,7 @@ restarted at 35 %, the broker restarted at 65 %; the report shows each gap, the
 recovery, what the kiosk did while its printer was stopped, and that every
 ticket acknowledged to a kiosk is in the event log.
 
-The full run, on a quiet machine (about 75 minutes):
+The full run, on a quiet machine (about 50 minutes):
 
     python -m benchmarks.run bench_soak
 
