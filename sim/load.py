@@ -32,7 +32,11 @@ under "refused_by_limits", apart from "errors". Accounts: the demo's
 `--phones SHARE` that share of the citizens follow their ticket on the ticket
 page's public live stream (sim/load_actors.py, Phones). With `--soak` the run is
 whole simulated days and the report has each hour's figures and the server's
-memory, descriptors and event log (sim/load_soak.py).
+memory, descriptors and event log (sim/load_soak.py); with `--roll-days` each
+simulated night moves the servers' clocks (serve --demo --test-clock) so that
+every simulated day is a day of their own, reported day by day. With
+`--printer-out HH:MM-HH:MM` the driver plays the MQTT printers' gateways, out of
+paper in that window (sim/load_printers.py).
 """
 
 from __future__ import annotations
