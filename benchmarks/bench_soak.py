@@ -11,12 +11,30 @@ open descriptors and event log size; the growth per hour is the least-squares
 slope over the hours after the first.
 
 The length is a parameter (environment, so `make bench` keeps its defaults):
-SOAK_CENTRE_SPEED (30), SOAK_CENTRE_HOURS (the whole day), SOAK_PROVINCE_SPEED
-(15), SOAK_PROVINCE_HOURS (2; 0 skips the province run). Then a shorter run
-(SOAK_FAULT_SPEED 60, SOAK_FAULT_HOURS 1.5) with
-faults mid-run: the controller SIGKILLed and restarted, the broker restarted;
-the report shows the gap, the recovery and that every ticket acknowledged to a
-kiosk is in the event log.
+SOAK_CENTRE_SPEED (30), SOAK_CENTRE_HOURS (the whole day; 0 skips the centre run),
+SOAK_PROVINCE_SPEED (15), SOAK_PROVINCE_HOURS (2; 0 skips the province run).
+
+Then days of the server's own (`--roll-days` on a `--demo --test-clock` server:
+each simulated night the server starts its next day): SOAK_DAYS (2; 0 skips),
+SOAK_DAYS_SPEED (60), SOAK_DAYS_START (HH:MM each day starts at; default the
+opening: whole days); the report shows each day's figures and each later day
+against the first.
+
+Then a shorter run (SOAK_FAULT_SPEED 60, SOAK_FAULT_HOURS 1.5) with faults
+mid-run: kiosk k1's printer out of paper from 10 % to 25 % of the run (its MQTT
+gateway played by the driver, --printer-out), the controller SIGKILLed and
+restarted at 35 %, the broker restarted at 65 %; the report shows each gap, the
+recovery, what the kiosk did while its printer was stopped, and that every
+ticket acknowledged to a kiosk is in the event log.
+
+The full run, on a quiet machine (about 50 minutes):
+
+    python -m benchmarks.run bench_soak
+
+A short one (a few minutes; its figures say little about a day):
+
+    SOAK_CENTRE_HOURS=0 SOAK_PROVINCE_HOURS=0 SOAK_DAYS_START=15:30 SOAK_DAYS_SPEED=120 \
+        python -m benchmarks.bench_soak
 """
 
 from __future__ import annotations
@@ -41,6 +59,12 @@ PHONES = 0.2
 FAULT_SPEED = float(os.environ.get("SOAK_FAULT_SPEED", 60.0))
 FAULT_HOURS = float(os.environ.get("SOAK_FAULT_HOURS", 1.5))
 SETUP_S = 8.0  # the driver logs in, connects its subscribers and opens the counters before its clock starts
+PRINTER_OUT = (0.10, 0.25)  # kiosk k1's printer is out of paper in this part of the fault run
+
+
+def _hhmm(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _env(name: str, default: float) -> float:
@@ -58,18 +82,20 @@ def _kiosk_rate(scenario: Path, speed: float, url: str) -> float:
     return max(DEFAULT_KIOSK_RATE, float(int(peak * 1.2) + 1))
 
 
-def soak(scenario: Path, speed: float, hours: float | None, workdir: Path) -> dict[str, Any]:
+def soak(scenario: Path, speed: float, hours: float | None, workdir: Path, *extra: str, days: int = 1,
+         server_flags: tuple[str, ...] = ()) -> dict[str, Any]:
     """One soak run on a fresh server and broker; the driver's report."""
     with ExitStack() as stack:
         broker = stack.enter_context(mosquitto_server(workdir))
         rate = _kiosk_rate(scenario, speed, "http://127.0.0.1:1")
         server = stack.enter_context(serve_process(
-            scenario, workdir / "data", "--mqtt", broker.url, "--devices", "real", kiosk_rate=rate))
+            scenario, workdir / "data", "--mqtt", broker.url, "--devices", "real", *server_flags, kiosk_rate=rate))
         command = [sys.executable, "-m", "controller.cli", "load", "--url", server.url, "--scenario", str(scenario),
-                   "--speed", str(speed), "--soak", "--mqtt", broker.url, "--phones", str(PHONES)]
+                   "--speed", str(speed), "--soak", "--days", str(days), "--mqtt", broker.url, "--phones", str(PHONES),
+                   *extra]
         if hours is not None:
             command += ["--hours", str(hours)]
-        span = 9.5 * 3600 if hours is None else hours * 3600
+        span = days * 9.5 * 3600 if hours is None else hours * 3600
         done = subprocess.run(command, capture_output=True, text=True, timeout=span / speed + 600,
                               env=env_without_proxies(), check=True)
     report: dict[str, Any] = json.loads(done.stdout)
@@ -84,9 +110,11 @@ def faults(scenario: Path, speed: float, hours: float, workdir: Path) -> dict[st
         rate = _kiosk_rate(scenario, speed, "http://127.0.0.1:1")
         server = stack.enter_context(serve_process(
             scenario, workdir / "data", "--mqtt", broker.url, "--devices", "real", kiosk_rate=rate))
+        opening = min(site.opening_s for site in load_document(scenario)[0])
+        window = "-".join(_hhmm(opening + share * hours * 3600) for share in PRINTER_OUT)
         command = [sys.executable, "-m", "controller.cli", "load", "--url", server.url, "--scenario", str(scenario),
                    "--speed", str(speed), "--soak", "--hours", str(hours), "--mqtt", broker.url,
-                   "--phones", str(PHONES)]
+                   "--phones", str(PHONES), "--printer-out", window]
         wall = hours * 3600 / speed
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             driver = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env_without_proxies())
@@ -163,6 +191,45 @@ def memory_line(report: dict[str, Any]) -> str:
             "with the day's tickets; a leak would go on growing in the hours with few tickets.")
 
 
+def day_table(report: dict[str, Any]) -> list[str]:
+    """A line per server day, and each later day against the first."""
+    lines = [
+        "| day | tickets | issue p50/p99 ms | call-next | finish | keypad next | errors | refused | RSS MB at end "
+        "| fds | event log files MB at end | server day | events logged | KB logged per ticket |",
+        "|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    per_day = report["soak"]["per_day"]
+    for row in per_day["days"]:
+        lines.append(
+            f"| {row['day']} | {row['tickets_issued']} | {_ms(row, 'issue')} | {_ms(row, 'call_next')} | "
+            f"{_ms(row, 'finish')} | {_ms(row, 'keypad_next')} | {row['error_count']} | {row['refused_count']} | "
+            f"{row['rss_mb_at_end']} | {row['fds_at_end']} | {row['event_log_mb_at_end']} | "
+            f"{row['server_day']} | {row['events_logged']} | {row['logged_kb_per_ticket']} |")
+    for later in per_day["against_day_1"]:
+        ops = ", ".join(f"{op} p50 x{r['p50']} p99 x{r['p99']}" for op, r in sorted(later["ops"].items()))
+        lines += ["", f"Day {later['day']} over day 1: {ops or 'too few samples per operation'}; RSS at the end "
+                      f"x{later['rss_mb_at_end']}, descriptors x{later['fds_at_end']}, logged per ticket "
+                      f"x{later['logged_kb_per_ticket']}."]
+    return lines
+
+
+def printer_line(report: dict[str, Any]) -> str:
+    """What the kiosks did while their printer was out of paper."""
+    p = report.get("printer_fault")
+    if p is None:
+        return ""
+    return (f"Kiosk printer{'s' if len(p['printers']) > 1 else ''} {', '.join(p['printers'])} out of paper "
+            f"{p['window'][0]}-{p['window'][1]} (simulated; {p['stopped_for_s']} s wall): "
+            f"{p['tickets_while_stopped']} tickets issued at that kiosk meanwhile, {p['shown_on_screen']} shown on "
+            f"the kiosk's screen at once with the photo notice ({json.dumps(p['reasons'], ensure_ascii=False)}), "
+            f"{p['sent_while_stopped']} sent to the stopped printer, jobs it received "
+            f"{json.dumps(p['jobs_received'])}; missing from the event log: **{p['acked_not_in_event_log']}**. "
+            f"First print failed {p['noticed_after_s']} s after the paper ran out, first job sent again "
+            f"{p['recovered_after_s']} s after it was back ({p['failed_after']} of {p['tickets_after']} later "
+            f"prints failed); the floor's printer alert raised after {p['alert_raised_after_s']} s, answered "
+            f"{p['alert_answered_after_s']} s after the paper was back (device changes are held 5 s).")
+
+
 def summary(report: dict[str, Any]) -> str:
     live = report["live"]
     devices = report.get("devices", {})
@@ -182,11 +249,21 @@ def run() -> str:
     centre_hours = os.environ.get("SOAK_CENTRE_HOURS")
     province_speed = _env("SOAK_PROVINCE_SPEED", 15.0)
     province_hours = _env("SOAK_PROVINCE_HOURS", 2.0)
+    days = int(_env("SOAK_DAYS", 2))
+    days_speed = _env("SOAK_DAYS_SPEED", 60.0)
+    days_start = os.environ.get("SOAK_DAYS_START")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "centre").mkdir()
-        centre = soak(SITES_DIR / "province-centre.toml", centre_speed,
-                      None if centre_hours is None else float(centre_hours), root / "centre")
+        centre = None
+        if centre_hours is None or float(centre_hours) > 0:
+            (root / "centre").mkdir()
+            centre = soak(SITES_DIR / "province-centre.toml", centre_speed,
+                          None if centre_hours is None else float(centre_hours), root / "centre")
+        rolled = None
+        if days > 0:
+            (root / "days").mkdir()
+            rolled = soak(SITES_DIR / "province-centre.toml", days_speed, None, root / "days", "--roll-days",
+                          *(["--start", days_start] if days_start else []), days=days, server_flags=("--test-clock",))
         province = None
         if province_hours > 0:
             (root / "province").mkdir()
@@ -198,9 +275,11 @@ def run() -> str:
         "## Soak: a simulated day hour by hour (memory, descriptors, event log, p99, live lag)",
         "",
         "Command: `python -m benchmarks.run bench_soak` (length: SOAK_CENTRE_SPEED, SOAK_CENTRE_HOURS, "
-        "SOAK_PROVINCE_SPEED, SOAK_PROVINCE_HOURS; see benchmarks/bench_soak.py). By hand: "
-        "`motcua serve --site S --demo --mqtt mqtt://127.0.0.1:1883 --devices real --kiosk-rate R` and "
-        "`motcua load --url URL --scenario S --speed X --soak [--hours H] --mqtt mqtt://127.0.0.1:1883 --phones 0.2`.",
+        "SOAK_PROVINCE_SPEED, SOAK_PROVINCE_HOURS, SOAK_DAYS, SOAK_DAYS_SPEED, SOAK_DAYS_START, SOAK_FAULT_SPEED, "
+        "SOAK_FAULT_HOURS; see benchmarks/bench_soak.py). By hand: "
+        "`motcua serve --site S --demo --mqtt mqtt://127.0.0.1:1883 --devices real --kiosk-rate R [--test-clock]` "
+        "and `motcua load --url URL --scenario S --speed X --soak [--hours H] [--days N --roll-days] "
+        "[--printer-out HH:MM-HH:MM] --mqtt mqtt://127.0.0.1:1883 --phones 0.2`.",
         "",
         "One `motcua serve --demo` process on SQLite, devices on mosquitto; `motcua load --soak` drives the day: "
         "the demo's kiosks k1..k4 of each site in turn, half the staffed counters by HTTP and half by their MQTT "
@@ -210,17 +289,36 @@ def run() -> str:
         "RSS and descriptors from /proc/PID, the event log is DATA_DIR/events.db with its WAL, all at the end "
         "of each simulated hour. The driver runs on the same 2 cores.",
         "",
-        f"### Province centre, {centre_speed:g}x, "
-        f"{'the whole day' if centre_hours is None else f'{float(centre_hours):g} simulated hours'}",
-        "",
-        *table(centre),
-        "",
-        growth_line(centre),
-        "",
-        memory_line(centre),
-        "",
-        summary(centre),
     ]
+    if centre is not None:
+        lines += [
+            f"### Province centre, {centre_speed:g}x, "
+            f"{'the whole day' if centre_hours is None else f'{float(centre_hours):g} simulated hours'}",
+            "",
+            *table(centre),
+            "",
+            growth_line(centre),
+            "",
+            memory_line(centre),
+            "",
+            summary(centre),
+        ]
+    if rolled is not None:
+        lines += [
+            "",
+            f"### Days of the server's own: province centre, {days} days at {days_speed:g}x"
+            + (f", each from {days_start}" if days_start else ", whole days"),
+            "",
+            "The server runs with `--demo --test-clock` and the driver with `--roll-days`: each simulated night it "
+            "moves the server's clock a day forward, the server starts its next day (`day.started`: a new day's "
+            "state, ticket numbers from 1, counters closed) and the staff open their counters again. Each day "
+            "draws its own citizens (the next weekday), so compare the latencies and the event log per ticket, "
+            "not the totals.",
+            "",
+            *day_table(rolled),
+            "",
+            summary(rolled),
+        ]
     if province is not None:
         lines += [
             "",
@@ -242,6 +340,8 @@ def run() -> str:
     lines += [
         "",
         f"### Faults mid-run: province centre, {FAULT_SPEED:g}x, {FAULT_HOURS:g} simulated hours",
+        "",
+        printer_line(faulted),
         "",
         "At 35 % of the run the controller is killed (SIGKILL) and started again on the same port and data "
         f"dir (healthy again after {f['controller_healthy_after_s']:.1f} s, replaying the day); at 65 % the broker "

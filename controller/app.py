@@ -59,7 +59,7 @@ from controller.sitefile import load_sites
 from controller.store import open_store
 from controller.store.books import open_book, open_feedback
 from controller.store.feedback import FeedbackBook
-from firmware_bridge.mqtt_security import MqttSecurity, security_from_args
+from firmware_bridge.mqtt_security import MqttSecurity, MqttSecurityError, security_from_args
 
 __all__ = ["create_app"]
 
@@ -78,10 +78,13 @@ def _accounts(settings: Settings, sites: list[Site]) -> tuple[AccountStore, list
     if store.count() == 0:
         store.close()
         raise SettingsError(
+            "accounts_db" if settings.accounts_db else "data_dir",
+            f"chưa có tài khoản nào trong {settings.accounts_path}: thêm bằng "
+            "`motcua users add --data-dir DIR --user TÊN --role manager|staff|admin|ops|kiosk`, "
+            "hoặc chạy với --demo để có tài khoản demo",
             f"no accounts are configured in {settings.accounts_path}: add them with "
             "`motcua users add --data-dir DIR --user NAME --role manager|staff|admin|ops|kiosk`, "
-            "or run with --demo for the demo accounts"
-        )
+            "or run with --demo for the demo accounts")
     return store, []
 
 
@@ -242,5 +245,5 @@ def settings_from_args(args: Any) -> Settings:
 def _mqtt_security(args: Any) -> MqttSecurity | None:
     try:
         return security_from_args(args)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
+    except MqttSecurityError as exc:
+        raise SettingsError(exc.flag.removeprefix("--").replace("-", "_"), exc.reason_vi, exc.reason_en) from None

@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--counter", type=int, default=None, help="staff: the counter number")
     add.add_argument("--secret", default=None, help="password/PIN (asked when omitted)")
-    users_sub.add_parser("list", help="list accounts")
+    listing = users_sub.add_parser("list", help="list accounts")
+    # `users add --data-dir DIR` as README and the refusals word it, and `users --data-dir DIR add` alike
+    for command in (add, listing):
+        command.add_argument("--data-dir", default=argparse.SUPPRESS, help="the data dir (default data)")
 
     sim = sub.add_parser("sim", help="fast-forward simulation on a virtual clock")
     sim.add_argument("--scenario", required=True)
@@ -173,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --soak: stop after this many simulated hours (default: the whole days)")
     load.add_argument("--server-pid", default=None,
                       help="with --soak: the server process(es) to watch, PID[,PID] (default: found by port)")
+    load.add_argument("--roll-days", action="store_true",
+                      help="with --soak: each simulated night, move the server's clock to its next day (a server "
+                           "started with --demo --test-clock), so every simulated day is a day of its own there")
+    load.add_argument("--printer-out", default=None, metavar="HH:MM-HH:MM",
+                      help="with --mqtt: play the MQTT printers' gateways, out of paper in this window of day 1")
 
     bridge = sub.add_parser("bridge", help="serve the serial devices of one bus over MQTT")
     bridge.add_argument("--site-file", required=True)

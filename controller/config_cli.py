@@ -18,10 +18,11 @@ __all__ = ["check", "run"]
 
 
 def check(config: str) -> list[str]:
-    """What `serve --config CONFIG` would start with, a line each; ConfigError, SettingsError or SiteError if not."""
+    """What `serve --config CONFIG` would start with, a line each; ConfigError (file, key, why) or SiteError if not."""
     from controller.accounts import AccountStore
     from controller.app import settings_from_args
     from controller.cli import build_parser
+    from controller.settings import SettingsError
     from controller.sitefile import load_sites
 
     argv = ["serve", "--config", config]
@@ -29,7 +30,10 @@ def check(config: str) -> list[str]:
     if not args.site:
         raise ConfigError(config, "site", "thiếu: tệp địa điểm (site) là bắt buộc",
                           "missing: the site file is required")
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        raise ConfigError(config, exc.key, exc.reason_vi, exc.reason_en) from None
     sites = load_sites(settings.site_file)
     data_dir = settings.data_dir
     try:
@@ -70,7 +74,6 @@ def check(config: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """`motcua config check`: print what would start, or the refusal; exit 0 or 2."""
     from controller.core.errors import SiteError
-    from controller.settings import SettingsError
 
     try:
         lines = check(args.config)
@@ -79,10 +82,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except SiteError as exc:
         print(f"motcua config: tệp địa điểm sai / bad site file: {exc.source}: field {exc.field}: {exc.reason}",
-              file=sys.stderr)
-        return 2
-    except SettingsError as exc:
-        print(f"motcua config: tệp cấu hình {args.config}: cấu hình bị từ chối / settings refused: {exc}",
               file=sys.stderr)
         return 2
     print(f"OK: {Path(args.config)}: cấu hình hợp lệ / configuration valid")

@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from controller.app import create_app, settings_from_args
+from controller.config_file import ConfigError
 from controller.core.errors import SiteError
 from controller.protocols import guarded_protocols
 from controller.settings import SettingsError
@@ -30,10 +31,13 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         app = create_app(settings)
     except SiteError as exc:
-        print(f"motcua serve: bad site file: {exc.source}: field {exc.field}: {exc.reason}", file=sys.stderr)
+        print(f"motcua serve: tệp địa điểm sai / bad site file: {exc.source}: field {exc.field}: {exc.reason}",
+              file=sys.stderr)
         return 2
     except SettingsError as exc:
-        print(f"motcua serve: {exc}", file=sys.stderr)
+        # with --config the refusal names the file and its key; a flag given wins over the file, so say both
+        refusal = str(ConfigError(args.config, exc.key, exc.reason_vi, exc.reason_en)) if args.config else str(exc)
+        print(f"motcua serve: {refusal}", file=sys.stderr)
         return 2
     if settings.demo:
         print(f"motcua demo on http://{settings.host}:{settings.port}  (accounts: see README; kiosk key kiosk-demo; "

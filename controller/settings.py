@@ -19,7 +19,14 @@ EMBEDDED_DEFAULT: Final = ("127.0.0.1", 1883)
 
 
 class SettingsError(ValueError):
-    """Settings that must stop start-up."""
+    """Settings that must stop start-up: which setting (its flag's name, the configuration file's key) and why,
+    Vietnamese first."""
+
+    def __init__(self, key: str, reason_vi: str, reason_en: str) -> None:
+        self.key = key
+        self.reason_vi = reason_vi
+        self.reason_en = reason_en
+        super().__init__(f"{reason_vi} / {reason_en}")
 
 
 def _broker_address(mqtt: str) -> tuple[str, int]:
@@ -28,12 +35,13 @@ def _broker_address(mqtt: str) -> tuple[str, int]:
     parts = urlsplit(mqtt)
     if parts.scheme not in ("mqtt", "mqtts", "embedded") or not parts.hostname:
         raise SettingsError(
-            f"--mqtt must be embedded[://HOST:PORT], none, mqtt://HOST:PORT or mqtts://HOST:PORT, got {mqtt!r}"
-        )
+            "mqtt", f"--mqtt phải là embedded[://MÁY:CỔNG], none, mqtt://MÁY:CỔNG hoặc mqtts://MÁY:CỔNG, "
+            f"không phải {mqtt!r}",
+            f"--mqtt must be embedded[://HOST:PORT], none, mqtt://HOST:PORT or mqtts://HOST:PORT, got {mqtt!r}")
     try:
         port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError as exc:
-        raise SettingsError(f"--mqtt {mqtt!r}: {exc}") from None
+        raise SettingsError("mqtt", f"--mqtt {mqtt!r}: cổng sai ({exc})", f"--mqtt {mqtt!r}: {exc}") from None
     return parts.hostname, port
 
 
@@ -76,51 +84,76 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise SettingsError(f"--port must be 0..65535, got {self.port}")
+            raise SettingsError("port", f"--port phải từ 0 đến 65535, không phải {self.port}",
+                                f"--port must be 0..65535, got {self.port}")
         if not self.live_recheck_s > 0:
-            raise SettingsError(f"live_recheck_s must be > 0, got {self.live_recheck_s}")
+            raise SettingsError("live_recheck_s", f"live_recheck_s phải > 0, không phải {self.live_recheck_s}",
+                                f"live_recheck_s must be > 0, got {self.live_recheck_s}")
         if self.test_clock and not self.demo:
-            raise SettingsError("--test-clock moves the controller's clock: it is only allowed with --demo")
+            raise SettingsError("test_clock", "--test-clock đổi đồng hồ của controller: chỉ được dùng với --demo",
+                                "--test-clock moves the controller's clock: it is only allowed with --demo")
         if not self.kiosk_rate_per_minute > 0:
-            raise SettingsError(f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
+            raise SettingsError(
+                "kiosk_rate", f"--kiosk-rate phải > 0 vé mỗi phút, không phải {self.kiosk_rate_per_minute}",
+                f"--kiosk-rate must be > 0 tickets per minute, got {self.kiosk_rate_per_minute}")
         if not self.booking_rate_per_minute > 0:
-            raise SettingsError(f"--booking-rate must be > 0 bookings per minute, got {self.booking_rate_per_minute}")
+            raise SettingsError(
+                "booking_rate", f"--booking-rate phải > 0 lượt hẹn mỗi phút, không phải {self.booking_rate_per_minute}",
+                f"--booking-rate must be > 0 bookings per minute, got {self.booking_rate_per_minute}")
         _check_public_url(self.public_url)
         if self.store != "sqlite" and not self.store.startswith("redis://"):
-            raise SettingsError(f"--store must be sqlite or redis://HOST:PORT/DB, got {self.store!r}")
+            raise SettingsError("store", f"--store phải là sqlite hoặc redis://MÁY:CỔNG/SỐ, không phải {self.store!r}",
+                                f"--store must be sqlite or redis://HOST:PORT/DB, got {self.store!r}")
         if self.mqtt != "none":
             _broker_address(self.mqtt)  # check the url now, not when the broker is first needed
         if self.devices not in ("sim", "real", "none"):
-            raise SettingsError(f"--devices must be sim, real or none, got {self.devices!r}")
+            raise SettingsError("devices", f"--devices phải là sim, real hoặc none, không phải {self.devices!r}",
+                                f"--devices must be sim, real or none, got {self.devices!r}")
         if self.mqtt == "none" and self.devices == "real":
             # MQTT devices need a broker, and serial ones are served by `motcua bridge` over one
-            raise SettingsError("--devices real needs a broker: give --mqtt embedded or --mqtt mqtt://HOST:PORT")
+            raise SettingsError("devices", "--devices real cần một broker: cho --mqtt embedded hoặc --mqtt mqtt://MÁY:CỔNG",
+                                "--devices real needs a broker: give --mqtt embedded or --mqtt mqtt://HOST:PORT")
         if self.mqtt != "none" and self.devices == "none":
             # refusing beats connecting to a broker and driving nothing
             raise SettingsError(
+                "mqtt", f"--mqtt {self.mqtt} điều khiển thiết bị: thêm --devices real (thiết bị của địa điểm) "
+                "hoặc --devices sim (kèm thiết bị giả lập)",
                 f"--mqtt {self.mqtt} drives devices: add --devices real (the site's devices) "
-                "or --devices sim (also start emulated ones)"
-            )
+                "or --devices sim (also start emulated ones)")
         if self.mqtt_embedded and self.mqtt_security is not None and self.mqtt_security.username is not None:
             # the embedded broker makes its own users: a login given here would be silently unused
             raise SettingsError(
+                "mqtt_username", "--mqtt-username/--mqtt-password dành cho broker bên ngoài: broker nhúng tự đăng "
+                "nhập cho controller (người dùng của nó ở DATA_DIR/mqtt/secrets.toml)",
                 "--mqtt-username/--mqtt-password are for an external broker: the embedded broker "
-                "logs the controller in itself (its users are in DATA_DIR/mqtt/secrets.toml)"
-            )
+                "logs the controller in itself (its users are in DATA_DIR/mqtt/secrets.toml)")
         if self.device_hold_s < 0:
-            raise SettingsError(f"device_hold_s must be >= 0, got {self.device_hold_s}")
+            raise SettingsError("device_hold_s", f"device_hold_s phải >= 0, không phải {self.device_hold_s}",
+                                f"device_hold_s must be >= 0, got {self.device_hold_s}")
         if not 0.2 <= self.lease_ttl_s <= 120:
-            raise SettingsError(f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
+            raise SettingsError("lease_ttl", f"--lease-ttl phải từ 0.2 đến 120 giây, không phải {self.lease_ttl_s}",
+                                f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
         try:
             parse_sms_address(self.sms)
         except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        try:
-            self.connection_limits  # noqa: B018 (checked now, not when the server starts listening)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+            raise SettingsError(
+                "sms", f"--sms phải là none, log hoặc webhook:http(s)://MÁY/ĐƯỜNG-DẪN, không phải {self.sms!r}",
+                str(exc)) from None
+        for key, value in (("head_timeout", self.head_timeout_s), ("body_timeout", self.body_timeout_s)):
+            if not value > 0:
+                flag = "--" + key.replace("_", "-")
+                raise SettingsError(key, f"{flag} phải > 0 giây, không phải {value}",
+                                    f"{flag} must be > 0 seconds, got {value}")
+        if self.max_connections_per_client < 0:
+            raise SettingsError(
+                "max_connections_per_client",
+                "--max-connections-per-client phải >= 0 (0: không giới hạn), "
+                f"không phải {self.max_connections_per_client}",
+                f"--max-connections-per-client must be >= 0 (0: no cap), got {self.max_connections_per_client}")
         if self.follow_only and not self.partitioned:
-            raise SettingsError("--follow-only follows the sites other processes write: it needs --store redis://")
+            raise SettingsError("follow_only", "--follow-only theo dõi các địa điểm do tiến trình khác ghi: cần "
+                                "--store redis://",
+                                "--follow-only follows the sites other processes write: it needs --store redis://")
         if self.partitioned:
             self._check_scale_out()
 
@@ -128,20 +161,26 @@ class Settings:
         advertised = urlsplit(self.advertise_url) if self.advertise_url else None
         if advertised is not None and (advertised.scheme not in ("http", "https") or not advertised.hostname
                                        or "|" in self.advertise_url):
-            raise SettingsError(f"--advertise-url must be http(s)://HOST:PORT, got {self.advertise_url!r}")
+            raise SettingsError("advertise_url",
+                                f"--advertise-url phải là http(s)://MÁY:CỔNG, không phải {self.advertise_url!r}",
+                                f"--advertise-url must be http(s)://HOST:PORT, got {self.advertise_url!r}")
         if advertised is None and self.host in ("0.0.0.0", "::", ""):
-            raise SettingsError("--host listens on every interface: give --advertise-url, the URL peers reach")
+            raise SettingsError("advertise_url", "--host nghe trên mọi giao diện mạng: cho --advertise-url, địa chỉ "
+                                "các tiến trình khác gọi tới",
+                                "--host listens on every interface: give --advertise-url, the URL peers reach")
         if self.devices != "none" and (self.devices != "real" or not self.mqtt.startswith(("mqtt://", "mqtts://"))):
             # each process drives the devices of the sites it writes, through one broker they share;
             # emulated devices or a broker per process would be driven by every process at once
             raise SettingsError(
+                "devices", "--store redis:// chia địa điểm cho nhiều tiến trình: thiết bị của chúng cần "
+                "--devices real và một broker dùng chung (--mqtt mqtt://MÁY:CỔNG)",
                 "--store redis:// partitions sites over processes: their devices need --devices real "
-                "and a broker they all share (--mqtt mqtt://HOST:PORT)"
-            )
+                "and a broker they all share (--mqtt mqtt://HOST:PORT)")
         if self.sms != "none":
             # phone numbers are kept in this process's DATA_DIR/contacts.db, which a site moving
             # to another process would leave behind
-            raise SettingsError("--sms keeps phone numbers in DATA_DIR/contacts.db: run it with --store sqlite")
+            raise SettingsError("sms", "--sms giữ số điện thoại trong DATA_DIR/contacts.db: chạy với --store sqlite",
+                                "--sms keeps phone numbers in DATA_DIR/contacts.db: run it with --store sqlite")
 
     @property
     def connection_limits(self) -> ConnectionLimits:
@@ -221,8 +260,10 @@ def _check_public_url(url: str) -> None:
     try:
         parts.port  # noqa: B018 (a bad port raises here)
     except ValueError as exc:
-        raise SettingsError(f"--public-url {url!r}: {exc}") from None
+        raise SettingsError("public_url", f"--public-url {url!r}: cổng sai ({exc})",
+                            f"--public-url {url!r}: {exc}") from None
     # the pages and QR links live at the root: a path prefix would need a proxy rewriting every page's links
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
             or parts.query or parts.fragment or parts.username or parts.password:
-        raise SettingsError(f"--public-url must be http(s)://HOST[:PORT], got {url!r}")
+        raise SettingsError("public_url", f"--public-url phải là http(s)://MÁY[:CỔNG], không phải {url!r}",
+                            f"--public-url must be http(s)://HOST[:PORT], got {url!r}")

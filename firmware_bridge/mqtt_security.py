@@ -21,10 +21,22 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:  # paho is imported by the link that uses this, not by the CLI parser
     import paho.mqtt.client as mqtt
 
-__all__ = ["ENV_PASSWORD", "ENV_USERNAME", "MqttSecurity", "add_security_arguments", "security_from_args"]
+__all__ = [
+    "ENV_PASSWORD", "ENV_USERNAME", "MqttSecurity", "MqttSecurityError", "add_security_arguments", "security_from_args",
+]
 
 ENV_USERNAME: Final = "MOTCUA_MQTT_USERNAME"
 ENV_PASSWORD: Final = "MOTCUA_MQTT_PASSWORD"
+
+
+class MqttSecurityError(ValueError):
+    """Credentials or TLS files refused: the flag, and why (Vietnamese, then English)."""
+
+    def __init__(self, flag: str, reason_vi: str, reason_en: str) -> None:
+        self.flag = flag
+        self.reason_vi = reason_vi
+        self.reason_en = reason_en
+        super().__init__(f"{reason_vi} / {reason_en}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +52,25 @@ class MqttSecurity:
 
     def __post_init__(self) -> None:
         if self.password is not None and not self.username:
-            raise ValueError("an MQTT password needs a username (--mqtt-username or MOTCUA_MQTT_USERNAME)")
+            raise MqttSecurityError(
+                "--mqtt-password", "mật khẩu MQTT cần tên đăng nhập (--mqtt-username hoặc MOTCUA_MQTT_USERNAME)",
+                "an MQTT password needs a username (--mqtt-username or MOTCUA_MQTT_USERNAME)")
         if self.username is not None and (not self.username or ":" in self.username):
-            raise ValueError(f"MQTT username {self.username!r} must be non-empty, without ':'")
+            raise MqttSecurityError(
+                "--mqtt-username", f"tên đăng nhập MQTT {self.username!r} phải khác rỗng và không có dấu ':'",
+                f"MQTT username {self.username!r} must be non-empty, without ':'")
         files = {"--mqtt-ca": self.ca_file, "--mqtt-cert": self.cert_file, "--mqtt-key": self.key_file}
         for flag, path in files.items():
             if path is None:
                 continue
             if not self.tls:
-                raise ValueError(f"{flag} is for TLS: use an mqtts:// broker url")
+                raise MqttSecurityError(flag, f"{flag} chỉ dùng với TLS: cho địa chỉ broker mqtts://",
+                                        f"{flag} is for TLS: use an mqtts:// broker url")
             if not Path(path).is_file():
-                raise ValueError(f"{flag} {path}: no such file")
+                raise MqttSecurityError(flag, f"{flag} {path}: không có tệp này", f"{flag} {path}: no such file")
         if self.key_file is not None and self.cert_file is None:
-            raise ValueError("--mqtt-key needs --mqtt-cert (the client certificate it belongs to)")
+            raise MqttSecurityError("--mqtt-key", "--mqtt-key cần --mqtt-cert (chứng chỉ máy khách đi kèm khóa)",
+                                    "--mqtt-key needs --mqtt-cert (the client certificate it belongs to)")
 
     def apply(self, client: mqtt.Client) -> None:
         """Set credentials and TLS on a paho client before it connects."""

@@ -32,7 +32,11 @@ under "refused_by_limits", apart from "errors". Accounts: the demo's
 `--phones SHARE` that share of the citizens follow their ticket on the ticket
 page's public live stream (sim/load_actors.py, Phones). With `--soak` the run is
 whole simulated days and the report has each hour's figures and the server's
-memory, descriptors and event log (sim/load_soak.py).
+memory, descriptors and event log (sim/load_soak.py); with `--roll-days` each
+simulated night moves the servers' clocks (serve --demo --test-clock) so that
+every simulated day is a day of their own, reported day by day. With
+`--printer-out HH:MM-HH:MM` the driver plays the MQTT printers' gateways, out of
+paper in that window (sim/load_printers.py).
 """
 
 from __future__ import annotations
@@ -60,13 +64,16 @@ from sim.arrivals import day_arrivals
 from sim.load_access import Access, AccessError, demo_access, read_access
 from sim.load_actors import Api, Phones, SiteWork, Timeline, kiosk, open_counter, staff, subscriber
 from sim.load_devices import Keypads, keypad_counters, keypad_staff
+from sim.load_printers import PrinterFault, gateway_printers, parse_window
 from sim.load_soak import (
     HourClock,
     ServerProbe,
     ServerSample,
     acked_not_in_log,
+    daily_report,
     hourly_report,
     listening_pid,
+    logged_days,
     sample_forever,
 )
 from sim.load_stats import LiveCheck, LoadStats
@@ -81,6 +88,7 @@ CONNECT_TIMEOUT_S = 60.0  # every subscriber connected before the run starts
 DRAIN_S = 1.5    # after the run, events still in flight reach the subscribers
 DEFAULT_KIOSK_RATE = 30.0  # tickets a minute one kiosk may issue by default (serve --kiosk-rate)
 SAMPLES_PER_HOUR = 12      # a soak run reads the server's /proc this often per simulated hour
+NIGHT_S = 86400.0          # --roll-days: a server's clock moves a whole day forward each simulated night
 
 
 class LoadError(ValueError):
@@ -106,6 +114,8 @@ class LoadOptions:
     soak_days: int = 0         # > 0: whole simulated days, reported hour by hour
     soak_hours: float | None = None  # a soak cut short: this many simulated hours from the start
     server_pids: tuple[int, ...] | None = None  # the soak's servers (default: found by the URLs' ports)
+    roll_days: bool = False    # each simulated night, the servers' clocks move to their next day (--test-clock)
+    printer_out: tuple[float, float] | None = None  # the MQTT printers are out of paper then (day 1, sim time)
 
 
 def parse_urls(spec: str) -> tuple[str, ...]:
@@ -219,19 +229,58 @@ async def drive(options: LoadOptions) -> dict[str, Any]:
     """Run the load; the report."""
     async with contextlib.AsyncExitStack() as stack:
         keypads: Keypads | None = None
+        printers: PrinterFault | None = None
         if options.mqtt_url is not None:
-            link = MqttLink(options.mqtt_url, client_id=f"motcua-load-{uuid.uuid4().hex[:8]}",
-                            subscriptions=Keypads.subscriptions(s.id for s in options.sites))
+            sites = [s.id for s in options.sites]
+            topics = Keypads.subscriptions(sites) + (PrinterFault.subscriptions(sites) if options.printer_out else [])
+            link = MqttLink(options.mqtt_url, client_id=f"motcua-load-{uuid.uuid4().hex[:8]}", subscriptions=topics)
             await stack.enter_async_context(link)
             try:
                 await link.wait_connected(10.0)
             except TimeoutError:
                 raise LoadError(f"no MQTT broker answers at {options.mqtt_url}") from None
             keypads = Keypads(link, LoadStats())
-        return await _drive(options, keypads)
+            if options.printer_out is not None:
+                printers = PrinterFault(link, gateway_printers(options.sites), options.printer_out)
+                if not printers.printers:
+                    raise LoadError("--printer-out: the sites have no printer behind an MQTT gateway")
+                keypads.also = printers.on_message
+                printers.announce()
+        return await _drive(options, keypads, printers)
 
 
-async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any]:
+async def _roll_day(api: Api, admin: dict[str, str], advance_s: float) -> None:
+    """Move every server's clock forward (serve --demo --test-clock): the next command starts its next day."""
+    for url in api.urls:
+        reply = await api.client.post(f"{url}/api/v1/_test/clock", headers=admin, json={"advance_s": advance_s})
+        if reply.status_code != 200:
+            raise LoadError(f"--roll-days: {url} does not move its clock ({reply.status_code}): start it with "
+                            "serve --demo --test-clock")
+
+
+async def _admin(api: Api) -> dict[str, str]:
+    """The demo admin's token: only a demo server has a clock to move."""
+    reply = await api.call("login", "POST", "/api/v1/auth/login", body={"user": "admin", "secret": "demo"})
+    if reply is None or reply.status_code != 200:
+        raise LoadError("--roll-days: cannot log in as the demo admin: start the server with --demo --test-clock")
+    return {"Authorization": f"Bearer {reply.json()['token']}"}
+
+
+def _segments(options: LoadOptions, sim_start: float, span: float, duration: float) -> list[tuple[float, float]]:
+    """(simulated start, wall length) of each part of the run: one, or a day each when the servers roll days."""
+    if not options.roll_days:
+        return [(sim_start, duration)]
+    parts, left = [], duration
+    day = 0
+    while left > 1e-9:
+        length = min(span / options.speed, left)
+        parts.append((sim_start + day * span, length))
+        left -= length
+        day += 1
+    return parts
+
+
+async def _drive(options: LoadOptions, keypads: Keypads | None, printers: PrinterFault | None) -> dict[str, Any]:
     stats = keypads.stats if keypads is not None else LoadStats()
     works = _works(options)
     opens, span = _day(options.sites, options.start_s)
@@ -257,7 +306,11 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
         watchers: list[asyncio.Task[None]] = []
         connected = [asyncio.Event() for _ in works] if options.live else []
         token = await _live_token(api, options) if options.live else ""
-        on_event = keypads.on_live if keypads is not None else None
+        listeners = [h for h in (keypads.on_live if keypads else None, printers.on_live if printers else None) if h]
+
+        def on_event(site: str, message: dict[str, Any]) -> None:
+            for listener in listeners:
+                listener(site, message)
         for i, work in enumerate(works[: len(connected)]):
             watchers.append(asyncio.create_task(subscriber(
                 options.urls, work.site.id, token, live[work.site.id], connected[i], i, on_event, stats)))
@@ -269,32 +322,49 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
             async with opening:
                 await open_counter(api, work, counter, auth[(work.site.id, counter)])
 
+        admin = await _admin(api) if options.roll_days else {}
+        if options.roll_days:
+            await _roll_day(api, admin, 0.001)  # refused at once, before the run, by a server without a test clock
         await asyncio.gather(*(open_one(w, n) for w in works for n in staffed[w.site.id]))
         await asyncio.sleep(SETTLE_S)
-        timeline = Timeline(sim_start, options.speed, duration)
-        if probes:
-            watchers.append(asyncio.create_task(
-                sample_forever(probes, 3600.0 / options.speed / SAMPLES_PER_HOUR, samples)))
         phones = Phones(options.urls, stats, options.phones) if options.phones > 0 else None
         budget = [options.max_tickets]
-        actors = [asyncio.create_task(kiosk(api, w, timeline, options.access.kiosk_keys[w.site.id], budget, phones))
-                  for w in works]
         by_keypad = {w.site.id: keypad_counters(staffed[w.site.id], options.keypad_share) if keypads else set()
                      for w in works}
         for work in works:
             for n in staffed[work.site.id]:
                 if keypads is not None and n in by_keypad[work.site.id]:
                     keypads.counts.keypads += 1
-                    actors.append(asyncio.create_task(keypad_staff(keypads, work, n, timeline)))
-                else:
-                    actors.append(asyncio.create_task(staff(api, work, n, auth[(work.site.id, n)], timeline)))
         if keypads is not None:
-            actors.append(asyncio.create_task(keypads.route()))
-        await asyncio.wait(actors, timeout=max(0.0, timeline.ends - time.monotonic()))
-        wall = time.monotonic() - timeline.started
-        for task in actors:
-            task.cancel()
-        await asyncio.gather(*actors, return_exceptions=True)
+            watchers.append(asyncio.create_task(keypads.route()))
+        timelines: list[Timeline] = []
+        for day, (day_start, length) in enumerate(_segments(options, sim_start, span, duration)):
+            if day:
+                # the night: every server starts its next day (new day's state, counters closed), staff open again
+                await _roll_day(api, admin, NIGHT_S)
+                stats.server_clock_ahead_s += NIGHT_S  # the keypads' clocks follow the servers' (NTP)
+                await asyncio.gather(*(open_one(w, n) for w in works for n in staffed[w.site.id]))
+            timeline = Timeline(day_start, options.speed, length)
+            timelines.append(timeline)
+            if not day:
+                if probes:
+                    watchers.append(asyncio.create_task(
+                        sample_forever(probes, 3600.0 / options.speed / SAMPLES_PER_HOUR, samples)))
+                if printers is not None:
+                    watchers.append(asyncio.create_task(printers.run(timeline)))
+            actors = [asyncio.create_task(kiosk(api, w, timeline, options.access.kiosk_keys[w.site.id], budget,
+                                                phones, printers)) for w in works]
+            for work in works:
+                for n in staffed[work.site.id]:
+                    if keypads is not None and n in by_keypad[work.site.id]:
+                        actors.append(asyncio.create_task(keypad_staff(keypads, work, n, timeline)))
+                    else:
+                        actors.append(asyncio.create_task(staff(api, work, n, auth[(work.site.id, n)], timeline)))
+            await asyncio.wait(actors, timeout=max(0.0, timeline.ends - time.monotonic()))
+            for task in actors:
+                task.cancel()
+            await asyncio.gather(*actors, return_exceptions=True)
+        wall = time.monotonic() - timelines[0].started
         if phones is not None:
             await phones.close()
         await asyncio.sleep(DRAIN_S)
@@ -306,17 +376,23 @@ async def _drive(options: LoadOptions, keypads: Keypads | None) -> dict[str, Any
         report["devices"] = keypads.counts.report()
     if phones is not None:
         report["phones"] = phones.report()
+    logs = [p.log_path for p in probes if p.log_path is not None]
+    # every ticket acknowledged to a kiosk, looked up in the event log itself (SQLite, one process)
+    lost = acked_not_in_log(logs[0], stats.issued_ids) if len(logs) == 1 else None
     if options.soak_days:
-        clock = HourClock(timeline.started, sim_start, options.speed, opens, span, timeline.ends)
-        logs = [p.log_path for p in probes if p.log_path is not None]
+        clock = HourClock(timelines[0].started, sim_start, options.speed, opens, span, timelines[-1].ends,
+                          tuple(t.started for t in timelines[1:]))
         report["soak"] = {
-            "days": options.soak_days, "servers": [p.pid for p in probes],
+            "days": options.soak_days, "server_rolls_days": options.roll_days, "servers": [p.pid for p in probes],
             "server_restarts_seen": sum(p.restarts for p in probes),
-            # every ticket acknowledged to a kiosk, looked up in the event log itself (SQLite, one process)
-            "acked_not_in_event_log": acked_not_in_log(logs[0], stats.issued_ids) if len(logs) == 1 else None,
-            "outages": stats.outages(timeline.started),
+            "acked_not_in_event_log": None if lost is None else len(lost),
+            "outages": stats.outages(timelines[0].started),
             **hourly_report(stats, clock, samples),
+            "per_day": daily_report(stats, clock, samples,
+                                    logged_days(logs[0]) if options.roll_days and len(logs) == 1 else None),
         }
+    if printers is not None:
+        report["printer_fault"] = printers.report(lost)
     report["config"] = {
         "urls": list(options.urls), "sites": len(works), "speed": options.speed, "duration_s": round(duration, 1),
         "sim_from": _clock(sim_start), "sim_to": _clock(sim_start + wall * options.speed),
@@ -374,6 +450,19 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     if hours is not None and not (days and 0 < float(hours) <= days * 24):
         raise LoadError(f"--hours is for --soak, 0 < H <= 24 x --days, got {hours}")
     pid = getattr(args, "server_pid", None)
+    roll = bool(getattr(args, "roll_days", False))
+    if roll and not days:
+        raise LoadError("--roll-days is for --soak: the servers start a new day each simulated night")
+    if roll and getattr(args, "access", None):
+        raise LoadError("--roll-days moves a demo server's clock (serve --demo --test-clock): not with --access")
+    window = None
+    if getattr(args, "printer_out", None):
+        if not mqtt:
+            raise LoadError("--printer-out plays the printers' MQTT gateways: it needs --mqtt")
+        try:
+            window = parse_window(args.printer_out)
+        except ValueError as exc:
+            raise LoadError(str(exc)) from None
     access_file = getattr(args, "access", None)
     try:
         if access_file:
@@ -389,6 +478,7 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         mqtt_url=parse_mqtt(mqtt) if mqtt else None, keypad_share=share, phones=phones, soak_days=days,
         soak_hours=None if hours is None else float(hours),
         server_pids=None if pid is None else tuple(int(p) for p in str(pid).split(",")),
+        roll_days=roll, printer_out=window,
     )
 
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from websockets.asyncio.client import connect
@@ -143,9 +143,15 @@ class SiteWork:
         return arrival.services_s[step]
 
 
+class PrintWatch(Protocol):
+    """Told of every ticket a kiosk was given, with what became of its print (sim/load_printers.py)."""
+
+    def issued(self, site: str, ticket: dict[str, Any]) -> None: ...
+
+
 async def kiosk(
     api: Api, work: SiteWork, timeline: Timeline, keys: Sequence[str], budget: list[int],
-    phones: Phones | None = None,
+    phones: Phones | None = None, prints: PrintWatch | None = None,
 ) -> None:
     """Issue the site's arrivals at their (compressed) times, each at the next of the hall's kiosks in turn.
 
@@ -173,6 +179,8 @@ async def kiosk(
             work.ready(ticket)
             if phones is not None:
                 phones.follow(site, str(ticket["id"]))
+            if prints is not None:
+                prints.issued(site, ticket)
 
 
 async def open_counter(api: Api, work: SiteWork, counter: int, auth: dict[str, str]) -> None:
@@ -235,7 +243,7 @@ async def subscriber(
                         ticket = message.get("ticket")
                         check.see(int(message["seq"]), str(message["type"]), None if ticket is None else str(ticket))
                         if stats is not None and isinstance(message.get("ts"), (int, float)):
-                            stats.lag("full", time.time() - float(message["ts"]))
+                            stats.lag("full", stats.server_now() - float(message["ts"]))
                         if on_event is not None:
                             on_event(site, message)
         except (OSError, TimeoutError, WebSocketException):
@@ -315,7 +323,7 @@ class Phones:
             if message.get("type") == "ticket.called" and str(message.get("ticket")) == ticket:
                 self.called += 1
                 if isinstance(message.get("ts"), (int, float)):
-                    self.stats.lag("phone_called", time.time() - float(message["ts"]))
+                    self.stats.lag("phone_called", self.stats.server_now() - float(message["ts"]))
                 return
 
 

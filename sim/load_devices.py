@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,7 @@ class Keypads:
     _seqs: dict[tuple[str, str, int], int] = field(default_factory=dict)
     _waiting: dict[tuple[str, int], asyncio.Future[DisplayState]] = field(default_factory=dict)
     _rated: dict[tuple[str, int], float] = field(default_factory=dict)
+    also: Callable[[MqttMessage], None] | None = None  # told of every message too (the printers' jobs)
 
     @staticmethod
     def subscriptions(sites: Iterable[str]) -> list[str]:
@@ -88,6 +89,8 @@ class Keypads:
         while True:
             message = await self.link.messages.get()
             self._route(message)
+            if self.also is not None:
+                self.also(message)
 
     def _route(self, message: MqttMessage) -> None:
         if message.retain:
@@ -114,7 +117,7 @@ class Keypads:
         """Press "next"; the display state it led to, None when the display did not change."""
         waiter: asyncio.Future[DisplayState] = asyncio.get_running_loop().create_future()
         self._waiting[(site, counter)] = waiter
-        press = KeyPress("next", self._seq(site, "keypad", counter), at=time.time())
+        press = KeyPress("next", self._seq(site, "keypad", counter), at=self.stats.server_now())
         started = time.perf_counter()
         self.link.publish(SiteTopics(site).keypad_press(counter), encode_key_press(press))
         self.counts.presses += 1
@@ -129,13 +132,13 @@ class Keypads:
 
     def start(self, site: str, counter: int) -> None:
         """Press "start": the citizen called is at the counter."""
-        press = KeyPress("start", self._seq(site, "keypad", counter), at=time.time())
+        press = KeyPress("start", self._seq(site, "keypad", counter), at=self.stats.server_now())
         self.link.publish(SiteTopics(site).keypad_press(counter), encode_key_press(press))
         self.counts.presses += 1
 
     def rate(self, site: str, counter: int, score: int) -> None:
         """Press a score on the counter's rating keypad (its latency is taken from the live stream)."""
-        press = RatingPress(score, self._seq(site, "rating", counter), at=time.time())
+        press = RatingPress(score, self._seq(site, "rating", counter), at=self.stats.server_now())
         self._rated[(site, counter)] = time.perf_counter()
         self.link.publish(SiteTopics(site).rating_press(counter), encode_rating_press(press))
         self.counts.ratings_pressed += 1

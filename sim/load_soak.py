@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from sim.load_stats import LoadStats, latency_table, slope_per_hour
 
 __all__ = [
-    "HourClock", "ServerProbe", "ServerSample", "acked_not_in_log", "hourly_report", "listening_pid", "sample_forever",
+    "HourClock", "ServerProbe", "ServerSample", "acked_not_in_log", "daily_report", "hourly_report", "listening_pid",
+    "logged_days", "sample_forever",
 ]
 
 LOG_FILE = "events.db"  # controller/store: DATA_DIR/events.db
@@ -134,7 +135,11 @@ async def sample_forever(probes: list[ServerProbe], every_s: float, out: list[li
 
 @dataclass(frozen=True)
 class HourClock:
-    """Wall (monotonic) time -> simulated (day, hour): days of `span_s` simulated seconds from `open_s`."""
+    """Wall (monotonic) time -> simulated (day, hour): days of `span_s` simulated seconds from `open_s`.
+
+    With `day_starts` (a run whose server rolls its day each night, which takes some wall time) each
+    day is counted from its own wall start; without, day 2 follows day 1 at once.
+    """
 
     started: float     # monotonic time of the run's start
     sim_start_s: float  # simulated local time at the start (seconds from midnight of day 1)
@@ -142,10 +147,16 @@ class HourClock:
     open_s: float      # a simulated day starts here (seconds from midnight)
     span_s: float      # and lasts this long (opening to closing); nights are skipped
     ends: float = float("inf")  # monotonic end of the run: what is seen after it (the drain) counts in its last hour
+    day_starts: tuple[float, ...] = ()  # monotonic start of each simulated day after the first, when nights pause
 
     def sim(self, at: float) -> float:
         """Simulated seconds since opening of day 1 (nights skipped)."""
-        return self.sim_start_s - self.open_s + (min(at, self.ends - 1e-6) - self.started) * self.speed
+        at = min(at, self.ends - 1e-6)
+        later = [i for i, start in enumerate(self.day_starts) if at >= start]
+        if later:
+            day = later[-1] + 1
+            return day * self.span_s + (at - self.day_starts[later[-1]]) * self.speed
+        return self.sim_start_s - self.open_s + (at - self.started) * self.speed
 
     def hour(self, at: float) -> tuple[int, int]:
         """(day from 1, hour of the day) at wall time `at`."""
@@ -234,12 +245,86 @@ def hourly_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerS
     return {"hours": rows, "growth_per_hour": growths}
 
 
-def acked_not_in_log(path: str, issued: dict[str, set[str]]) -> int:
+def acked_not_in_log(path: str, issued: dict[str, set[str]]) -> set[str]:
     """Tickets acknowledged to a kiosk (site -> ids) that the SQLite event log has no ticket.issued for."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        missing = 0
+        missing: set[str] = set()
         for site, ids in issued.items():
             logged = {str(json.loads(body).get("ticket")) for (body,) in db.execute(
                 "SELECT body FROM events WHERE site = ? AND type = 'ticket.issued'", (site,))}
-            missing += len(ids - logged)
+            missing |= ids - logged
     return missing
+
+
+def logged_days(path: str) -> list[tuple[str, int, int]]:
+    """(server day, events, bytes of their bodies) of each day in the SQLite event log, oldest first."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return [(str(day), int(count), int(size or 0)) for day, count, size in db.execute(
+            "SELECT day, COUNT(*), SUM(LENGTH(body)) FROM events GROUP BY day ORDER BY day")]
+
+
+def daily_report(stats: LoadStats, clock: HourClock, samples: list[list[ServerSample]],
+                 logged: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+    """Per simulated day: tickets, p50/p99 per operation, errors, refusals, the server at the day's end (RSS,
+    descriptors, event log files), and, given the log's own days (`logged`: a server that rolled its day each
+    night, one log day per simulated day), what each day wrote to it; each later day beside the first."""
+    latencies: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    errors: Counter[int] = Counter()
+    refused: Counter[int] = Counter()
+    for at, kind, name, value in stats.timed:
+        if at < clock.started:
+            continue
+        day = clock.hour(at)[0]
+        if kind == "ok":
+            latencies[day][name].append(value)
+        elif kind == "error":
+            errors[day] += 1
+        elif kind == "limited":
+            refused[day] += 1
+    ends: dict[int, list[ServerSample]] = defaultdict(list)
+    for server in samples:
+        last: dict[int, ServerSample] = {}
+        for sample in server:
+            if sample.at >= clock.started:
+                last[clock.hour(sample.at)[0]] = sample
+        for day, sample in last.items():
+            ends[day].append(sample)
+    rows = []
+    for day in sorted(set(latencies) | set(ends)):
+        server = ends.get(day, [])
+        logs = [s.log_mb for s in server if s.log_mb is not None]
+        tickets = len(latencies[day].get("issue", []))
+        written = logged[day - 1] if logged is not None and day <= len(logged) else None
+        rows.append({
+            "day": day, "tickets_issued": tickets,
+            "ops": latency_table(latencies[day]), "error_count": errors[day], "refused_count": refused[day],
+            "rss_mb_at_end": round(sum(s.rss_mb for s in server), 1) if server else None,
+            "fds_at_end": sum(s.fds for s in server) if server else None,
+            # the files (events.db and its WAL, which SQLite reuses at its largest): what the disk holds
+            "event_log_mb_at_end": round(sum(logs), 2) if logs else None,
+            # what the day wrote to the log, from the log itself; days draw their own citizens (the next
+            # weekday), so per ticket compares them fairly
+            "server_day": None if written is None else written[0],
+            "events_logged": None if written is None else written[1],
+            "logged_kb_per_ticket": round(written[2] / 1024 / tickets, 2) if written and tickets else None,
+        })
+    return {"days": rows, "against_day_1": [_against(rows[0], row) for row in rows[1:]]}
+
+
+def _ratio(later: float | None, first: float | None) -> float | None:
+    return None if later is None or not first else round(later / first, 3)
+
+
+def _against(first: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """A later day's figures over the first day's (1.0: the same): what a day that grows or slows shows."""
+    ops = {}
+    for op, row in later["ops"].items():
+        base = first["ops"].get(op)
+        if base is not None and min(row["count"], base["count"]) >= MIN_COUNT_FOR_P99:
+            ops[op] = {"p50": _ratio(row["p50_ms"], base["p50_ms"]), "p99": _ratio(row["p99_ms"], base["p99_ms"])}
+    return {
+        "day": later["day"], "ops": ops, "tickets_issued": _ratio(later["tickets_issued"], first["tickets_issued"]),
+        "rss_mb_at_end": _ratio(later["rss_mb_at_end"], first["rss_mb_at_end"]),
+        "fds_at_end": _ratio(later["fds_at_end"], first["fds_at_end"]),
+        "logged_kb_per_ticket": _ratio(later["logged_kb_per_ticket"], first["logged_kb_per_ticket"]),
+    }

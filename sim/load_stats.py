@@ -89,6 +89,12 @@ class LoadStats:
     numbers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # site -> issued numbers
     # (wall time, kind, name, value): kind "ok" (value: seconds), "error", "limited", "lag" (value: seconds)
     timed: list[tuple[float, str, str, float]] = field(default_factory=list)
+    # how far the servers' clocks are ahead of this machine's (moved by --roll-days each night)
+    server_clock_ahead_s: float = 0.0
+
+    def server_now(self) -> float:
+        """The servers' clock now: what a device stamps its presses with, what an event's `ts` is against."""
+        return time.time() + self.server_clock_ahead_s
 
     def ok(self, op: str, seconds: float) -> None:
         self.latencies[op].append(seconds)

@@ -80,3 +80,11 @@ def test_the_demo_ties_each_site_s_staff_and_kiosks_to_that_site(tmp_path: Path)
         assert ops is not None and ops.site == "*"
     finally:
         store.close()
+
+
+def test_the_data_dir_may_follow_add_as_the_refusals_word_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default data dir, "data", would be here
+    assert main(["users", "add", "--data-dir", str(tmp_path / "centre"), "--user", "quanly", "--role", "manager",
+                 "--secret", "secret"]) == 0
+    assert accounts_in(tmp_path / "centre") == {"quanly": ("manager", "*", None)}
+    assert not (tmp_path / "data").exists()

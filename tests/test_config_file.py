@@ -98,10 +98,34 @@ def test_unreadable_files_and_refused_settings(tmp_path: Path, capsys: pytest.Ca
     config = _centre_config(tmp_path)
     config.write_text(config.read_text().replace('mqtt = "embedded"', 'mqtt = "none"'))
     err = _refusal(config, capsys)
-    assert "cấu hình bị từ chối / settings refused: --devices real needs a broker" in err
+    assert f"tệp cấu hình {config}: khóa devices: --devices real cần một broker" in err
+    assert f"configuration file {config}: key devices: --devices real needs a broker" in err
     (tmp_path / "site.toml").write_text("[site]\nid = 'x'\n")
     config.write_text(config.read_text().replace('mqtt = "none"', 'mqtt = "embedded"'))
     assert "tệp địa điểm sai / bad site file" in _refusal(config, capsys)
+
+
+@pytest.mark.parametrize(("line", "key", "vi", "en"), [
+    ("port = 70000", "port", "--port phải từ 0 đến 65535, không phải 70000", "--port must be 0..65535, got 70000"),
+    ("kiosk_rate = 0", "kiosk_rate", "--kiosk-rate phải > 0 vé mỗi phút", "--kiosk-rate must be > 0 tickets"),
+    ('store = "postgres://x"', "store", "--store phải là sqlite hoặc redis://", "--store must be sqlite or redis://"),
+    ('sms = "carrier-pigeon"', "sms", "--sms phải là none, log hoặc webhook:", "--sms must be none, log or webhook:"),
+    ('mqtt_ca = "ca.pem"', "mqtt_ca", "--mqtt-ca chỉ dùng với TLS", "--mqtt-ca is for TLS"),
+    ('public_url = "ftp://x"', "public_url", "--public-url phải là http(s)://", "--public-url must be http(s)://"),
+])
+def test_a_refused_setting_names_file_and_key_vietnamese_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str, vi: str, en: str
+) -> None:
+    config = _centre_config(tmp_path)
+    name = line.split(" ")[0]
+    kept = [ln for ln in config.read_text().splitlines() if not ln.startswith(f"{name} ")]
+    config.write_text("\n".join([*kept, line]) + "\n")
+    err = _refusal(config, capsys)
+    assert f"tệp cấu hình {config}: khóa {key}: {vi}" in err
+    assert f"configuration file {config}: key {key}: {en}" in err
+    assert err.index(vi) < err.index(en)
+    assert main(["serve", "--config", str(config)]) == 2  # serve refuses it in the same words
+    assert f"khóa {key}: {vi}" in capsys.readouterr().err
 
 
 def test_with_config_refuses_without_parsing_twice(tmp_path: Path) -> None:

@@ -72,6 +72,26 @@ def test_compose_names_the_scale_out_services_and_their_settings_are_accepted(tm
         assert settings.follow_only == (name == "follower")
 
 
+def test_compose_mounts_and_builds_only_what_the_project_ships_or_its_steps_make() -> None:
+    folder = DEPLOY / "compose"
+    text = (folder / "compose.yaml").read_text()
+    steps = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    for name, service in yaml.safe_load(text)["services"].items():
+        build = service.get("build")
+        if build is not None:
+            context = (folder / build["context"]).resolve()
+            assert context == ROOT and (context / build["dockerfile"]).is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith("."):
+                continue  # a named volume
+            if (folder / source).exists():
+                continue
+            # not shipped: the set-up steps at the top of the file make it
+            made = source.removeprefix("./")
+            assert f"--out {made}" in steps or f"--data-dir {made}" in steps, f"{name}: {source}: not shipped, not made"
+
+
 def test_the_image_copies_every_package_and_runs_the_parsers_command() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}

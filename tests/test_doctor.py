@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis as redis_lib
+from prometheus_client import generate_latest
+from prometheus_client.metrics_core import Metric
 
 from controller.cli import main
+from controller.devices.stats import DeviceLine, DeviceStats
 from controller.ops.doctor import (
     FAIL,
     OK,
@@ -21,9 +29,14 @@ from controller.ops.doctor import (
     check_store_probe,
     exit_status,
 )
+from controller.ops.doctor_devices import BUS_SILENT_S, device_checks
+from controller.sitefile import load_sites
+from devices.registry import DeviceSpec
+from devices.topics import SiteTopics
+from tests.bridge_support import MqttRecorder
 from tests.conftest import SITES
 from tests.server import wait_healthy
-from tests.services import RedisServer, env_without_proxies, free_port
+from tests.services import RedisServer, env_without_proxies, free_port, mosquitto_server
 
 
 def _config(folder: Path, port: int, *lines: str) -> Path:
@@ -101,9 +114,129 @@ def test_doctor_on_a_running_centre_with_its_embedded_broker(
     assert "[OK  ] config:" in out and "[OK  ] controller: chạy ở http://127.0.0.1:" in out
     assert f"[OK  ] broker: MQTT 127.0.0.1:{mqtt_port} trả lời" in out
     assert "[OK  ] broker-acl: từ chối kết nối không đăng nhập" in out
-    assert "] devices xa: " in out
+    assert "[OK  ] xa display-1: màn hình quầy 1: trực tuyến" in out  # emulated: a line per device, all up
+    assert "[OK  ] xa printer-k1: máy in ki-ốt k1: trực tuyến" in out
     tags = [line[1:5].strip() for line in out.splitlines() if line.startswith("[")]
     # only the machine's own state (NTP, time zone, disk speed and space) may be other than OK here
     assert all(line.split("] ")[1].split(":")[0] in ("clock", "timezone", "disk", "store")
                for line in out.splitlines() if line.startswith(("[WARN", "[FAIL")))
     assert status == (2 if "FAIL" in tags else 1 if "WARN" in tags else 0)
+
+
+DEVICES = """
+[[device]]
+id = "display-1"
+kind = "display"
+counter = 1
+
+[[device]]
+id = "keypad-1"
+kind = "keypad"
+counter = 1
+
+[[device]]
+id = "printer-k1"
+kind = "printer"
+kiosk = "k1"
+
+[[device]]
+id = "led-2"
+kind = "display"
+counter = 2
+transport = "serial"
+bus = "bus1"
+address = 2
+
+[[device]]
+id = "led-3"
+kind = "display"
+counter = 3
+transport = "serial"
+bus = "bus1"
+address = 3
+"""
+
+
+@pytest.mark.integration
+def test_doctor_gives_a_line_per_device_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    with mosquitto_server(tmp_path) as broker:
+        config = _config(tmp_path, port, f'mqtt = "{broker.url}"', 'devices = "real"')
+        (tmp_path / "site.toml").write_text((SITES / "commune-centre.toml").read_text() + DEVICES)
+        log = tmp_path / "serve.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--config", str(config),
+                                        "--log-level", "warning"], stdout=sink, stderr=subprocess.STDOUT,
+                                       env=env_without_proxies())
+        topics = SiteTopics("xa")
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", process, log)
+            with MqttRecorder(broker.port, []) as peer:
+                # what the devices and the bridge would say: the display is up, the printer out of paper,
+                # the bridge up with led-2 answering badly and led-3 well
+                peer.publish(topics.device_status("display-1"), b"online", retain=True)
+                peer.publish(topics.device_status("printer-k1"), json.dumps(
+                    {"online": True, "paper": "out", "can_print": False}).encode(), retain=True)
+                for led in ("led-2", "led-3"):
+                    peer.publish(topics.device_status(led), b"online", retain=True)
+                now = time.time()
+                peer.publish(topics.device_status("bridge-bus1"), json.dumps({"status": "online", "devices": {
+                    "led-2": {"frames": 200, "retries": 30, "timeouts": 25, "bad_crc": 5, "naks": 0, "heard_at": now},
+                    "led-3": {"frames": 100, "retries": 0, "timeouts": 0, "bad_crc": 0, "naks": 0, "heard_at": now},
+                }}).encode(), retain=True)
+                deadline = time.monotonic() + 10
+                while 'problem="paper_out"' not in httpx.get(f"http://127.0.0.1:{port}/metrics").text:
+                    assert time.monotonic() < deadline, "the controller never heard the printer"
+                    time.sleep(0.05)
+                status = main(["doctor", "--config", str(config)])
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    lines = {line.split("] ", 1)[1].split(":", 1)[0]: line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("[")}
+    assert lines["xa display-1"].startswith("[OK  ] xa display-1: màn hình quầy 1: trực tuyến, nghe thấy lần cuối")
+    assert "/ counter 1's display: online, last heard" in lines["xa display-1"]
+    assert lines["xa keypad-1"].startswith("[WARN] xa keypad-1: bàn phím gọi số quầy 1: chưa từng thấy / "
+                                           "counter 1's call keypad: never heard from → thiết bị đã lắp chưa?")
+    printer = lines["xa printer-k1"]
+    assert printer.startswith("[FAIL] xa printer-k1: máy in ki-ốt k1: hết giấy / kiosk k1's printer: paper out")
+    assert printer.endswith("→ lắp cuộn giấy mới / load a new paper roll")
+    assert lines["xa led-2"].startswith("[WARN] xa led-2: màn hình quầy 2 (bus bus1, địa chỉ 2): lỗi đường truyền "
+                                        "(25 timeouts, 5 bad CRC / 200 frames)")
+    assert "điện trở đầu cuối" in lines["xa led-2"]
+    assert lines["xa led-3"].startswith("[OK  ] xa led-3: màn hình quầy 3 (bus bus1, địa chỉ 3): trực tuyến")
+    assert lines["xa bridge-bus1"].startswith("[OK  ] xa bridge-bus1: cầu nối bus bus1: trực tuyến")
+    assert status == 2
+
+
+def test_device_lines_from_the_collector_s_own_text() -> None:
+    site = load_sites(SITES / "commune-centre.toml")[0]
+    site = dataclasses.replace(site, devices=(
+        DeviceSpec("printer-k2", "printer", kiosk="k2"),
+        DeviceSpec("led-4", "display", transport="serial", counter=4, bus="bus1", address=4),
+        DeviceSpec("display-5", "display", counter=5),
+    ))
+    stats = DeviceStats()
+    stats.device_lines = lambda: {"xa": [
+        DeviceLine("printer-k2", "printer", "online", 990.0, ("paper_low",)),
+        DeviceLine("led-4", "display", "online", 1000.0 - BUS_SILENT_S - 5),
+        DeviceLine("display-5", "display", "offline", 400.0),
+    ]}
+    lines = {c.what: c for c in device_checks([site], generate_latest(_Only(stats)).decode(), now=1000.0)}
+    assert (lines["xa printer-k2"].status, lines["xa printer-k2"].vi) == (WARN, "máy in ki-ốt k2: sắp hết giấy")
+    assert lines["xa printer-k2"].fix_en == "have a new paper roll ready"
+    assert lines["xa led-4"].status == WARN and lines["xa led-4"].vi.endswith("không trả lời trên bus, nghe thấy "
+                                                                              "lần cuối 2 phút trước")
+    assert (lines["xa display-5"].status, lines["xa display-5"].en) == (FAIL, "counter 5's display: offline, "
+                                                                                "last heard 10 min ago")
+    assert "mqtt-config" in lines["xa display-5"].fix_vi
+
+
+class _Only:
+    """A registry of one collector, as /metrics renders it."""
+
+    def __init__(self, collector: DeviceStats) -> None:
+        self.collector = collector
+
+    def collect(self) -> Iterator[Metric]:
+        return self.collector.collect()

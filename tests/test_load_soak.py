@@ -21,10 +21,11 @@ from controller.sitefile import load_document
 from sim.load import LoadError, _works, kiosk_peak_per_minute, limit_advice, options_from_args
 from sim.load_access import AccessError, demo_access, read_access
 from sim.load_actors import Api, SiteWork, Timeline, staff
-from sim.load_soak import HourClock, ServerProbe, ServerSample, hourly_report, listening_pid
+from sim.load_printers import parse_window
+from sim.load_soak import HourClock, ServerProbe, ServerSample, daily_report, hourly_report, listening_pid
 from sim.load_stats import LiveCheck, LoadStats
 from tests.server import login, serve_process
-from tests.services import env_without_proxies
+from tests.services import env_without_proxies, mosquitto_server
 
 CENTRE = Path(__file__).resolve().parent.parent / "controller" / "sites" / "province-centre.toml"
 PROVINCE = CENTRE.with_name("province.toml")
@@ -238,3 +239,75 @@ def test_staff_who_find_a_ticket_left_at_their_counter_finish_it_first(
     assert stats.errors == {"call_next:409:counter_busy": 1}
     assert stats.latencies["finish"]
     assert [h["counter"] for h in after["history"] if h["type"] == "ticket.finished"] == [1]
+
+
+def test_days_whose_server_rolls_each_night_are_counted_from_their_own_start() -> None:
+    # speed 60: a day of 2 simulated hours is 120 wall seconds; day 2 began 5 s after day 1 ended (the night)
+    clock = HourClock(started=0.0, sim_start_s=15 * 3600, speed=60.0, open_s=15 * 3600, span_s=2 * 3600,
+                      day_starts=(125.0,))
+    assert clock.hour(119.0) == (1, 16) and clock.hour(124.0) == (2, 15)  # the night counts in the next day
+    assert clock.hour(125.0 + 61.0) == (2, 16)
+    now = [0.0]
+    stats = LoadStats(clock=lambda: now[0])
+    samples = []
+    for day, start in ((1, 0.0), (2, 125.0)):
+        for i in range(40):
+            now[0] = start + i
+            stats.ok("issue", 0.010 * day)  # day 2 twice as slow
+        samples.append(ServerSample(start + 100.0, rss_mb=100.0, fds=30, log_mb=1.0 * day))
+    logged = [("2026-12-07", 200, 40 * 1024), ("2026-12-08", 210, 60 * 1024)]
+    report = daily_report(stats, clock, [samples], logged)
+    days = report["days"]
+    assert [(d["day"], d["tickets_issued"], d["event_log_mb_at_end"]) for d in days] == [(1, 40, 1.0), (2, 40, 2.0)]
+    assert [(d["server_day"], d["events_logged"], d["logged_kb_per_ticket"]) for d in days] == [
+        ("2026-12-07", 200, 1.0), ("2026-12-08", 210, 1.5)]
+    [second] = report["against_day_1"]
+    assert second["ops"]["issue"] == {"p50": 2.0, "p99": 2.0}
+    assert (second["rss_mb_at_end"], second["logged_kb_per_ticket"]) == (1.0, 1.5)
+
+
+def test_the_printer_window_and_the_new_options_are_checked(tmp_path: Path) -> None:
+    assert parse_window("10:00-10:30") == (36000.0, 37800.0)
+    for bad in ("10:00", "10:30-10:00", "25:00-26:00", "10-11"):
+        with pytest.raises(ValueError, match="--printer-out"):
+            parse_window(bad)
+    with pytest.raises(LoadError, match=r"--printer-out .* needs --mqtt"):
+        options_from_args(_args(tmp_path, "--printer-out", "10:00-10:30"))
+    with pytest.raises(LoadError, match="--roll-days is for --soak"):
+        options_from_args(_args(tmp_path, "--roll-days"))
+    rolled = options_from_args(_args(tmp_path, "--soak", "--days", "2", "--roll-days"))
+    assert rolled.roll_days and rolled.soak_days == 2
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_two_server_days_with_a_printer_out_of_paper(tmp_path: Path) -> None:
+    site = CENTRE.with_name("commune-centre.toml")
+    with mosquitto_server(tmp_path) as broker, serve_process(
+            site, tmp_path / "data", "--mqtt", broker.url, "--devices", "real", "--test-clock") as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "controller.cli", "load", "--url", server.url, "--scenario", str(site),
+             "--speed", "600", "--soak", "--days", "2", "--roll-days", "--start", "16:00", "--kiosks", "1",
+             "--mqtt", broker.url, "--printer-out", "16:05-16:45"],
+            capture_output=True, text=True, timeout=180, env=env_without_proxies(), check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        report = json.loads(done.stdout)
+        with sqlite3.connect(server.data_dir / "events.db") as db:
+            days = [day for (day,) in db.execute("SELECT DISTINCT day FROM events WHERE site = 'xa' ORDER BY day")]
+    assert len(days) == 2  # the server lived two days of its own
+    assert [d["server_day"] for d in report["soak"]["per_day"]["days"]] == days
+    assert report["error_count"] == 0, report["errors"]
+    per_day = report["soak"]["per_day"]
+    assert [d["day"] for d in per_day["days"]] == [1, 2]
+    assert all(d["tickets_issued"] > 0 and d["rss_mb_at_end"] > 10 for d in per_day["days"])
+    assert "keypad_next" in per_day["days"][1]["ops"]  # the keypads' clocks followed the server's night
+    assert per_day["against_day_1"][0]["day"] == 2
+    assert report["live"]["lag"]["full"]["p50_ms"] < 1000
+    fault = report["printer_fault"]
+    assert fault["printers"] == ["xa/printer-k1"] and fault["tickets_while_stopped"] > 0
+    assert fault["shown_on_screen"] == fault["tickets_while_stopped"]  # each on the kiosk's screen, at once
+    assert fault["reasons"] == {"hết giấy / paper out": fault["tickets_while_stopped"]}
+    assert fault["jobs_received"].get("stopped", 0) == 0 and fault["acked_not_in_event_log"] == 0
+    assert fault["failed_after"] == 0
+    assert report["soak"]["acked_not_in_event_log"] == 0

@@ -98,3 +98,34 @@ def test_kiosk_ticket_prints_publishes_its_job_and_survives_a_dead_printer(
                 assert len(fake.jobs) == 2
 
     asyncio.run(scenario())
+
+
+def test_a_gateway_printer_out_of_paper_gets_no_job_and_the_kiosk_is_told_at_once(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    settings = Settings(site_file=COMMUNE, data_dir=tmp_path, port=free_port(), mqtt=mosquitto.url, devices="real",
+                        demo=True, device_hold_s=0.2)
+
+    async def scenario() -> None:
+        with MqttRecorder(mosquitto.port, [T.subscription("printer_job")]) as gateway:
+            async with running_app(settings) as (client, _):
+                issued = await _issue(client)  # a gateway not heard from yet: sent, as before
+                assert issued["print"] == {"status": "sent", "reason": None, "device": "printer-k1"}
+                await gateway.wait_for(lambda t, p: json.loads(p)["number"] == issued["number"])
+                gateway.publish(T.device_status("printer-k1"), b'{"paper": "out", "can_print": false}', retain=True)
+                async with asyncio.timeout(10):
+                    while (refused := await _issue(client))["print"]["status"] != "failed":  # type: ignore[index]
+                        await asyncio.sleep(0.05)
+                assert refused["print"] == {"status": "failed", "reason": "hết giấy / paper out",
+                                            "device": "printer-k1"}
+                ticket = (await client.get(f"/api/v1/sites/xa/tickets/{refused['id']}")).json()
+                assert ticket["state"] == "waiting"  # the ticket is fine: only its paper copy failed
+                gateway.publish(T.device_status("printer-k1"), b'{"paper": "ok", "can_print": true}', retain=True)
+                async with asyncio.timeout(10):
+                    while (back := await _issue(client))["print"]["status"] != "sent":  # type: ignore[index]
+                        await asyncio.sleep(0.05)
+                await gateway.wait_for(lambda t, p: json.loads(p)["number"] == back["number"])
+                numbers = {json.loads(p).get("number") for t, p, _ in gateway.drain() if t == T.printer_job("k1")}
+                assert refused["number"] not in numbers  # the gateway never got the job it could not print
+
+    asyncio.run(scenario())

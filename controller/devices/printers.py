@@ -17,7 +17,9 @@ Which printer: the registry's printer whose `kiosk` is the ticket's kiosk
 The ticket was committed before this runs; printing happens after, never in
 the writer's way. Each ticket's print ends in the PrintBook (printing.py):
 "pending" while queued, "printed" or "failed" with the reason (the kiosk then
-tells the citizen to photograph the screen), "sent" when handed to a gateway.
+tells the citizen to photograph the screen), "sent" when handed to a gateway; a
+gateway whose printer last said it cannot print (offline, out of paper, cover
+open) is not sent the job: the print is "failed" with that reason at once.
 
 Health of the printers driven here is polled and reported to the device
 router as device statuses, so it takes the same path as any other device:
@@ -34,7 +36,7 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from controller.devices.printing import PrintBook, PrintRecord, PrintState, ticket_print
+from controller.devices.printing import PrintBook, PrintRecord, PrintState, printer_refusal, ticket_print
 from controller.devices.router import DeviceRouter
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed, SiteRuntime
@@ -161,6 +163,14 @@ class PrintService:
             return  # a kiosk without a printer: the screen is the ticket ("none")
         floor = self.controller.runtimes[site_id].floor
         ticket = ticket_print(floor, ticket_id, self.base_url, now)
+        if target.queue is None:
+            # a gateway whose printer says it cannot print would print this later, for someone else, or never:
+            # the print fails now, and the kiosk shows the ticket on screen and asks for a photo of it
+            known = self.router.device_now(site_id, target.spec.id) if self.router is not None else None
+            refusal = None if known is None else printer_refusal(known)
+            if refusal is not None:
+                self.book.set(site_id, ticket_id, PrintRecord("failed", refusal, target.spec.id))
+                return
         if self.link is not None and (self.publish_all or target.queue is None):
             payload = json.dumps(ticket.as_payload(), ensure_ascii=False, separators=(",", ":")).encode()
             self.link.publish(SiteTopics(site_id).printer_job(kiosk), payload, retain=False)

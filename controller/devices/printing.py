@@ -32,9 +32,11 @@ __all__ = [
     "PrintState",
     "printer_alert_events",
     "printer_alert_id",
+    "printer_findings",
     "printer_healthy",
     "printer_problem",
     "printer_problems",
+    "printer_refusal",
     "ticket_print",
 ]
 
@@ -152,6 +154,21 @@ def printer_problems(data: Mapping[str, Any]) -> list[str]:
     if health.get("online") is False and not problems:
         problems.append("offline")
     return problems or ["cannot_print"]
+
+
+def printer_findings(data: Mapping[str, Any]) -> list[str]:
+    """What an online printer's health says is wrong or running low (codes of PROBLEM_WORDS); [] when all is well.
+
+    Availability (offline, never heard from) is the device's status, not a finding here."""
+    if data.get("status") != "online":
+        return []
+    found = [p for p in printer_problems(data) if p != "cannot_print"]
+    return found or (["cannot_print"] if printer_problem(data) else [])
+
+
+def printer_refusal(data: Mapping[str, Any]) -> str | None:
+    """Why a printer cannot take a job now, in words (Vietnamese first); None when it can, as far as is known."""
+    return _reason(data) if printer_problem(data) else None
 
 
 def _reason(data: Mapping[str, Any]) -> str:

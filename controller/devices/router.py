@@ -45,8 +45,8 @@ from controller.devices.keypads import (
     transfer_target,
 )
 from controller.devices.outputs import DeviceOutput
-from controller.devices.printing import printer_alert_events
-from controller.devices.stats import UNKNOWN_SITE, DeviceStats
+from controller.devices.printing import printer_alert_events, printer_findings
+from controller.devices.stats import UNKNOWN_SITE, DeviceLine, DeviceStats
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed, SiteRuntime
 from counter_display.protocols import KeySource
@@ -207,6 +207,7 @@ class DeviceRouter:
         self.stats = stats or DeviceStats()
         self.stats.device_counts = lambda: {s.id: s.health.counts() for s in self.sites.values()}
         self.stats.bus_counts = lambda: {s.id: s.health.bus_stats() for s in self.sites.values()}
+        self.stats.device_lines = lambda: {s.id: _device_lines(s.health) for s in self.sites.values()}
         self.messages = messages
         self.key_sources = dict(key_sources or {})
         self.hold_s = hold_s
@@ -402,6 +403,12 @@ class DeviceRouter:
         else:
             self._offer(site, RatingInput(counter, press))
 
+    def device_now(self, site_id: str, device_id: str) -> dict[str, Any] | None:
+        """A device's availability and health as known now (device.changed data); None when not known here."""
+        site = self.sites.get(site_id)
+        device = None if site is None else site.health.devices.get(device_id)
+        return None if device is None else device.event_data()
+
     def status(self, site_id: str, device_id: str, status: DeviceStatus) -> None:
         """Queue a status of an in-process device (the same checks as over MQTT)."""
         site = self.sites.get(site_id)
@@ -534,3 +541,9 @@ class DeviceRouter:
                     await self._flush(site)
                 except Exception:  # the log may be down for a moment; try again next round
                     log.exception("site %s: could not record device changes", site_id)
+
+
+def _device_lines(board: DeviceBoard) -> list[DeviceLine]:
+    return [DeviceLine(row["device"], row["kind"], row["status"], row["last_seen"],
+                       tuple(printer_findings(row)) if row["kind"] == "printer" else ())
+            for row in board.snapshot()]

@@ -9,17 +9,24 @@
                                                     while it is down (no sample when devices run in-process)
     motcua_bus_{frames,retries,timeouts,bad_crc,naks}_total{site,bus,device}
                                                     a serial device's line, as its bridge reports it
+    motcua_device_status{site,device,kind,status}   1, with each device's availability now (online,
+                                                    offline, unknown: never heard from)
+    motcua_device_last_seen_timestamp_seconds{site,device,kind}
+                                                    when the device last reported (status, press, answer)
+    motcua_device_problem{site,device,kind,problem} 1 for each thing an online printer says is wrong
+                                                    or running low (paper_out, paper_low, cover_open, ...)
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["DROP_REASONS", "UNKNOWN_SITE", "DeviceStats"]
+__all__ = ["DROP_REASONS", "UNKNOWN_SITE", "DeviceLine", "DeviceStats"]
 
 # why an input was dropped; bounded so a noisy publisher cannot grow the label set
 DROP_REASONS = frozenset({
@@ -28,6 +35,17 @@ DROP_REASONS = frozenset({
     "late", "burst", "too_soon", "lost",
 })
 UNKNOWN_SITE = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLine:
+    """One device as /metrics tells it: its availability, when last heard from, what it says is wrong."""
+
+    device: str
+    kind: str
+    status: str
+    last_seen: float | None
+    problems: tuple[str, ...] = ()
 
 
 class DeviceStats(Collector):
@@ -40,6 +58,8 @@ class DeviceStats(Collector):
         self.device_counts = device_counts
         # per site: (bus, device, counters) of its serial devices, as their bridges last reported
         self.bus_counts: Callable[[], Mapping[str, Sequence[tuple[str, str, Mapping[str, int]]]]] = dict
+        # per site: each device's line (DeviceLine)
+        self.device_lines: Callable[[], Mapping[str, Sequence[DeviceLine]]] = dict
         # the MQTT link's state; None: there is no broker (devices in-process, or none)
         self.broker_connected: Callable[[], bool | None] = lambda: None
 
@@ -93,3 +113,18 @@ class DeviceStats(Collector):
                     if name in counts:
                         family.add_metric([site, bus_id, device], counts[name])
         yield from bus.values()
+        availability = GaugeMetricFamily("motcua_device_status", "1 with each device's availability now",
+                                         labels=["site", "device", "kind", "status"])
+        seen = GaugeMetricFamily("motcua_device_last_seen_timestamp_seconds",
+                                 "When the device last reported (its status, a press, an answer on its bus)",
+                                 labels=["site", "device", "kind"])
+        problem = GaugeMetricFamily("motcua_device_problem", "1 for each thing an online printer says is wrong",
+                                    labels=["site", "device", "kind", "problem"])
+        for site, lines in sorted(self.device_lines().items()):
+            for line in lines:
+                availability.add_metric([site, line.device, line.kind, line.status], 1)
+                if line.last_seen is not None:
+                    seen.add_metric([site, line.device, line.kind], line.last_seen)
+                for code in line.problems:
+                    problem.add_metric([site, line.device, line.kind, code], 1)
+        yield from (availability, seen, problem)

@@ -17,44 +17,21 @@ import sys
 import tempfile
 import time
 import zoneinfo
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
 from urllib.parse import urlsplit
 
 import httpx
 
+from controller.core.site import Site
+from controller.ops.checks import FAIL, OK, WARN, Check, exit_status
+from controller.ops.doctor_devices import device_checks
 from controller.settings import Settings
 
-__all__ = ["Check", "check_clock", "check_disk", "check_redis", "check_store_probe", "diagnose", "exit_status", "run"]
-
-OK: Final = "OK"
-WARN: Final = "WARN"
-FAIL: Final = "FAIL"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the diagnosis: what was looked at, the finding, and what to do about it."""
-
-    status: str
-    what: str
-    vi: str
-    en: str
-    fix_vi: str = ""
-    fix_en: str = ""
-
-    def line(self) -> str:
-        fix = f" → {self.fix_vi} / {self.fix_en}" if self.fix_vi else ""
-        return f"[{self.status:4}] {self.what}: {self.vi} / {self.en}{fix}"
-
-
-def exit_status(checks: list[Check]) -> int:
-    """0 when all are OK, 1 with a warning, 2 with a failure."""
-    statuses = {c.status for c in checks}
-    return 2 if FAIL in statuses else 1 if WARN in statuses else 0
-
+__all__ = [
+    "FAIL", "OK", "WARN", "Check", "check_clock", "check_disk", "check_redis", "check_store_probe", "diagnose",
+    "exit_status", "run",
+]
 
 def check_disk(data_dir: Path, fail_below: int = 1 << 30, warn_below: int = 5 << 30) -> Check:
     """Free space where the event log grows."""
@@ -213,8 +190,8 @@ def check_broker(settings: Settings) -> list[Check]:
                             "use the `motcua mqtt-config` output (allow_anonymous false, acl_file)")]
 
 
-def check_controller(settings: Settings) -> list[Check]:
-    """The controller answers, and each site's devices are online (from its /metrics)."""
+def check_controller(settings: Settings, sites: Sequence[Site] = ()) -> list[Check]:
+    """The controller answers, and a line per device of each site (from its /metrics)."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     url = f"http://{host}:{settings.port}"
     try:
@@ -226,24 +203,7 @@ def check_controller(settings: Settings) -> list[Check]:
                       "`systemctl status motcua`, `journalctl -u motcua -n 50`")]
     checks = [Check(OK, "controller", f"chạy ở {url}, {health.get('sites')} địa điểm, {health.get('uptime_s')} s",
                     f"running at {url}, {health.get('sites')} sites, up {health.get('uptime_s')} s")]
-    counts: dict[str, dict[str, float]] = {}
-    for line in metrics.splitlines():
-        if line.startswith("motcua_devices{"):
-            labels, _, value = line.partition("} ")
-            fields = dict(part.split("=", 1) for part in labels[len("motcua_devices{"):].split(","))
-            site, status = fields["site"].strip('"'), fields["status"].strip('"')
-            counts.setdefault(site, {})[status] = float(value)
-    for site, by_status in sorted(counts.items()):
-        down = int(by_status.get("offline", 0) + by_status.get("unknown", 0))
-        online = int(by_status.get("online", 0))
-        if down:
-            checks.append(Check(WARN, f"devices {site}", f"{down} thiết bị không thấy gần đây, {online} trực tuyến",
-                                f"{down} devices not seen recently, {online} online",
-                                "xem trang giám sát (thiết bị): nguồn, cáp, giấy máy in, bus nối tiếp",
-                                "see the monitor's devices: power, cables, printer paper, the serial bus"))
-        else:
-            checks.append(Check(OK, f"devices {site}", f"{online} thiết bị trực tuyến", f"{online} devices online"))
-    return checks
+    return checks + device_checks(sites, metrics, time.time())
 
 
 def check_sms(sms: str) -> Check | None:
@@ -277,7 +237,12 @@ def diagnose(config: str) -> list[Check]:
         check(config)
         settings = settings_from_args(with_config(build_parser(), ["serve", "--config", config], config))
         sites = load_sites(settings.site_file)
-    except (ConfigError, SettingsError, SiteError) as exc:
+    except ConfigError as exc:
+        return [Check(FAIL, "config", f"tệp cấu hình {exc.source}: khóa {exc.key}: {exc.reason_vi}",
+                      f"configuration file {exc.source}: key {exc.key}: {exc.reason_en}",
+                      f"sửa khóa {exc.key}, rồi `motcua config check --config {config}`",
+                      f"fix the key {exc.key}, then `motcua config check --config {config}`")]
+    except (SettingsError, SiteError) as exc:
         return [Check(FAIL, "config", "cấu hình bị từ chối", str(exc), f"`motcua config check --config {config}`",
                       f"`motcua config check --config {config}`")]
     checks = [Check(OK, "config", f"{config} hợp lệ", f"{config} valid")]
@@ -285,7 +250,7 @@ def diagnose(config: str) -> list[Check]:
     checks += [check_disk(settings.data_dir), check_store_probe(settings.data_dir)]
     if settings.partitioned:
         checks.append(check_redis(settings.store))
-    checks += check_controller(settings)
+    checks += check_controller(settings, sites)
     if settings.mqtt != "none":
         checks += check_broker(settings)
     sms = check_sms(settings.sms)
