@@ -33,6 +33,7 @@ from controller.core.events import Event
 from controller.core.floor import Floor
 from controller.core.policies import fairness_violation
 from controller.core.remote import half_hour_capacity, remote_cap
+from controller.core.return_later import return_time
 from controller.core.site import Site, parse_site
 from controller.core.state import SiteState
 from controller.core.tickets import TicketState
@@ -216,12 +217,52 @@ def test_an_away_number_may_be_abandoned_and_leaves_the_forecast() -> None:
     assert not floor.state.away["A"]
 
 
+# ---------------------------------------------------------------- return later, from the kiosk
+
+def test_come_back_at_the_predicted_call_less_the_target_inside_the_opening_hours() -> None:
+    site = _site()
+    lunch = parse_site({**site.raw, "site": {**site.raw["site"], "hours": [["07:30", "11:30"], ["13:30", "17:00"]]},
+                        "arrivals": {"half_hour_weights": [1.0] * 15, "weekday_factor": [1, 1, 1, 1, 1, 0, 0]}},
+                       "lunch.toml")
+    t = MONDAY_0800
+    assert return_time(site, None, t) is None  # no open counter: no prediction, no offer
+    assert return_time(site, 15 * 60, t) is None  # not over the target
+    assert return_time(site, 15 * 60 + 30, t + 10) is None  # less than a whole minute to gain
+    assert return_time(site, 50 * 60 + 45, t + 10) == t + 35 * 60  # 08:35, to the minute
+    assert return_time(lunch, 3 * 3600 + 50 * 60, t) == t + 5.5 * 3600  # 11:35 is lunch: back at 13:30
+    assert return_time(lunch, 9.5 * 3600, t) is None  # 17:15: closed by then
+
+
+def test_a_number_that_returns_later_keeps_its_place_away_and_is_called_there_once_checked_in() -> None:
+    floor = _floor(site=_site(share=0.01))  # the phones' share is spent at once: returning later is not capped
+    t = MONDAY_0800
+    first = _issued(floor.execute(IssueTicket("a"), t))
+    later = _issued(floor.execute(IssueTicket("a", kiosk="k1", return_at=t + 1800), t + 1))
+    behind = _issued(floor.execute(IssueTicket("a"), t + 2))
+    ticket = floor.state.tickets[later]
+    assert ticket.state is TicketState.AWAY and ticket.channel == "kiosk" and ticket.return_at == t + 1800
+    assert ticket.travel_s == SITE.targets.transaction_wait_s  # "come now" a target's time before its call
+    assert not floor.state.remote_taken
+    _issued(floor.execute(IssueTicket("a", return_at=t + 1800), t + 3))  # a second one: no share to spend
+    assert _called(floor.execute(CallNext(1), t + 10)) == first
+    floor.execute(Finish(1), t + 20)
+    floor.execute(CheckInRemote(later, via="card"), t + 30)
+    assert _called(floor.execute(CallNext(1), t + 40)) == later  # ahead of the one who came after it
+    assert floor.state.tickets[behind].state is TicketState.WAITING
+    for command, code in [(IssueTicket("a", priority="elderly", return_at=t + 1800), "return_later_priority"),
+                          (IssueTicket("a", return_at=t + 50), "invalid_return")]:
+        version = floor.state.version
+        with pytest.raises(DomainError) as refused:
+            floor.decide(command, t + 50)
+        assert refused.value.code == code and floor.state.version == version
+
+
 # ---------------------------------------------------------------- the fairness rule, as properties
 
 _OPS = st.lists(
     st.tuples(
-        st.sampled_from(["walk_in", "priority", "remote", "check_in", "more_time", "call", "finish", "tick",
-                         "rejoin"]),
+        st.sampled_from(["walk_in", "priority", "remote", "later", "check_in", "more_time", "call", "finish",
+                         "tick", "rejoin"]),
         st.integers(0, 30),     # seconds on
         st.integers(0, 99),     # which procedure, ticket or counter
     ),
@@ -257,6 +298,8 @@ def test_the_fairness_rule_holds_for_walk_ins_remote_numbers_and_legal_priority(
             command = IssueTicket("ab"[pick % 2], priority="elderly" if op == "priority" else None)
         elif op == "remote":
             command = TakeRemote("ab"[pick % 2], travel_s=600)
+        elif op == "later":  # returns later (from the kiosk): away like a remote number, outside the share
+            command = IssueTicket("ab"[pick % 2], kiosk="k1", return_at=now + 1200)
         elif op in ("check_in", "more_time", "rejoin") and tickets:
             ticket = tickets[pick % len(tickets)]
             command = {"check_in": CheckInRemote, "more_time": MoreTime, "rejoin": Rejoin}[op](ticket.id)

@@ -70,6 +70,8 @@ class IssueTicket:
     slot_at: float | None = None
     check_hours: bool = True
     by: str | None = None
+    # Return later (controller/core/return_later.py): AWAY until checked in, back at this time.
+    return_at: float | None = None
 
     def __post_init__(self) -> None:
         if self.priority is not None and self.priority not in PRIORITY_CLASSES:
@@ -345,6 +347,14 @@ def _issue(state: SiteState, cmd: IssueTicket, now: float) -> list[Event]:
         data["idempotency_key"] = cmd.idempotency_key
     if cmd.slot_at is not None:
         data["slot_at"] = cmd.slot_at
+    if cmd.return_at is not None:
+        if cmd.priority is not None:
+            raise _bad("return_later_priority", "Người thuộc diện ưu tiên được gọi trước, không cần hẹn quay lại / "
+                                                "legal priority is called first: no need to come back later")
+        if cmd.return_at <= now:
+            raise _bad("invalid_return", "the time to come back must be later than now")
+        # the "come now" text goes out once the predicted call is within the target (return_later.py)
+        data.update(away=True, travel_s=site.targets.transaction_wait_s, return_at=cmd.return_at)
     if cmd.by:
         data["by"] = cmd.by
     return [Event("ticket.issued", now, data)]
@@ -648,9 +658,9 @@ def _remote_ticket(state: SiteState, ticket_id: str) -> Ticket:
     ticket = state.tickets.get(ticket_id)
     if ticket is None:
         raise DomainError("unknown_ticket", f"Không có số {ticket_id!r} hôm nay / no ticket {ticket_id!r} today", 404)
-    if ticket.channel != "remote":
-        raise DomainError("not_remote", f"Số {ticket.number} không lấy qua điện thoại / "
-                                        f"ticket {ticket.number} was not taken from a phone", 409)
+    if ticket.place_at is None:  # neither taken from a phone nor one that returns later: never away
+        raise DomainError("not_remote", f"Số {ticket.number} không giữ chỗ khi vắng mặt (không lấy qua điện thoại, "
+                                        f"không hẹn quay lại) / ticket {ticket.number} never held a place away", 409)
     return ticket
 
 

@@ -285,6 +285,7 @@ class Floor:
             "slot_at": ticket.slot_at,
             "place_at": ticket.place_at,
             "travel_s": ticket.travel_s if ticket.place_at is not None else None,
+            "return_at": ticket.return_at,
             "checked_in_at": ticket.checked_in_at,
             "turn_passed_at": ticket.turn_passed_at,
             "expires_at": ticket.expires_at,

@@ -308,8 +308,10 @@ class SiteState:
             ticket.state = TicketState.AWAY
             ticket.place_at = event.at
             ticket.travel_s = float(d.get("travel_s", 0.0))
+            ticket.return_at = d.get("return_at")
             self.away[ticket.agency][ticket.id] = event.at
-            self.remote_taken[(ticket.agency, local_half_hour(event.at, self.site.utc_offset_s))] += 1
+            if ticket.channel == "remote":  # the share cap is for phones; one who returns later was in the hall
+                self.remote_taken[(ticket.agency, local_half_hour(event.at, self.site.utc_offset_s))] += 1
             return
         self._enqueue(ticket, event.at)
 

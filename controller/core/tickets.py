@@ -80,12 +80,14 @@ class Ticket:
     at_risk: bool = False
     breached_tx: bool = False
     breached_visit: bool = False
-    # A number taken from a phone (channel "remote"): its place in line, kept while away.
+    # A number taken from a phone (channel "remote") or one that returns later (return_later.py):
+    # its place in line, kept while away.
     place_at: float | None = None      # the key of its place: when taken (moved back once by "more time")
     travel_s: float = 0.0              # the trip the citizen said it takes (the "come now" text allows it)
     checked_in_at: float | None = None
     turn_passed_at: float | None = None  # AWAY, and a ticket placed after it was called: held aside
     expires_at: float | None = None      # ... until then; not checked in by then: expired
+    return_at: float | None = None     # returns later: the time printed on the ticket
     more_time: bool = False            # "I need more time" used (once)
     rejoined: bool = False             # expired and rejoined at the back (once)
 
