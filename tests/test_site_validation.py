@@ -91,6 +91,10 @@ def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         (["agency", 0, "name_en"], ["Justice"], "agency[0].name_en", "must be a string"),
         (["site", "name_en"], True, "site.name_en", "must be a string"),
         (["procedure", 0, "paper_en"], ["A form"], "procedure[ht-khai-sinh].paper_en", "unknown field"),
+        # the receipt's QR gets a number for a kiosk procedure; the card offers the elderly priority from an age
+        (["site", "result_return_procedure"], "tkq-tra-tai-cho", "site.result_return_procedure",
+         "not a procedure chosen at the kiosk"),
+        (["site", "elderly_priority_age"], 30, "site.elderly_priority_age", "must be >= 50"),
     ],
 )
 def test_bad_site_names_field_and_reason(path: list[Any], value: Any, field: str, reason: str) -> None:

@@ -42,7 +42,7 @@ _KEYS: dict[str, frozenset[str]] = {
         "wait_target_transaction_min", "wait_target_visit_min", "satisfaction_target", "rating_levels",
         "recall_limit", "no_show_hold_min", "auto_open_standby", "appointment_grace_min",
         "appointment_slot_capacity", "appointment_early_min", "appointment_days_ahead", "issue_cutoff_min",
-        "fee_procedure", "result_procedure",
+        "fee_procedure", "result_procedure", "result_return_procedure", "elderly_priority_age",
     }),
     "arrivals": frozenset({"half_hour_weights", "weekday_factor", "priority_share", "appointment_share",
                            "abandon_after_min"}),
@@ -184,6 +184,10 @@ class Site:
     issue_cutoff_s: float = 15 * 60
     fee_procedure: str | None = None
     result_procedure: str | None = None
+    # Collecting a result given a later date (a receipt's QR at the kiosk): named, or the only kiosk
+    # procedure of a result agency (None: none, or several and none named)
+    result_return_procedure: str | None = None
+    elderly_priority_age: int = 75          # the ID card's date of birth offers the elderly priority from this age
     name_en: str = ""
     remote: RemoteRules = RemoteRules()
     devices: tuple[Any, ...] = ()
@@ -457,6 +461,8 @@ def parse_site(data: Mapping[str, Any], source: str, utc_offset_s: int = 7 * 360
         issue_cutoff_s=60 * cutoff_min,
         fee_procedure=fee_procedure,
         result_procedure=result_procedure,
+        result_return_procedure=_result_return(r, site_t, procedures, agencies),
+        elderly_priority_age=r.integer(site_t, "elderly_priority_age", "site", default=75, low=50, high=100),
         feedback=feedback,
         remote=_parse_remote(r, data),
         raw=data,
@@ -672,6 +678,19 @@ def _parse_arrivals(r: _Reader, data: Mapping[str, Any], hours: Sequence[tuple[i
         appointment_share=r.number(table, "appointment_share", "arrivals", default=0.0, low=0, high=1),
         abandon_after_s=60 * r.number(table, "abandon_after_min", "arrivals", default=60, low=0, strict_low=True),
     )
+
+
+def _result_return(r: _Reader, site_t: Mapping[str, Any], procedures: Mapping[str, Procedure],
+                   agencies: Mapping[str, Agency]) -> str | None:
+    """The procedure of collecting a result given a later date: named in [site], else the only one the
+    kiosk offers in a result agency (several and none named: none, the receipt's QR is then refused)."""
+    named = site_t.get("result_return_procedure")
+    if named is not None:
+        if named not in procedures or procedures[named].step_only:
+            raise r.fail("site.result_return_procedure", f"{named!r} is not a procedure chosen at the kiosk")
+        return str(named)
+    found = [p.id for p in procedures.values() if not p.step_only and agencies[p.agency].role == "result"]
+    return found[0] if len(found) == 1 else None
 
 
 def _journey_step(

@@ -19,13 +19,10 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from controller.core.scan import CHECK_CODE_ALPHABET, CHECK_CODE_LENGTH
 from controller.store.sqlite_file import SqliteFile
 
 __all__ = ["CHECK_CODE_ALPHABET", "CHECK_CODE_LENGTH", "RemoteBook"]
-
-# No I, L, O, 0 or 1 (the appointment codes' alphabet): read off a phone and typed at a kiosk.
-CHECK_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CHECK_CODE_LENGTH = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS day_keys (
