@@ -6,7 +6,6 @@ nothing is built at import time and tests can start many apps side by side.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -26,6 +25,7 @@ from controller.api import (
     evaluation,
     feed,
     feedback,
+    kiosk_desk,
     live,
     lockouts,
     pages,
@@ -35,6 +35,7 @@ from controller.api import (
     routes,
     testing,
 )
+from controller.api.away import RemoteDesk
 from controller.api.bodies import JsonBodyMiddleware
 from controller.api.errors import install_error_handlers
 from controller.api.forward import ForwardMiddleware
@@ -43,7 +44,6 @@ from controller.api.login_guard import LoginGuard, LoginStats
 from controller.api.metrics import render_metrics
 from controller.api.openapi import install_openapi
 from controller.api.ratelimit import RateLimiter, RateLimits
-from controller.api.remote import RemoteDesk
 from controller.api.scale_out import scale_out
 from controller.connections import ConnectionTable
 from controller.core.site import Site
@@ -98,6 +98,16 @@ async def feedback_book(settings: Settings) -> AsyncIterator[FeedbackBook]:
         await book.close()
 
 
+@asynccontextmanager
+async def remote_book(settings: Settings) -> AsyncIterator[RemoteBook | None]:
+    """DATA_DIR/remote.db with the SQLite store; none with Redis (sites move between processes, the book would not)."""
+    if settings.store != "sqlite":
+        yield None
+        return
+    async with RemoteBook(settings.data_dir / "remote.db") as book:
+        yield book
+
+
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
     """Build the app; sites are validated now, so a bad file stops start-up before serving."""
     sites = load_sites(settings.site_file)
@@ -124,18 +134,19 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         try:
             # devices stop before the writers they feed; with Redis, sites are shared out (scale_out.py)
             async with (
-                contextlib.AsyncExitStack() as stack,
+                remote_book(settings) as away_book,
                 scale_out(app, settings, controller, store),
-                device_service(settings, controller, store) as devices,
+                device_service(settings, controller, store,
+                               check_code=None if away_book is None else away_book.check_code) as devices,
                 notify_service(settings.sms, controller, settings.data_dir) as notifier,
                 feedback_book(settings) as feedback_items,
             ):
                 app.state.feedback = feedback_items
                 app.state.devices = devices
                 app.state.notifier = notifier
-                if notifier is not None:  # numbers from a phone need its texts (the one-time code)
-                    remote_book = await stack.enter_async_context(RemoteBook(settings.data_dir / "remote.db"))
-                    app.state.remote = RemoteDesk(remote_book)
+                # places held away (numbers from a phone, which also need texts; numbers that return later; the
+                # ID card's limits and links): the book beside the event log
+                app.state.remote = None if away_book is None else RemoteDesk(away_book)
                 for line in demo_lines:
                     log.warning("demo account: %s", line)
                 yield
@@ -167,7 +178,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.state.connections = ConnectionTable(settings.connection_limits)  # serve.py's protocols keep it
     app.state.feedback = None  # the lifespan opens the feedback book (feedback.py)
     app.state.notifier = None  # the lifespan sets the SMS notifier when --sms asks for one
-    app.state.remote = None  # ... and with it the desk of numbers taken from a phone
+    app.state.remote = None  # ... and the desk of places held away (api/away.py)
     if settings.test_clock:
         app.state.test_clock = clock
         app.include_router(testing.router)
@@ -183,6 +194,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     app.include_router(reasons.router)
     app.include_router(feedback.router)
     app.include_router(remote.router)
+    app.include_router(kiosk_desk.router)
     app.include_router(live.router)
     app.include_router(pages.router)
     app.include_router(board.router)

@@ -86,6 +86,10 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): ISSUERS,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): PUBLIC,
+    # the kiosk: whether a number taken now may come back later (public, as the hall's wait); what its scanner
+    # read (a check-in, an ID card's check-ins, a receipt): a kiosk or staff
+    ("get", "/api/v1/sites/{site}/return-later"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/scan"): ISSUERS,
     **{("post", f"/api/v1/sites/{{site}}/counters/{{counter}}/{action}"): AT_COUNTER
        for action in ("open", "close", "pause", "resume", "call-next", "recall", "no-show", "start", "finish",
                       "transfer")},
@@ -100,6 +104,7 @@ BODIES = {
     "/api/v1/auth/login": {"user": "quanly", "secret": "demo"},
     "/api/v1/auth/lockouts/lift": {"user": "nobody"},
     "/api/v1/sites/{site}/tickets": {"procedure": "cth-ban-sao"},
+    "/api/v1/sites/{site}/scan": {"text": "1001-ABCDEF"},
     "/api/v1/sites/{site}/ratings": {"counter": 1, "score": 4},
     "/api/v1/sites/{site}/ratings/reasons": {"counter": 1, "reasons": ["waited_long"]},
     "/api/v1/sites/{site}/feedback": {"category": "waiting", "text": "Chờ lâu quá"},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from controller.core.commands import CallNext, Finish, NoShow, OpenCounter, Recall, Start
+from controller.core.commands import CallNext, Finish, IssueTicket, NoShow, OpenCounter, Recall, Start
 from controller.notify.contacts import ContactBook
 from tests.notify_support import NotifyFloor, notify_floor
 
@@ -60,6 +60,41 @@ def test_three_ahead_then_called_each_sent_once(tmp_path: Path) -> None:
                                  f"/ Number {number}, please go to counter 1."]
             assert floor.notifier.stats.sent[("xa", "ahead")] == 1
             assert floor.notifier.stats.sent[("xa", "called")] == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_number_that_returns_later_is_texted_come_now_a_targets_time_before_its_call(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with notify_floor(tmp_path) as floor:
+            runtime = floor.runtime
+            await runtime.execute(OpenCounter(1, staff="quay1"))
+            for _ in range(4):
+                await floor.issue()
+            committed = await runtime.execute(IssueTicket("ht-khai-sinh", kiosk="k1", check_hours=False,
+                                                          return_at=floor.now[0] + 1200))
+            mine = str(committed.events[-1].data["ticket"])
+            await floor.notifier.register("xa", mine, PHONE)
+            number = runtime.floor.ticket(mine).number
+            floor.notifier.review("xa")
+            await settle(floor)
+            assert floor.texts(PHONE) == []  # four services of 9 minutes ahead: over the target
+            ticket = runtime.floor.ticket(mine)
+            for _ in range(4):  # the line moves: silent while the predicted call is over 15 minutes away
+                wait = runtime.floor.estimated_wait(ticket, floor.now[0])
+                assert wait is not None
+                if wait <= 900:
+                    break
+                assert floor.texts(PHONE) == []
+                await call(floor)
+                floor.now[0] += 3  # the forecast is redone at most every 2 s
+                floor.notifier.review("xa")
+                await settle(floor)
+            floor.notifier.review("xa")
+            await settle(floor)
+            [come] = floor.texts(PHONE)  # within 15 minutes of its predicted call: come now
+            assert come.startswith(f"Trung tâm Phục vụ hành chính công xã: số {number} ")
+            assert "mời đến ngay và quét mã ở ki-ốt" in come
 
     asyncio.run(scenario())
 

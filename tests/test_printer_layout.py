@@ -167,6 +167,28 @@ def test_qr_code_encodes_the_status_url() -> None:
             assert (image.getpixel((x, y)) == 0) == dark, (row, col)
 
 
+def test_a_number_that_returns_later_prints_when_and_a_qr_the_kiosk_reads_as_its_code() -> None:
+    back = datetime(2025, 5, 21, 9, 5, tzinfo=VN)
+    ticket = _ticket(priority=None, return_at=back, check_in="2015-K7QX9M", dossier="000.00.21.H29-241207-0001",
+                     dossier_early=True)
+    words = ticket_wording(ticket)
+    assert words.come_back is not None and words.come_back.vi == "Mời quay lại lúc 09:05"
+    assert words.come_back.en == "Please come back at 09:05"
+    assert words.check_in is not None and "2015-K7QX9M" in words.check_in.vi
+    assert words.dossier is not None and words.dossier.vi == "Hồ sơ: 000.00.21.H29-241207-0001 (trước ngày hẹn trả)"
+    assert ticket.qr_text == f"{ticket.status_url}#2015-K7QX9M" == words.status_url
+    plain = render_ticket(_ticket(priority=None), PrinterProfile()).image
+    assert render_ticket(ticket, PrinterProfile()).image.height > plain.height + 100  # the time, the code, the file
+    lines = [line.text for line in text_ticket_lines(ticket, 32)]
+    assert "Moi quay lai luc 09:05" in lines and any("2015-K7QX9M" in line for line in lines)
+    assert TicketPrint.from_payload(json.loads(json.dumps(ticket.as_payload()))) == ticket
+    for change, message in [({"check_in": None}, "both"), ({"check_in": "2015-K7QX9I"}, "check_in"),
+                            ({"return_at": datetime(2025, 5, 21, 9, 5)}, "timezone-aware"),
+                            ({"dossier": "x y"}, "dossier")]:
+        with pytest.raises(ValueError, match=message):
+            dataclasses.replace(ticket, **change)
+
+
 def test_long_names_wrap_instead_of_running_off_the_paper() -> None:
     long_name = ("Cấp đổi giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác "
                  "gắn liền với đất do bị ố, nhòe, rách, hư hỏng")

@@ -4,6 +4,7 @@ keyed hash of the day, erased with the day; check-in codes stable across a resta
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -72,5 +73,54 @@ def test_the_book_keeps_a_keyed_hash_of_the_day_and_erases_it_with_the_day(tmp_p
             assert await book.agencies_taken("xa", "2026-01-05", person) == []
             assert await book.person("xa", "2026-01-05", PHONE) != person  # the old key is gone for good
         assert person.encode() not in path.read_bytes()  # overwritten, not only unlinked (secure_delete)
+
+    asyncio.run(run())
+
+
+CARD = "001090123456"
+
+
+def test_a_card_is_kept_as_a_keyed_hash_of_the_day_and_a_booking_link_until_its_day_ends(tmp_path: Path) -> None:
+    async def run() -> None:
+        path = tmp_path / "remote.db"
+        async with RemoteBook(path) as book:
+            card = await book.card("xa", "2026-01-05", CARD)
+            phone = await book.person("xa", "2026-01-05", PHONE)
+            assert card not in (phone, await book.person("xa", "2026-01-05", CARD))  # a card is not a phone
+            await book.reserve("xa", "2026-01-05", phone, "HT", "r-1", card=card)  # from a phone, card given
+            await book.settle("xa", "r-1", "20260105-1001")
+            await book.reserve("xa", "2026-01-05", card, "CTH", "r-2", card=card)  # returns later, with the card
+            assert await book.agencies_taken("xa", "2026-01-05", card) == ["HT", "CTH"]
+            assert await book.agencies_taken("xa", "2026-01-05", phone) == ["HT"]
+            assert await book.away_tickets("xa", "2026-01-05", card) == ["20260105-1001"]  # not the reservation
+            await book.link_booking("xa", "2026-01-05", CARD, "ABCDEF")
+            await book.link_booking("xa", "2026-01-09", CARD, "GHJKMN")
+            assert await book.linked_bookings("xa", "2026-01-05", CARD) == ["ABCDEF"]
+            await book.unlink_booking("xa", "ABCDEF")
+            assert await book.linked_bookings("xa", "2026-01-05", CARD) == []
+            await book.link_booking("xa", "2026-01-05", CARD, "PQRSTU")
+        async with RemoteBook(path) as book:  # a restart: the links hold (their key is derived from the kept one)
+            assert await book.linked_bookings("xa", "2026-01-05", CARD) == ["PQRSTU"]
+            await book.purge([("xa", "2026-01-06")])
+            assert await book.linked_bookings("xa", "2026-01-05", CARD) == []  # its day is over
+            assert await book.linked_bookings("xa", "2026-01-09", CARD) == ["GHJKMN"]  # a later day's stays
+        assert CARD.encode() not in path.read_bytes() and card.encode() not in path.read_bytes()
+
+    asyncio.run(run())
+
+
+def test_a_remote_db_of_the_release_before_cards_gains_the_card_column(tmp_path: Path) -> None:
+    path = tmp_path / "remote.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE takes (site TEXT NOT NULL, day TEXT NOT NULL, person TEXT NOT NULL, "
+                   "agency TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (site, ref)) WITHOUT ROWID")
+        db.execute("INSERT INTO takes VALUES ('xa', '2026-01-05', 'p', 'HT', '20260105-1001')")
+    db.close()
+
+    async def run() -> None:
+        async with RemoteBook(path) as book:
+            assert await book.agencies_taken("xa", "2026-01-05", "p") == ["HT"]
+            await book.reserve("xa", "2026-01-05", "p", "CTH", "r-9", card="c")
+            assert await book.away_tickets("xa", "2026-01-05", "c") == []
 
     asyncio.run(run())

@@ -17,19 +17,9 @@ from controller.core.errors import DomainError
 from controller.core.id_card import IdCard, read_id_card
 from controller.core.receipt import Receipt, read_receipt
 from controller.core.scan import CHECK_CODE_ALPHABET, TicketCode, read_scan
+from tests.kiosk_scan_support import ADDRESS, card_number, card_qr
 
 TODAY = dt.date(2025, 1, 6)
-ADDRESS = "Số 12, ngõ 34 phố Hàng Bạc, phường Hoàn Kiếm, Hà Nội"
-
-
-def card_number(birth: dt.date, male: bool, province: int = 1, serial: int = 123456) -> str:
-    """A 12-digit number as the police issue it: province, century and sex, year of birth, a serial."""
-    century = (birth.year // 100 - 19) * 2 + (0 if male else 1)
-    return f"{province:03d}{century}{birth.year % 100:02d}{serial:06d}"
-
-
-def card_qr(number: str, name: str, birth: dt.date, issued: str = "15082021", old: str = "") -> str:
-    return f"{number}|{old}|{name}|{birth:%d%m%Y}|Nam|{ADDRESS}|{issued}"
 
 
 BIRTHS = st.dates(min_value=dt.date(1900, 1, 1), max_value=TODAY)

@@ -21,8 +21,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.accounts import Principal
+from controller.api.answers import issued_body, print_status
+from controller.api.away import away_desk, desk_of
 from controller.api.ratelimit import RateLimits
-from controller.api.routes import Taken, issued_body, print_status, refund_tokens, take_tokens
+from controller.api.routes import Taken, refund_tokens, take_tokens
 from controller.api.security import require_issuer
 from controller.core import commands as cmd
 from controller.core.appointments import (
@@ -40,7 +43,7 @@ from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.appointments import AppointmentBook, CodeTaken, SlotFull
 
-__all__ = ["router"]
+__all__ = ["check_in_booking", "router"]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -58,6 +61,10 @@ class BookBody(BaseModel):
     procedure: str = Field(min_length=1, max_length=80)
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="local date YYYY-MM-DD")
     time: str = Field(pattern=r"^\d{2}:\d{2}$", description="slot start HH:MM (local), on the half hour")
+    id_number: str | None = Field(default=None, pattern=r"^[0-9]{12}$",
+                                  description="the holder's 12-digit ID card number, optional: scanning the card at "
+                                              "the kiosk then checks the booking in (kept as a keyed hash until the "
+                                              "booking is checked in or cancelled, or its day ends)")
 
 
 class CheckInBody(BaseModel):
@@ -157,6 +164,7 @@ async def appointment_days(request: Request, site: str) -> dict[str, Any]:
         "capacity": the_site.appointment_slot_capacity,
         "grace_min": round(the_site.appointment_grace_s / 60),
         "early_min": round(the_site.appointment_early_s / 60),
+        "card_link": desk_of(request) is not None,  # a booking may be tied to the holder's ID card
     }
 
 
@@ -200,6 +208,7 @@ async def book_appointment(
     the_site = runtime.site
     now = runtime.clock()
     procedure, slot_at = choose_slot(the_site, body.procedure, body.date, body.time, now)
+    desk = None if body.id_number is None else away_desk(request)  # refused before anything is booked
     taken = _charge(request, runtime, "booking")
     try:
         for _ in range(CODE_DRAWS):
@@ -223,6 +232,9 @@ async def book_appointment(
         refund_tokens(request, taken)
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
+    if desk is not None and body.id_number is not None:
+        await desk.book.link_booking(the_site.id, local_day(made.slot_at, the_site.utc_offset_s), body.id_number,
+                                     made.code)
     return _view(runtime, made)
 
 
@@ -249,6 +261,9 @@ async def cancel_appointment(request: Request, site: str, code: Code) -> dict[st
             raise DomainError("appointment_expired", "Lịch hẹn đã qua / this appointment is over", 409)
         cancelled = await _book(request).cancel(runtime.site.id, booking.code, runtime.clock())
         assert cancelled is not None
+        desk = desk_of(request)
+        if desk is not None:
+            await desk.book.unlink_booking(runtime.site.id, booking.code)
         return _view(runtime, cancelled)
 
 
@@ -280,7 +295,18 @@ async def check_in(request: Request, response: Response, site: str, code: Code,
     runtime = _runtime(request, site)
     principal = require_issuer(request, site)
     kiosk = (body.kiosk if body else None) or (principal.name if principal.role == "kiosk" else None)
-    async with _site_lock(request, runtime.site.id):
+    answer, replayed = await check_in_booking(request, runtime, normalise_code(code), principal, kiosk)
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
+
+
+async def check_in_booking(request: Request, runtime: SiteRuntime, code: str, principal: Principal,
+                           kiosk: str | None) -> tuple[dict[str, Any], bool]:
+    """Check a booking in (by its code, or found by the holder's ID card): the answer, and whether it was a repeat."""
+    site = runtime.site.id
+    async with _site_lock(request, site):
         booking = await _find(request, runtime, code)
         if booking.status == "cancelled":
             raise DomainError("appointment_cancelled", "Lịch hẹn này đã bị hủy; mời lấy số thứ tự thường / "
@@ -297,12 +323,12 @@ async def check_in(request: Request, response: Response, site: str, code: Code,
         except Exception:
             refund_tokens(request, taken)
             raise
+    desk = desk_of(request)
+    if desk is not None:
+        await desk.book.unlink_booking(site, booking.code)  # checked in: the card link has done its work
     issued = [e for e in committed.events if e.type == "ticket.issued"]
     ticket_id = str(issued[0].data["ticket"]) if issued else runtime.floor.state.idempotency[key]
     ticket = runtime.floor.ticket(ticket_id)
-    if not issued:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
     if ticket.slot_at is not None:
         outcome = "kept"
     elif local_day(booking.slot_at, runtime.site.utc_offset_s) == runtime.floor.state.day:
@@ -311,8 +337,8 @@ async def check_in(request: Request, response: Response, site: str, code: Code,
         outcome = "other_day"
     return {
         **issued_body(runtime, ticket_id),
-        "print": print_status(request, runtime.site.id, ticket_id),
+        "print": print_status(request, site, ticket_id),
         "check_in": outcome,
         "message": _check_in_message(runtime, booking, outcome),
         "appointment": _view(runtime, booking),
-    }
+    }, not issued

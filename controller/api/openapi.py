@@ -134,6 +134,9 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): Answers("issuer", frozenset({409})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): Answers(refusals=frozenset({409, 429})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): Answers(refusals=frozenset({409, 429})),
+    # the kiosk (controller/api/kiosk_desk.py): the offer to come back later; what its 2D scanner read
+    ("get", "/api/v1/sites/{site}/return-later"): Answers(),
+    ("post", "/api/v1/sites/{site}/scan"): Answers("issuer", frozenset({409, 429})),
     ("get", "/api/v1/sites/{site}/reports"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/forecast"): Answers("reader"),
     ("get", "/api/v1/sites/{site}/evaluation"): Answers("staff"),

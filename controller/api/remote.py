@@ -15,53 +15,37 @@ in the event log. The core decides the rest (controller/core/remote.py).
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
 from pydantic import Field
 
+from controller.api.away import RemoteDesk, check_in, desk_of, hold_away, own_code, remote_ticket, today, with_code
 from controller.api.bodies import Strict
 from controller.api.errors import ApiError
 from controller.api.ratelimit import RateLimits
-from controller.api.routes import issued_body, refund_tokens, take_tokens
+from controller.api.routes import refund_tokens, take_tokens
 from controller.api.security import require_issuer
 from controller.core import commands as cmd
-from controller.core.clock import local_day, local_half_hour
+from controller.core.clock import local_half_hour
 from controller.core.errors import DomainError
 from controller.core.remote import remote_cap
-from controller.core.tickets import Ticket
-from controller.remote.book import RemoteBook
-from controller.remote.codes import CodeBook, PhoneLocked
+from controller.remote.codes import PhoneLocked
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from devices.errors import DeviceError
 from devices.sms.wording import code_text
-from kiosk.qr import qr_svg
 
 if TYPE_CHECKING:
     from controller.notify.service import NotifyService
 
-__all__ = ["TRAVEL_CHOICES", "RemoteDesk", "router"]
+__all__ = ["TRAVEL_CHOICES", "router"]
 
 router = APIRouter(prefix="/api/v1")
 
 TRAVEL_CHOICES = (10, 20, 30, 60)
 PHONE = r"^\+?[0-9]{8,15}$"
-
-
-@dataclass
-class RemoteDesk:
-    """What the remote endpoints keep between requests: the book, the codes, a turn per site."""
-
-    book: RemoteBook
-    codes: CodeBook = field(default_factory=CodeBook)
-    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
-    purged: dict[str, str] = field(default_factory=dict)  # site -> the day its book was last purged for
+ID_NUMBER = r"^[0-9]{12}$"
 
 
 class CodeBody(Strict):
@@ -73,6 +57,9 @@ class TakeBody(Strict):
     phone: str = Field(pattern=PHONE)
     code: str = Field(pattern=r"^[0-9]{6}$", description="the one-time code texted to the phone")
     travel_min: Literal[10, 20, 30, 60] = Field(description="how long the trip to the centre takes")
+    id_number: str | None = Field(default=None, pattern=ID_NUMBER,
+                                  description="the holder's 12-digit ID card number, optional: scanning the card at "
+                                              "the kiosk then checks the number in (kept as a keyed hash of the day)")
 
 
 class CheckInBody(Strict):
@@ -89,12 +76,16 @@ def _runtime(request: Request, site: str) -> SiteRuntime:
     return controller.runtime(site)
 
 
+def _unavailable() -> DomainError:
+    return DomainError("remote_unavailable", "Trung tâm chưa nhận lấy số qua điện thoại (không gửi được tin nhắn) "
+                                             "/ numbers by phone need texts, which this centre does not send", 409)
+
+
 def _desk(request: Request) -> tuple[RemoteDesk, NotifyService]:
-    desk: RemoteDesk | None = getattr(request.app.state, "remote", None)
+    desk = desk_of(request)
     notifier: NotifyService | None = request.app.state.notifier
     if desk is None or notifier is None:
-        raise DomainError("remote_unavailable", "Trung tâm chưa nhận lấy số qua điện thoại (không gửi được tin nhắn) "
-                                                "/ numbers by phone need texts, which this centre does not send", 409)
+        raise _unavailable()
     return desk, notifier
 
 
@@ -120,12 +111,8 @@ def _charge(request: Request, runtime: SiteRuntime, phone: str | None) -> list[t
 
 
 async def _person(desk: RemoteDesk, runtime: SiteRuntime, phone: str) -> tuple[str, str]:
-    site = runtime.site
-    day = local_day(runtime.clock(), site.utc_offset_s)
-    if desk.purged.get(site.id) != day:
-        await desk.book.purge([(site.id, day)])  # yesterday's hashes and key go with the day
-        desk.purged[site.id] = day
-    return day, await desk.book.person(site.id, day, phone)
+    day = await today(desk, runtime)  # yesterday's hashes and key go with the day
+    return day, await desk.book.person(runtime.site.id, day, phone)
 
 
 def _locked(exc: PhoneLocked) -> ApiError:
@@ -203,70 +190,29 @@ async def take_number(request: Request, site: str, body: TakeBody) -> dict[str, 
         desk.codes.check(person, body.code, rules, runtime.clock())
     except PhoneLocked as exc:
         raise _locked(exc) from None
-    async with desk.locks[runtime.site.id]:  # one person's two requests cannot both pass the limits
-        taken = await desk.book.agencies_taken(runtime.site.id, day, person)
-        if len(taken) >= rules.per_person_day:
-            raise DomainError("person_daily_limit", f"Mỗi người lấy tối đa {rules.per_person_day} số qua điện thoại "
-                                                    f"mỗi ngày / at most {rules.per_person_day} numbers a day by phone",
-                              409)
-        if taken.count(procedure.agency) >= rules.per_person_agency:
-            raise DomainError("person_agency_limit", f"Mỗi người lấy tối đa {rules.per_person_agency} số mỗi ngày cho "
-                                                     f"cơ quan này / at most {rules.per_person_agency} a day for this "
-                                                     "agency", 409)
-        ref = f"r-{uuid.uuid4().hex}"
-        await desk.book.reserve(runtime.site.id, day, person, procedure.agency, ref)
-        command = cmd.TakeRemote(procedure=procedure.id, travel_s=60.0 * body.travel_min,
-                                 check_hours=runtime.check_hours, by="remote")
-        try:
-            committed = await runtime.execute(command)
-        except BaseException:
-            await desk.book.settle(runtime.site.id, ref, None)
-            raise
-        ticket_id = str(next(e for e in committed.events if e.type == "ticket.issued").data["ticket"])
-        await desk.book.settle(runtime.site.id, ref, ticket_id)
+    card = None if body.id_number is None else await desk.book.card(runtime.site.id, day, body.id_number)
+    command = cmd.TakeRemote(procedure=procedure.id, travel_s=60.0 * body.travel_min,
+                             check_hours=runtime.check_hours, by="remote")
+    persons = [person] if card is None else [person, card]
+    ticket_id = await hold_away(desk, runtime, day, persons, card, procedure.agency, command)
     await notifier.register(runtime.site.id, ticket_id, body.phone)  # "come now" and "called" texts
-    return _with_code(runtime, desk, ticket_id)
-
-
-def _with_code(runtime: SiteRuntime, desk: RemoteDesk, ticket_id: str) -> dict[str, Any]:
-    """The ticket as its holder sees it: with its check-in code and the QR the kiosk's scanner reads."""
-    body = issued_body(runtime, ticket_id)
-    code = desk.book.check_code(runtime.site.id, ticket_id)
-    check_in = f"{body['number']}-{code}"
-    return {**body, "check_code": code, "check_in": check_in, "qr_svg": qr_svg(check_in, title=check_in)}
-
-
-def _remote_ticket(runtime: SiteRuntime, ticket_id: str) -> Ticket:
-    state = runtime.floor.state
-    if ticket_id not in state.tickets and ticket_id in state.by_number:
-        ticket_id = state.by_number[ticket_id]  # the number read off the phone works too
-    ticket = state.tickets.get(ticket_id)
-    if ticket is None:
-        raise DomainError("unknown_ticket", f"Không có số {ticket_id} hôm nay / no ticket {ticket_id!r} today", 404)
-    return ticket
-
-
-def _own_code(desk: RemoteDesk, runtime: SiteRuntime, ticket: Ticket, code: str | None) -> None:
-    typed = (code or "").strip().upper().rpartition("-")[2]  # "2015-K7QX9M" (the QR) or "K7QX9M"
-    if not hmac.compare_digest(typed.encode(), desk.book.check_code(runtime.site.id, ticket.id).encode()):
-        raise DomainError("wrong_ticket_code", f"Mã không khớp với số {ticket.number} / this code is not "
-                                               f"number {ticket.number}'s", 422)
+    return with_code(runtime, desk, ticket_id)
 
 
 @router.post("/sites/{site}/tickets/{ticket_id}/check-in")
-async def check_in(request: Request, site: str, ticket_id: str,
-                   body: Annotated[CheckInBody | None, Body()] = None) -> dict[str, Any]:
-    """A number from a phone arrives: a kiosk (with the ticket's code, scanned or typed) or staff check it in."""
+async def check_in_ticket(request: Request, site: str, ticket_id: str,
+                          body: Annotated[CheckInBody | None, Body()] = None) -> dict[str, Any]:
+    """A number held away arrives: a kiosk (with the ticket's code, scanned or typed) or staff check it in."""
     runtime = _runtime(request, site)
     principal = require_issuer(request, site)
-    ticket = _remote_ticket(runtime, ticket_id)
+    ticket = remote_ticket(runtime, ticket_id)
     code = body.code if body else None
     if principal.role == "kiosk" or code is not None:
-        desk, _notifier = _desk(request)
-        _own_code(desk, runtime, ticket, code)
-    via = "kiosk" if principal.role == "kiosk" else "staff"
-    await runtime.execute(cmd.CheckInRemote(ticket=ticket.id, via=via, by=principal.name))
-    return issued_body(runtime, ticket.id)
+        desk = desk_of(request)
+        if desk is None:
+            raise _unavailable()  # nothing can be away without the desk
+        own_code(desk, runtime, ticket, code)
+    return await check_in(runtime, ticket, "kiosk" if principal.role == "kiosk" else "staff", principal.name)
 
 
 async def _own_action(request: Request, site: str, ticket_id: str, code: str, make: Any) -> dict[str, Any]:
@@ -274,10 +220,10 @@ async def _own_action(request: Request, site: str, ticket_id: str, code: str, ma
     desk, _notifier = _desk(request)
     limits: RateLimits = request.app.state.rate_limits
     take_tokens(request, runtime, [("lookup", _client(request), limits.lookup_per_minute, limits.lookup_burst)])
-    ticket = _remote_ticket(runtime, ticket_id)
-    _own_code(desk, runtime, ticket, code)
+    ticket = remote_ticket(runtime, ticket_id)
+    own_code(desk, runtime, ticket, code)
     await runtime.execute(make(ticket=ticket.id, by="remote"))
-    return _with_code(runtime, desk, ticket.id)
+    return with_code(runtime, desk, ticket.id)
 
 
 @router.post("/sites/{site}/tickets/{ticket_id}/more-time")

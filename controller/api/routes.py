@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -9,6 +10,9 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import ConfigDict, Field
 
 from controller.accounts import Principal
+from controller.api.answers import issued_body, print_status
+from controller.api.away import RemoteDesk, away_desk, desk_of, hold_away, return_offer, with_code
+from controller.api.away import today as away_today
 from controller.api.bodies import Strict
 from controller.api.errors import ApiError
 from controller.api.lockouts import checked_login
@@ -21,18 +25,19 @@ from controller.api.security import (
     require_role,
 )
 from controller.core import commands as cmd
-from controller.core.clock import iso
+from controller.core.clock import iso, local_day
 from controller.core.errors import DomainError
+from controller.core.id_card import read_id_card
+from controller.core.receipt import read_receipt
+from controller.core.scan import MAX_SCAN
 from controller.core.views import catalogue, counter_view
-from controller.devices.printing import PrintRecord
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 
 if TYPE_CHECKING:
-    from controller.devices.printers import PrintService  # escpos and Pillow only where printing runs
     from controller.notify.service import NotifyService
 
-__all__ = ["Taken", "issued_body", "print_status", "refund_tokens", "router", "take_tokens"]
+__all__ = ["Taken", "refund_tokens", "router", "take_tokens"]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -56,6 +61,17 @@ class IssueBody(Strict):
     kiosk: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
     phone_consent: bool = False
+    return_later: bool = Field(default=False, description="leave and come back at the answer's return_at: the "
+                                                          "number keeps its place away until checked in (offered by "
+                                                          "GET /return-later when the predicted wait is over the "
+                                                          "target; else 409 return_later_not_offered)")
+    card: str | None = Field(default=None, min_length=1, max_length=MAX_SCAN,
+                             description="the chip ID card's QR as the kiosk's scanner read it: the facts derived "
+                                         "(elderly) go to the event log, the number counts a returning-later number "
+                                         "in the person's daily limits as a keyed hash of the day; nothing else kept")
+    receipt: str | None = Field(default=None, min_length=1, max_length=MAX_SCAN,
+                                description="an intake receipt's QR: a number to collect that result (the site's "
+                                            "result_return_procedure), carrying the dossier code to the counter")
 
 
 class OpenBody(Strict):
@@ -134,19 +150,6 @@ async def get_catalogue(request: Request, site: str) -> dict[str, Any]:
     return catalogue(_runtime(request, site).site)
 
 
-def issued_body(runtime: SiteRuntime, ticket_id: str) -> dict[str, Any]:
-    """A ticket as the API returns it once issued, called or looked up."""
-    now = runtime.clock()
-    ticket = runtime.floor.ticket(ticket_id)
-    view = runtime.floor.ticket_view(ticket, now)
-    return {
-        **view,
-        "issued_at": iso(ticket.issued_at, runtime.site.utc_offset_s),
-        "slot_at": None if ticket.slot_at is None else iso(ticket.slot_at, runtime.site.utc_offset_s),
-        "status_url": f"/t/{runtime.site.id}/{ticket.id}",
-    }
-
-
 @router.post("/sites/{site}/tickets", status_code=201)
 async def issue_ticket(
     request: Request,
@@ -167,6 +170,10 @@ async def issue_ticket(
         )
     kiosk = body.kiosk or (principal.name if principal.role == "kiosk" else None)
     retry = idempotency_key is not None and idempotency_key in runtime.floor.state.idempotency
+    today = dt.date.fromisoformat(local_day(runtime.clock(), runtime.site.utc_offset_s))
+    card = None if body.card is None else read_id_card(body.card, today)
+    receipt = None if body.receipt is None else read_receipt(body.receipt)
+    desk, return_at = _returning(request, runtime, body) if body.return_later and not retry else (None, None)
     taken = [] if retry else _take_tokens(request, runtime, principal.name if principal.role == "kiosk" else None,
                                           body.phone)
     command = cmd.IssueTicket(
@@ -177,25 +184,55 @@ async def issue_ticket(
         idempotency_key=idempotency_key,
         check_hours=runtime.check_hours,
         by=principal.name,
+        return_at=return_at,
+        card=card,
+        receipt=receipt,
     )
     try:
-        committed = await runtime.execute(command)
+        if desk is not None:  # held away: within the person's daily limits (by card, by phone)
+            day = await away_today(desk, runtime)
+            card_hash = None if card is None else await desk.book.card(runtime.site.id, day, card.number)
+            phone_hash = None if not body.phone else await desk.book.person(runtime.site.id, day, body.phone)
+            persons = [p for p in (card_hash, phone_hash) if p is not None]
+            agency = runtime.site.procedures[body.procedure].agency
+            ticket_id = await hold_away(desk, runtime, day, persons, card_hash, agency, command)
+        else:
+            committed = await runtime.execute(command)
+            issued = [e for e in committed.events if e.type == "ticket.issued"]
+            ticket_id = str(issued[0].data["ticket"]) if issued else ""
     except Exception:
         refund_tokens(request, taken)
         raise
-    issued = [e for e in committed.events if e.type == "ticket.issued"]
-    if issued:
-        ticket_id = str(issued[0].data["ticket"])
-    else:
+    if not ticket_id:
         assert idempotency_key is not None
         ticket_id = runtime.floor.state.idempotency[idempotency_key]
         if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
             raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
         response.headers["Idempotent-Replayed"] = "true"
-    answer = {**issued_body(runtime, ticket_id), "print": print_status(request, site, ticket_id)}
+    ticket = runtime.floor.ticket(ticket_id)
+    held = desk_of(request) if ticket.return_at is not None else None
+    shown = issued_body(runtime, ticket_id) if held is None else with_code(runtime, held, ticket_id,
+                                                                            request.app.state.settings.base_url)
+    # the dossier to the kiosk that issued it (GET /tickets/{id} is public: it never says it)
+    answer = {**shown, "dossier": ticket.dossier, "print": print_status(request, site, ticket_id)}
     # with no await since the commit: the place the notifier reads is the place at issue
     answer["sms"] = await _keep_phone(request, site, ticket_id, body.phone)
     return answer
+
+
+def _returning(request: Request, runtime: SiteRuntime, body: IssueBody) -> tuple[RemoteDesk, float]:
+    """The desk and the time to come back of a number that returns later; 409 when it is not offered now."""
+    desk = away_desk(request)
+    procedure = runtime.site.procedures.get(body.procedure)
+    if procedure is None:
+        raise DomainError("unknown_procedure", f"no procedure {body.procedure!r} at site {runtime.site.id}", 404)
+    wait, at = return_offer(runtime, procedure.agency)
+    if at is None:
+        minutes = "?" if wait is None else str(round(wait / 60))
+        raise DomainError("return_later_not_offered",
+                          f"Thời gian chờ dự kiến lúc này là {minutes} phút: mời lấy số và chờ tại sảnh / the "
+                          f"predicted wait is {minutes} min now: take a number and wait in the hall", 409)
+    return desk, at
 
 
 async def _keep_phone(request: Request, site: str, ticket_id: str, phone: str | None) -> bool:
@@ -304,14 +341,6 @@ async def forget_phone(request: Request, site: str, ticket_id: str) -> Response:
     return Response(status_code=204)
 
 
-def print_status(request: Request, site: str, ticket_id: str) -> dict[str, Any]:
-    """What became of the ticket's print (the kiosk tells the citizen to photograph a failed one)."""
-    devices = getattr(request.app.state, "devices", None)
-    printing: PrintService | None = getattr(devices, "printing", None)
-    record = PrintRecord("none") if printing is None else printing.book.get(site, ticket_id)
-    return record.as_json()
-
-
 def _counter_exists(runtime: SiteRuntime, counter: int) -> None:
     if counter not in runtime.site.counters:
         raise DomainError("unknown_counter", f"no counter {counter} at site {runtime.site.id}", 404)
@@ -337,7 +366,7 @@ async def get_counter(request: Request, site: str, counter: int) -> dict[str, An
     serves = runtime.site.counters[counter].serves
     # a ticket transferred to one counter is that counter's alone: no other counter may call it
     waiting = [
-        runtime.floor.ticket_view(t, now)
+        {**runtime.floor.ticket_view(t, now), "dossier": t.dossier}  # staff fetch a result's file before the call
         for t in runtime.floor.state.waiting_tickets()
         if t.target_counter == counter or (t.target_counter is None and t.agency in serves)
     ]

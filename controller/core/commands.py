@@ -7,15 +7,19 @@ runtime commits the events, then folds them with `SiteState.apply`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from controller.core.appointments import check_in_outcome, idempotency_key
-from controller.core.clock import hhmm, local_half_hour, local_seconds
+from controller.core.clock import hhmm, local_day, local_half_hour, local_seconds
 from controller.core.errors import DomainError
 from controller.core.events import Event
+from controller.core.id_card import IdCard
 from controller.core.policies import RoutingPolicy
+from controller.core.receipt import Receipt
 from controller.core.remote import next_half_hour, postponed_place, remote_cap
+from controller.core.site import Site
 from controller.core.state import SiteState
 from controller.core.tickets import (
     CHANNELS,
@@ -48,6 +52,7 @@ __all__ = [
     "Start",
     "TakeRemote",
     "Transfer",
+    "card_facts",
     "decide",
     "reasons_wanted",
     "ticket_id_for",
@@ -72,6 +77,10 @@ class IssueTicket:
     by: str | None = None
     # Return later (controller/core/return_later.py): AWAY until checked in, back at this time.
     return_at: float | None = None
+    # The ID card scanned at the kiosk (id_card.py): only the facts derived from it reach the event
+    card: IdCard | None = None
+    # An intake receipt's QR (receipt.py): a result to collect, the dossier code for the counter
+    receipt: Receipt | None = None
 
     def __post_init__(self) -> None:
         if self.priority is not None and self.priority not in PRIORITY_CLASSES:
@@ -355,9 +364,34 @@ def _issue(state: SiteState, cmd: IssueTicket, now: float) -> list[Event]:
             raise _bad("invalid_return", "the time to come back must be later than now")
         # the "come now" text goes out once the predicted call is within the target (return_later.py)
         data.update(away=True, travel_s=site.targets.transaction_wait_s, return_at=cmd.return_at)
+    if cmd.card is not None:
+        data["card"] = card_facts(site, cmd.card, now)
+    if cmd.receipt is not None:
+        data["dossier"] = _dossier(state, cmd.receipt, procedure.id, now)
     if cmd.by:
         data["by"] = cmd.by
     return [Event("ticket.issued", now, data)]
+
+
+def card_facts(site: Site, card: IdCard, now: float) -> list[str]:
+    """What the event log keeps of an ID card scanned at the kiosk: the facts derived from it, never the card."""
+    age = card.age_on(dt.date.fromisoformat(local_day(now, site.utc_offset_s)))
+    return ["elderly"] if age >= site.elderly_priority_age else []
+
+
+def _dossier(state: SiteState, receipt: Receipt, procedure: str, now: float) -> dict[str, Any]:
+    """The result to collect, for the counter: the dossier code, and whether it is asked for before its date."""
+    site = state.site
+    if procedure != site.result_return_procedure:
+        raise _bad("not_result_return", "Giấy hẹn trả kết quả chỉ dùng để lấy số nhận kết quả / an intake receipt "
+                                        f"gets a number to collect a result ({site.result_return_procedure}) only")
+    today = dt.date.fromisoformat(local_day(now, site.utc_offset_s))
+    return {
+        "code": receipt.dossier,
+        "procedure_code": receipt.procedure_code,
+        "return_date": None if receipt.return_date is None else receipt.return_date.isoformat(),
+        "early": receipt.early_on(today),
+    }
 
 
 def _check_in(state: SiteState, cmd: CheckIn, now: float) -> list[Event]:

@@ -294,6 +294,7 @@ class SiteState:
             issued_at=event.at,
             order=self.issue_order,
             slot_at=d.get("slot_at"),
+            dossier=d.get("dossier"),
         )
         self.tickets[ticket.id] = ticket
         self.by_number[ticket.number] = ticket.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "CHANNELS",
@@ -88,6 +89,8 @@ class Ticket:
     turn_passed_at: float | None = None  # AWAY, and a ticket placed after it was called: held aside
     expires_at: float | None = None      # ... until then; not checked in by then: expired
     return_at: float | None = None     # returns later: the time printed on the ticket
+    # A result to collect, from an intake receipt's QR: {"code", "procedure_code", "return_date", "early"}
+    dossier: dict[str, Any] | None = None
     more_time: bool = False            # "I need more time" used (once)
     rejoined: bool = False             # expired and rejoined at the back (once)
 

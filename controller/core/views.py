@@ -102,6 +102,7 @@ def counter_view(floor: Floor, counter_id: int, now: float) -> dict[str, Any]:
             "since_s": round(now - (current.started_at or current.called_at or now)),
             "calls": current.calls,  # at this counter, the first call included
             "recalls_left": max(0, floor.site.recall_limit + 1 - current.calls),
+            "dossier": current.dossier,  # a result to collect: the file to fetch (an intake receipt's QR)
         },
     }
 

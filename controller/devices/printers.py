@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -114,6 +114,7 @@ class PrintService:
     printers: dict[tuple[str, str], KioskPrinter] = field(default_factory=dict)
     poll_s: float = HEALTH_POLL_MAX_S
     publish_all: bool = False  # sim: the fake prints it and a gateway emulator may get the job too
+    check_code: Callable[[str, str], str] | None = None  # a number that returns later prints its check-in code
     jobs_sent: int = 0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -162,7 +163,7 @@ class PrintService:
         if target is None:
             return  # a kiosk without a printer: the screen is the ticket ("none")
         floor = self.controller.runtimes[site_id].floor
-        ticket = ticket_print(floor, ticket_id, self.base_url, now)
+        ticket = ticket_print(floor, ticket_id, self.base_url, now, self.check_code)
         if target.queue is None:
             # a gateway whose printer says it cannot print would print this later, for someone else, or never:
             # the print fails now, and the kiosk shows the ticket on screen and asks for a photo of it
@@ -223,11 +224,12 @@ class PrintService:
 @contextlib.asynccontextmanager
 async def print_service(
     controller: Controller, mode: str, router: DeviceRouter | None, link: MqttLink | None, base_url: str,
-    *, poll_s: float = HEALTH_POLL_MAX_S,
+    *, poll_s: float = HEALTH_POLL_MAX_S, check_code: Callable[[str, str], str] | None = None,
 ) -> AsyncIterator[PrintService]:
     """Print kiosk tickets for the life of the context: mode "sim" or "real" (module docstring)."""
     service = PrintService(controller, router, base_url, link,
-                           poll_s=min(HEALTH_POLL_MAX_S, max(HEALTH_POLL_MIN_S, poll_s)), publish_all=mode == "sim")
+                           poll_s=min(HEALTH_POLL_MAX_S, max(HEALTH_POLL_MIN_S, poll_s)), publish_all=mode == "sim",
+                           check_code=check_code)
     async with contextlib.AsyncExitStack() as stack:
         for site_id, site in controller.sites.items():
             for spec in site.devices:

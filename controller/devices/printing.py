@@ -15,7 +15,7 @@ loses it: the kiosk shows it on screen with its QR, and the status says why.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final, Literal
@@ -45,13 +45,23 @@ PRINTER_ALERT_CODE: Final = "printer_problem"
 BOOK_SIZE: Final = 20_000  # a big centre issues a few thousand tickets a day
 
 
-def ticket_print(floor: Floor, ticket_id: str, base_url: str, now: float) -> TicketPrint:
-    """What the printer puts on paper for a ticket just issued (ValueError if it cannot)."""
+def ticket_print(floor: Floor, ticket_id: str, base_url: str, now: float,
+                 check_code: Callable[[str, str], str] | None = None) -> TicketPrint:
+    """What the printer puts on paper for a ticket just issued (ValueError if it cannot).
+
+    A number that returns later prints when to come back and its check-in code (`check_code`:
+    (site, ticket) -> the code; its QR then reads as the code at the kiosk's scanner); a result
+    ticket prints its dossier code.
+    """
     site = floor.site
     ticket = floor.ticket(ticket_id)
     position = floor.position(ticket)
     estimate = floor.estimated_wait(ticket, now)
     zone = timezone(timedelta(seconds=site.utc_offset_s))
+    check_in = None
+    if ticket.return_at is not None and check_code is not None:
+        check_in = f"{ticket.number}-{check_code(site.id, ticket.id)}"
+    dossier = ticket.dossier or {}
     return TicketPrint(
         site_name=site.name,
         number=ticket.number,
@@ -63,6 +73,10 @@ def ticket_print(floor: Floor, ticket_id: str, base_url: str, now: float) -> Tic
         issued_at=datetime.fromtimestamp(ticket.issued_at, UTC).astimezone(zone),
         status_url=ticket_status_url(base_url, site.id, ticket.id),
         priority=ticket.priority,
+        return_at=None if ticket.return_at is None else datetime.fromtimestamp(ticket.return_at, UTC).astimezone(zone),
+        check_in=check_in,
+        dossier=dossier.get("code"),
+        dossier_early=bool(dossier.get("early")),
     )
 
 

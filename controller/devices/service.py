@@ -30,7 +30,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from controller.devices.outputs import InProcessOutput, MqttOutput
@@ -84,11 +84,13 @@ def _devices(controller: Controller) -> list[tuple[str, DeviceSpec]]:
 
 @contextlib.asynccontextmanager
 async def device_service(
-    settings: Settings, controller: Controller, store: EventStore | None = None
+    settings: Settings, controller: Controller, store: EventStore | None = None,
+    check_code: Callable[[str, str], str] | None = None,
 ) -> AsyncIterator[DeviceService]:
     """Run the devices the settings ask for, for the life of the context.
 
     store: the Redis store when sites are partitioned (presses are relayed through it).
+    check_code: (site, ticket) -> a number held away's check-in code, printed on tickets that return later.
     """
     service = DeviceService(DeviceStats())
     if settings.devices == "none":
@@ -106,7 +108,7 @@ async def device_service(
         )
         service.printing = await stack.enter_async_context(
             print_service(controller, settings.devices, service.router, service.link, settings.base_url,
-                          poll_s=settings.device_hold_s)
+                          poll_s=settings.device_hold_s, check_code=check_code)
         )
         yield service
 

@@ -9,6 +9,12 @@ sees a phone, nor its hash.
 Each remote ticket's check-in code (its QR, and what the citizen may type at the kiosk)
 is an HMAC of the site and ticket id under a key drawn once and kept here: ticket ids are
 predictable, the code is not, and it needs no row per ticket.
+
+The chip ID card's number is personal data too. For the day's limits and to find the card
+holder's numbers that wait away, it is held like a phone, as an HMAC under the day's key
+(`takes.card`, erased with the day). A booking for a later day cannot use the day's key, so a
+booking the citizen tied to their card keeps an HMAC of the number under a key derived from
+the signing key (`card_links`), until the booking is checked in or cancelled, or its day ends.
 """
 
 from __future__ import annotations
@@ -34,16 +40,25 @@ CREATE TABLE IF NOT EXISTS day_keys (
 CREATE TABLE IF NOT EXISTS takes (
     site   TEXT NOT NULL,
     day    TEXT NOT NULL,
-    person TEXT NOT NULL,   -- HMAC of the phone under the day's key
+    person TEXT NOT NULL,   -- HMAC of the phone (or the ID card's number) under the day's key
     agency TEXT NOT NULL,
     ref    TEXT NOT NULL,   -- a reservation id, then the ticket id
+    card   TEXT,            -- HMAC of the ID card's number under the day's key, when the citizen gave it
     PRIMARY KEY (site, ref)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS signing (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
     key BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS card_links (
+    site TEXT NOT NULL,
+    day  TEXT NOT NULL,     -- the booking's day: the link goes when it is over
+    card TEXT NOT NULL,     -- HMAC of the ID card's number under the link key
+    code TEXT NOT NULL,     -- the booking's code
+    PRIMARY KEY (site, code)
+) WITHOUT ROWID;
 """
+_CARD = "card:"  # a card's number hashed apart from phones (a phone is digits, never this)
 
 
 class RemoteBook(SqliteFile):
@@ -53,6 +68,7 @@ class RemoteBook(SqliteFile):
         super().__init__(path, "remote numbers", _SCHEMA,
                          pragmas=("PRAGMA journal_mode=DELETE", "PRAGMA secure_delete=ON", "PRAGMA synchronous=FULL"))
         self._signing = b""
+        self._link = b""
         self._day_keys: dict[tuple[str, str], bytes] = {}
 
     async def __aenter__(self) -> RemoteBook:
@@ -67,7 +83,14 @@ class RemoteBook(SqliteFile):
                 return key
             return bytes(row[0])
 
+        def add_card_column() -> None:  # remote.db of a release before ID cards
+            db = self._db()
+            if "card" not in {row[1] for row in db.execute("PRAGMA table_info(takes)")}:
+                db.execute("ALTER TABLE takes ADD COLUMN card TEXT")
+
         self._signing = await self._run(signing_key)
+        self._link = hmac.new(self._signing, b"card-links", hashlib.sha256).digest()
+        await self._run(add_card_column)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -94,16 +117,48 @@ class RemoteBook(SqliteFile):
             key = self._day_keys[(site, day)] = await self._run(day_key)
         return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
 
-    async def agencies_taken(self, site: str, day: str, person: str) -> list[str]:
-        """The agency of each number this person took today (reservations included)."""
+    async def card(self, site: str, day: str, number: str) -> str:
+        """An ID card's number as the day's keyed hash (never equal to a phone's)."""
+        return await self.person(site, day, _CARD + number)
+
+    async def agencies_taken(self, site: str, day: str, *persons: str) -> list[str]:
+        """The agency of each number taken today by any of these hashes (a phone, a card; reservations included)."""
+        marks = ",".join("?" * len(persons))
         rows = await self._run(lambda: self._db().execute(
-            "SELECT agency FROM takes WHERE site = ? AND day = ? AND person = ?", (site, day, person)).fetchall())
+            f"SELECT agency FROM takes WHERE site = ? AND day = ? AND (person IN ({marks}) OR card IN ({marks}))",
+            (site, day, *persons, *persons)).fetchall())
         return [str(r[0]) for r in rows]
 
-    async def reserve(self, site: str, day: str, person: str, agency: str, ref: str) -> None:
+    async def away_tickets(self, site: str, day: str, card: str) -> list[str]:
+        """Today's tickets taken with this card (its day hash): those the card may check in."""
+        rows = await self._run(lambda: self._db().execute(
+            "SELECT ref FROM takes WHERE site = ? AND day = ? AND (person = ? OR card = ?) AND ref NOT LIKE 'r-%' "
+            "ORDER BY ref", (site, day, card, card)).fetchall())
+        return [str(r[0]) for r in rows]
+
+    async def reserve(self, site: str, day: str, person: str, agency: str, ref: str, card: str | None = None) -> None:
         """Count a number before it is issued (a crash in between costs the citizen a place, never the limit)."""
-        await self._run(lambda: self._db().execute("INSERT INTO takes VALUES (?, ?, ?, ?, ?)",
-                                                   (site, day, person, agency, ref)))
+        await self._run(lambda: self._db().execute("INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?)",
+                                                   (site, day, person, agency, ref, card)))
+
+    def _linked(self, site: str, number: str) -> str:
+        return hmac.new(self._link, f"{site}/{number}".encode(), hashlib.sha256).hexdigest()
+
+    async def link_booking(self, site: str, day: str, number: str, code: str) -> None:
+        """Tie a booking (its code, its day) to the ID card the citizen gave, as a keyed hash."""
+        await self._run(lambda: self._db().execute("INSERT OR REPLACE INTO card_links VALUES (?, ?, ?, ?)",
+                                                   (site, day, self._linked(site, number), code)))
+
+    async def linked_bookings(self, site: str, day: str, number: str) -> list[str]:
+        """The codes of the bookings of `day` tied to this card."""
+        rows = await self._run(lambda: self._db().execute(
+            "SELECT code FROM card_links WHERE site = ? AND day = ? AND card = ? ORDER BY code",
+            (site, day, self._linked(site, number))).fetchall())
+        return [str(r[0]) for r in rows]
+
+    async def unlink_booking(self, site: str, code: str) -> None:
+        """The booking was checked in or cancelled: its card link goes."""
+        await self._run(lambda: self._db().execute("DELETE FROM card_links WHERE site = ? AND code = ?", (site, code)))
 
     async def settle(self, site: str, ref: str, ticket: str | None) -> None:
         """The reservation became `ticket`, or (None) was refused and no longer counts."""
@@ -114,7 +169,8 @@ class RemoteBook(SqliteFile):
                                                        (ticket, site, ref)))
 
     async def purge(self, sites: Iterable[tuple[str, str]]) -> int:
-        """For each (site, today), delete every other day's counts and key; how many rows went."""
+        """For each (site, today), delete every other day's counts and key, and past days' card links; how many rows
+        went."""
         wanted = list(sites)
         for site, day in wanted:
             for known in [k for k in self._day_keys if k[0] == site and k[1] != day]:
@@ -126,6 +182,7 @@ class RemoteBook(SqliteFile):
             for site, day in wanted:
                 removed += db.execute("DELETE FROM takes WHERE site = ? AND day <> ?", (site, day)).rowcount
                 removed += db.execute("DELETE FROM day_keys WHERE site = ? AND day <> ?", (site, day)).rowcount
+                removed += db.execute("DELETE FROM card_links WHERE site = ? AND day < ?", (site, day)).rowcount
             return removed
 
         return await self._run(purge)

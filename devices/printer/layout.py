@@ -198,9 +198,17 @@ def render_ticket(ticket: TicketPrint, profile: PrinterProfile) -> RenderedTicke
         col.text(words.priority.vi, body_vi_bold, inverted=True)
         if words.priority.en:
             col.text(words.priority.en, body_en, inverted=True)
+    if words.come_back is not None:
+        col.space(6)
+        col.text(words.come_back.vi, agency, inverted=True)  # what the citizen must remember, in large type
+        if words.come_back.en:
+            col.text(words.come_back.en, body_en, inverted=True)
     col.space(10)
     col.text(words.agency, agency)
     col.text(words.procedure, body_vi)
+    if words.dossier is not None:
+        col.space(4)
+        col.bilingual(words.dossier, body_vi_bold, body_en)
     col.space(10)
     col.bilingual(words.counters, body_vi_bold, body_en)
     col.space(6)
@@ -213,6 +221,9 @@ def render_ticket(ticket: TicketPrint, profile: PrinterProfile) -> RenderedTicke
     qr_top = col.y
     col.image(qr)
     col.bilingual(words.qr_hint, body_vi, body_en)
+    if words.check_in is not None:
+        col.space(4)
+        col.bilingual(words.check_in, body_vi_bold, body_en)
     col.space(10)
     col.bilingual(words.issued, caption, caption)
     col.space(6)

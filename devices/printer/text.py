@@ -63,6 +63,10 @@ def text_ticket_lines(ticket: TicketPrint, columns: int) -> list[TextLine]:
         add_both(words.priority, "bold")
     add(words.agency, "bold")
     add(words.procedure)
+    if words.come_back is not None:
+        add_both(words.come_back, "bold")
+    if words.dossier is not None:
+        add_both(words.dossier, "bold")
     add_both(words.counters, "bold")
     add_both(words.people_ahead)
     add_both(words.wait)
@@ -71,5 +75,7 @@ def text_ticket_lines(ticket: TicketPrint, columns: int) -> list[TextLine]:
     # citizen gets the status address to type instead.
     add_both(Bilingual("Theo dõi lượt của bạn tại:", "Follow your turn at:"))
     add(words.status_url)
+    if words.check_in is not None:
+        add_both(words.check_in, "bold")
     add_both(words.issued)
     return lines

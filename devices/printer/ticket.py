@@ -30,6 +30,8 @@ PRIORITY_LABELS: dict[str, tuple[str, str]] = {
 # the large type and is a bug upstream, not something to print.
 _NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]{0,7}")
 _MAX_TEXT = 200
+_CHECK_IN = re.compile(r"[0-9]{1,6}-[2-9A-HJKMNP-Z]{6}")
+_DOSSIER = re.compile(r"[0-9A-Z][0-9A-Z.-]{4,63}")
 
 
 def _nfc(value: str, field: str) -> str:
@@ -59,6 +61,10 @@ class TicketPrint:
     issued_at: datetime
     status_url: str
     priority: str | None = None
+    return_at: datetime | None = None  # a number that returns later: when to come back
+    check_in: str | None = None        # ... and its check-in code "NUMBER-CODE" (its QR then ends in #CODE)
+    dossier: str | None = None         # a result to collect: the dossier code on the intake receipt
+    dossier_early: bool = False        # ... asked for before its return date
 
     def __post_init__(self) -> None:
         for field in ("site_name", "agency_name", "procedure_name"):
@@ -87,6 +93,20 @@ class TicketPrint:
         if self.priority is not None and self.priority not in PRIORITY_LABELS:
             known = ", ".join(PRIORITY_LABELS)
             raise ValueError(f"priority {self.priority!r} is not one of {known}")
+        if self.return_at is not None and (not isinstance(self.return_at, datetime)
+                                           or self.return_at.utcoffset() is None):
+            raise ValueError("return_at must be a timezone-aware datetime")
+        if self.check_in is not None and not _CHECK_IN.fullmatch(str(self.check_in)):
+            raise ValueError(f"check_in {self.check_in!r} is not a code like '1005-K7QX9M'")
+        if (self.check_in is None) != (self.return_at is None):
+            raise ValueError("a ticket that returns later prints both when to come back and its check-in code")
+        if self.dossier is not None and not _DOSSIER.fullmatch(str(self.dossier)):
+            raise ValueError(f"dossier {self.dossier!r} is not a dossier code")
+
+    @property
+    def qr_text(self) -> str:
+        """What the QR says: the status page; with the check-in code after "#" when the ticket returns later."""
+        return self.status_url if self.check_in is None else f"{self.status_url}#{self.check_in}"
 
 
     def as_payload(self) -> dict[str, object]:
@@ -102,13 +122,17 @@ class TicketPrint:
             "issued_at": self.issued_at.isoformat(),
             "status_url": self.status_url,
             "priority": self.priority,
+            "return_at": None if self.return_at is None else self.return_at.isoformat(),
+            "check_in": self.check_in,
+            "dossier": self.dossier,
+            "dossier_early": self.dossier_early,
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> TicketPrint:
         """Build a ticket from as_payload() output; ValueError names the bad field."""
         expected = {field.name for field in fields(cls)}
-        missing = expected - set(payload) - {"priority"}
+        missing = expected - set(payload) - {"priority", "return_at", "check_in", "dossier", "dossier_early"}
         unknown = set(payload) - expected
         if missing or unknown:
             raise ValueError(f"ticket payload: missing {sorted(missing)}, unknown {sorted(unknown)}")
@@ -120,7 +144,12 @@ class TicketPrint:
             issued_at = datetime.fromisoformat(issued) if isinstance(issued, str) else issued
         except ValueError:
             raise ValueError(f"ticket payload: issued_at {issued!r} is not ISO-8601") from None
-        values = {**payload, "counters": tuple(counters), "issued_at": issued_at}
+        back = payload.get("return_at")
+        try:
+            return_at = datetime.fromisoformat(back) if isinstance(back, str) else back
+        except ValueError:
+            raise ValueError(f"ticket payload: return_at {back!r} is not ISO-8601") from None
+        values = {**payload, "counters": tuple(counters), "issued_at": issued_at, "return_at": return_at}
         try:
             return cls(**values)
         except TypeError as exc:

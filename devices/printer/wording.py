@@ -39,6 +39,9 @@ class TicketWording:
     qr_hint: Bilingual
     status_url: str
     issued: Bilingual
+    come_back: Bilingual | None = None  # a number that returns later: when, and how to check in
+    check_in: Bilingual | None = None
+    dossier: Bilingual | None = None    # a result to collect: the file the counter fetches
 
 
 def format_counters(counters: tuple[int, ...]) -> str:
@@ -86,6 +89,18 @@ def ticket_wording(ticket: TicketPrint) -> TicketWording:
         priority = Bilingual(f"Ưu tiên: {vi}", f"Priority: {en}")
     wait = format_wait(ticket.estimated_wait_s)
     when = ticket.issued_at
+    come_back = check_in = qr_hint = None
+    if ticket.return_at is not None and ticket.check_in is not None:
+        back = f"{ticket.return_at:%H:%M}"
+        come_back = Bilingual(f"Mời quay lại lúc {back}", f"Please come back at {back}")
+        check_in = Bilingual(f"Khi quay lại, quét mã QR ở ki-ốt (mã {ticket.check_in}) để vào hàng",
+                             f"When back, scan the QR at the kiosk (code {ticket.check_in}) to join the line")
+        qr_hint = Bilingual("Mã QR: theo dõi lượt trên điện thoại, xác nhận ở ki-ốt",
+                            "QR: follow your turn on a phone, check in at the kiosk")
+    dossier = None
+    if ticket.dossier is not None:
+        early = (" (trước ngày hẹn trả)", " (before the return date)") if ticket.dossier_early else ("", "")
+        dossier = Bilingual(f"Hồ sơ: {ticket.dossier}{early[0]}", f"File: {ticket.dossier}{early[1]}")
     return TicketWording(
         site=ticket.site_name,
         number_caption=Bilingual("SỐ THỨ TỰ CỦA BẠN", "Your number"),
@@ -99,10 +114,13 @@ def ticket_wording(ticket: TicketPrint) -> TicketWording:
             f"People ahead of you: {ticket.people_ahead}",
         ),
         wait=Bilingual(f"Thời gian chờ dự kiến: {wait.vi}", f"Estimated wait: {wait.en}"),
-        qr_hint=Bilingual("Quét mã QR để theo dõi lượt của bạn", "Scan to follow your turn"),
-        status_url=ticket.status_url,
+        qr_hint=qr_hint or Bilingual("Quét mã QR để theo dõi lượt của bạn", "Scan to follow your turn"),
+        status_url=ticket.qr_text,
         issued=Bilingual(
             f"Giờ lấy số: {when:%H:%M} ngày {when:%d/%m/%Y}",
             f"Issued: {when:%H:%M %d/%m/%Y}",
         ),
+        come_back=come_back,
+        check_in=check_in,
+        dossier=dossier,
     )
