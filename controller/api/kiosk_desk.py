@@ -76,6 +76,7 @@ async def return_later(request: Request, site: str,
         "reason": reason,
         "predicted_wait_s": None if wait is None else round(wait),
         "target_s": round(the_site.targets.transaction_wait_s),
+        "grace_s": round(the_site.remote.grace_s),  # how long its turn is held if it is not back in time
         "return_at": None if at is None else iso(at, offset),
         "return_time": None if at is None else iso(at, offset)[11:16],
     }

@@ -1,8 +1,8 @@
-/* Kiosk: check in a number taken from a phone (/q/SITE). The citizen holds the QR on their phone to
-   the kiosk's 2D scanner, which types its text like a keyboard ("NUMBER-CODE", then Enter), or types
-   that code on the screen "Lấy số qua điện thoại". The controller puts the number in line at the
-   place it kept while the citizen was away (POST .../tickets/NUMBER/check-in with the code).
-   A module of its own: it adds its entry button, screen, words and the scanner's listener. */
+/* Kiosk: check in a number held away: taken from a phone (/q/SITE), or taken here to come back later.
+   The citizen holds its QR to the kiosk's 2D scanner (kiosk-scan.js reads it and hands the answer
+   here), or types its code on the screen "Lấy số qua điện thoại". The controller puts the number in
+   line at the place it kept while the citizen was away (POST .../tickets/NUMBER/check-in with the code).
+   A module of its own: it adds its entry button, screen and words. */
 "use strict";
 
 (() => {
@@ -10,10 +10,6 @@
   const kiosk = Motcua.kiosk;
   const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTUVWXYZ-";
   const PATTERN = /^(\d{1,6})-([2-9A-HJKMNP-Z]{6})$/;
-  const TAIL = /(\d{1,6})-([2-9A-HJKMNP-Z]{6})$/;
-  // A scanner types a whole code in a burst; what was typed before a pause this long is dropped.
-  // (Not a tighter gap: a busy kiosk PC may deliver a burst's keys unevenly.)
-  const SCANNER_IDLE_MS = 1500;
   const $ = (id) => document.getElementById(id);
 
   Motcua.addWords({
@@ -72,24 +68,6 @@
     if ($("s-ticket").classList.contains("hidden")) { shown = false; notice.classList.add("hidden"); }
   }).observe($("s-ticket"), { attributes: true, attributeFilter: ["class"] });
 
-  // The scanner: keystrokes that arrive in a burst and end with Enter, typed anywhere but into a field.
-  let burst = "";
-  let last = 0;
-  document.addEventListener("keydown", (event) => {
-    const target = event.target;
-    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
-    const now = performance.now();
-    if (now - last > SCANNER_IDLE_MS) burst = "";
-    last = now;
-    if (event.key === "Enter") {
-      const match = TAIL.exec(burst.toUpperCase());
-      burst = "";
-      if (match) { event.preventDefault(); checkIn(match[0]); }
-      return;
-    }
-    if (event.key.length === 1) burst = (burst + event.key).slice(-32);
-  });
-
   function clean(text) {
     return Array.from(text.toUpperCase()).filter((ch) => ALPHABET.includes(ch)).join("").slice(0, 13);
   }
@@ -113,12 +91,9 @@
       const { data } = await api("POST",
         `/api/v1/sites/${encodeURIComponent(kiosk.site)}/tickets/${match[1]}/check-in`, {
           headers: { "X-Kiosk-Key": kiosk.config.key }, body: { code: `${match[1]}-${match[2]}` } });
-      kiosk.showTicket(data);
-      shown = true;
-      notice.classList.remove("hidden");
+      checkedIn(data);
     } catch (failure) {
-      kiosk.show("s-remote");
-      showError(failure instanceof Motcua.ApiError ? failure.message : t("network_error"));
+      failed(failure);
     } finally {
       busy = false;
       submit.disabled = !kiosk.config.key;
@@ -130,4 +105,20 @@
     error.textContent = text;
     error.classList.remove("hidden");
   }
+
+  /** The number is in line again: its ticket, and the notice that it kept its place. */
+  function checkedIn(ticket) {
+    kiosk.showTicket(ticket);
+    shown = true;
+    notice.classList.remove("hidden");
+  }
+
+  /** A check-in was refused (or the controller could not be reached): said on this screen. */
+  function failed(failure) {
+    kiosk.show("s-remote");
+    showError(failure instanceof Motcua.ApiError ? failure.message : t("network_error"));
+  }
+
+  // the scanner's reader (kiosk-scan.js) hands a scanned number's check-in here
+  Motcua.kioskRemote = { checkedIn, failed };
 })();

@@ -58,6 +58,10 @@
       help_3: "Nếu bạn thuộc đối tượng ưu tiên, hãy chọn; rồi chạm “Lấy số thứ tự”.",
       help_4: "Khi số của bạn hiện trên bảng, hãy đến đúng quầy. Quét mã QR để theo dõi trên điện thoại.",
       help_5: "Cần hỗ trợ? Hãy đến quầy hướng dẫn.",
+      greeting: "Xin chào, {name}.", greeting_elderly: "Xin chào, {name}. Ưu tiên người cao tuổi được chọn sẵn khi bạn lấy số.",
+      dossier: "Hồ sơ: {code}", dossier_date: "Ngày hẹn trả kết quả: {date}",
+      dossier_early: "Hôm nay chưa đến ngày hẹn trả: kết quả có thể chưa có. Bạn vẫn được lấy số; cán bộ sẽ kiểm tra giúp bạn.",
+      qr_caption_later: "Khi quay lại, quét mã này ở ki-ốt để vào hàng. Mã cũng mở trang theo dõi trên điện thoại.",
     },
     en: {
       help: "Help", help_aria: "Open help", back: "← Back", close: "Close",
@@ -92,6 +96,10 @@
       help_3: "If you have legal priority, choose it; then tap “Take a number”.",
       help_4: "When your number shows on the board, go to that counter. Scan the QR to follow on your phone.",
       help_5: "Need help? Go to the help desk.",
+      greeting: "Hello, {name}.", greeting_elderly: "Hello, {name}. The elderly priority is chosen for you when you take a number.",
+      dossier: "File: {code}", dossier_date: "Result due on: {date}",
+      dossier_early: "The result is not due yet today: it may not be ready. You still get a number; staff will check for you.",
+      qr_caption_later: "When you come back, scan this code at the kiosk to join the line. It also opens the tracking page on a phone.",
     },
   });
   const PRINT_POLL_MS = 1000;
@@ -111,7 +119,10 @@
     return { key: localStorage.getItem("motcua.kiosk.key"), kiosk: localStorage.getItem("motcua.kiosk.id"), refused: false };
   })();
 
-  const flow = { procedure: null, priority: null, key: null, busy: false, problem: null, waitUntil: 0 };
+  const flow = { procedure: null, priority: null, key: null, busy: false, problem: null, waitUntil: 0, receipt: null };
+  // The chip ID card scanned for this citizen (kiosk-scan.js): {card: its QR text, name, elderly}. Sent with each
+  // ticket, never stored here beyond the citizen's visit: forgotten when they are done or walk away.
+  let person = null;
   let catalogue = null;
   let agency = null;
   let shown = null; // { ticket, print } of the ticket screen, redrawn when the language changes
@@ -138,6 +149,7 @@
   /** Back to the start screen, forgetting the citizen's choices but keeping the language they chose. */
   function home() {
     flow.procedure = null; flow.priority = null; flow.key = null; flow.busy = false; flow.problem = null;
+    flow.receipt = null;
     agency = null;
     $("search").value = "";
     setTyping(false);
@@ -149,6 +161,7 @@
   /** The citizen is done (or gone): the start screen in Vietnamese for the next one. */
   function reset() {
     if ($("help").open) $("help").close();
+    setPerson(null);
     if (Motcua.language() !== "vi") setLanguage("vi");
     home();
   }
@@ -210,13 +223,30 @@
     $("procedures").replaceChildren(...kioskProcedures(agency.id).map(procedureButton));
   }
 
-  function choose(p) {
+  /** The papers of a procedure, then its number; `receipt`: an intake receipt read by the scanner (a result to collect). */
+  function choose(p, receipt = null) {
     flow.procedure = p;
-    flow.priority = null;
+    flow.priority = person && person.elderly ? "elderly" : null; // offered from the card; the citizen may change it
     flow.problem = null;
+    flow.receipt = receipt;
     flow.key = Motcua.newKey(); // one key for this flow: every tap and retry reuses it
     renderPapers();
     show("s-papers");
+  }
+
+  /** The citizen's ID card was read (or, with null, they are gone): greet them, offer the elderly priority. */
+  function setPerson(found) {
+    person = found;
+    if (person && person.elderly && flow.procedure && !flow.priority && !$("s-papers").classList.contains("hidden")) {
+      flow.priority = "elderly";
+      renderPapers();
+    }
+    renderGreeting();
+  }
+
+  function renderGreeting() {
+    $("greeting").textContent = person ? t(person.elderly ? "greeting_elderly" : "greeting", { name: person.name }) : "";
+    $("greeting").classList.toggle("hidden", !person);
   }
 
   function renderPapers() {
@@ -228,6 +258,7 @@
     if (p.fee) notes.push(t("fee_note"));
     if (p.on_the_spot) notes.push(t("spot_note"));
     $("papers-notes").textContent = notes.join(" ");
+    renderDossier();
     $("priorities").replaceChildren(...PRIORITIES.map((kind) => el("button", {
       type: "button", role: "radio", class: "priority-choice", "data-priority": kind,
       "aria-checked": String((flow.priority || "none") === kind),
@@ -235,6 +266,19 @@
       onclick: () => { flow.priority = kind === "none" ? null : kind; renderPapers(); },
     })));
     renderIssueButton();
+    document.dispatchEvent(new CustomEvent("kiosk:papers", { detail: { procedure: p, priority: flow.priority } }));
+  }
+
+  /** The result to collect, read off the intake receipt: the file, its return date, and whether it is early. */
+  function renderDossier() {
+    const receipt = flow.receipt;
+    $("papers-dossier").classList.toggle("hidden", !receipt);
+    if (!receipt) return;
+    const [y, m, d] = (receipt.return_date || "").split("-");
+    $("papers-dossier").replaceChildren(
+      el("p", { class: "dossier-code", text: t("dossier", { code: receipt.dossier }) }),
+      ...(receipt.return_date ? [el("p", { text: t("dossier_date", { date: `${d}/${m}/${y}` }) })] : []),
+      ...(receipt.early ? [el("p", { class: "notice", text: t("dossier_early") })] : []));
   }
 
   /** "Take a number", "Try again", or a countdown; disabled while it cannot work. */
@@ -290,7 +334,8 @@
     renderIssueButton();
   }
 
-  async function issue() {
+  /** Issue the number of the papers screen; `extra`: more of the request (kiosk-later.js: {return_later: true}). */
+  async function issue(extra = {}) {
     if (flow.busy || !flow.procedure || Date.now() < flow.waitUntil) return; // the second tap of a double tap lands here
     flow.busy = true;
     performance.mark("motcua-issue-tap"); // for benchmarks/bench_pages.py
@@ -300,7 +345,8 @@
       const { data } = await api("POST", `/api/v1/sites/${encodeURIComponent(site)}/tickets`, {
         headers: { "X-Kiosk-Key": config.key, "Idempotency-Key": flow.key },
         body: { procedure: flow.procedure.id, priority: flow.priority, channel: "kiosk", kiosk: config.kiosk || null,
-                ...phone },
+                ...phone, ...(person ? { card: person.card } : {}), ...(flow.receipt ? { receipt: flow.receipt.text } : {}),
+                ...extra },
       });
       flow.busy = false;
       showTicket(data);
@@ -317,10 +363,13 @@
     shown = { ticket, print: null };
     $("ticket-number").textContent = ticket.number;
     $("ticket-counters").textContent = ticket.counters.join(", ");
-    $("ticket-qr").src = `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
+    // a number that returns later brings its own QR (its page's address with its check-in code after "#")
+    $("ticket-qr").src = ticket.qr_svg ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(ticket.qr_svg)}`
+      : `/api/v1/sites/${encodeURIComponent(site)}/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
     document.body.dataset.ticket = ticket.id;
     renderTicketWords();
     show("s-ticket");
+    document.dispatchEvent(new CustomEvent("kiosk:ticket", { detail: ticket }));
     performance.mark("motcua-ticket-shown");
     followPrint(ticket.id, ticket.print);
   }
@@ -334,10 +383,13 @@
     const ahead = Math.max(0, (ticket.position || 1) - 1);
     $("ticket-ahead").textContent = t("people", { n: ahead });
     $("ticket-wait").textContent = minutes(ticket.estimated_wait_s);
+    $("ticket-dossier").textContent = ticket.dossier ? t("dossier", { code: ticket.dossier.code }) : "";
+    $("ticket-dossier").classList.toggle("hidden", !ticket.dossier);
     const badge = $("ticket-priority");
     badge.classList.toggle("hidden", !ticket.priority);
     badge.textContent = ticket.priority ? t("priority_badge", { what: t(ticket.priority) }) : "";
     $("ticket-qr").alt = t("qr_alt", { number: ticket.number });
+    $("qr-caption").textContent = t(ticket.state === "away" ? "qr_caption_later" : "qr_caption");
     printNotice(print);
   }
 
@@ -393,6 +445,7 @@
     if (agency) renderProcedures();
     if (flow.procedure) renderPapers();
     if (shown) renderTicketWords();
+    renderGreeting();
     armIdle();
   }
 
@@ -416,7 +469,7 @@
     // at the foot of the start screen, as on a phone: the box on top, what it finds between
     $("s-start").append(KioskKeyboard.create($("search"), { label: "search_keys", className: "search-keys",
       accept: (text) => text.slice(0, 60), onHide: () => { setTyping(false); armIdle(); } }));
-    $("issue").addEventListener("click", issue);
+    $("issue").addEventListener("click", () => issue());
     $("done").addEventListener("click", reset);
     document.querySelectorAll(".back").forEach((b) => b.addEventListener("click", back));
     for (const kind of ["pointerdown", "keydown"]) document.addEventListener(kind, armIdle, { passive: true });
@@ -440,8 +493,8 @@
   // What optional screens (kiosk-appointment.js, and later ones) get from the kiosk: its set-up, the screens,
   // the catalogue, the ticket screen, the way home (language kept) and the reset (the citizen is done),
   // and the words for a refusal (problem(error) -> {key, values, retry}).
-  Motcua.kiosk = { site, config, show, showTicket, home, reset, problem, choose, usable, renderSetup,
-                   catalogue: () => catalogue };
+  Motcua.kiosk = { site, config, show, showTicket, home, reset, problem, choose, usable, renderSetup, issue, setPerson,
+                   catalogue: () => catalogue, flow: () => flow };
 
   start();
 })();
