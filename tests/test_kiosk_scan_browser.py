@@ -17,6 +17,7 @@ from tests.axe_support import severe_violations
 from tests.devices_support import COMMUNE
 from tests.kiosk_scan_support import card_number, card_qr, to_morning
 from tests.server import KIOSK, ServerProcess, login, serve_process
+from tests.test_counter_browser import DESK_VIEW
 from tests.test_pages_browser import KIOSK_PORTRAIT, browser, check_screenshot, no_overflow, open_page, touch_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -47,6 +48,12 @@ def kiosk(browser: Browser, served: tuple[ServerProcess, dt.datetime]) -> Iterat
         yield open_page(context, f"{served[0].url}/kiosk/xa?kiosk=k1&key=kiosk-demo")
     finally:
         context.close()
+
+
+def browser_of(page: Page) -> Browser:
+    owner = page.context.browser
+    assert owner is not None
+    return owner
 
 
 def scan(page: Page, text: str) -> None:
@@ -90,6 +97,11 @@ def test_come_back_later_then_the_tickets_qr_checks_it_in(kiosk: Page) -> None:
     check_screenshot(kiosk, "kiosk-return-later-ticket", KIOSK_PORTRAIT)
     kiosk.click("#done")
     kiosk.wait_for_selector("#s-start:not(.hidden)")
+    phone = kiosk.context.new_page()  # the same QR, read by a phone's camera, opens the ticket's page
+    phone.goto(ticket["qr_text"])
+    phone.wait_for_selector("#ticket:not(.hidden)")
+    assert phone.inner_text("#advice").startswith(f"Mời quay lại lúc {back} và quét mã QR trên vé ở ki-ốt.")
+    phone.close()
 
     scan(kiosk, ticket["qr_text"])  # back: the paper's QR at the scanner
     kiosk.wait_for_selector("#remote-notice:not(.hidden)")
@@ -103,9 +115,23 @@ def test_the_id_card_greets_checks_in_her_booking_and_chooses_the_elderly_priori
 ) -> None:
     server, morning = served
     slot = f"{morning + dt.timedelta(minutes=30):%H:%M}"
-    booked = httpx.post(f"{server.url}{BASE}/appointments", json={
-        "procedure": "dd-bien-dong", "date": f"{morning:%Y-%m-%d}", "time": slot, "id_number": NUMBER})
-    assert booked.status_code == 201, booked.text
+    book = kiosk.context.new_page()  # booked earlier on /book, tied to her card
+    book.goto(f"{server.url}/book/xa")
+    book.wait_for_selector("body[data-ready=true]")
+    book.fill("#search", "bien dong")
+    book.click("button.procedure[data-procedure=dd-bien-dong]")
+    book.click(f"button.day[data-date='{morning:%Y-%m-%d}']")
+    book.click(f"button.slot[data-time='{slot}']:not([disabled])")
+    assert book.is_visible("#id-number")
+    book.fill("#id-number", "12345")
+    book.click("#book")
+    book.wait_for_selector("#error:not(.hidden)")
+    assert book.inner_text("#error") == "Số căn cước gồm đúng 12 chữ số (hoặc để trống)."
+    book.fill("#id-number", NUMBER)
+    book.click("#book")
+    book.wait_for_selector("#s-booked:not(.hidden)")
+    assert book.input_value("#id-number") == ""
+    book.close()
     scan(kiosk, "this is no code of ours")  # a foreign QR: said plainly, nothing changes
     kiosk.wait_for_selector("#scan-error:not(.hidden)")
     assert kiosk.inner_text("#scan-error").startswith("Ki-ốt không đọc được mã này.")
@@ -155,5 +181,25 @@ def test_an_intake_receipt_gives_a_result_number_with_its_file(kiosk: Page,
     kiosk.wait_for_selector("#s-ticket:not(.hidden)")
     number = kiosk.inner_text("#ticket-number").strip()
     assert kiosk.inner_text("#ticket-dossier") == f"Hồ sơ: {DOSSIER}"
-    waiting = httpx.get(f"{server.url}{BASE}/counters/6", headers=login(server.url, "quanly", "demo")).json()
-    assert {t["number"]: t["dossier"] for t in waiting["waiting"]}[number]["code"] == DOSSIER
+
+    desk = browser_of(kiosk).new_context(viewport=DESK_VIEW)  # the result counter fetches the right file
+    try:
+        staff = open_page(desk, f"{server.url}/counter/xa/6", ready="login")
+        staff.fill("#user", "quay6")
+        staff.fill("#pin", "1234")
+        staff.click("#login-button")
+        staff.wait_for_selector("body[data-ready=true]")
+        staff.click("#b-open")
+        row = staff.wait_for_selector(f"#waiting tr:has(td:text-is('{number}'))")
+        assert f"Hồ sơ {DOSSIER} · SỚM: chưa đến ngày hẹn trả {later:%d/%m/%Y}" in row.inner_text()
+        for _ in range(3):  # legal priority first: whoever is ahead is served, then the result number
+            staff.click("#b-call")
+            staff.wait_for_selector("#b-done:not([disabled])")
+            if staff.inner_text("#current-number") == number:
+                break
+            staff.click("#b-done")
+            staff.wait_for_selector("#b-call:not([disabled])")
+        assert staff.inner_text("#current-dossier").startswith(f"Hồ sơ {DOSSIER} · SỚM")
+        check_screenshot(staff, "counter-result-dossier", DESK_VIEW)
+    finally:
+        desk.close()

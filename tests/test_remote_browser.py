@@ -48,13 +48,14 @@ def test_take_a_number_on_a_phone_then_scan_it_at_the_kiosk(browser: Browser,
         match = re.search(r"\b(\d{6})\b", gateway.texts("0912345678")[-1])
         assert match
         page.fill("#code", match.group(1))
+        page.fill("#id-number", "001090123456")  # optional: the card then checks it in at the kiosk
         page.click("#take")
         page.wait_for_selector("#s-ticket:not(.hidden)")
         number = page.inner_text("#number").strip()
         check_in = page.inner_text("#check-code").strip()
         assert check_in.startswith(f"{number}-") and page.is_visible("#qr svg")
         assert "Đang giữ chỗ" in page.inner_text("#status")
-        assert page.input_value("#phone") == ""  # nothing of the phone stays on the page
+        assert page.input_value("#phone") == "" == page.input_value("#id-number")  # nothing of them stays
         check_screenshot(page, "remote-phone-ticket", PHONE_VIEW)
         page.click("#more-time")
         page.wait_for_selector("#more-time.hidden", state="attached")  # once only

@@ -24,6 +24,9 @@
       status: "Trạng thái", booked: "Đã đặt", cancelled: "Đã hủy", checked_in: "Đã xác nhận tại ki-ốt",
       expired: "Đã qua", network_error: "Mất kết nối. Vui lòng thử lại: bạn sẽ không bị đặt hai lần.",
       weekdays: "CN,T2,T3,T4,T5,T6,T7",
+      id_label: "Số căn cước (không bắt buộc)", bad_id: "Số căn cước gồm đúng 12 chữ số (hoặc để trống).",
+      id_why: "Nếu nhập, đến ngày hẹn bạn chỉ cần quét thẻ căn cước ở ki-ốt thay cho mã lịch hẹn. Số chỉ được giữ dưới dạng "
+        + "mã hóa một chiều, đến khi bạn xác nhận, hủy lịch, hoặc hết ngày hẹn.",
       confirm_cancel: "Hủy lịch hẹn {code} ({procedure}, {day} lúc {time})? Chỗ này sẽ được nhường cho người khác; "
         + "muốn đến lại, bạn phải đặt lịch mới.",
       cancel_yes: "Có, hủy lịch hẹn", cancel_no: "Không, giữ lịch hẹn",
@@ -42,6 +45,9 @@
       time: "Time", status: "Status", booked: "Booked", cancelled: "Cancelled", checked_in: "Checked in at the kiosk",
       expired: "Over", network_error: "Connection lost. Please try again: you will not be booked twice.",
       weekdays: "Sun,Mon,Tue,Wed,Thu,Fri,Sat",
+      id_label: "ID card number (optional)", bad_id: "An ID card number is exactly 12 digits (or leave it empty).",
+      id_why: "If you enter it, on the day you only need to scan your ID card at the kiosk instead of typing the code. It is "
+        + "kept only in one-way coded form, until you check in, cancel, or the day is over.",
       confirm_cancel: "Cancel appointment {code} ({procedure}, {day} at {time})? The place goes to someone else; "
         + "to come, you would have to book again.",
       cancel_yes: "Yes, cancel it", cancel_no: "No, keep it",
@@ -122,9 +128,17 @@
     $("book").disabled = true;
     $("book").textContent = t("booking");
     try {
+      const idNumber = $("id-number").value.replace(/\s/g, "");
+      if (idNumber && !/^\d{12}$/.test(idNumber)) {
+        $("error").textContent = t("bad_id");
+        $("error").classList.remove("hidden");
+        return;
+      }
       const { data } = await api("POST", base, { headers: { "Idempotency-Key": state.key },
-        body: { procedure: state.procedure.id, date: state.date, time: state.time } });
+        body: { procedure: state.procedure.id, date: state.date, time: state.time,
+                ...(idNumber ? { id_number: idNumber } : {}) } });
       showError(null);
+      $("id-number").value = ""; // nothing of the card stays on the page
       showBooked(data);
     } catch (error) {
       showError(error);
@@ -243,6 +257,7 @@
       try {
         state.catalogue = (await api("GET", `/api/v1/sites/${encodeURIComponent(site)}/catalogue`)).data;
         state.info = (await api("GET", `${base}/days`)).data;
+        $("id-box").classList.toggle("hidden", !state.info.card_link); // a booking tied to the card: SQLite store
         break;
       } catch (error) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * (attempt + 1))));

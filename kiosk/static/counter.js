@@ -48,6 +48,7 @@
       transfer_hint: "Chọn một thủ tục, hoặc nhập một số quầy: chỉ điều đang hiện được gửi đi.",
       will_counter: "Sẽ chuyển số {number} đến quầy {counter}.",
       will_procedure: "Sẽ chuyển số {number} sang thủ tục {procedure} ({agency}).",
+      dossier: "Hồ sơ {code}", dossier_due: "hẹn trả {date}", dossier_early: "SỚM: chưa đến ngày hẹn trả {date}",
       choose_destination: "Chọn một thủ tục hoặc nhập số quầy cần chuyển đến.",
       bad_counter: "Số quầy phải là một số nguyên từ 1 đến 999.",
       no_such_counter: "Điểm phục vụ này không có quầy {counter}.",
@@ -93,6 +94,7 @@
       lost: "Connection lost, reconnecting…",
       to_target: "Target", left: "{t} left", over: "{t} over",
       transfer_hint: "Choose a procedure, or type a counter number: only what is shown is sent.",
+      dossier: "File {code}", dossier_due: "due {date}", dossier_early: "EARLY: not due until {date}",
       will_counter: "Number {number} will go to counter {counter}.",
       will_procedure: "Number {number} will go to the procedure {procedure} ({agency}).",
       choose_destination: "Choose a procedure or type the counter to send it to.",
@@ -203,6 +205,10 @@
     renderBanner(status);
     $("current-number").textContent = current ? current.number : "—";
     $("current-procedure").textContent = current ? procedureName(current.procedure) : "";
+    // a result to collect (an intake receipt's QR at the kiosk): the file to fetch, and whether it is due yet
+    $("current-dossier").textContent = current && current.dossier ? dossierText(current.dossier) : "";
+    $("current-dossier").classList.toggle("hidden", !(current && current.dossier));
+    $("current-dossier").classList.toggle("early", Boolean(current && current.dossier && current.dossier.early));
     $("current-state").textContent = current
       ? t(current.state === "serving" ? "t_serving" : "t_called")
         + (current.state === "called" ? ` · ${current.recalls_left ? t("recalls_left", { n: current.recalls_left }) : t("no_recalls_left")}` : "")
@@ -212,13 +218,23 @@
       : t("ratings", { share: `${Math.round(view.satisfaction_today * 100)}%`, n: view.ratings_today });
     $("waiting-count").textContent = String(view.waiting_count);
     const rows = view.waiting.map((w) => el("tr", { class: w.priority ? "priority" : "", "data-ticket": w.id },
-      el("td", { text: w.number }), el("td", { text: w.procedure_name }), el("td", { class: "waited" }),
+      el("td", { text: w.number }),
+      el("td", {}, w.procedure_name, ...(w.dossier ? [el("small", { class: w.dossier.early ? "dossier early" : "dossier",
+        text: dossierText(w.dossier) })] : [])),
+      el("td", { class: "waited" }),
       el("td", { class: "target" })));
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "4", class: "muted", text: t("none_waiting") })));
     $("waiting").replaceChildren(...rows);
     tick();
     enable();
     if (!$("transfer-panel").classList.contains("hidden")) preview();
+  }
+
+  function dossierText(dossier) {
+    const [y, m, d] = (dossier.return_date || "").split("-");
+    const date = `${d}/${m}/${y}`;
+    const due = !dossier.return_date ? "" : ` · ${t(dossier.early ? "dossier_early" : "dossier_due", { date })}`;
+    return t("dossier", { code: dossier.code }) + due;
   }
 
   /** Paused or closed is said across the top of the desk, with what to press. */

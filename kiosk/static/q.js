@@ -23,6 +23,8 @@
       wait: "Thời gian chờ dự kiến tại {agency}: khoảng {n} phút ({w} người trong hàng).",
       wait_unknown: "{agency} chưa mở quầy; thời gian chờ chưa dự báo được.",
       bad_phone: "Số điện thoại gồm 8 đến 15 chữ số.",
+      id_label: "Số căn cước (không bắt buộc)", bad_id: "Số căn cước gồm đúng 12 chữ số (hoặc để trống).",
+      id_why: "Nếu nhập, khi đến trung tâm bạn chỉ cần quét thẻ căn cước ở ki-ốt. Số chỉ được giữ dưới dạng mã hóa một chiều, đến hết ngày.",
       ticket_title: "Số thứ tự của bạn",
       how: "Khi đến trung tâm, đưa mã QR này vào máy quét của ki-ốt (hoặc gõ mã ở ki-ốt, mục “Lấy số qua điện thoại”). Chưa quét mã thì chưa được gọi.",
       more_time: "Tôi cần thêm thời gian", rejoin: "Xếp hàng lại (ở cuối hàng)", another: "Lấy số khác",
@@ -47,6 +49,8 @@
       wait: "Predicted wait at {agency}: about {n} min ({w} in line).",
       wait_unknown: "{agency} has no counter open; no wait can be predicted yet.",
       bad_phone: "A phone number has 8 to 15 digits.",
+      id_label: "ID card number (optional)", bad_id: "An ID card number is exactly 12 digits (or leave it empty).",
+      id_why: "If you enter it, at the centre you only need to scan your ID card at the kiosk. It is kept only in one-way coded form, until the end of the day.",
       ticket_title: "Your number",
       how: "At the centre, hold this QR code to the kiosk's scanner (or type the code at the kiosk, “Number from a phone”). You are not called before you scan it.",
       more_time: "I need more time", rejoin: "Join again (at the back)", another: "Take another number",
@@ -123,13 +127,16 @@
     state.busy = true; $("take").textContent = t("taking"); renderDetails();
     try {
       const phone = $("phone").value.replace(/[\s.-]/g, "");
+      const idNumber = $("id-number").value.replace(/\s/g, "");
+      if (idNumber && !/^\d{12}$/.test(idNumber)) throw new Motcua.ApiError(422, "bad_id", t("bad_id"));
       const { data } = await api("POST", `${base}/remote/tickets`, { body: {
-        procedure: state.procedure.id, phone, code: $("code").value, travel_min: state.travel } });
+        procedure: state.procedure.id, phone, code: $("code").value, travel_min: state.travel,
+        ...(idNumber ? { id_number: idNumber } : {}) } });
       localStorage.setItem(stored, JSON.stringify({ id: data.id, number: data.number, check_code: data.check_code,
         check_in: data.check_in, qr_svg: data.qr_svg, day: data.issued_at.slice(0, 10) }));
       showError(null);
       $("closed").classList.add("hidden");
-      $("phone").value = ""; $("code").value = "";  // nothing of the phone stays on the page
+      $("phone").value = ""; $("code").value = ""; $("id-number").value = "";  // nothing of the phone or card stays
       state.codeSent = false;
       showTicket(data);
     } catch (error) { showError(error); }

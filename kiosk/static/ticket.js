@@ -23,6 +23,9 @@
       people: "{n} người", go_to: "Mời bạn đến quầy {n}", waited_min: "{n} phút", waited_under: "chưa đến 1 phút",
       waiting: "Đang chờ đến lượt", held: "Đã gọi nhưng vắng mặt: bạn vẫn trong hàng chờ", called: "Đã đến lượt",
       early: "Đã xác nhận lịch hẹn: bạn vào hàng chờ đúng giờ hẹn",
+      away: "Đang giữ chỗ khi bạn vắng mặt",
+      advice_away: "Số của bạn giữ chỗ trong hàng nhưng chưa được gọi khi chưa quét mã. Khi quay lại, quét mã QR trên vé ở ki-ốt.",
+      advice_away_at: "Mời quay lại lúc {time} và quét mã QR trên vé ở ki-ốt. Số của bạn giữ chỗ trong hàng nhưng chưa được gọi khi chưa quét mã.",
       advice_waiting: "Hãy ở trong sảnh và để ý bảng gọi số; trang này cũng báo khi đến lượt bạn.",
       advice_held: "Bạn được gọi nhưng không có mặt tại quầy. Hãy quay lại sảnh ngay: bạn vẫn giữ chỗ và sẽ được gọi lại sau ít phút.",
       advice_no_show: "Số này đã hết lượt vì bạn không có mặt khi được gọi. Nếu vẫn cần làm thủ tục, mời lấy số mới tại ki-ốt "
@@ -44,6 +47,9 @@
       waited_min: { one: "{n} minute", other: "{n} minutes" }, waited_under: "less than a minute",
       waiting: "Waiting for your turn", held: "Called while away: you are still in the line", called: "It is your turn",
       early: "Appointment confirmed: you join the line at your appointment time",
+      away: "Your place is held while you are away",
+      advice_away: "Your number keeps its place but is not called until you scan it. When you are back, scan the ticket's QR at the kiosk.",
+      advice_away_at: "Please come back at {time} and scan the ticket's QR at the kiosk. Your number keeps its place but is not called until you scan it.",
       advice_waiting: "Stay in the hall and watch the board; this page also tells you when it is your turn.",
       advice_held: "You were called but were not at the counter. Come back to the hall now: you keep your place and will be "
         + "called again in a few minutes.",
@@ -67,8 +73,8 @@
     $("call").classList.toggle("hidden", !called);
     $("call").textContent = called ? t("go_to", { n: ticket.counter }) : "";
     $("state").textContent = t(ticket.state);
-    const advice = `advice_${ticket.state}`;
-    $("advice").textContent = advice === t(advice) ? "" : t(advice);
+    const advice = ticket.state === "away" && ticket.return_at ? "advice_away_at" : `advice_${ticket.state}`;
+    $("advice").textContent = advice === t(advice) ? "" : t(advice, { time: (ticket.return_at || "").slice(11, 16) });
     $("advice").classList.toggle("hidden", advice === t(advice));
     $("procedure").textContent = Motcua.language() === "en" && ticket.procedure_name_en ? ticket.procedure_name_en
       : ticket.procedure_name;
