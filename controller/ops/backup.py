@@ -15,7 +15,8 @@ What a backup holds, and what it leaves out on purpose (README, "Backups"):
     feedback.db      feedback and complaints with their answers; the phone numbers
                      given for a reply are dropped
     remote.db        the key that signs remote numbers' check-in codes; the day's
-                     keyed phone hashes and counts (the limits) are dropped
+                     keyed phone and ID card hashes and counts (the limits), and the
+                     bookings' links to an ID card, are dropped
     mqtt/secrets.toml  the device passwords of the embedded broker
     archive/         the archived months of the event log (controller/store/archive.py)
     manifest.json    what was copied, when, each file's SHA-256 and each site's last event
@@ -48,7 +49,8 @@ DATABASES: Final = ("events.db", "accounts.db", "appointments.db", "feedback.db"
 SCRUBBED: Final = {
     "accounts.db": ("DELETE FROM tokens",),
     "feedback.db": ("DELETE FROM feedback_phones",),
-    "remote.db": ("DELETE FROM takes", "DELETE FROM day_keys"),
+    # the card links' key is derived from the signing key the copy keeps: the links go too
+    "remote.db": ("DELETE FROM takes", "DELETE FROM day_keys", "DELETE FROM card_links"),
 }
 PLAIN_FILES: Final = (Path("mqtt") / "secrets.toml",)
 LEFT_OUT: Final = ("contacts.db",)  # personal data that must not outlive the visit
@@ -99,8 +101,10 @@ def _copy_database(source: Path, target: Path) -> None:
             src.backup(dst)  # pages=-1: every page in one step, inside one read transaction
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
             scrub = SCRUBBED.get(source.name, ())
+            tables = {row[0] for row in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for statement in scrub:
-                dst.execute(statement)
+                if statement.split()[-1] in tables:  # a file of an older release may not have the table yet
+                    dst.execute(statement)
             if scrub:
                 dst.execute("VACUUM")  # what was deleted leaves no free page behind
             check = dst.execute("PRAGMA integrity_check").fetchone()[0]
