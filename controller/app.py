@@ -138,7 +138,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
                 scale_out(app, settings, controller, store),
                 device_service(settings, controller, store,
                                check_code=None if away_book is None else away_book.check_code) as devices,
-                notify_service(settings.sms, controller, settings.data_dir) as notifier,
+                notify_service(settings.sms_channels, controller, settings.data_dir) as notifier,
                 feedback_book(settings) as feedback_items,
             ):
                 app.state.feedback = feedback_items
@@ -246,6 +246,8 @@ def settings_from_args(args: Any) -> Settings:
         accounts_db=Path(args.accounts_db) if getattr(args, "accounts_db", None) else None,
         mqtt_security=_mqtt_security(args),
         sms=getattr(args, "sms", "none"),
+        sms_fallback=getattr(args, "sms_fallback", "none"),
+        zns_templates=getattr(args, "zns_templates", ""),
         follow_only=getattr(args, "follow_only", False),
         head_timeout_s=getattr(args, "head_timeout", 10.0),
         body_timeout_s=getattr(args, "body_timeout", 30.0),

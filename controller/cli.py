@@ -70,7 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--sms", default="none",
         help="texts to citizens who leave a phone: none | log (masked, the demo) | webhook:URL of an SMS gateway "
-             "(token in MOTCUA_SMS_TOKEN)",
+             "(token in MOTCUA_SMS_TOKEN) | zns[:URL], Zalo's notification service (token in MOTCUA_ZNS_TOKEN)",
+    )
+    serve.add_argument(
+        "--sms-fallback", default="none",
+        help="where a text --sms could not deliver goes (a phone without Zalo, ZNS down): none | log | webhook:URL",
+    )
+    serve.add_argument(
+        "--zns-templates", default="",
+        help="with --sms zns: the id Zalo gave each registered template, e.g. code=ID,called=ID,ahead=ID,come=ID,"
+             "come_ahead=ID,answer=ID (README lists the templates)",
     )
     serve.add_argument(
         "--booking-rate", type=float, default=1.0,

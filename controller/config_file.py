@@ -2,7 +2,7 @@
 
 Every `motcua serve` flag has a key, its name with `_` for `-` (`--data-dir`
 is `data_dir`); a flag given on the command line wins over the file, and
-secrets stay in the environment (MOTCUA_MQTT_PASSWORD, MOTCUA_SMS_TOKEN), never
+secrets stay in the environment (MOTCUA_MQTT_PASSWORD, MOTCUA_SMS_TOKEN, MOTCUA_ZNS_TOKEN), never
 in the file. Relative paths are taken from the file's folder, as in site files.
 The file is checked key by key before anything starts: an unknown key, a value
 of the wrong type or a secret is refused with the file, the key and the reason,
@@ -27,7 +27,8 @@ __all__ = ["PATH_KEYS", "SECRET_KEYS", "ConfigError", "config_keys", "read_confi
 # keys whose value is a file or folder: relative to the config file's folder
 PATH_KEYS: Final = frozenset({"site", "data_dir", "accounts_db", "mqtt_ca", "mqtt_cert", "mqtt_key"})
 # key -> the environment variable that carries it instead
-SECRET_KEYS: Final = {"mqtt_password": "MOTCUA_MQTT_PASSWORD"}
+SECRET_KEYS: Final = {"mqtt_password": "MOTCUA_MQTT_PASSWORD", "sms_token": "MOTCUA_SMS_TOKEN",
+                       "zns_token": "MOTCUA_ZNS_TOKEN"}
 # flags that are not settings of a centre
 _NOT_KEYS: Final = frozenset({"help", "config", "test_clock"})
 

@@ -9,7 +9,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from controller.connections import ConnectionLimits
-from devices.sms.address import parse_sms_address
+from devices.sms.address import SmsChannels, parse_sms_channels
 from firmware_bridge.mqtt_security import MqttSecurity
 
 __all__ = ["EMBEDDED_DEFAULT", "Settings", "SettingsError"]
@@ -71,7 +71,9 @@ class Settings:
     advertise_url: str = ""
     lease_ttl_s: float = 5.0
     accounts_db: Path | None = None
-    sms: str = "none"  # none | log | webhook:URL (devices/sms/address.py)
+    sms: str = "none"  # none | log | webhook:URL | zns[:URL] (devices/sms/address.py)
+    sms_fallback: str = "none"  # none | log | webhook:URL: what --sms could not deliver
+    zns_templates: str = ""  # kind=ID,...: the templates registered with Zalo
     follow_only: bool = False  # --store redis://: write no site, only serve reads and forward commands
     live_recheck_s: float = 30.0  # an authenticated live stream's credential is checked again this often
     # Slow and silent clients (controller/connections.py): a request head and body must arrive in time,
@@ -134,7 +136,7 @@ class Settings:
             raise SettingsError("lease_ttl", f"--lease-ttl phải từ 0.2 đến 120 giây, không phải {self.lease_ttl_s}",
                                 f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
         try:
-            parse_sms_address(self.sms)
+            parse_sms_channels(self.sms, self.sms_fallback, self.zns_templates)
         except ValueError as exc:
             raise SettingsError(
                 "sms", f"--sms phải là none, log hoặc webhook:http(s)://MÁY/ĐƯỜNG-DẪN, không phải {self.sms!r}",
@@ -181,6 +183,11 @@ class Settings:
             # to another process would leave behind
             raise SettingsError("sms", "--sms giữ số điện thoại trong DATA_DIR/contacts.db: chạy với --store sqlite",
                                 "--sms keeps phone numbers in DATA_DIR/contacts.db: run it with --store sqlite")
+
+    @property
+    def sms_channels(self) -> SmsChannels:
+        """The text channels (--sms, --sms-fallback, --zns-templates), checked at construction."""
+        return parse_sms_channels(self.sms, self.sms_fallback, self.zns_templates)
 
     @property
     def connection_limits(self) -> ConnectionLimits:

@@ -74,6 +74,8 @@ def test_the_shipped_example_checks_once_accounts_exist(tmp_path: Path, capsys: 
         ('devices = "all"', "devices", "phải là một trong sim, real, none", "must be one of sim, real, none"),
         ('mqtt_password = "s3cret"', "mqtt_password", "bí mật không để trong tệp: đặt biến môi trường "
          "MOTCUA_MQTT_PASSWORD", "secrets stay out of the file: set the environment variable MOTCUA_MQTT_PASSWORD"),
+        ('zns_token = "s3cret"', "zns_token", "bí mật không để trong tệp: đặt biến môi trường MOTCUA_ZNS_TOKEN",
+         "secrets stay out of the file: set the environment variable MOTCUA_ZNS_TOKEN"),
     ],
 )
 def test_a_bad_key_is_refused_with_file_key_and_reason(

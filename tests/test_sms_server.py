@@ -12,7 +12,7 @@ import pytest
 
 from tests.devices_support import COMMUNE
 from tests.server import KIOSK, ServerProcess, login, serve_process
-from tests.sms_gateway import sms_gateway
+from tests.sms_gateway import ZNS_IDS, ZNS_TOKEN, sms_gateway, zns_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +128,24 @@ def test_the_demo_log_driver_shows_only_a_masked_number(tmp_path: Path) -> None:
         without = httpx.post(f"{server.url}/api/v1/sites/xa/tickets", headers=KIOSK,
                              json={"procedure": "ht-khai-sinh", "phone": PHONE}, timeout=10)
         assert without.json()["error"]["code"] == "phone_consent_required"
+
+
+def test_zns_first_and_sms_for_a_phone_without_zalo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTCUA_ZNS_TOKEN", ZNS_TOKEN)
+    data = tmp_path / "data"
+    templates = f"called={ZNS_IDS['called']},ahead={ZNS_IDS['ahead']}"  # the other texts go by SMS
+    with sms_gateway() as sms, zns_gateway() as zns, serve_process(
+            COMMUNE, data, "--sms", f"zns:{zns.url}", "--sms-fallback", f"webhook:{sms.url}",
+            "--zns-templates", templates) as server:
+        zns.no_zalo.add("84987654321")
+        staff = login(server.url, "quay1", "1234")
+        assert httpx.post(f"{server.url}/api/v1/sites/xa/counters/1/open", headers=staff, timeout=10).is_success
+        mine, other = issue(server, PHONE), issue(server, OTHER)
+        assert serve_next(server, staff) == mine["number"]
+        assert zns.wait_for(1) == [f"Trung tâm Phục vụ hành chính công xã: mời số {mine['number']} đến quầy 1. "
+                                   f"/ Number {mine['number']}, please go to counter 1."]
+        assert serve_next(server, staff) == other["number"]
+        assert sms.wait_for(1)[0].startswith(f"Trung tâm Phục vụ hành chính công xã: mời số {other['number']} ")
+        assert [r["to"] for r in zns.received] == ["84912345678"] and [r["to"] for r in sms.received] == [OTHER]
+        assert metric(server, 'motcua_sms_fallback_total{reason="recipient"}') == 1.0
+    assert ZNS_TOKEN not in (data / "server.log").read_text()

@@ -47,6 +47,7 @@ from controller.runtime.site_runtime import SiteRuntime
 from controller.store.feedback import CodeInUse, FeedbackBook
 from devices.errors import DeviceError
 from devices.sms.contract import TextMessage
+from devices.sms.wording import answer_text
 from kiosk.qr import qr_svg
 
 __all__ = ["router"]
@@ -268,10 +269,9 @@ async def _text_answer(request: Request, runtime: SiteRuntime, item: fb.Feedback
     phone = await _book(request).phone(item.site, item.code)
     if notifier is None or phone is None:
         return False
-    text = (f"{runtime.site.name}: phản ánh {item.code} đã được trả lời, xem tại "
-            f"{follow_url(request, item.site, item.code)} / Feedback {item.code} answered.")
     try:
-        await notifier.sender.send(TextMessage(phone, text[:201]))
+        await notifier.sender.send(TextMessage.of(phone, answer_text(runtime.site.name, item.code,
+                                                                     follow_url(request, item.site, item.code))))
     except DeviceError as exc:
         log.warning("site %s: the answer to feedback %s could not be texted: %s", item.site, item.code, exc)
         return False

@@ -24,7 +24,7 @@ from typing import Final, Literal
 from controller.core.floor import Floor
 from controller.core.tickets import Ticket, TicketState
 from controller.notify.contacts import Contact
-from devices.sms.wording import ahead_text, called_text, come_text
+from devices.sms.wording import Wording, ahead_text, called_text, come_text
 
 __all__ = ["AHEAD_NOTICE", "Due", "Plan", "armed_at_issue", "plan"]
 
@@ -38,7 +38,7 @@ class Due:
 
     contact: Contact
     kind: Literal["ahead", "called", "come"]
-    text: str
+    wording: Wording
     counter: int | None = None
 
 

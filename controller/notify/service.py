@@ -32,10 +32,11 @@ from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import Committed
 from controller.store.base import StoreError
 from devices.errors import DeviceError
-from devices.sms.address import parse_sms_address
+from devices.sms.address import SmsChannels, parse_sms_channels
 from devices.sms.contract import SmsSender, TextMessage
-from devices.sms.log import LogSender
-from devices.sms.webhook import WebhookSender
+from devices.sms.fallback import FallbackSender
+from devices.sms.senders import describe, open_sender
+from devices.sms.wording import Wording
 
 __all__ = ["NotifyService", "notify_service"]
 
@@ -62,6 +63,8 @@ class NotifyService:
 
     def __post_init__(self) -> None:
         self.stats.contacts = lambda: {site: len(held) for site, held in self.contacts.items()}
+        if isinstance(self.sender, FallbackSender):
+            self.stats.fallbacks = self.sender.fell_back
 
     async def start(self) -> None:
         """Reload today's numbers, catch up on texts a killed process owed, then listen and send."""
@@ -161,7 +164,7 @@ class NotifyService:
             due = await self._queue.get()
             contact = due.contact
             try:
-                await self.sender.send(TextMessage(contact.phone, due.text))
+                await self.sender.send(TextMessage.of(contact.phone, due.wording))
             except (DeviceError, ValueError) as exc:
                 self.stats.failed[(contact.site, due.kind)] += 1
                 log.warning("site %s: %s text for ticket %s not sent: %s", contact.site, due.kind, contact.ticket,
@@ -206,9 +209,9 @@ class NotifyService:
                 except Exception:
                     log.exception("site %s: could not plan texts", site_id)
 
-    async def send_now(self, phone: str, text: str) -> None:
+    async def send_now(self, phone: str, wording: Wording) -> None:
         """Send one text at once, outside the queue (a one-time code); DeviceError/ValueError when it fails."""
-        await self.sender.send(TextMessage(phone, text))
+        await self.sender.send(TextMessage.of(phone, wording))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="motcua-notify")
@@ -218,21 +221,23 @@ class NotifyService:
 
 @contextlib.asynccontextmanager
 async def notify_service(
-    spec: str, controller: Controller, data_dir: Path, *, sender: SmsSender | None = None
+    channels: SmsChannels | str, controller: Controller, data_dir: Path, *, sender: SmsSender | None = None
 ) -> AsyncIterator[NotifyService | None]:
-    """Run the notifier --sms asks for (None with `none`), for the life of the context."""
-    address = parse_sms_address(spec)
-    if address.kind == "none" and sender is None:
-        yield None
-        return
+    """Run the notifier the text channels ask for (None with `--sms none`), for the life of the context.
+
+    `sender` replaces the drivers (tests); a plain string is an --sms value alone.
+    """
+    if isinstance(channels, str):
+        channels = parse_sms_channels(channels)
     async with contextlib.AsyncExitStack() as stack:
-        if sender is None and address.kind == "webhook":
-            sender = await stack.enter_async_context(
-                WebhookSender(address.url, auth_header=address.auth_header())
-            )
+        if sender is None:
+            sender = await stack.enter_async_context(open_sender(channels))
+        if sender is None:
+            yield None
+            return
         book = await stack.enter_async_context(ContactBook(data_dir / "contacts.db"))
-        service = NotifyService(controller, sender or LogSender(), book, controller.clock)
+        service = NotifyService(controller, sender, book, controller.clock)
         await service.start()
         stack.push_async_callback(service.stop)
-        log.info("SMS notifier: %s", address.kind if address.kind != "webhook" else f"webhook {address.url}")
+        log.info("SMS notifier: %s", describe(channels))
         yield service

@@ -1,7 +1,9 @@
-"""The contract of every SMS driver: `await send(TextMessage)`, DeviceError when it did not go out.
+"""The contract of every text driver: `await send(TextMessage)`, DeviceError when it did not go out.
 
-A phone number is personal data: TextMessage hides it from repr() and str(), so a
-message that ends up in a log line or a traceback shows only mask(number).
+A message carries its text and, when it is one of the citizen texts (devices/sms/wording.py),
+the template it was filled from: an SMS driver sends the text, a template gateway (ZNS) the
+template's id and parameters. A phone number is personal data: TextMessage hides it from
+repr() and str(), so a message that ends up in a log line or a traceback shows only mask(number).
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from devices.sms.wording import MAX_TEXT, Wording
+
 __all__ = ["MAX_TEXT", "PHONE_PATTERN", "SmsSender", "TextMessage", "mask"]
 
 # the API's pattern for a phone number (controller/api/routes.py IssueBody)
 PHONE_PATTERN: Final = re.compile(r"^\+?[0-9]{8,15}$")
-# three concatenated SMS of Unicode (UCS-2) text: Vietnamese with marks is never GSM-7
-MAX_TEXT: Final = 201
 
 
 def mask(phone: str) -> str:
@@ -30,15 +32,24 @@ class TextMessage:
 
     to: str = field(repr=False)
     text: str
+    wording: Wording | None = None  # the template the text was filled from, when it is one
 
     def __post_init__(self) -> None:
         if not PHONE_PATTERN.match(self.to):
             raise ValueError("a phone number is 8 to 15 digits, optionally after +")
         if not self.text.strip() or len(self.text) > MAX_TEXT:
             raise ValueError(f"a text has 1 to {MAX_TEXT} characters, got {len(self.text)}")
+        if self.wording is not None and self.wording.text != self.text:
+            raise ValueError("a text and its template must say the same")
+
+    @classmethod
+    def of(cls, to: str, wording: Wording) -> TextMessage:
+        """The message of a citizen text: its filled-in text and its template."""
+        return cls(to, wording.text, wording)
 
     def __repr__(self) -> str:
-        return f"TextMessage(to={mask(self.to)!r}, text={self.text!r})"
+        kind = "" if self.wording is None else f", kind={self.wording.kind!r}"
+        return f"TextMessage(to={mask(self.to)!r}, text={self.text!r}{kind})"
 
     __str__ = __repr__
 
