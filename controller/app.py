@@ -52,6 +52,7 @@ from controller.devices.service import device_service
 from controller.notify.service import notify_service
 from controller.redis_tokens import RedisTokens
 from controller.remote.book import RemoteBook
+from controller.remote.later import held_numbers
 from controller.runtime.clock import AdjustableClock
 from controller.runtime.controller import Controller
 from controller.settings import Settings, SettingsError
@@ -146,10 +147,16 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
                 app.state.notifier = notifier
                 # places held away (numbers from a phone, which also need texts; numbers that return later; the
                 # ID card's limits and links): the book beside the event log
-                app.state.remote = None if away_book is None else RemoteDesk(away_book)
-                for line in demo_lines:
-                    log.warning("demo account: %s", line)
-                yield
+                desk = None if away_book is None else RemoteDesk(away_book)
+                app.state.remote = desk
+                # numbers held for a later day's opening are issued then (they need the texts for their phones)
+                async with held_numbers(controller, None if desk is None else desk.book, notifier,
+                                        None if desk is None else desk.locks) as held:
+                    if desk is not None:
+                        desk.held = held
+                    for line in demo_lines:
+                        log.warning("demo account: %s", line)
+                    yield
         finally:
             await controller.stop()
             await app.state.appointments.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 from controller.demo import DemoNames
 from tests.services import env_without_proxies, free_port
 
-__all__ = ["KIOSK", "ServerProcess", "demo_kiosk", "login", "serve_process"]
+__all__ = ["KIOSK", "ServerProcess", "advance_to", "demo_kiosk", "login", "serve_process", "server_now"]
 
 KIOSK = {"X-Kiosk-Key": "kiosk-demo"}  # a kiosk of the file's first site (the only one, or a province's centre)
 
@@ -105,6 +106,25 @@ def login(url: str, user: str, secret: str) -> dict[str, str]:
     response = httpx.post(f"{url}/api/v1/auth/login", json={"user": user, "secret": secret}, timeout=10)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def server_now(server: ServerProcess, tz: dt.tzinfo = dt.timezone(dt.timedelta(hours=7))) -> dt.datetime:
+    """The clock of a `serve --test-clock` process, in `tz` (the demo sites' +07:00)."""
+    admin = login(server.url, "admin", "demo")
+    reply = httpx.post(f"{server.url}/api/v1/_test/clock", headers=admin, json={"advance_s": 0.001}, timeout=10)
+    return dt.datetime.fromisoformat(reply.json()["now"]).astimezone(tz)
+
+
+def advance_to(server: ServerProcess, when: dt.datetime) -> None:
+    """Move a `serve --test-clock` process's clock forward to `when` (it never moves back), a day at most a step."""
+    admin = login(server.url, "admin", "demo")
+    left = (when - server_now(server)).total_seconds()
+    assert left > 0, f"the server is already past {when}"
+    while left > 0:
+        step = min(left, 86_400.0)
+        moved = httpx.post(f"{server.url}/api/v1/_test/clock", headers=admin, json={"advance_s": step}, timeout=10)
+        assert moved.status_code == 200, moved.text
+        left -= step
 
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

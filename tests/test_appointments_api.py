@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server import KIOSK, ServerProcess, login, serve_process
+from tests.server import KIOSK, ServerProcess, advance_to, login, serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -32,23 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{server.url}/api/v1/sites/tinh", timeout=10) as c:
         yield c
-
-
-def server_now(server: ServerProcess) -> dt.datetime:
-    admin = login(server.url, "admin", "demo")
-    reply = httpx.post(f"{server.url}/api/v1/_test/clock", headers=admin, json={"advance_s": 0.001}, timeout=10)
-    return dt.datetime.fromisoformat(reply.json()["now"]).astimezone(TZ)
-
-
-def advance_to(server: ServerProcess, when: dt.datetime) -> None:
-    """Move the server's clock forward to `when` (it never moves back)."""
-    admin = login(server.url, "admin", "demo")
-    left = (when - server_now(server)).total_seconds()
-    assert left > 0, f"the server is already past {when}"
-    while left > 0:
-        step = min(left, 86_400.0)
-        httpx.post(f"{server.url}/api/v1/_test/clock", headers=admin, json={"advance_s": step}, timeout=10)
-        left -= step
 
 
 def book(client: httpx.Client, date: str, time: str, procedure: str = LY_LICH, **headers: str) -> httpx.Response:

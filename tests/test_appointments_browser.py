@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.axe_support import allow_axe, severe_violations
-from tests.server import ServerProcess, serve_process
-from tests.test_appointments_api import TZ, advance_to
+from tests.server import ServerProcess, advance_to, serve_process
+from tests.test_appointments_api import TZ
 from tests.test_pages_browser import KIOSK_VIEW, browser, check_screenshot, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

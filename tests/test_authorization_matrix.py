@@ -83,6 +83,8 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/sites/{site}/remote"): PUBLIC,
     ("post", "/api/v1/sites/{site}/remote/code"): PUBLIC,
     ("post", "/api/v1/sites/{site}/remote/tickets"): PUBLIC,
+    # a number held for a later day: its id is its holder's proof, like an appointment's code
+    ("get", "/api/v1/sites/{site}/remote/held/{ref}"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): ISSUERS,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): PUBLIC,
@@ -161,7 +163,7 @@ def test_matrix(server: ServerProcess, caller: str) -> None:
             headers = headers_for(server, caller)
             path = (template.replace("{site}", "xa").replace("{counter}", "1")
                     .replace("{ticket_id}", ticket["id"]).replace("{alert}", "no-such-alert")
-                    .replace("{code}", "ABCDEF"))
+                    .replace("{code}", "ABCDEF").replace("{ref}", "h-" + "0" * 32))
             response = c.request(method.upper(), path, headers=headers, json=BODIES.get(template))
             refused = response.status_code in (401, 403)
             if refused == (caller in allowed):

@@ -200,6 +200,33 @@ def test_remote_numbers_take_at_most_their_share_of_each_half_hour() -> None:
     floor.execute(TakeRemote("a", travel_s=600), t + 1800)  # the next half hour has its own
 
 
+def test_a_number_held_for_the_day_joins_at_the_opening_whenever_it_is_issued() -> None:
+    site = _site(share=0.5)
+    floor = _floor(site=site)
+    opening = MONDAY_0800 - 1800  # 07:30
+    cap = remote_cap(site, "A")
+    for i in range(cap):  # the opening half hour's share, all taken by same-day numbers
+        floor.execute(TakeRemote("a", travel_s=600), opening + 60 + i)
+    walk_in = _issued(floor.execute(IssueTicket("a"), MONDAY_0800 + 5))
+    # Issued at 09:00 (a controller started late), the held numbers still hold places from 07:30, ahead of the
+    # walk-in; their share was counted when they were taken, so a full half hour does not refuse them.
+    first = TakeRemote("a", travel_s=1200, idempotency_key="held:h-1", place_at=opening, held=True)
+    held = [_issued(floor.execute(first, MONDAY_0800 + 3600)),
+            _issued(floor.execute(TakeRemote("a", travel_s=600, idempotency_key="held:h-2",
+                                             place_at=opening + 0.001, held=True), MONDAY_0800 + 3601))]
+    assert [floor.state.tickets[t].place_at for t in held] == [opening, opening + 0.001]
+    assert floor.position(floor.state.tickets[held[0]]) == 1 and floor.position(floor.state.tickets[held[1]]) == 2
+    assert floor.execute(first, MONDAY_0800 + 3700) == []  # issued once
+    for ticket in held:
+        floor.execute(CheckInRemote(ticket), MONDAY_0800 + 3800)
+    for at, expected in ((3801, held[0]), (3901, held[1]), (4001, walk_in)):
+        assert _called(floor.execute(CallNext(1), MONDAY_0800 + at)) == expected
+        floor.execute(Finish(1), MONDAY_0800 + at + 50)
+    with pytest.raises(DomainError) as bad:
+        TakeRemote("a", travel_s=600, held=True)
+    assert bad.value.code == "invalid_held_number"
+
+
 def test_no_remote_numbers_where_the_share_is_zero() -> None:
     floor = _floor(site=_site(share=0))
     with pytest.raises(DomainError) as off:

@@ -5,7 +5,6 @@ to the event log or the server's log."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from tests.devices_support import COMMUNE
+from tests.remote_support import error_of, remote_client, take_remote, texted_code
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.sms_gateway import Gateway, sms_gateway
 
@@ -32,51 +32,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
         yield server, gateway
 
 
-def _client(server: ServerProcess, address: str) -> httpx.Client:
-    """A client from its own loopback address: each test has its own per-address bucket."""
-    return httpx.Client(base_url=server.url, timeout=10, transport=httpx.HTTPTransport(local_address=address))
-
-
-def _code(gateway: Gateway, phone: str, count: int) -> str:
-    gateway.wait_for(count)
-    match = re.search(r"\b(\d{6})\b", gateway.texts(phone)[-1])
-    assert match, gateway.texts(phone)
-    return match.group(1)
-
-
 def _take(c: httpx.Client, gateway: Gateway, phone: str, procedure: str = "ht-khai-sinh",
           travel_min: int = 20) -> httpx.Response:
-    sent = len(gateway.texts())
-    assert c.post(f"{BASE}/remote/code", json={"phone": phone}).status_code == 202
-    code = _code(gateway, phone, sent + 1)
-    return c.post(f"{BASE}/remote/tickets",
-                  json={"procedure": procedure, "phone": phone, "code": code, "travel_min": travel_min})
-
-
-def _error(response: httpx.Response, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    return str(error["message"])
+    return take_remote(c, gateway, BASE, phone, procedure, travel_min)
 
 
 def test_a_number_from_a_phone_waits_away_and_checks_in_at_the_kiosk_with_its_code(
     served: tuple[ServerProcess, Gateway],
 ) -> None:
     server, gateway = served
-    with _client(server, "127.0.0.2") as c:
+    with remote_client(server, "127.0.0.2") as c:
         info = c.get(f"{BASE}/remote").json()
         assert info["enabled"] is True and info["travel_min"] == [10, 20, 30, 60]
         assert {a["id"] for a in info["agencies"]} >= {"HT", "CTH"}
         assert info["limits"]["per_person_day"] == 2
 
-        _error(c.post(f"{BASE}/remote/code", json={"phone": "12"}), 422, "invalid_request")
+        error_of(c.post(f"{BASE}/remote/code", json={"phone": "12"}), 422, "invalid_request")
         assert c.post(f"{BASE}/remote/code", json={"phone": PHONE}).status_code == 202
-        code = _code(gateway, PHONE, 1)
+        code = texted_code(gateway, PHONE, 0)
         assert "mã xác nhận" in gateway.texts(PHONE)[-1]
         wrong = "000000" if code != "000000" else "111111"
         hall = c.get(f"{BASE}/hall").json()
-        message = _error(c.post(f"{BASE}/remote/tickets", json={"procedure": "ht-khai-sinh", "phone": PHONE,
+        message = error_of(c.post(f"{BASE}/remote/tickets", json={"procedure": "ht-khai-sinh", "phone": PHONE,
                                                                 "code": wrong, "travel_min": 20}), 422, "wrong_code")
         assert "còn 4 lần" in message
         assert c.get(f"{BASE}/hall").json() == hall  # nothing changed
@@ -89,24 +66,24 @@ def test_a_number_from_a_phone_waits_away_and_checks_in_at_the_kiosk_with_its_co
         assert ticket["travel_s"] == 1200 and ticket["check_in"] == f"{ticket['number']}-{ticket['check_code']}"
         assert ticket["qr_svg"].startswith("<svg") and PHONE not in taken.text
         # the code is spent: used again it is refused
-        _error(c.post(f"{BASE}/remote/tickets", json={"procedure": "ht-khai-tu", "phone": PHONE, "code": code,
+        error_of(c.post(f"{BASE}/remote/tickets", json={"procedure": "ht-khai-tu", "phone": PHONE, "code": code,
                                                       "travel_min": 20}), 422, "code_expired")
 
         walk_in = c.post(f"{BASE}/tickets", headers=KIOSK, json={"procedure": "ht-khai-sinh"}).json()
         check_in = f"{BASE}/tickets/{ticket['id']}/check-in"
-        _error(c.post(check_in, json={}), 401, "unauthenticated")
-        _error(c.post(check_in, headers=KIOSK, json={}), 422, "wrong_ticket_code")
+        error_of(c.post(check_in, json={}), 401, "unauthenticated")
+        error_of(c.post(check_in, headers=KIOSK, json={}), 422, "wrong_ticket_code")
         other_code = "2222-ABCDEF" if ticket["check_code"] != "ABCDEF" else "2222-ABCDEG"
-        _error(c.post(check_in, headers=KIOSK, json={"code": other_code}), 422, "wrong_ticket_code")
+        error_of(c.post(check_in, headers=KIOSK, json={"code": other_code}), 422, "wrong_ticket_code")
         assert c.get(f"{BASE}/tickets/{ticket['id']}").json()["state"] == "away"
         # the scanner types what the QR holds: "NUMBER-CODE"; the number works in the path too
         arrived = c.post(f"{BASE}/tickets/{ticket['number']}/check-in", headers=KIOSK,
                          json={"code": ticket["check_in"]})
         assert arrived.status_code == 200, arrived.text
         assert arrived.json()["state"] == "waiting"
-        _error(c.post(check_in, headers=KIOSK, json={"code": ticket["check_code"]}), 409, "already_checked_in")
+        error_of(c.post(check_in, headers=KIOSK, json={"code": ticket["check_code"]}), 409, "already_checked_in")
         # a walk-in's ticket is not checked in
-        _error(c.post(f"{BASE}/tickets/{walk_in['id']}/check-in", headers=login(server.url, "quay1", "1234"),
+        error_of(c.post(f"{BASE}/tickets/{walk_in['id']}/check-in", headers=login(server.url, "quay1", "1234"),
                       json={}), 409, "not_remote")
         # the place was kept: the number taken before the walk-in is called first
         staff = login(server.url, "quay1", "1234")
@@ -117,33 +94,32 @@ def test_a_number_from_a_phone_waits_away_and_checks_in_at_the_kiosk_with_its_co
 
 def test_limits_per_person_and_a_locked_phone_answer_clearly(served: tuple[ServerProcess, Gateway]) -> None:
     server, gateway = served
-    with _client(server, "127.0.0.3") as c:
+    with remote_client(server, "127.0.0.3") as c:
         assert _take(c, gateway, OTHER, "cth-ban-sao").status_code == 201
         assert _take(c, gateway, OTHER, "ht-khai-tu").status_code == 201
-        _error(_take(c, gateway, OTHER, "dd-bien-dong"), 409, "person_daily_limit")  # 2 a day
+        error_of(_take(c, gateway, OTHER, "dd-bien-dong"), 409, "person_daily_limit")  # 2 a day
         assert _take(c, gateway, FOURTH, "cth-ban-sao").status_code == 201
-        _error(_take(c, gateway, FOURTH, "cth-chu-ky"), 409, "person_agency_limit")  # 1 per agency
-        sent = len(gateway.texts())
+        error_of(_take(c, gateway, FOURTH, "cth-chu-ky"), 409, "person_agency_limit")  # 1 per agency
         assert c.post(f"{BASE}/remote/code", json={"phone": LOCKED}).status_code == 202
-        code = _code(gateway, LOCKED, sent + 1)
+        code = texted_code(gateway, LOCKED, 0)
         wrong = "000000" if code != "000000" else "111111"
         body = {"procedure": "dd-bien-dong", "phone": LOCKED, "code": wrong, "travel_min": 10}
         for _ in range(4):
-            _error(c.post(f"{BASE}/remote/tickets", json=body), 422, "wrong_code")
+            error_of(c.post(f"{BASE}/remote/tickets", json=body), 422, "wrong_code")
         locked = c.post(f"{BASE}/remote/tickets", json=body)
-        assert "khóa 15 phút" in _error(locked, 429, "phone_locked")
+        assert "khóa 15 phút" in error_of(locked, 429, "phone_locked")
         assert 850 <= int(locked.headers["Retry-After"]) <= 900
         # locked even with the right code, and no new code is sent meanwhile
-        _error(c.post(f"{BASE}/remote/tickets", json={**body, "code": code}), 429, "phone_locked")
-        _error(c.post(f"{BASE}/remote/code", json={"phone": LOCKED}), 429, "phone_locked")
+        error_of(c.post(f"{BASE}/remote/tickets", json={**body, "code": code}), 429, "phone_locked")
+        error_of(c.post(f"{BASE}/remote/code", json={"phone": LOCKED}), 429, "phone_locked")
     # scripted requests: each phone's bucket (3, then 1 a minute), and each address's (20, then 20 a minute)
-    with _client(server, "127.0.0.4") as c:
+    with remote_client(server, "127.0.0.4") as c:
         flood = [c.post(f"{BASE}/remote/code", json={"phone": "0912999999"}) for _ in range(4)]
         assert [r.status_code for r in flood[:3]] == [202] * 3
-        assert "số điện thoại này" in _error(flood[3], 429, "rate_limited") and "Retry-After" in flood[3].headers
+        assert "số điện thoại này" in error_of(flood[3], 429, "rate_limited") and "Retry-After" in flood[3].headers
         flood = [c.post(f"{BASE}/remote/code", json={"phone": f"09129{i:05d}"}) for i in range(18)]
         assert [r.status_code for r in flood[:17]] == [202] * 17
-        assert "thiết bị này" in _error(flood[17], 429, "rate_limited")
+        assert "thiết bị này" in error_of(flood[17], 429, "rate_limited")
 
 
 def test_a_sigkill_keeps_every_remote_place_limit_and_pending_text(tmp_path: Path) -> None:
@@ -161,7 +137,7 @@ def test_a_sigkill_keeps_every_remote_place_limit_and_pending_text(tmp_path: Pat
             again = c.get(f"{BASE}/tickets/{ticket['id']}").json()
             assert again["state"] == "away" and again["place_at"] == ticket["place_at"]
             assert again["phone_on_file"] is True
-            _error(_take(c, gateway, phone, "ht-khai-tu"), 409, "person_agency_limit")  # the day's count is kept
+            error_of(_take(c, gateway, phone, "ht-khai-tu"), 409, "person_agency_limit")  # the day's count is kept
             staff = login(server.url, "quay1", "1234")
             assert c.post(f"{BASE}/counters/1/open", headers=staff).is_success  # a counter frees: come now
             gateway.wait_for(texts + 2)  # the code of the refused take, then "come now"
@@ -176,5 +152,5 @@ def test_without_texts_numbers_from_a_phone_are_refused_clearly(tmp_path: Path) 
     with serve_process(COMMUNE, tmp_path / "data") as server, httpx.Client(base_url=server.url, timeout=10) as c:
         info = c.get(f"{BASE}/remote").json()
         assert info["enabled"] is False and info["reason"] == "remote_unavailable"
-        message = _error(c.post(f"{BASE}/remote/code", json={"phone": PHONE}), 409, "remote_unavailable")
+        message = error_of(c.post(f"{BASE}/remote/code", json={"phone": PHONE}), 409, "remote_unavailable")
         assert message.startswith("Trung tâm chưa nhận lấy số qua điện thoại")

@@ -1,6 +1,7 @@
 """Numbers from a phone in headless Chromium: take one on /q at a phone's size (the code comes from a real
 local SMS gateway), then check it in at the kiosk by "scanning" its QR (the scanner types the code as
-keystrokes, then Enter), and see a wrong code refused in Vietnamese first."""
+keystrokes, then Enter), and see a wrong code refused in Vietnamese first; then take one for a later day,
+held for that day's opening, beside the first in the page's list."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, ViewportSize
 
 from tests.devices_support import COMMUNE
+from tests.remote_support import codes_texted, texted_code
 from tests.server import ServerProcess, serve_process
 from tests.sms_gateway import Gateway, sms_gateway
 from tests.test_pages_browser import KIOSK_VIEW, browser, check_screenshot, open_page
@@ -81,6 +83,29 @@ def test_take_a_number_on_a_phone_then_scan_it_at_the_kiosk(browser: Browser,
         page.reload()
         page.wait_for_selector("#s-ticket:not(.hidden)")
         assert "Đã xác nhận có mặt" in page.inner_text("#status")
+
+        page.click("#another")  # a number for a later day
+        page.wait_for_selector("#s-take:not(.hidden)")
+        assert page.inner_text("#mine-list").strip() == number
+        page.fill("#search", "ban sao")
+        page.click("button.procedure[data-procedure=cth-ban-sao]")
+        assert page.get_attribute("button.day >> nth=0", "aria-pressed") == "true"
+        page.click("button.day >> nth=1")
+        assert "vào hàng lúc mở cửa (07:30)" in page.inner_text("#day-note")
+        page.locator("#days").scroll_into_view_if_needed()
+        check_screenshot(page, "remote-phone-days", PHONE_VIEW)
+        page.click("button.travel[data-travel='30']")
+        page.fill("#phone", "0912345678")
+        before = len(codes_texted(gateway, "0912345678"))
+        page.click("#send-code")
+        page.fill("#code", texted_code(gateway, "0912345678", before))
+        page.click("#take")
+        page.wait_for_function("() => document.querySelector('#ticket-title').textContent.includes('lấy trước')")
+        assert "Đã giữ số cho ngày" in page.inner_text("#status") and not page.is_visible("#qr svg")
+        assert "Sáng ngày đó" in page.inner_text("#how")
+        check_screenshot(page, "remote-phone-held", PHONE_VIEW)
+        page.click("#another")
+        assert len(page.query_selector_all("#mine-list button")) == 2
     finally:
         phone_context.close()
         kiosk_context.close()

@@ -33,8 +33,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
-from tests.server import KIOSK, ServerProcess, login, serve_process
-from tests.test_appointments_api import TZ, advance_to, server_now
+from tests.server import KIOSK, ServerProcess, advance_to, login, serve_process, server_now
+from tests.test_appointments_api import TZ
 from tests.test_pages_browser import browser, check_screenshot, is_csp_violation
 
 pytestmark = pytest.mark.integration

@@ -3,9 +3,10 @@
 Both are AWAY in the core (controller/core/remote.py, return_later.py). What they share here:
 
     RemoteDesk     the book (DATA_DIR/remote.db: keyed hashes of the day, the check-in code's key,
-                   card links), the phones' one-time codes, a turn per site
+                   card links, numbers held for a later day), the phones' one-time codes, a turn per site
     hold_away()    the person's daily limits (a phone, an ID card: each a keyed hash of the day),
-                   counted before the number is issued and settled after
+                   counted before the number is issued and settled after (check_limits(): the limits
+                   alone, for a number held for a later day too)
     with_code()    the ticket with its check-in code and the QR the kiosk's scanner reads
     check_in()     a kiosk or staff member checks one in: by its code, or by the holder's ID card
 
@@ -34,12 +35,13 @@ from controller.core.tickets import Ticket
 from controller.core.views import predicted_new_wait
 from controller.remote.book import RemoteBook
 from controller.remote.codes import CodeBook
+from controller.remote.later import HeldNumbers
 from controller.runtime.site_runtime import SiteRuntime
 from devices.printer.ticket import ticket_status_url
 from kiosk.qr import qr_svg
 
-__all__ = ["RemoteDesk", "away_desk", "check_in", "desk_of", "hold_away", "own_code", "remote_ticket", "return_offer",
-           "today", "with_code"]
+__all__ = ["RemoteDesk", "away_desk", "check_in", "check_limits", "desk_of", "hold_away", "own_code", "remote_ticket",
+           "return_offer", "today", "with_code"]
 
 
 @dataclass
@@ -50,6 +52,7 @@ class RemoteDesk:
     codes: CodeBook = field(default_factory=CodeBook)
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     purged: dict[str, str] = field(default_factory=dict)  # site -> the day its book was last purged for
+    held: HeldNumbers | None = None  # issues numbers held for a day at its opening (the app starts it with texts)
 
 
 def desk_of(request: Request) -> RemoteDesk | None:
@@ -77,6 +80,21 @@ async def today(desk: RemoteDesk, runtime: SiteRuntime) -> str:
     return day
 
 
+async def check_limits(desk: RemoteDesk, runtime: SiteRuntime, day: str, persons: Sequence[str], agency: str) -> None:
+    """The person's daily limits for `day` (each of `persons` counts): 409 at one; the caller holds the site's lock."""
+    rules = runtime.site.remote
+    taken = await desk.book.agencies_taken(runtime.site.id, day, *persons)
+    if len(taken) >= rules.per_person_day:
+        raise DomainError("person_daily_limit",
+                          f"Mỗi người giữ chỗ khi vắng mặt tối đa {rules.per_person_day} số mỗi ngày (lấy qua "
+                          f"điện thoại hoặc hẹn quay lại) / at most {rules.per_person_day} numbers a day held "
+                          "away (from a phone or coming back later)", 409)
+    if taken.count(agency) >= rules.per_person_agency:
+        raise DomainError("person_agency_limit",
+                          f"Mỗi người giữ chỗ khi vắng mặt tối đa {rules.per_person_agency} số mỗi ngày cho cơ "
+                          f"quan này / at most {rules.per_person_agency} a day held away for this agency", 409)
+
+
 async def hold_away(desk: RemoteDesk, runtime: SiteRuntime, day: str, persons: Sequence[str], card: str | None,
                     agency: str, command: cmd.IssueTicket | cmd.TakeRemote) -> str:
     """Issue a number held away within the person's daily limits (each of `persons` counts); its ticket id.
@@ -84,32 +102,29 @@ async def hold_away(desk: RemoteDesk, runtime: SiteRuntime, day: str, persons: S
     The number is counted before it is issued: a crash in between costs the citizen a place, never the limit.
     Without a person (no phone, no card) nothing is counted.
     """
-    rules = runtime.site.remote
+    async with desk.locks[runtime.site.id]:  # one person's two requests cannot both pass the limits
+        return await hold_away_locked(desk, runtime, day, persons, card, agency, command)
+
+
+async def hold_away_locked(desk: RemoteDesk, runtime: SiteRuntime, day: str, persons: Sequence[str],
+                           card: str | None, agency: str, command: cmd.IssueTicket | cmd.TakeRemote,
+                           request: tuple[str | None, str | None] = (None, None)) -> str:
+    """hold_away() with the site's lock already held; `request` (Idempotency-Key, digest) is kept with the count."""
     site = runtime.site.id
-    async with desk.locks[site]:  # one person's two requests cannot both pass the limits
-        ref = None
-        if persons:
-            taken = await desk.book.agencies_taken(site, day, *persons)
-            if len(taken) >= rules.per_person_day:
-                raise DomainError("person_daily_limit",
-                                  f"Mỗi người giữ chỗ khi vắng mặt tối đa {rules.per_person_day} số mỗi ngày (lấy qua "
-                                  f"điện thoại hoặc hẹn quay lại) / at most {rules.per_person_day} numbers a day held "
-                                  "away (from a phone or coming back later)", 409)
-            if taken.count(agency) >= rules.per_person_agency:
-                raise DomainError("person_agency_limit",
-                                  f"Mỗi người giữ chỗ khi vắng mặt tối đa {rules.per_person_agency} số mỗi ngày cho cơ "
-                                  f"quan này / at most {rules.per_person_agency} a day held away for this agency", 409)
-            ref = f"r-{uuid.uuid4().hex}"
-            await desk.book.reserve(site, day, persons[0], agency, ref, card)
-        try:
-            committed = await runtime.execute(command)
-        except BaseException:
-            if ref is not None:
-                await desk.book.settle(site, ref, None)
-            raise
-        ticket_id = str(next(e for e in committed.events if e.type == "ticket.issued").data["ticket"])
+    ref = None
+    if persons:
+        await check_limits(desk, runtime, day, persons, agency)
+        ref = f"r-{uuid.uuid4().hex}"
+        await desk.book.reserve(site, day, persons[0], agency, ref, card, *request)
+    try:
+        committed = await runtime.execute(command)
+    except BaseException:
         if ref is not None:
-            await desk.book.settle(site, ref, ticket_id)
+            await desk.book.settle(site, ref, None)
+        raise
+    ticket_id = str(next(e for e in committed.events if e.type == "ticket.issued").data["ticket"])
+    if ref is not None:
+        await desk.book.settle(site, ref, ticket_id)
     return ticket_id
 
 

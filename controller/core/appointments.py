@@ -33,12 +33,15 @@ __all__ = [
     "SLOT_S",
     "Booking",
     "booking_days",
+    "check_day",
     "check_in_outcome",
     "choose_slot",
     "day_slots",
+    "day_start",
     "idempotency_key",
     "new_code",
     "normalise_code",
+    "open_days",
     "slot_minutes",
     "slot_times",
 ]
@@ -150,6 +153,11 @@ def _open_on(site: Site, day: dt.date) -> bool:
     return site.arrivals.weekday_factor[day.weekday()] > 0
 
 
+def day_start(site: Site, day: str) -> float:
+    """When a day's first opening period starts (epoch seconds)."""
+    return _midnight(dt.date.fromisoformat(day), site) + 60 * site.hours[0][0]
+
+
 def booking_days(site: Site, now: float) -> list[str]:
     """Open days (YYYY-MM-DD) from today to the booking horizon that still have a slot ahead."""
     today = _today(site, now)
@@ -161,12 +169,25 @@ def booking_days(site: Site, now: float) -> list[str]:
     return out
 
 
+def open_days(site: Site, now: float, days_ahead: int) -> list[str]:
+    """Days (YYYY-MM-DD) the site opens from today to `days_ahead` after it; today while tickets may be issued."""
+    today = _today(site, now)
+    last_issue = _midnight(today, site) + site.closing_s - site.issue_cutoff_s
+    return [day.isoformat() for offset in range(days_ahead + 1)
+            if _open_on(site, day := today + dt.timedelta(days=offset)) and (offset > 0 or now < last_issue)]
+
+
 def _future_slots(site: Site, day: dt.date, now: float) -> list[tuple[str, float]]:
     midnight = _midnight(day, site)
     return [(hhmm(m), midnight + m * 60) for m in slot_minutes(site) if midnight + m * 60 > now]
 
 
-def _parse_day(site: Site, date: str, now: float) -> dt.date:
+def check_day(site: Site, date: str, now: float, days_ahead: int) -> dt.date:
+    """A date from today to `days_ahead` days after it on which the site opens; DomainError says why not.
+
+    The rule of appointments (`appointment_days_ahead`) and of numbers taken for a later day
+    (`remote.days_ahead`).
+    """
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:
@@ -174,13 +195,17 @@ def _parse_day(site: Site, date: str, now: float) -> dt.date:
     today = _today(site, now)
     if day < today:
         raise DomainError("date_passed", "Ngày này đã qua / this date has passed", 409)
-    if day > today + dt.timedelta(days=site.appointment_days_ahead):
-        raise DomainError("date_too_far", f"Chỉ đặt lịch trước tối đa {site.appointment_days_ahead} ngày / "
-                                          f"book at most {site.appointment_days_ahead} days ahead", 409)
+    if day > today + dt.timedelta(days=days_ahead):
+        raise DomainError("date_too_far", f"Chỉ nhận trước tối đa {days_ahead} ngày / "
+                                          f"at most {days_ahead} days ahead", 409)
     if not _open_on(site, day):
-        raise DomainError("site_closed_that_day", "Trung tâm không làm việc ngày này / "
-                                                  "the centre is closed that day", 409)
+        raise DomainError("site_closed_that_day", f"Trung tâm không làm việc ngày {day:%d/%m/%Y} (ngày nghỉ) / "
+                                                  f"the centre is closed on {day.isoformat()}", 409)
     return day
+
+
+def _parse_day(site: Site, date: str, now: float) -> dt.date:
+    return check_day(site, date, now, site.appointment_days_ahead)
 
 
 def day_slots(site: Site, date: str, now: float) -> list[tuple[str, float]]:

@@ -115,6 +115,11 @@ class TakeRemote:
 
     Who they are and their daily limits are checked before (the API: a texted code);
     the core keeps the share of capacity remote numbers may take.
+
+    A number taken on an earlier day (or before today's opening) for this day is `held`:
+    it joins the line at `place_at`, the opening, whatever the hour it is issued, and is
+    not refused for the hours or the share, which were counted when it was taken
+    (controller/remote/later.py). It needs its idempotency key, so it is issued once.
     """
 
     procedure: str
@@ -122,10 +127,14 @@ class TakeRemote:
     idempotency_key: str | None = None
     check_hours: bool = True
     by: str | None = None
+    place_at: float | None = None
+    held: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.travel_s <= 4 * 3600:
             raise _bad("invalid_travel", "travel time must be 0..240 minutes")
+        if self.held and (self.place_at is None or not self.idempotency_key):
+            raise _bad("invalid_held_number", "a held number joins at its place and has an idempotency key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -674,8 +683,13 @@ def _take_remote(state: SiteState, cmd: TakeRemote, now: float) -> list[Event]:
         raise DomainError("remote_disabled", "Trung tâm không cấp số qua điện thoại / "
                                              "this centre gives no numbers by phone", 409)
     issue = IssueTicket(procedure=cmd.procedure, channel="remote", idempotency_key=cmd.idempotency_key,
-                        check_hours=cmd.check_hours, by=cmd.by)
+                        check_hours=cmd.check_hours and not cmd.held, by=cmd.by)
     events = _issue(state, issue, now)
+    extra: dict[str, Any] = {"away": True, "travel_s": cmd.travel_s}
+    if cmd.place_at is not None:
+        extra["place_at"] = cmd.place_at
+    if cmd.held:
+        return [Event(e.type, e.at, {**e.data, **extra, "held": True}) for e in events]
     agency = str(events[0].data["agency"])
     cap = remote_cap(site, agency)
     if state.remote_taken.get((agency, local_half_hour(now, site.utc_offset_s)), 0) >= cap:
@@ -685,7 +699,7 @@ def _take_remote(state: SiteState, cmd: TakeRemote, now: float) -> list[Event]:
                           f"Đã hết số qua điện thoại của nửa giờ này cho cơ quan này; thử lại lúc {then} hoặc "
                           f"lấy số tại ki-ốt / this half hour's numbers by phone are taken for this agency: "
                           f"try again at {then} or take a number at the kiosk", 409)
-    return [Event(e.type, e.at, {**e.data, "away": True, "travel_s": cmd.travel_s}) for e in events]
+    return [Event(e.type, e.at, {**e.data, **extra}) for e in events]
 
 
 def _remote_ticket(state: SiteState, ticket_id: str) -> Ticket:

@@ -52,7 +52,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "counter": frozenset({"id", "ids", "serves", "priority", "standby", "fixed", "breaks", "standby_plan"}),
     "standby_plan": frozenset({"from", "to", "serves"}),
     "remote": frozenset({"share", "per_person_day", "per_person_agency", "code_ttl_min", "code_attempts",
-                         "code_lock_min", "grace_min", "more_time_places"}),
+                         "code_lock_min", "grace_min", "more_time_places", "days_ahead"}),
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -155,6 +155,7 @@ class RemoteRules:
     code_lock_s: float = 15 * 60
     grace_s: float = 10 * 60         # held aside this long after its turn passed, then expired
     more_time_places: int = 3        # "I need more time" moves the place back this many places, once
+    days_ahead: int = 6              # numbers may be taken for today or this many days after it
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,7 @@ def _parse_remote(r: _Reader, data: Mapping[str, Any]) -> RemoteRules:
         code_lock_s=60 * r.number(table, "code_lock_min", "remote", default=15, low=1, high=24 * 60),
         grace_s=60 * r.number(table, "grace_min", "remote", default=10, low=0, high=120),
         more_time_places=r.integer(table, "more_time_places", "remote", default=3, low=1, high=50),
+        days_ahead=r.integer(table, "days_ahead", "remote", default=6, low=0, high=30),
     )
 
 

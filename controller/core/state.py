@@ -306,13 +306,15 @@ class SiteState:
         if key:
             self.idempotency[key] = ticket.id
         if d.get("away"):
+            # Its place: when taken, or for a number held for the day, the opening (given with the event).
+            place = float(d.get("place_at", event.at))
             ticket.state = TicketState.AWAY
-            ticket.place_at = event.at
+            ticket.place_at = place
             ticket.travel_s = float(d.get("travel_s", 0.0))
             ticket.return_at = d.get("return_at")
-            self.away[ticket.agency][ticket.id] = event.at
+            self.away[ticket.agency][ticket.id] = place
             if ticket.channel == "remote":  # the share cap is for phones; one who returns later was in the hall
-                self.remote_taken[(ticket.agency, local_half_hour(event.at, self.site.utc_offset_s))] += 1
+                self.remote_taken[(ticket.agency, local_half_hour(place, self.site.utc_offset_s))] += 1
             return
         self._enqueue(ticket, event.at)
 

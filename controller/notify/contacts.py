@@ -4,6 +4,9 @@ The event log keeps everything for reports; a phone number must not outlive the
 visit. So numbers live in their own small SQLite file, written on a dedicated
 thread (never on the event loop, never on the site writer's path), and deleted
 when the ticket finishes, when the citizen asks, and at the end of the site's day.
+A number taken from a phone for a later day keeps its phone for that day's texts
+(`held`): it waits here, by the held number's ref, until the number becomes a ticket
+on that day's opening, and is deleted once that day is over.
 
 Deleted means gone from the file: `secure_delete` overwrites freed pages, and the
 rollback journal (DELETE mode, not WAL) is unlinked after each commit, so no copy
@@ -31,6 +34,13 @@ CREATE TABLE IF NOT EXISTS contacts (
     ahead    INTEGER NOT NULL,   -- the "3 ahead" text went out (or is moot: already called)
     called   TEXT NOT NULL,      -- counters a "called" text went out for, comma separated
     PRIMARY KEY (site, ticket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held (
+    site  TEXT NOT NULL,
+    ref   TEXT NOT NULL,   -- a number held for a later day (controller/remote/book.py)
+    phone TEXT NOT NULL,
+    day   TEXT NOT NULL,   -- the day it is for
+    PRIMARY KEY (site, ref)
 ) WITHOUT ROWID;
 """
 # Added with numbers taken from a phone: a file written before gets the column (default: not sent).
@@ -105,8 +115,25 @@ class ContactBook(SqliteFile):
                                                    (site, ticket)))
 
     async def delete_days_except(self, site: str, day: str) -> int:
-        """Forget every number of the site not of `day`; how many were deleted."""
+        """Forget every ticket's number of the site not of `day`, and held ones of days before it; how many."""
         def purge() -> int:
-            return self._db().execute("DELETE FROM contacts WHERE site = ? AND day <> ?", (site, day)).rowcount
+            db = self._db()
+            return (db.execute("DELETE FROM contacts WHERE site = ? AND day <> ?", (site, day)).rowcount
+                    + db.execute("DELETE FROM held WHERE site = ? AND day < ?", (site, day)).rowcount)
 
         return await self._run(purge)
+
+    async def hold(self, site: str, ref: str, day: str, phone: str) -> None:
+        """Keep the phone of a number held for `day`; durable when this returns."""
+        await self._run(lambda: self._db().execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)",
+                                                   (site, ref, phone, day)))
+
+    async def take_held(self, site: str, ref: str) -> str | None:
+        """The phone kept for a held number (None: none); the row stays until `delete_held`."""
+        row = await self._run(lambda: self._db().execute("SELECT phone FROM held WHERE site = ? AND ref = ?",
+                                                         (site, ref)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def delete_held(self, site: str, ref: str) -> None:
+        """Forget a held number's phone (it moved to its ticket, or the number was refused)."""
+        await self._run(lambda: self._db().execute("DELETE FROM held WHERE site = ? AND ref = ?", (site, ref)))

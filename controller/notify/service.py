@@ -105,6 +105,17 @@ class NotifyService:
         held[ticket_id] = contact
         self.review(site)
 
+    async def hold(self, site: str, ref: str, day: str, phone: str) -> None:
+        """Keep the phone of a number held for a later day (its texts come on that day); durable when this returns."""
+        await self.book.hold(site, ref, day, phone)
+
+    async def release(self, site: str, ref: str, ticket_id: str | None) -> None:
+        """A held number became `ticket_id` (its phone now serves the ticket's texts), or was refused (None)."""
+        phone = await self.book.take_held(site, ref)
+        if phone is not None and ticket_id is not None:
+            await self.register(site, ticket_id, phone)
+        await self.book.delete_held(site, ref)
+
     async def forget(self, site: str, ticket_id: str) -> bool:
         """Delete a ticket's number at the citizen's request; whether one was held."""
         contact = self.contacts.get(site, {}).pop(ticket_id, None)

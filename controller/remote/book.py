@@ -1,10 +1,17 @@
-"""DATA_DIR/remote.db: how many numbers each phone took today, and the key that signs check-in codes.
+"""DATA_DIR/remote.db: how many numbers each phone took for each day, the numbers held for a later day,
+and the key that signs check-in codes.
 
 A phone is personal data: it is held only as an HMAC under a key drawn for the site's
-day and stored beside the counts, so the limits hold across a restart; at the end of
-the site's day the key and the day's rows are deleted (secure_delete overwrites them,
-no WAL keeps a copy), and nothing left can be linked to a number. The event log never
+day the numbers are for and stored beside the counts, so the limits hold across a
+restart; once that day is over its key and its rows are deleted (secure_delete overwrites
+them, no WAL keeps a copy), and nothing left can be linked to a number. The event log never
 sees a phone, nor its hash.
+
+A number taken for a later day (or before today's opening) is held here until that day
+opens (`held`): then it becomes an away ticket that joins the line at the opening
+(controller/remote/later.py). A request's Idempotency-Key is kept with the number it took,
+with a keyed digest of the request, so a retry is recognised and a different request with
+the same key is not.
 
 Each remote ticket's check-in code (its QR, and what the citizen may type at the kiosk)
 is an HMAC of the site and ticket id under a key drawn once and kept here: ticket ids are
@@ -21,14 +28,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controller.core.scan import CHECK_CODE_ALPHABET, CHECK_CODE_LENGTH
 from controller.store.sqlite_file import SqliteFile
 
-__all__ = ["CHECK_CODE_ALPHABET", "CHECK_CODE_LENGTH", "RemoteBook"]
+__all__ = ["CHECK_CODE_ALPHABET", "CHECK_CODE_LENGTH", "Held", "RemoteBook"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS day_keys (
@@ -57,8 +67,44 @@ CREATE TABLE IF NOT EXISTS card_links (
     code TEXT NOT NULL,     -- the booking's code
     PRIMARY KEY (site, code)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held (
+    site      TEXT NOT NULL,
+    ref       TEXT NOT NULL,   -- the held number's id (its page's secret)
+    day       TEXT NOT NULL,   -- the day it joins the line, at the opening
+    procedure TEXT NOT NULL,
+    agency    TEXT NOT NULL,
+    travel_s  REAL NOT NULL,
+    taken_at  REAL NOT NULL,
+    status    TEXT NOT NULL,   -- held, issued (ticket set), refused (the core said why: reason)
+    ticket    TEXT,
+    reason    TEXT,
+    PRIMARY KEY (site, ref)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS held_by_day ON held (site, day, agency);
 """
 _CARD = "card:"  # a card's number hashed apart from phones (a phone is digits, never this)
+# Added with Idempotency-Key: a file written before gets the columns (no key: never replayed).
+_REQUEST_COLUMNS = ("idem TEXT", "request TEXT")
+_TAKES = "site, day, person, agency, ref, card, idem, request"
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A number held for a day's opening."""
+
+    site: str
+    ref: str
+    day: str
+    procedure: str
+    agency: str
+    travel_s: float
+    taken_at: float
+    status: str
+    ticket: str | None = None
+    reason: str | None = None
+
+
+_HELD = "site, ref, day, procedure, agency, travel_s, taken_at, status, ticket, reason"
 
 
 class RemoteBook(SqliteFile):
@@ -83,10 +129,12 @@ class RemoteBook(SqliteFile):
                 return key
             return bytes(row[0])
 
-        def add_card_column() -> None:  # remote.db of a release before ID cards
+        def add_card_column() -> None:  # remote.db of a release before ID cards, or before Idempotency-Key
             db = self._db()
-            if "card" not in {row[1] for row in db.execute("PRAGMA table_info(takes)")}:
-                db.execute("ALTER TABLE takes ADD COLUMN card TEXT")
+            present = {row[1] for row in db.execute("PRAGMA table_info(takes)")}
+            for column in ("card TEXT", *_REQUEST_COLUMNS):
+                if column.split()[0] not in present:
+                    db.execute(f"ALTER TABLE takes ADD COLUMN {column}")
 
         self._signing = await self._run(signing_key)
         self._link = hmac.new(self._signing, b"card-links", hashlib.sha256).digest()
@@ -100,6 +148,11 @@ class RemoteBook(SqliteFile):
         """The ticket's check-in code: 6 characters, the same after a restart."""
         digest = hmac.new(self._signing, f"{site}/{ticket}".encode(), hashlib.sha256).digest()
         return "".join(CHECK_CODE_ALPHABET[b % len(CHECK_CODE_ALPHABET)] for b in digest[:CHECK_CODE_LENGTH])
+
+    def digest(self, site: str, request: Mapping[str, Any]) -> str:
+        """A keyed digest of a request's body: the same body, the same digest; the body cannot be read back."""
+        text = json.dumps({"site": site, **request}, sort_keys=True, separators=(",", ":"))
+        return hmac.new(self._signing, text.encode(), hashlib.sha256).hexdigest()
 
     async def person(self, site: str, day: str, phone: str) -> str:
         """The phone as the day's keyed hash (the key is drawn, durably, at the day's first use)."""
@@ -122,7 +175,8 @@ class RemoteBook(SqliteFile):
         return await self.person(site, day, _CARD + number)
 
     async def agencies_taken(self, site: str, day: str, *persons: str) -> list[str]:
-        """The agency of each number taken today by any of these hashes (a phone, a card; reservations included)."""
+        """The agency of each number taken for the day by any of these hashes (a phone, a card; reservations and
+        numbers held for its opening included)."""
         marks = ",".join("?" * len(persons))
         rows = await self._run(lambda: self._db().execute(
             f"SELECT agency FROM takes WHERE site = ? AND day = ? AND (person IN ({marks}) OR card IN ({marks}))",
@@ -130,16 +184,74 @@ class RemoteBook(SqliteFile):
         return [str(r[0]) for r in rows]
 
     async def away_tickets(self, site: str, day: str, card: str) -> list[str]:
-        """Today's tickets taken with this card (its day hash): those the card may check in."""
+        """Today's tickets taken with this card (its day hash): those the card may check in (a number held for
+        today's opening, once issued, by its ticket)."""
         rows = await self._run(lambda: self._db().execute(
-            "SELECT ref FROM takes WHERE site = ? AND day = ? AND (person = ? OR card = ?) AND ref NOT LIKE 'r-%' "
-            "ORDER BY ref", (site, day, card, card)).fetchall())
+            "SELECT COALESCE(held.ticket, takes.ref) FROM takes LEFT JOIN held ON held.site = takes.site "
+            "AND held.ref = takes.ref WHERE takes.site = ? AND takes.day = ? AND (person = ? OR card = ?) "
+            "AND takes.ref NOT LIKE 'r-%' AND (takes.ref NOT LIKE 'h-%' OR held.ticket IS NOT NULL) ORDER BY 1",
+            (site, day, card, card)).fetchall())
         return [str(r[0]) for r in rows]
 
-    async def reserve(self, site: str, day: str, person: str, agency: str, ref: str, card: str | None = None) -> None:
+    async def reserve(self, site: str, day: str, person: str, agency: str, ref: str, card: str | None = None,
+                      idem: str | None = None, request: str | None = None) -> None:
         """Count a number before it is issued (a crash in between costs the citizen a place, never the limit)."""
-        await self._run(lambda: self._db().execute("INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?)",
-                                                   (site, day, person, agency, ref, card)))
+        await self._run(lambda: self._db().execute(f"INSERT INTO takes ({_TAKES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                                   (site, day, person, agency, ref, card, idem, request)))
+
+    async def request(self, site: str, idem: str) -> tuple[str, str] | None:
+        """(the number's ref, the request's digest) of the number an Idempotency-Key took; None: not seen."""
+        def find() -> tuple[str, str] | None:
+            row = self._db().execute("SELECT ref, request FROM takes WHERE site = ? AND idem = ?",
+                                     (site, idem)).fetchone()
+            return None if row is None else (str(row[0]), str(row[1]))
+
+        return await self._run(find)
+
+    async def hold(self, held: Held, person: str, card: str | None, idem: str | None, request: str) -> None:
+        """Count and keep a number held for a day's opening, in one transaction."""
+        def write() -> None:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(f"INSERT INTO takes ({_TAKES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (held.site, held.day, person, held.agency, held.ref, card, idem, request))
+                db.execute(f"INSERT INTO held ({_HELD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (held.site, held.ref, held.day, held.procedure, held.agency, held.travel_s, held.taken_at,
+                            held.status, held.ticket, held.reason))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def held(self, site: str, ref: str) -> Held | None:
+        """A held number by its ref."""
+        row = await self._run(lambda: self._db().execute(f"SELECT {_HELD} FROM held WHERE site = ? AND ref = ?",
+                                                         (site, ref)).fetchone())
+        return None if row is None else Held(*row)
+
+    async def held_day(self, site: str, day: str) -> list[Held]:
+        """Every number held for a day (whatever became of it), in the order they were taken."""
+        rows = await self._run(lambda: self._db().execute(
+            f"SELECT {_HELD} FROM held WHERE site = ? AND day = ? ORDER BY taken_at, ref", (site, day)).fetchall())
+        return [Held(*row) for row in rows]
+
+    async def held_count(self, site: str, day: str, agency: str) -> int:
+        """Numbers of an agency held for a day and not refused: they take the opening's share."""
+        row = await self._run(lambda: self._db().execute(
+            "SELECT COUNT(*) FROM held WHERE site = ? AND day = ? AND agency = ? AND status <> 'refused'",
+            (site, day, agency)).fetchone())
+        return int(row[0])
+
+    async def settle_held(self, site: str, ref: str, ticket: str | None, reason: str | None = None) -> None:
+        """A held number became `ticket`, or (None) the core refused it for `reason`."""
+        status = "issued" if ticket is not None else "refused"
+        await self._run(lambda: self._db().execute(
+            "UPDATE held SET status = ?, ticket = ?, reason = ? WHERE site = ? AND ref = ?",
+            (status, ticket, reason, site, ref)))
 
     def _linked(self, site: str, number: str) -> str:
         return hmac.new(self._link, f"{site}/{number}".encode(), hashlib.sha256).hexdigest()
@@ -169,20 +281,19 @@ class RemoteBook(SqliteFile):
                                                        (ticket, site, ref)))
 
     async def purge(self, sites: Iterable[tuple[str, str]]) -> int:
-        """For each (site, today), delete every other day's counts and key, and past days' card links; how many rows
-        went."""
+        """For each (site, today), delete the counts, keys, held numbers and card links of the days before; how many
+        rows went. Later days keep theirs: their numbers were taken ahead, their limits hold."""
         wanted = list(sites)
         for site, day in wanted:
-            for known in [k for k in self._day_keys if k[0] == site and k[1] != day]:
+            for known in [k for k in self._day_keys if k[0] == site and k[1] < day]:
                 del self._day_keys[known]
 
         def purge() -> int:
             db = self._db()
             removed = 0
             for site, day in wanted:
-                removed += db.execute("DELETE FROM takes WHERE site = ? AND day <> ?", (site, day)).rowcount
-                removed += db.execute("DELETE FROM day_keys WHERE site = ? AND day <> ?", (site, day)).rowcount
-                removed += db.execute("DELETE FROM card_links WHERE site = ? AND day < ?", (site, day)).rowcount
+                for table in ("takes", "day_keys", "held", "card_links"):
+                    removed += db.execute(f"DELETE FROM {table} WHERE site = ? AND day < ?", (site, day)).rowcount
             return removed
 
         return await self._run(purge)

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { t, el, api, matches, named } = Motcua;
+  const { t, el, api, matches, named, dayLabel } = Motcua;
   const site = decodeURIComponent(location.pathname.split("/")[2] || "");
   const base = `/api/v1/sites/${encodeURIComponent(site)}/appointments`;
   const $ = (id) => document.getElementById(id);
@@ -23,7 +23,6 @@
       lookup: "Tra cứu", cancel: "Hủy lịch hẹn", procedure: "Thủ tục", agency: "Cơ quan", day: "Ngày", time: "Giờ hẹn",
       status: "Trạng thái", booked: "Đã đặt", cancelled: "Đã hủy", checked_in: "Đã xác nhận tại ki-ốt",
       expired: "Đã qua", network_error: "Mất kết nối. Vui lòng thử lại: bạn sẽ không bị đặt hai lần.",
-      weekdays: "CN,T2,T3,T4,T5,T6,T7",
       id_label: "Số căn cước (không bắt buộc)", bad_id: "Số căn cước gồm đúng 12 chữ số (hoặc để trống).",
       id_why: "Nếu nhập, đến ngày hẹn bạn chỉ cần quét thẻ căn cước ở ki-ốt thay cho mã lịch hẹn. Số chỉ được giữ dưới dạng "
         + "mã hóa một chiều, đến khi bạn xác nhận, hủy lịch, hoặc hết ngày hẹn.",
@@ -44,7 +43,6 @@
       lookup: "Look up", cancel: "Cancel the appointment", procedure: "Procedure", agency: "Agency", day: "Day",
       time: "Time", status: "Status", booked: "Booked", cancelled: "Cancelled", checked_in: "Checked in at the kiosk",
       expired: "Over", network_error: "Connection lost. Please try again: you will not be booked twice.",
-      weekdays: "Sun,Mon,Tue,Wed,Thu,Fri,Sat",
       id_label: "ID card number (optional)", bad_id: "An ID card number is exactly 12 digits (or leave it empty).",
       id_why: "If you enter it, on the day you only need to scan your ID card at the kiosk instead of typing the code. It is "
         + "kept only in one-way coded form, until you check in, cancel, or the day is over.",
@@ -61,12 +59,6 @@
     const box = $("error");
     box.textContent = error ? (error instanceof Motcua.ApiError ? Motcua.errorText(error) : t("network_error")) : "";
     box.classList.toggle("hidden", !error);
-  }
-
-  function dayLabel(date) {
-    const [y, m, d] = date.split("-").map(Number);
-    const weekday = t("weekdays").split(",")[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
-    return `${weekday} ${String(d).padStart(2, "0")}/${String(m).padStart(2, "0")}`;
   }
 
   function renderProcedures() {

@@ -78,6 +78,15 @@ const Motcua = (() => {
     return `${m}:${String(s % 60).padStart(2, "0")}`;
   }
 
+  const WEEKDAYS = { vi: "CN,T2,T3,T4,T5,T6,T7", en: "Sun,Mon,Tue,Wed,Thu,Fri,Sat" };
+
+  /** A date (YYYY-MM-DD, the site's day) as a short weekday and day/month: "T4 08/01", "Wed 08/01". */
+  function dayLabel(date) {
+    const [y, m, d] = date.split("-").map(Number);
+    const weekday = (WEEKDAYS[lang] || WEEKDAYS.vi).split(",")[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
+    return `${weekday} ${String(d).padStart(2, "0")}/${String(m).padStart(2, "0")}`;
+  }
+
   /** The time of day on the site's clock (HH:MM[:SS]), whatever zone the screen's own clock is set to. */
   function timeOfDay(timeZone, seconds = false) {
     const options = { hour: "2-digit", minute: "2-digit", hour12: false, ...(seconds ? { second: "2-digit" } : {}) };
@@ -201,8 +210,11 @@ const Motcua = (() => {
       code_expired: "Mã xác nhận đã hết hạn (5 phút). Vui lòng xin mã mới.",
       phone_locked: "Số điện thoại này tạm bị khóa vì nhập sai mã nhiều lần: thử lại[ sau {wait}].",
       wrong_ticket_code: "Mã của số thứ tự không đúng.",
-      person_daily_limit: "Mỗi người chỉ được giữ chỗ khi vắng mặt (lấy qua điện thoại, hẹn quay lại) một số lần mỗi ngày; hôm nay đã đủ.",
-      person_agency_limit: "Hôm nay bạn đã có số giữ chỗ cho lĩnh vực này.",
+      person_daily_limit: "Mỗi người chỉ được giữ chỗ khi vắng mặt (lấy qua điện thoại, hẹn quay lại) một số lần mỗi ngày; ngày này đã đủ.",
+      person_agency_limit: "Ngày này bạn đã có số giữ chỗ cho lĩnh vực này.",
+      remote_day_full: "Số lấy trước cho lĩnh vực này vào ngày đó đã hết; vui lòng chọn ngày khác.",
+      unknown_held_number: "Không tìm thấy số lấy trước này (có thể ngày đó đã qua).",
+      invalid_held_number: "Số lấy trước thiếu chỗ hoặc khóa; đây là lỗi của hệ thống.",
       remote_share_full: "Số lấy qua điện thoại cho lĩnh vực này trong nửa giờ tới đã hết; mời lấy số tại ki-ốt hoặc thử lại sau.",
       remote_disabled: "Trung tâm chưa cho lấy số qua điện thoại.",
       remote_unavailable: "Tạm thời chưa lấy số qua điện thoại được (chưa gửi được tin nhắn). Vui lòng thử lại sau.",
@@ -325,8 +337,11 @@ const Motcua = (() => {
       code_expired: "The code has expired (5 minutes). Please ask for a new one.",
       phone_locked: "This phone number is locked after too many wrong codes: try again[ in {wait}].",
       wrong_ticket_code: "The ticket's code is wrong.",
-      person_daily_limit: "You have held as many places away (by phone, coming back later) as allowed today.",
-      person_agency_limit: "You already hold a place for this service today.",
+      person_daily_limit: "You have held as many places away (by phone, coming back later) as allowed for that day.",
+      person_agency_limit: "You already hold a place for this service that day.",
+      remote_day_full: "The numbers taken ahead for this service on that day are all taken; please choose another day.",
+      unknown_held_number: "No such number taken ahead (its day may be over).",
+      invalid_held_number: "A number taken ahead lacks its place or key; this is a system error.",
       remote_share_full: "Numbers by phone for this service are taken for the next half hour; take one at the kiosk or try later.",
       remote_disabled: "This centre does not give numbers by phone.",
       remote_unavailable: "Numbers by phone are not available now (texts cannot be sent). Please try later.",
@@ -540,6 +555,7 @@ const Motcua = (() => {
     return session;
   }
 
-  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, papers, minutes, clock, timeOfDay, api,
+  return { fold, matches, setDictionary, addWords, language, t, applyLanguage, named, papers, minutes, clock, timeOfDay,
+           dayLabel, api,
            ApiError, Live, debounce, newKey, el, errorText, managerSession, ERROR_TEXTS };
 })();
