@@ -1,14 +1,19 @@
 """Numbers from a phone for today or the next days, through a real `motcua serve` with a test clock: a number
 for a later day is held, counts against that day's limits, and joins the line at that day's opening ahead of
 the day's walk-ins; a closed day, a past day or one too far ahead is refused clearly; an Idempotency-Key
-returns the same number on a retry and refuses another body."""
+returns the same number on a retry and refuses another body; the reports (JSON, CSV, Excel, HTML) and the
+monitor give both waits of the numbers held away, saying which one the target counts."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 
+import httpx
+import openpyxl
 import pytest
 
 from tests.devices_support import COMMUNE
@@ -88,6 +93,7 @@ def test_a_number_for_a_later_day_is_held_then_joins_at_that_days_opening(
         assert c.get(f"{BASE}/remote/held/{bob['id']}").json()["ticket"]["position"] == 2
         arrived = c.post(f"{BASE}/tickets/{ticket['id']}/check-in", headers=KIOSK, json={"code": ticket["check_in"]})
         assert arrived.status_code == 200, arrived.text
+        advance_to(server, dt.datetime.combine(tuesday, dt.time(7, 36), TZ))  # 5 minutes in the hall
         staff = login(server.url, "quay1", "1234")
         assert c.post(f"{BASE}/counters/1/open", headers=staff).is_success
         called = c.post(f"{BASE}/counters/1/call-next", headers=staff).json()
@@ -115,3 +121,28 @@ def test_an_idempotency_key_returns_the_same_number_and_refuses_another_request(
         replay = c.post(f"{BASE}/remote/tickets", headers=ahead, json=json.loads(held.request.content))
         assert replay.status_code == 200 and replay.json()["id"] == held.json()["id"]
         assert replay.json()["state"] == "held" and replay.json()["date"] == later
+
+
+def test_reports_and_the_monitor_give_both_waits(served: tuple[ServerProcess, Gateway, dt.date]) -> None:
+    server, _gateway, _monday = served
+    manager = login(server.url, "quanly", "demo")
+    with httpx.Client(base_url=f"{server.url}{BASE}", headers=manager, timeout=10) as c:
+        body = c.get("/reports").json()
+        [remote] = body["away"]
+        # Tuesday: four numbers held for it, one taken that morning; Alice's checked in at 07:31, called at 07:36
+        assert (remote["key"], remote["numbers"], remote["checked_in"], remote["called"]) == ("remote", 5, 1, 1)
+        assert remote["hall_wait_mean_s"] == pytest.approx(300, abs=15)   # from check-in: what the target counts
+        assert remote["lived_wait_mean_s"] == pytest.approx(360, abs=15)  # from the place kept, the opening
+        assert remote["hall_within_target"] == 1.0
+        assert body["away_note"]["vi"].startswith("Mục tiêu 15 phút tính thời gian chờ trong sảnh")
+        assert c.get("/monitor").json()["away"] == body["away"]
+
+        rows = list(csv.DictReader(io.StringIO(c.get("/reports?format=csv").content.decode("utf-8-sig"))))
+        [away] = [r for r in rows if r["Nhóm / Level"] == "Giữ chỗ khi vắng mặt"]
+        assert away["Mã / Code"] == "remote" and away["Chờ trong sảnh trung vị (phút) / Hall wait median (min)"]
+        assert away["Chờ từ lúc lấy số trung vị (phút) / Wait since taking the number median (min)"] == "6.0"
+        assert away["Giao dịch / Transactions"] == ""  # the groups' columns are not theirs
+        book = openpyxl.load_workbook(io.BytesIO(c.get("/reports?format=xlsx").content))
+        sheet = book["Giữ chỗ vắng mặt"]
+        assert sheet["C2"].value == 5 and "Mục tiêu 15 phút" in str(sheet.cell(sheet.max_row - 1, 1).value)
+        assert "hai cách tính thời gian chờ" in c.get("/reports?format=html").text

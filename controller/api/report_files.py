@@ -71,6 +71,24 @@ def columns(body: dict[str, Any]) -> tuple[Column, ...]:
     )
 
 
+def away_columns(body: dict[str, Any]) -> tuple[Column, ...]:
+    """The figures of a row of numbers held away: both waits, the target's one first."""
+    target = f"{body['targets']['transaction_wait_s'] / 60:g}"
+    return (
+        Column("numbers", "Số giữ chỗ khi vắng mặt", "Numbers held away"),
+        Column("checked_in", "Đã xác nhận có mặt", "Checked in"),
+        Column("expired", "Hết hạn (không đến)", "Expired (never came)"),
+        Column("hall_wait_p50_s", "Chờ trong sảnh trung vị (phút)", "Hall wait median (min)", "minutes"),
+        Column("hall_wait_p90_s", "Chờ trong sảnh p90 (phút)", "Hall wait p90 (min)", "minutes"),
+        Column("hall_within_target", f"Chờ trong sảnh ≤ {target} phút (%)", f"Hall wait within {target} min (%)",
+               "share"),
+        Column("lived_wait_p50_s", "Chờ từ lúc lấy số trung vị (phút)", "Wait since taking the number median (min)",
+               "minutes"),
+        Column("lived_wait_p90_s", "Chờ từ lúc lấy số p90 (phút)", "Wait since taking the number p90 (min)",
+               "minutes"),
+    )
+
+
 STAFF_COLUMNS = (
     Column("agency_name", "Lĩnh vực chính", "Main agency", "text"),
     Column("agency_service_p50_s", "Phục vụ trung vị của lĩnh vực (phút)", "Agency's median service (min)", "minutes"),
@@ -98,15 +116,23 @@ def _rows(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+AWAY_LEVEL = "Giữ chỗ khi vắng mặt"  # the CSV's level of the rows of numbers held away
+
+
 def to_csv(body: dict[str, Any]) -> bytes:
-    """One row per group (total, agency, procedure, counter, staff), UTF-8 with a BOM."""
+    """One row per group (total, agency, procedure, counter, staff), then one per kind of number held away
+    (its own columns, last: both waits), UTF-8 with a BOM."""
     figures = columns(body)
+    away = away_columns(body) if body.get("away") else ()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180, and what Excel writes
-    writer.writerow(["Nhóm / Level", "Mã / Code", "Tên / Name", *(c.header() for c in figures)])
+    writer.writerow(["Nhóm / Level", "Mã / Code", "Tên / Name", *(c.header() for c in (*figures, *away))])
     for level, row in _rows(body):
         writer.writerow([LEVELS[level][1], row.get("key", ""), row.get("name", row.get("key", "")),
-                         *(_csv_value(row.get(c.field), c.kind) for c in figures)])
+                         *(_csv_value(row.get(c.field), c.kind) for c in figures), *([""] * len(away))])
+    for row in body.get("away", ()):
+        writer.writerow([AWAY_LEVEL, row["key"], row["name"], *([""] * len(figures)),
+                         *(_csv_value(row.get(c.field), c.kind) for c in away)])
     return (BOM + out.getvalue()).encode("utf-8")
 
 
@@ -228,7 +254,8 @@ def _wait_chart(sheet: Worksheet, rows: int, column: int, target_min: float) -> 
 
 
 def to_xlsx(body: dict[str, Any]) -> bytes:
-    """The report as an Excel workbook: summary, by day, agency, procedure, counter, staff member."""
+    """The report as an Excel workbook: summary, by day, agency, procedure, counter, staff member, and the numbers
+    held away with both their waits (when there were any)."""
     figures = columns(body)
     book = Workbook()
     _summary_sheet(book.active, body)
@@ -242,6 +269,12 @@ def to_xlsx(body: dict[str, Any]) -> bytes:
     _group_sheet(book, "Quầy", "Quầy\nCounter", body["counters"], figures, lambda r: str(r.get("name", r["key"])))
     _group_sheet(book, "Cán bộ", "Cán bộ\nStaff member", body["staff"], (*figures, *STAFF_COLUMNS),
                  lambda r: str(r.get("name", r["key"])))
+    if body.get("away"):
+        sheet = _group_sheet(book, "Giữ chỗ vắng mặt", "Loại\nKind", body["away"], away_columns(body),
+                             lambda r: f"{r['name']} / {r['name_en']}")
+        sheet.append([])
+        sheet.append([body["away_note"]["vi"]])
+        sheet.append([body["away_note"]["en"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -23,6 +23,7 @@ from controller.api.headers import csp_with_style
 from controller.api.report_files import XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from controller.api.security import require_role
 from controller.core.appointments import slot_times
+from controller.core.away import away_from_events, away_note, away_rows
 from controller.core.forecast import (
     booked_demand,
     counters_needed,
@@ -83,6 +84,10 @@ async def report_body(request: Request, site: str, start: str | None, end: str |
     body["from"], body["to"], body["site_name"] = first.isoformat(), last.isoformat(), runtime.site.name
     body["site_name_en"] = runtime.site.name_en
     body["by_day"] = daily_summaries(per_day, *figures)
+    # numbers that held a place away: both waits, and what the target counts (controller/core/away.py)
+    away = away_from_events(body for _, events in per_day for body in events)
+    body["away"] = away_rows(away, targets.transaction_wait_s)
+    body["away_note"] = away_note(targets.transaction_wait_s / 60)
     name_rows(runtime.site, body)
     return body
 
@@ -191,6 +196,20 @@ def to_html(body: dict[str, Any]) -> str:
 
     causes = "".join(cause(c) for c in body["breaches_by_cause"])
     sat_ok = body["satisfaction_meets_target"]
+    away = "".join(
+        f"<tr><td>{esc(r['name'])}<br><small>{esc(r['name_en'])}</small></td><td>{r['numbers']}</td>"
+        f"<td>{r['checked_in']}</td><td>{r['expired']}</td>"
+        f"<td>{_min(r['hall_wait_p50_s'])} / {_min(r['hall_wait_p90_s'])}</td><td>{_pct(r['hall_within_target'])}</td>"
+        f"<td>{_min(r['lived_wait_p50_s'])} / {_min(r['lived_wait_p90_s'])}</td></tr>" for r in body["away"])
+    away_section = "" if not away else (
+        "<h2>Số giữ chỗ khi vắng mặt: hai cách tính thời gian chờ / Numbers held away: two waits</h2>"
+        f"<p>{esc(body['away_note']['vi'])}<br><small>{esc(body['away_note']['en'])}</small></p>"
+        "<table><tr><th>Loại<br><small>Kind</small></th><th>Số<br><small>Numbers</small></th>"
+        "<th>Đã đến<br><small>Checked in</small></th><th>Hết hạn<br><small>Expired</small></th>"
+        "<th>Chờ trong sảnh p50 / p90 (phút)<br><small>Hall wait p50/p90 (min)</small></th>"
+        f"<th>Trong {targets['transaction_wait_s'] / 60:.0f} phút<br><small>Within target</small></th>"
+        "<th>Từ lúc lấy số p50 / p90 (phút)<br><small>Since taking the number p50/p90 (min)</small></th></tr>"
+        f"{away}</table>")
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Báo cáo {esc(body['site_name'])} {body['from']}</title>
 <style>{REPORT_STYLE}</style></head><body>
@@ -210,6 +229,7 @@ def to_html(body: dict[str, Any]) -> str:
 <p>Thời gian chờ p90 theo lĩnh vực (giây; vạch: mục tiêu) / p90 wait by agency (s; line: target)</p>
 {_bars(body['agencies'], 'wait_p90_s', targets['transaction_wait_s'], 'p90 wait by agency')}
 <h2>Vi phạm theo nguyên nhân / Breaches by cause</h2><ul>{causes or '<li>Không có / none</li>'}</ul>
+{away_section}
 <h2>Theo thủ tục / By procedure</h2>{table(body['procedures'], 'Thủ tục<br><small>Procedure</small>')}
 <h2>Theo quầy / By counter</h2>{table(body['counters'], 'Quầy<br><small>Counter</small>')}
 <h2>Theo cán bộ / By staff member</h2>{table(body['staff'], 'Cán bộ<br><small>Staff</small>')}

@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from controller.core.away import away_from_state, away_note, away_rows
 from controller.core.clock import hhmm, local_seconds
 from controller.core.estimator import Forecast
 from controller.core.floor import Floor
@@ -209,6 +210,9 @@ def monitor_snapshot(floor: Floor, now: float, devices: Sequence[Mapping[str, An
         "breaches_today": len(state.breaches),
         "satisfaction_today": None if satisfaction is None else round(satisfaction, 3),
         "issued_today": len(state.tickets),
+        # numbers that held a place away: the hall's wait (the target's) and the citizen's (away.py)
+        "away": away_rows(away_from_state(state), target_s),
+        "away_note": away_note(target_s / 60),
         "devices": [dict(d) for d in devices],
         "plan": today_plan(floor, now),
     }

@@ -412,6 +412,7 @@
     renderPlan(s);
     renderTickets(s);
     renderBreaches(s);
+    AwayWaits.render($("away"), s.away || [], s.away_note, s.targets.transaction_wait_s);
     renderAgencies(s);
     renderCounters(s);
     MonitorDevices.render($("devices"), s.devices || [], s.timezone, s.at, hhmmss);

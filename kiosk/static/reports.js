@@ -258,6 +258,7 @@
     ReportCharts.daily($("day-charts"), report.by_day, report.targets.transaction_wait_s);
     renderGroups();
     renderBreaches();
+    AwayWaits.render($("away"), report.away || [], report.away_note, report.targets.transaction_wait_s);
   }
 
   function say(text) { $("status").textContent = text; }
