@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from controller.core.away import away_from_state
 from controller.core.events import Event
 from controller.core.state import SiteState
 from controller.core.tickets import TicketState
@@ -77,6 +78,15 @@ class Tally:
     appointments_full: int = 0
     appointment_call_after_slot: list[float] = field(default_factory=list)
     appointments_in_grace: int = 0   # of those, called within their own site's grace window
+    # Time in the hall: per visit that came in (a number from a phone only once checked in), its waits in the
+    # hall as the core counts them (from check-in for a number held away), and how many passed the site's
+    # transaction target. Numbers held away (sim/away.py): what their holders did, and both waits at the first
+    # call: in the hall (from check-in) and since the number was taken (controller/core/away.py).
+    hall_waits: list[float] = field(default_factory=list)
+    hall_over: int = 0
+    away: Counter[str] = field(default_factory=Counter)
+    remote_hall: list[float] = field(default_factory=list)
+    remote_lived: list[float] = field(default_factory=list)
     simulated_s: float = 0.0
     sites: int = 0
     transaction_target_s: float = 15 * 60.0
@@ -165,8 +175,28 @@ class Tally:
                               "p90": r(percentile(self.back_office_s, 90))},
             "estimate_within_3min": None if honesty is None else round(honesty, 4),
             "appointments": self._appointments(),
+            "hall": self._hall(),
+            "away": self._away(),
             "devices_down": dict(sorted(self.devices.items())),
         }
+
+    def hall_over_share(self) -> float:
+        """Share of the visits that came in whose waits in the hall passed the transaction target."""
+        return self.hall_over / len(self.hall_waits) if self.hall_waits else 0.0
+
+    def _hall(self) -> dict[str, Any]:
+        waits = self.hall_waits
+        return {"visits": len(waits), "over_transaction_target": round(self.hall_over_share(), 4),
+                "mean_s": round(sum(waits) / len(waits), 1) if waits else 0.0,
+                "p90_s": round(percentile(waits, 90), 1)}
+
+    def _away(self) -> dict[str, Any]:
+        def waits(values: list[float]) -> dict[str, float]:
+            return {"mean": round(sum(values) / len(values), 1) if values else 0.0,
+                    "p50": round(percentile(values, 50), 1), "p90": round(percentile(values, 90), 1)}
+
+        return {**dict(sorted(self.away.items())), "remote_hall_wait_s": waits(self.remote_hall),
+                "remote_wait_since_taken_s": waits(self.remote_lived)}
 
     def _appointments(self) -> dict[str, Any]:
         within = self.appointments_within_grace()
@@ -212,6 +242,7 @@ class DayRecorder:
         self.appointment_delays: list[float] = []  # this site-day's first calls after the slot
         self.reasons: dict[str, str] = {}
         self.down: set[str] = set()
+        self.procedure_of: dict[str, str] = {}  # a number held away: its wait begins at check-in
 
     # ------------------------------------------------------------- following
     def observe(self, events: Sequence[Event]) -> None:
@@ -224,7 +255,10 @@ class DayRecorder:
                 tid = d["ticket"]
                 self.step[tid] = 0
                 self.issued_at[tid] = at
-                self._entered(tid, 0, at, d["procedure"])
+                if d.get("away"):
+                    self.procedure_of[tid] = d["procedure"]
+                else:
+                    self._entered(tid, 0, at, d["procedure"])
                 check_in = d.get("check_in")
                 if check_in == "kept":
                     t.appointments_kept += 1
@@ -259,6 +293,10 @@ class DayRecorder:
                         self.next_procedure[tid] = next_step
                     else:
                         self._entered(tid, self.step[tid], at, next_step)
+            elif kind == "ticket.checked_in":
+                tid = d["ticket"]
+                if (tid, 0) not in self.entered:  # a rejoined number checks in once more: its first counts
+                    self._entered(tid, 0, at, self.procedure_of[tid])
             elif kind == "ticket.ready":
                 tid = d["ticket"]
                 procedure = self.next_procedure.pop(tid, None)
@@ -345,6 +383,10 @@ class DayRecorder:
         """An appointment holder whose slot was already full: they came as a walk-in."""
         self.tally.appointments_full += 1
 
+    def away(self, counts: Mapping[str, int]) -> None:
+        """What the citizens with numbers held away did today (sim/away.py)."""
+        self.tally.away.update(counts)
+
     def refused(self, code: str) -> None:
         """A command the Floor refused (DomainError code)."""
         self.tally.refused[code] += 1
@@ -371,7 +413,16 @@ class DayRecorder:
         targets = state.site.targets
         grace = state.site.appointment_grace_s
         t.appointments_in_grace += sum(1 for d in self.appointment_delays if d <= grace)
+        remote = away_from_state(state)["remote"]
+        t.remote_hall.extend(remote.hall)
+        t.remote_lived.extend(remote.lived)
         for ticket in state.tickets.values():
+            if ticket.place_at is not None and ticket.checked_in_at is None:
+                # never came in (expired, or away at closing): no wait in the hall to count
+                t.no_shows += ticket.state == TicketState.NO_SHOW
+                continue
+            t.hall_waits.append(ticket.visit_waited)
+            t.hall_over += ticket.visit_waited > targets.transaction_wait_s
             for step, waited in enumerate(ticket.transaction_waits):
                 t.waits.append(waited)
                 t.waits_within += waited <= targets.transaction_wait_s

@@ -36,6 +36,7 @@ from controller.core.floor import Floor
 from controller.core.policies import RoutingPolicy, make_policy
 from controller.core.site import Site
 from sim.arrivals import day_arrivals, day_factor
+from sim.away import away_plans
 from sim.erlang import pooled_within
 from sim.metrics import HALF_HOUR_S, DayRecorder, Tally
 from sim.scenario import Scenario, Surge
@@ -234,11 +235,12 @@ def _run_sites(job: _Job, indices: range) -> tuple[Tally, dict[int, float]]:
                 np.random.SeedSequence(options.seed, spawn_key=(zlib.crc32(site.id.encode()), day_index))
             )
             arrivals = day_arrivals(site, weekday, surges, rng, scenario.no_show_share, scenario.incomplete_share)
+            plans = away_plans(arrivals, scenario, rng)  # drawn after the arrivals: the same people either way
             extra = [Shift(c, on, off, ends_period=False)
                      for (s, d, c, on, off) in options.replay if s == index and d == day_index]
             plan = day_plan(site, scenario, extra)
             recorder = DayRecorder(tally, index, day_index, midnight, nominal, agency_of)
-            day = SiteDay(floor, scenario, plan, arrivals, midnight, recorder, options.record_estimates)
+            day = SiteDay(floor, scenario, plan, arrivals, midnight, recorder, options.record_estimates, plans)
             day.run()
             length = day.loop.now - (midnight + plan.periods[0][0])
             span[day_index] = max(span.get(day_index, 0.0), length)

@@ -102,6 +102,14 @@ class Scenario:
     follow_break_advice: float = 0.0  # chance staff defer a break the tick advises deferring
     rating_share: float = 0.0        # citizens who rate the service at the counter's keypad after it
     rating_patience_s: float = 20 * 60.0  # each this much waiting costs one level of the rating, on average
+    # Numbers that hold a place away (sim/away.py): citizens who take theirs from a phone at home when they
+    # would have set off, the trips they announce (drawn evenly), how late they check in after "come now" and
+    # the trip (mean, exponential), the share who never come, and whether they read the predicted wait.
+    remote_share: float = 0.0
+    remote_travel_s: tuple[float, ...] = (600.0, 1200.0, 1800.0)
+    remote_late_s: float = 3 * 60.0
+    remote_no_show_share: float = 0.1
+    remote_reads_wait: bool = True   # come directly when the page's predicted wait is shorter than the trip
     events: tuple[ScenarioEvent, ...] = field(default_factory=tuple)
 
     def for_site(self, site_id: str) -> tuple[ScenarioEvent, ...]:
@@ -124,6 +132,11 @@ _KNOBS: dict[str, tuple[str, float | None, float | None]] = {
     "follow_break_advice": ("number", 0, 1),
     "rating_share": ("number", 0, 1),
     "rating_patience_min": ("number", 1, 600),
+    "remote_share": ("number", 0, 1),
+    "remote_travel_min": ("minutes", 1, 240),
+    "remote_late_min": ("number", 0, 120),
+    "remote_no_show_share": ("number", 0, 1),
+    "remote_reads_wait": ("bool", None, None),
 }
 _EVENT_KEYS = {
     "counter_closed": {"kind", "site", "counters", "from", "to"},
@@ -150,6 +163,12 @@ class _Parser:
             if not isinstance(value, bool):
                 raise self.fail(where, f"must be true or false, got {value!r}")
             return value
+        if kind == "minutes":  # a non-empty array of numbers in low..high
+            if not isinstance(value, list) or not value or any(
+                    isinstance(v, bool) or not isinstance(v, int | float) or not low <= v <= high  # type: ignore[operator]
+                    for v in value):
+                raise self.fail(where, f"must be a non-empty array of minutes in {low:g}..{high:g}, got {value!r}")
+            return tuple(float(v) for v in value)
         if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float):
             raise self.fail(where, f"must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
@@ -243,5 +262,10 @@ def parse_scenario(table: Mapping[str, Any], source: str, sites: Sequence[Site])
         follow_break_advice=float(knobs.get("follow_break_advice", 0.0)),
         rating_share=float(knobs.get("rating_share", 0.0)),
         rating_patience_s=60.0 * float(knobs.get("rating_patience_min", 20.0)),
+        remote_share=float(knobs.get("remote_share", 0.0)),
+        remote_travel_s=tuple(60.0 * m for m in knobs.get("remote_travel_min", (10.0, 20.0, 30.0))),
+        remote_late_s=60.0 * float(knobs.get("remote_late_min", 3.0)),
+        remote_no_show_share=float(knobs.get("remote_no_show_share", 0.1)),
+        remote_reads_wait=bool(knobs.get("remote_reads_wait", True)),
         events=events,
     )

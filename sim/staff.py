@@ -15,8 +15,11 @@ Behaviour:
 - at the lunch break a counter first serves whoever already holds a number for
   it (scenario `lunch_serve_out`, default true): one-stop centres do not send
   away citizens holding a ticket at noon;
+- a citizen whose plan says so takes a number from a phone at home instead, and comes
+  when it is near their turn (sim/away.py), checking in at the kiosk;
 - at closing, everyone still waiting (queue, hold, back office) is counted and
-  abandoned; a journey that would continue after closing ends the same way;
+  abandoned, and numbers still away are abandoned without being counted as waiting;
+  a journey that would continue after closing ends the same way;
 - a site open until midnight: the core starts a new day then, so the day ends
   just before it (whoever is at a counter is finished, the rest leave);
 - a standby counter opened by enforcement (counter.changed by "auto") is
@@ -59,6 +62,7 @@ from controller.core.events import Event
 from controller.core.floor import Floor
 from controller.core.tickets import CounterStatus, TicketState
 from sim.arrivals import Arrival
+from sim.away import AwayCitizens, AwayPlan
 from sim.engine import Loop
 from sim.metrics import DayRecorder
 from sim.scenario import DeviceDown, Scenario
@@ -85,6 +89,7 @@ class SiteDay:
         midnight: float,
         recorder: DayRecorder,
         record_estimates: bool = True,
+        plans: Sequence[AwayPlan] = (),
     ) -> None:
         self.floor = floor
         self.site = floor.site
@@ -113,6 +118,9 @@ class SiteDay:
         self._next_sample = float("inf")
         self.booked: dict[tuple[str, float], int] = {}  # (agency, slot) -> appointments booked
         self.bookings = 0
+        self.plans = list(plans) or [AwayPlan()] * len(arrivals)
+        self.away = AwayCitizens(floor, self.loop, scenario.remote_reads_wait, self._run, self._act)
+        self._reviewing = False  # a look at those at home is scheduled
 
     # ------------------------------------------------------------- schedule
     def run(self) -> None:
@@ -140,8 +148,13 @@ class SiteDay:
             if isinstance(event, DeviceDown):
                 loop.at(m + event.window.start_s, self._act(partial(self._device, event, False)))
                 loop.at(m + event.window.end_s, self._act(partial(self._device, event, True)))
-        for arrival in self.arrivals:
-            loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
+        opening = self.plan.periods[0][0]
+        for arrival, plan in zip(self.arrivals, self.plans, strict=True):
+            if plan.remote:  # from home, when they would have set off to arrive then
+                loop.at(m + max(opening, arrival.at_s - plan.travel_s),
+                        self._act(partial(self._take_at_home, arrival, plan)))
+            else:
+                loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
         # The core starts a new day at local midnight (a fresh floor): the site's day must end before.
         last_moment = m + _DAY_S - _MIDNIGHT_MARGIN_S
         loop.run(until=last_moment)
@@ -150,6 +163,7 @@ class SiteDay:
             self._act(self._midnight)()
         loop.now = max(loop.now, m + self.plan.periods[-1][1])
         self._sample_queue()
+        self.recorder.away(self.away.counts)
         self.recorder.finish(self.floor.state, self.loop.now)
 
     def _act(self, action: Callable[[], None]) -> Callable[[], None]:
@@ -211,7 +225,7 @@ class SiteDay:
             if kind == "ticket.issued":
                 self.open_tickets.add(d["ticket"])
                 self._entered_queue(d["ticket"])
-            elif kind == "ticket.ready":
+            elif kind in ("ticket.ready", "ticket.checked_in"):
                 self._entered_queue(d["ticket"])
             elif kind == "ticket.called":
                 self.idle_since.pop(d["counter"], None)
@@ -358,6 +372,8 @@ class SiteDay:
         tickets = self.floor.state.tickets
         for tid in self.open_tickets:
             ticket = tickets[tid]
+            if ticket.state is TicketState.AWAY:
+                continue  # its holder is not here: a counter does not stay for them
             # A ticket at a counter needs us only for its later steps.
             first = ticket.step + 1 if ticket.state in (TicketState.CALLED, TicketState.SERVING) else ticket.step
             if any(procedures[p].agency in serves for p in ticket.steps[first:]):
@@ -431,6 +447,24 @@ class SiteDay:
         self.recorder.device(event.device, up, self.loop.now)
 
     # ------------------------------------------------------------- citizens
+    def _review_away(self) -> None:
+        """Those at home look again (as the notifier does) every tick_s while any is at home."""
+        self.away.review()
+        self._reviewing = bool(self.away.home) and not self.closing
+        if self._reviewing:
+            self.loop.after(self.scenario.tick_s, self._act(self._review_away))
+
+    def _take_at_home(self, arrival: Arrival, plan: AwayPlan) -> None:
+        """A number from a phone; refused, the citizen comes as a walk-in when they would have."""
+        tid = None if self.closing else self.away.take(arrival, plan)
+        if tid is None:
+            self.loop.at(self.midnight + arrival.at_s, self._act(partial(self._arrive, arrival)))
+            return
+        self.arrival_of[tid] = arrival
+        if self.away.home and not self._reviewing:
+            self._reviewing = True
+            self.loop.after(self.scenario.tick_s, self._act(self._review_away))
+
     def _arrive(self, arrival: Arrival) -> None:
         command: Command = IssueTicket(procedure=arrival.procedure, priority=arrival.priority, kiosk="k1")
         if arrival.appointment_slot_s is not None:
@@ -522,4 +556,6 @@ class SiteDay:
             ticket = self.floor.state.tickets[tid]
             if ticket.state in _WAITING_STATES:
                 self.recorder.still_waiting(tid)
+                self._run(Abandon(tid, reason="closed"))
+            elif ticket.state is TicketState.AWAY:  # never came in: nobody waits in the hall for it
                 self._run(Abandon(tid, reason="closed"))

@@ -18,6 +18,7 @@ from controller.core.floor import Floor
 from controller.core.policies import fairness_violation
 from controller.core.site import Site
 from sim.arrivals import day_arrivals
+from sim.away import away_plans
 from sim.metrics import DayRecorder, Tally
 from sim.scenario import Scenario, Surge
 from sim.shifts import day_plan
@@ -79,9 +80,10 @@ def run_day(site: Site, scenario: Scenario, policy: str, seed: int = 1,
     rng = np.random.default_rng(seed)
     surges = [e for e in scenario.for_site(site.id) if isinstance(e, Surge)]
     arrivals = day_arrivals(site, scenario.weekday, surges, rng, scenario.no_show_share, scenario.incomplete_share)
+    plans = away_plans(arrivals, scenario, rng)
     midnight = MONDAY - site.utc_offset_s  # 2025-01-06 00:00 local (1736096400.0 at +07:00)
     recorder = DayRecorder(tally, 0, 0, midnight, {p.id: p.service_s for p in site.procedures.values()})
-    day(floor, scenario, day_plan(site, scenario), arrivals, midnight, recorder).run()
+    day(floor, scenario, day_plan(site, scenario), arrivals, midnight, recorder, plans=plans).run()
     return floor, tally
 
 
@@ -95,8 +97,13 @@ def locations_are_consistent(events: list[Event]) -> None:
         tid = d.get("ticket")
         if kind == "ticket.issued":
             assert tid not in where
-            # an appointment checked in before its slot waits out of line until the slot
-            where[tid], steps[tid] = ("early" if d.get("slot_at", 0) > event.at else "queue"), 0
+            # an appointment checked in before its slot waits out of line until the slot; a number taken
+            # from a phone is away until checked in
+            where[tid] = "away" if d.get("away") else "early" if d.get("slot_at", 0) > event.at else "queue"
+            steps[tid] = 0
+        elif kind in ("ticket.checked_in", "ticket.expired", "ticket.rejoined"):
+            assert where[tid] == ("gone" if kind == "ticket.rejoined" else "away"), (tid, kind, where[tid])
+            where[tid] = {"ticket.checked_in": "queue", "ticket.expired": "gone", "ticket.rejoined": "away"}[kind]
         elif kind == "ticket.called":
             assert where[tid] in ("queue", "early"), (tid, where[tid])
             where[tid] = f"counter {d['counter']}"
@@ -117,7 +124,7 @@ def locations_are_consistent(events: list[Event]) -> None:
             assert where[tid] in ("back office", "held", "early")
             where[tid] = "queue"
         elif kind == "ticket.abandoned":
-            assert where[tid] in ("queue", "back office", "held", "early")
+            assert where[tid] in ("queue", "back office", "held", "early", "away")
             where[tid] = "gone"
     assert all(n == 1 for n in finished.values()), "a transaction was served twice"
     assert set(where.values()) <= {"done", "gone"}, "someone is still on the floor after the day"

@@ -33,6 +33,7 @@ from controller.core.tickets import Ticket
 __all__ = [
     "PLACE_STEP_S",
     "away_position",
+    "come_now",
     "expires_next",
     "half_hour_capacity",
     "next_half_hour",
@@ -100,6 +101,12 @@ def postponed_place(state: SiteState, ticket: Ticket, now: float) -> float:
     if not behind:
         return max(ticket.place_at, now)
     return behind[min(state.site.remote.more_time_places, len(behind)) - 1] + PLACE_STEP_S
+
+
+def come_now(predicted_wait_s: float | None, travel_s: float) -> bool:
+    """Whether an away number's holder should set off now: its predicted call is within the trip they said it
+    takes (the "come now" text, controller/notify/planner.py; the simulated citizens, sim/away.py)."""
+    return predicted_wait_s is not None and predicted_wait_s <= travel_s
 
 
 def remote_tick(state: SiteState, now: float) -> list[Event]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from controller.core.floor import Floor
+from controller.core.remote import come_now
 from controller.core.tickets import Ticket, TicketState
 from controller.notify.contacts import Contact
 from devices.sms.wording import Wording, ahead_text, called_text, come_text
@@ -99,7 +100,7 @@ def _come(floor: Floor, contact: Contact, ticket: Ticket, now: float, due: list[
     position = floor.position(ticket)
     ahead = None if position is None else position - 1
     minutes = max(1, round((wait or 0.0) / 60))
-    if not contact.come_sent and wait is not None and wait <= ticket.travel_s:
+    if not contact.come_sent and come_now(wait, ticket.travel_s):
         due.append(Due(contact, "come", come_text(floor.site.name, ticket.number, minutes, None)))
     elif contact.come_sent and contact.armed and ahead is not None and 1 <= ahead <= AHEAD_NOTICE:
         due.append(Due(contact, "ahead", come_text(floor.site.name, ticket.number, minutes, ahead)))
