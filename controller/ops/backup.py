@@ -14,9 +14,10 @@ What a backup holds, and what it leaves out on purpose (README, "Backups"):
     appointments.db  the appointment book
     feedback.db      feedback and complaints with their answers; the phone numbers
                      given for a reply are dropped
-    remote.db        the key that signs remote numbers' check-in codes; the day's
-                     keyed phone and ID card hashes and counts (the limits), and the
-                     bookings' links to an ID card, are dropped
+    remote.db        the key that signs remote numbers' check-in codes, and the numbers
+                     held for a later day's opening; the keyed phone and ID card hashes
+                     and counts (the limits), and the bookings' links to an ID card, are
+                     dropped
     mqtt/secrets.toml  the device passwords of the embedded broker
     archive/         the archived months of the event log (controller/store/archive.py)
     manifest.json    what was copied, when, each file's SHA-256 and each site's last event
