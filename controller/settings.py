@@ -9,7 +9,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from controller.connections import ConnectionLimits
-from devices.sms.address import SmsChannels, parse_sms_channels
+from devices.sms.address import ChannelError, SmsChannels, parse_sms_channels
 from firmware_bridge.mqtt_security import MqttSecurity
 
 __all__ = ["EMBEDDED_DEFAULT", "Settings", "SettingsError"]
@@ -137,10 +137,8 @@ class Settings:
                                 f"--lease-ttl must be 0.2..120 seconds, got {self.lease_ttl_s}")
         try:
             parse_sms_channels(self.sms, self.sms_fallback, self.zns_templates)
-        except ValueError as exc:
-            raise SettingsError(
-                "sms", f"--sms phải là none, log hoặc webhook:http(s)://MÁY/ĐƯỜNG-DẪN, không phải {self.sms!r}",
-                str(exc)) from None
+        except ChannelError as exc:
+            raise SettingsError(exc.key, exc.reason_vi, exc.reason_en) from None
         for key, value in (("head_timeout", self.head_timeout_s), ("body_timeout", self.body_timeout_s)):
             if not value > 0:
                 flag = "--" + key.replace("_", "-")

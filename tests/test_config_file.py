@@ -111,7 +111,9 @@ def test_unreadable_files_and_refused_settings(tmp_path: Path, capsys: pytest.Ca
     ("port = 70000", "port", "--port phải từ 0 đến 65535, không phải 70000", "--port must be 0..65535, got 70000"),
     ("kiosk_rate = 0", "kiosk_rate", "--kiosk-rate phải > 0 vé mỗi phút", "--kiosk-rate must be > 0 tickets"),
     ('store = "postgres://x"', "store", "--store phải là sqlite hoặc redis://", "--store must be sqlite or redis://"),
-    ('sms = "carrier-pigeon"', "sms", "--sms phải là none, log hoặc webhook:", "--sms must be none, log or webhook:"),
+    ('sms = "carrier-pigeon"', "sms", "--sms phải là none, log, webhook:", "--sms must be none, log, webhook:"),
+    ('sms_fallback = "zns"', "sms_fallback", "--sms-fallback phải là none, log, webhook:",
+     "--sms-fallback must be none, log, webhook:"),
     ('mqtt_ca = "ca.pem"', "mqtt_ca", "--mqtt-ca chỉ dùng với TLS", "--mqtt-ca is for TLS"),
     ('public_url = "ftp://x"', "public_url", "--public-url phải là http(s)://", "--public-url must be http(s)://"),
 ])
