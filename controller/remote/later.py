@@ -94,7 +94,7 @@ class HeldNumbers:
         return 1 if committed.events else 0
 
     async def run(self) -> None:
-        """Every PASS_S, each site's due held numbers (a failing store is logged and tried again)."""
+        """Every PASS_S, each site's due held numbers (a failure is logged and tried again)."""
         while True:
             for site_id, runtime in list(self.controller.runtimes.items()):
                 try:
@@ -102,6 +102,8 @@ class HeldNumbers:
                         await self.issue_due(runtime)
                 except StoreError as exc:
                     log.error("site %s: held numbers: %s", site_id, exc)
+                except Exception:  # the next pass tries again; the loop must outlive one bad pass
+                    log.exception("site %s: held numbers could not be issued", site_id)
             await asyncio.sleep(PASS_S)
 
 
