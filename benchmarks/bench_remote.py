@@ -9,12 +9,17 @@ phone plans after the arrivals):
 - 40 % of citizens with a phone (those without legal priority or an appointment) who read the
   predicted wait on /q: they take a number from home when the wait is longer than their trip,
   and come directly otherwise (the scenario's default, `remote_reads_wait`);
-- the same 40 % taking a number whatever the wait (`remote_reads_wait = false`).
+- the same 40 % taking a number whatever the wait (`remote_reads_wait = false`);
+- walk-ins only, half of whom accept the kiosk's offer to come back later when the wait is
+  over the target (`return_later_share = 0.5`);
+- 40 % by phone reading the wait, and half of the others accepting to come back later.
 
 Phone holders take their number when they would have set off (at the earliest the opening),
 announce a trip of 10, 20 or 30 minutes, set off at the server's "come now" (the predicted call
 within their trip, or their turn passed), check in 3 minutes late on average (exponential), and
-10 % never come; one found expired rejoins at the back. Time in the hall is what the core counts:
+10 % never come; one found expired rejoins at the back. Those who come back later leave with
+the kiosk's printed time (the predicted call less the target) and check in as late, as often
+never. Time in the hall is what the core counts:
 a visit's queue waits, from check-in for a number held away; a number whose holder never came in
 has none.
 """
@@ -41,8 +46,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "walk-ins only": {},
     "40 % by phone, reading the wait": {"remote_share": 0.4},
     "40 % by phone, whatever the wait": {"remote_share": 0.4, "remote_reads_wait": False},
+    "half accept coming back later": {"return_later_share": 0.5},
+    "40 % by phone, half accept coming back later": {"remote_share": 0.4, "return_later_share": 0.5},
 }
-BASE = {"weekday": 0, "remote_travel_min": [10, 20, 30], "remote_late_min": 3, "remote_no_show_share": 0.1}
+BASE = {"weekday": 0, "remote_travel_min": [10, 20, 30], "check_in_late_min": 3, "away_no_show_share": 0.1}
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,10 @@ def run() -> str:
             d_hall = f"{hm / 60:+.1f} ({hlo / 60:+.1f} to {hhi / 60:+.1f})"
         rows.append(f"| {variant} | {100 * over:.1f} % ({100 * max(r.over_share for r in group):.1f} %) | "
                     f"{d_over} | {hall:.1f} | {d_hall} | {100 * statistics.fmean(r.within for r in group):.1f} % |")
-    phones = ["| variant | visits | took a number by phone | came directly (wait < trip) | refused (share full, "
-              "closed) | checked in | expired on the way, rejoined | never came | hall wait from check-in, mean "
-              "(min) | wait since taking the number, mean (min) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    phones = ["| variant | numbers held away | not taken (wait < trip; no offer: wait within target) | refused "
+              "(share full, closed) | checked in | expired before coming, rejoined | never came | hall wait from "
+              "check-in, mean (min) | wait since taking the number, mean (min) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for variant in list(VARIANTS)[1:]:
         group = [r for r in runs if r.variant == variant]
 
@@ -111,13 +119,17 @@ def run() -> str:
             return statistics.fmean(float(r.away.get(key, 0)) for r in rs)
 
         visits = statistics.fmean(r.visits for r in group)
-        hall_from = statistics.fmean(r.away["remote_hall_wait_s"]["mean"] for r in group) / 60
-        lived = statistics.fmean(r.away["remote_wait_since_taken_s"]["mean"] for r in group) / 60
-        phones.append(f"| {variant} | {visits:.0f} | {mean('remote_taken'):.0f} "
-                      f"({100 * mean('remote_taken') / visits:.1f} %) | {mean('remote_came_directly'):.0f} | "
-                      f"{mean('remote_refused'):.0f} | {mean('remote_checked_in'):.0f} | "
-                      f"{mean('remote_rejoined'):.0f} | {mean('remote_never_came'):.0f} | {hall_from:.1f} | "
-                      f"{lived:.1f} |")
+        for kind, words, skipped in (("remote", "by phone", "remote_came_directly"),
+                                     ("return", "coming back later", "return_not_offered")):
+            if not mean(f"{kind}_taken"):
+                continue
+            hall_from = statistics.fmean(r.away[f"{kind}_hall_wait_s"]["mean"] for r in group) / 60
+            lived = statistics.fmean(r.away[f"{kind}_wait_since_taken_s"]["mean"] for r in group) / 60
+            phones.append(f"| {variant}: {words} | {mean(f'{kind}_taken'):.0f} "
+                          f"({100 * mean(f'{kind}_taken') / visits:.1f} % of {visits:.0f} visits) | "
+                          f"{mean(skipped):.0f} | {mean(f'{kind}_refused'):.0f} | {mean(f'{kind}_checked_in'):.0f} | "
+                          f"{mean(f'{kind}_rejoined'):.0f} | {mean(f'{kind}_never_came'):.0f} | {hall_from:.1f} | "
+                          f"{lived:.1f} |")
     day_s = statistics.median(r.wall_s for r in runs)
     fee = statistics.fmean(r.fee_share for r in runs if r.variant == "walk-ins only")
     return "\n".join([
@@ -128,13 +140,15 @@ def run() -> str:
         f"({SEEDS.start}-{SEEDS.stop - 1}); every variant meets the same citizens on a seed, and the differences "
         "are paired by seed. Phone holders: 40 % of the citizens without legal priority or an appointment; trips "
         "of 10, 20 or 30 minutes; they set off at \"come now\" (the predicted call within their trip) and check "
-        "in 3 minutes late on average; 10 % never come; an expired number rejoins once at the back. \"In the "
+        "in 3 minutes late on average; 10 % never come; an expired number rejoins once at the back. Those who "
+        "accept to come back later leave with the kiosk's printed time (the predicted call less the target) and "
+        "check in as late, as often never. \"In the "
         "hall\": a visit's queue waits as the core counts them, from check-in for a number held away (sim/away.py, "
         "benchmarks/bench_remote.py).",
         "",
         *rows,
         "",
-        "What the phone holders did (means per day):",
+        "What the holders of numbers held away did (means per day):",
         "",
         *phones,
         "",

@@ -87,6 +87,8 @@ class Tally:
     away: Counter[str] = field(default_factory=Counter)
     remote_hall: list[float] = field(default_factory=list)
     remote_lived: list[float] = field(default_factory=list)
+    return_hall: list[float] = field(default_factory=list)
+    return_lived: list[float] = field(default_factory=list)
     simulated_s: float = 0.0
     sites: int = 0
     transaction_target_s: float = 15 * 60.0
@@ -196,7 +198,8 @@ class Tally:
                     "p50": round(percentile(values, 50), 1), "p90": round(percentile(values, 90), 1)}
 
         return {**dict(sorted(self.away.items())), "remote_hall_wait_s": waits(self.remote_hall),
-                "remote_wait_since_taken_s": waits(self.remote_lived)}
+                "remote_wait_since_taken_s": waits(self.remote_lived),
+                "return_hall_wait_s": waits(self.return_hall), "return_wait_since_taken_s": waits(self.return_lived)}
 
     def _appointments(self) -> dict[str, Any]:
         within = self.appointments_within_grace()
@@ -413,9 +416,11 @@ class DayRecorder:
         targets = state.site.targets
         grace = state.site.appointment_grace_s
         t.appointments_in_grace += sum(1 for d in self.appointment_delays if d <= grace)
-        remote = away_from_state(state)["remote"]
-        t.remote_hall.extend(remote.hall)
-        t.remote_lived.extend(remote.lived)
+        away = away_from_state(state)
+        t.remote_hall.extend(away["remote"].hall)
+        t.remote_lived.extend(away["remote"].lived)
+        t.return_hall.extend(away["return_later"].hall)
+        t.return_lived.extend(away["return_later"].lived)
         for ticket in state.tickets.values():
             if ticket.place_at is not None and ticket.checked_in_at is None:
                 # never came in (expired, or away at closing): no wait in the hall to count

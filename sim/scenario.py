@@ -103,13 +103,15 @@ class Scenario:
     rating_share: float = 0.0        # citizens who rate the service at the counter's keypad after it
     rating_patience_s: float = 20 * 60.0  # each this much waiting costs one level of the rating, on average
     # Numbers that hold a place away (sim/away.py): citizens who take theirs from a phone at home when they
-    # would have set off, the trips they announce (drawn evenly), how late they check in after "come now" and
-    # the trip (mean, exponential), the share who never come, and whether they read the predicted wait.
+    # would have set off, the trips they announce (drawn evenly), whether they read the predicted wait; at the
+    # kiosk, the share who accept to come back later when the wait is over the target; and for both, how late
+    # they check in (mean, exponential) and the share who never come.
     remote_share: float = 0.0
     remote_travel_s: tuple[float, ...] = (600.0, 1200.0, 1800.0)
-    remote_late_s: float = 3 * 60.0
-    remote_no_show_share: float = 0.1
     remote_reads_wait: bool = True   # come directly when the page's predicted wait is shorter than the trip
+    return_later_share: float = 0.0
+    check_in_late_s: float = 3 * 60.0
+    away_no_show_share: float = 0.1
     events: tuple[ScenarioEvent, ...] = field(default_factory=tuple)
 
     def for_site(self, site_id: str) -> tuple[ScenarioEvent, ...]:
@@ -134,9 +136,10 @@ _KNOBS: dict[str, tuple[str, float | None, float | None]] = {
     "rating_patience_min": ("number", 1, 600),
     "remote_share": ("number", 0, 1),
     "remote_travel_min": ("minutes", 1, 240),
-    "remote_late_min": ("number", 0, 120),
-    "remote_no_show_share": ("number", 0, 1),
+    "check_in_late_min": ("number", 0, 120),
+    "away_no_show_share": ("number", 0, 1),
     "remote_reads_wait": ("bool", None, None),
+    "return_later_share": ("number", 0, 1),
 }
 _EVENT_KEYS = {
     "counter_closed": {"kind", "site", "counters", "from", "to"},
@@ -264,8 +267,9 @@ def parse_scenario(table: Mapping[str, Any], source: str, sites: Sequence[Site])
         rating_patience_s=60.0 * float(knobs.get("rating_patience_min", 20.0)),
         remote_share=float(knobs.get("remote_share", 0.0)),
         remote_travel_s=tuple(60.0 * m for m in knobs.get("remote_travel_min", (10.0, 20.0, 30.0))),
-        remote_late_s=60.0 * float(knobs.get("remote_late_min", 3.0)),
-        remote_no_show_share=float(knobs.get("remote_no_show_share", 0.1)),
+        check_in_late_s=60.0 * float(knobs.get("check_in_late_min", 3.0)),
+        away_no_show_share=float(knobs.get("away_no_show_share", 0.1)),
         remote_reads_wait=bool(knobs.get("remote_reads_wait", True)),
+        return_later_share=float(knobs.get("return_later_share", 0.0)),
         events=events,
     )

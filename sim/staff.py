@@ -16,7 +16,8 @@ Behaviour:
   it (scenario `lunch_serve_out`, default true): one-stop centres do not send
   away citizens holding a ticket at noon;
 - a citizen whose plan says so takes a number from a phone at home instead, and comes
-  when it is near their turn (sim/away.py), checking in at the kiosk;
+  when it is near their turn, or at the kiosk takes one to come back later when it is
+  offered (sim/away.py), checking in at the kiosk on arrival;
 - at closing, everyone still waiting (queue, hold, back office) is counted and
   abandoned, and numbers still away are abandoned without being counted as waiting;
   a journey that would continue after closing ends the same way;
@@ -154,7 +155,7 @@ class SiteDay:
                 loop.at(m + max(opening, arrival.at_s - plan.travel_s),
                         self._act(partial(self._take_at_home, arrival, plan)))
             else:
-                loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival)))
+                loop.at(m + arrival.at_s, self._act(partial(self._arrive, arrival, plan)))
         # The core starts a new day at local midnight (a fresh floor): the site's day must end before.
         last_moment = m + _DAY_S - _MIDNIGHT_MARGIN_S
         loop.run(until=last_moment)
@@ -458,14 +459,19 @@ class SiteDay:
         """A number from a phone; refused, the citizen comes as a walk-in when they would have."""
         tid = None if self.closing else self.away.take(arrival, plan)
         if tid is None:
-            self.loop.at(self.midnight + arrival.at_s, self._act(partial(self._arrive, arrival)))
+            self.loop.at(self.midnight + arrival.at_s, self._act(partial(self._arrive, arrival, plan)))
             return
         self.arrival_of[tid] = arrival
         if self.away.home and not self._reviewing:
             self._reviewing = True
             self.loop.after(self.scenario.tick_s, self._act(self._review_away))
 
-    def _arrive(self, arrival: Arrival) -> None:
+    def _arrive(self, arrival: Arrival, plan: AwayPlan) -> None:
+        if plan.accepts_return and not self.closing:  # offered when the wait is over the target: back later
+            tid = self.away.come_back(arrival, plan)
+            if tid is not None:
+                self.arrival_of[tid] = arrival
+                return
         command: Command = IssueTicket(procedure=arrival.procedure, priority=arrival.priority, kiosk="k1")
         if arrival.appointment_slot_s is not None:
             # The booking the citizen made on an earlier day, with the book's capacity rule; a full

@@ -30,9 +30,8 @@ from controller.api.answers import issued_body
 from controller.core import commands as cmd
 from controller.core.clock import local_day
 from controller.core.errors import DomainError
-from controller.core.return_later import return_time
+from controller.core.return_later import return_offer as offer_of
 from controller.core.tickets import Ticket
-from controller.core.views import predicted_new_wait
 from controller.remote.book import RemoteBook
 from controller.remote.codes import CodeBook
 from controller.remote.later import HeldNumbers
@@ -130,11 +129,7 @@ async def hold_away_locked(desk: RemoteDesk, runtime: SiteRuntime, day: str, per
 
 def return_offer(runtime: SiteRuntime, agency: str) -> tuple[float | None, float | None]:
     """The wait a number of `agency` taken now would have (the hall's figure), and when it may come back (or None)."""
-    now = runtime.clock()
-    waiting = runtime.floor.state.waiting_by_agency()[agency]
-    # as of the last change (recomputed only when the floor moved, so asking often costs nothing more)
-    wait = predicted_new_wait(runtime.floor.forecast(now, refresh_s=0.0), agency, waiting, now)
-    return wait, return_time(runtime.site, wait, now)
+    return offer_of(runtime.floor, agency, runtime.clock())
 
 
 def with_code(runtime: SiteRuntime, desk: RemoteDesk, ticket_id: str, base_url: str | None = None) -> dict[str, Any]:

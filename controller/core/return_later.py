@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 
 from controller.core.clock import local_seconds
+from controller.core.floor import Floor
 from controller.core.site import Site
+from controller.core.views import predicted_new_wait
 
-__all__ = ["return_time"]
+__all__ = ["return_offer", "return_time"]
 
 
 def return_time(site: Site, predicted_wait_s: float | None, now: float) -> float | None:
@@ -43,3 +45,14 @@ def return_time(site: Site, predicted_wait_s: float | None, now: float) -> float
         if minute < end:
             return midnight + minute * 60.0
     return None  # the centre closes before then
+
+
+def return_offer(floor: Floor, agency: str, now: float) -> tuple[float | None, float | None]:
+    """The wait a number of `agency` taken now would have (the hall's figure), and when it may come back (or None).
+
+    The kiosk's offer (controller/api/away.py) and the simulated citizens' (sim/away.py).
+    """
+    waiting = floor.state.waiting_by_agency()[agency]
+    # as of the last change (recomputed only when the floor moved, so asking often costs nothing more)
+    wait = predicted_new_wait(floor.forecast(now, refresh_s=0.0), agency, waiting, now)
+    return wait, return_time(floor.site, wait, now)
