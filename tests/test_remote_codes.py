@@ -11,7 +11,7 @@ import pytest
 
 from controller.core.errors import DomainError
 from controller.core.site import RemoteRules
-from controller.remote.book import CHECK_CODE_ALPHABET, RemoteBook
+from controller.remote.book import CHECK_CODE_ALPHABET, Held, RemoteBook
 from controller.remote.codes import CodeBook, PhoneLocked
 
 RULES = RemoteRules(code_ttl_s=300, code_attempts=3, code_lock_s=900)
@@ -122,5 +122,27 @@ def test_a_remote_db_of_the_release_before_cards_gains_the_card_column(tmp_path:
             assert await book.agencies_taken("xa", "2026-01-05", "p") == ["HT"]
             await book.reserve("xa", "2026-01-05", "p", "CTH", "r-9", card="c")
             assert await book.away_tickets("xa", "2026-01-05", "c") == []
+
+    asyncio.run(run())
+
+
+def test_a_number_held_for_a_later_day_counts_that_day_and_its_card_finds_its_ticket_once_issued(
+    tmp_path: Path,
+) -> None:
+    async def run() -> None:
+        async with RemoteBook(tmp_path / "remote.db") as book:
+            day = "2026-01-07"
+            person, card = await book.person("xa", day, PHONE), await book.card("xa", day, CARD)
+            held = Held("xa", "h-" + "a" * 32, day, "ht-khai-sinh", "HT", 600.0, 1.0, "held")
+            await book.hold(held, person, card, "key-1", book.digest("xa", {"phone": PHONE}))
+            assert await book.agencies_taken("xa", day, person) == ["HT"] == await book.agencies_taken("xa", day, card)
+            assert await book.request("xa", "key-1") == (held.ref, book.digest("xa", {"phone": PHONE}))
+            assert await book.away_tickets("xa", day, card) == []  # not a ticket before its day's opening
+            await book.settle_held("xa", held.ref, "20260107-1001")
+            assert await book.away_tickets("xa", day, card) == ["20260107-1001"]
+            assert (await book.held_day("xa", day))[0].status == "issued"
+            assert await book.purge([("xa", "2026-01-06")]) == 0  # a later day keeps its numbers and limits
+            assert await book.purge([("xa", "2026-01-08")]) == 3  # once over: its take, its key, the held number
+            assert await book.held("xa", held.ref) is None and await book.request("xa", "key-1") is None
 
     asyncio.run(run())
