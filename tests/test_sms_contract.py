@@ -329,7 +329,9 @@ def test_the_zns_token_file_is_read_again_when_it_changes(tmp_path: Path, zns: G
     assert zns.texts() == [TEXT]
 
 
-def test_every_text_is_a_template_a_centre_can_register() -> None:
+def test_every_text_is_a_template_a_centre_can_register_as_the_readme_lists_it() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for kind, template in TEMPLATES.items():
         assert template.startswith("<site>: ") and " / " in template, kind  # Vietnamese, then English
         assert len(template) <= 400  # ZNS's limit for a template's content
+        assert f"| `{kind}` | `{template}` |" in readme, kind  # what a centre registers with Zalo
