@@ -106,7 +106,7 @@ def test_an_away_number_holds_its_place_but_is_never_called_until_it_checks_in()
 def test_its_turn_passes_it_is_held_aside_then_expires_and_may_rejoin_once_at_the_back(policy: str) -> None:
     floor = _floor(policy)
     t = MONDAY_0800
-    remote = _issued(floor.execute(TakeRemote("a", travel_s=600), t))
+    remote = _issued(floor.execute(TakeRemote("a", travel_s=60), t))
     walk_in = _issued(floor.execute(IssueTicket("a"), t + 60))
     assert _tick(floor, t + 61) == []
     assert _called(floor.execute(CallNext(1), t + 120)) == walk_in  # the away number is passed over...
@@ -134,6 +134,21 @@ def test_its_turn_passes_it_is_held_aside_then_expires_and_may_rejoin_once_at_th
     with pytest.raises(DomainError) as twice:
         floor.execute(Rejoin(remote), t + 1300)
     assert twice.value.code == "not_expired"
+
+
+def test_a_turn_that_passes_before_the_trip_is_over_holds_the_number_until_the_trip_and_the_grace_are() -> None:
+    floor = _floor()
+    t = MONDAY_0800
+    # the line is shorter than the 30-minute trip: the walk-in behind it is called long before the holder can come
+    remote = _issued(floor.execute(TakeRemote("a", travel_s=1800), t))
+    walk_in = _issued(floor.execute(IssueTicket("a"), t + 60))
+    assert _called(floor.execute(CallNext(1), t + 120)) == walk_in
+    assert [e.type for e in _tick(floor, t + 121)] == ["ticket.turn_passed"]
+    assert floor.state.tickets[remote].expires_at == t + 1800 + SITE.remote.grace_s
+    assert _tick(floor, t + 121 + SITE.remote.grace_s) == []  # the old grace from the passing would end here
+    floor.execute(Finish(1), t + 1500)
+    floor.execute(CheckInRemote(remote), t + 1850)  # arrived after the trip it announced: called next
+    assert _called(floor.execute(CallNext(1), t + 1860)) == remote
 
 
 def test_checked_in_during_the_grace_period_it_is_called_next() -> None:

@@ -7,7 +7,9 @@ place (controller/core/state.py). While it is away:
 
 - its turn passes when a counter calls a ticket of its agency placed after it
   (legal priority and transfers directed to a counter do not count): it is then
-  held aside for the site's grace period (`ticket.turn_passed`), and expires as
+  held aside for the site's grace period (`ticket.turn_passed`), counted from
+  when the holder could be in the hall at the earliest (taken plus the trip they
+  said, or the time printed to come back: `arrival_due`), and expires as
   a no-show when that is over unchecked (`ticket.expired`); the citizen may
   rejoin once, at the back (`ticket.rejoined`);
 - "I need more time" moves it back once by `more_time_places` places
@@ -32,6 +34,7 @@ from controller.core.tickets import Ticket
 
 __all__ = [
     "PLACE_STEP_S",
+    "arrival_due",
     "away_position",
     "come_now",
     "expires_next",
@@ -109,6 +112,15 @@ def come_now(predicted_wait_s: float | None, travel_s: float) -> bool:
     return predicted_wait_s is not None and predicted_wait_s <= travel_s
 
 
+def arrival_due(ticket: Ticket) -> float:
+    """The earliest its holder could be in the hall: the time printed to come back, else taking it plus the trip.
+
+    A turn that passes sooner (the line ran faster than the trip) holds the number aside from then on, so
+    the grace period counts from when the citizen could be there, not from when they set off.
+    """
+    return ticket.return_at if ticket.return_at is not None else ticket.issued_at + ticket.travel_s
+
+
 def remote_tick(state: SiteState, now: float) -> list[Event]:
     """Away tickets whose turn passed (held aside) and held ones whose grace is over (expired)."""
     events: list[Event] = []
@@ -121,7 +133,8 @@ def remote_tick(state: SiteState, now: float) -> list[Event]:
             ticket = state.tickets[tid]
             if ticket.turn_passed_at is None and place < passed:
                 events.append(Event("ticket.turn_passed", now, {
-                    "ticket": tid, "number": ticket.number, "agency": agency, "until": now + grace}))
+                    "ticket": tid, "number": ticket.number, "agency": agency,
+                    "until": max(now, arrival_due(ticket)) + grace}))
     for tid, until in sorted(state.expiring.items(), key=lambda kv: kv[1]):
         if until <= now:
             ticket = state.tickets[tid]
