@@ -85,6 +85,7 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/sites/{site}/remote/tickets"): PUBLIC,
     # a number held for a later day: its id is its holder's proof, like an appointment's code
     ("get", "/api/v1/sites/{site}/remote/held/{ref}"): PUBLIC,
+    ("post", "/api/v1/sites/{site}/remote/held/{ref}/cancel"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): ISSUERS,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): PUBLIC,
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): PUBLIC,

@@ -1,7 +1,7 @@
 """Numbers from a phone in headless Chromium: take one on /q at a phone's size (the code comes from a real
 local SMS gateway), then check it in at the kiosk by "scanning" its QR (the scanner types the code as
 keystrokes, then Enter), and see a wrong code refused in Vietnamese first; then take one for a later day,
-held for that day's opening, beside the first in the page's list."""
+held for that day's opening, beside the first in the page's list, and cancel it (asked twice)."""
 
 from __future__ import annotations
 
@@ -104,8 +104,23 @@ def test_take_a_number_on_a_phone_then_scan_it_at_the_kiosk(browser: Browser,
         assert "Đã giữ số cho ngày" in page.inner_text("#status") and not page.is_visible("#qr svg")
         assert "Sáng ngày đó" in page.inner_text("#how")
         check_screenshot(page, "remote-phone-held", PHONE_VIEW)
+        assert not page.is_visible("#confirm-cancel")
+        page.click("#cancel-held")  # the holder will not come: the number and the phone go, once confirmed
+        page.wait_for_selector("#confirm-cancel:not(.hidden)")
+        assert "Số điện thoại của bạn được xóa ngay" in page.inner_text("#confirm-question")
+        page.click("#cancel-no")  # changed their mind: nothing happens
+        page.wait_for_selector("#cancel-held:not(.hidden)")
+        page.click("#cancel-held")
+        page.locator("#confirm-cancel").scroll_into_view_if_needed()
+        check_screenshot(page, "remote-phone-cancel", PHONE_VIEW)
+        page.click("#cancel-yes")
+        page.wait_for_selector("#s-take:not(.hidden)")
+        assert page.inner_text("#closed").startswith("Đã hủy số cho ngày")
+        assert page.inner_text("#mine-list").strip() == number  # today's ticket stays, the held number is gone
+        page.reload()
+        page.wait_for_selector("#s-ticket:not(.hidden)")
         page.click("#another")
-        assert len(page.query_selector_all("#mine-list button")) == 2
+        assert len(page.query_selector_all("#mine-list button")) == 1
     finally:
         phone_context.close()
         kiosk_context.close()

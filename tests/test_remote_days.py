@@ -1,6 +1,7 @@
 """Numbers from a phone for today or the next days, through a real `motcua serve` with a test clock: a number
 for a later day is held, counts against that day's limits, and joins the line at that day's opening ahead of
-the day's walk-ins; a closed day, a past day or one too far ahead is refused clearly; an Idempotency-Key
+the day's walk-ins; its holder may cancel it until then (its phone goes at once, the day's limit is free
+again); a closed day, a past day or one too far ahead is refused clearly; an Idempotency-Key
 returns the same number on a retry and refuses another body; the reports (JSON, CSV, Excel, HTML) and the
 monitor give both waits of the numbers held away, saying which one the target counts."""
 
@@ -10,7 +11,9 @@ import csv
 import datetime as dt
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 
 import httpx
 import openpyxl
@@ -90,6 +93,8 @@ def test_a_number_for_a_later_day_is_held_then_joins_at_that_days_opening(
         assert ticket["place_at"] == dt.datetime.combine(tuesday, dt.time(7, 30), TZ).timestamp()
         assert ticket["check_in"] == f"{ticket['number']}-{ticket['check_code']}" and ticket["position"] == 1
         assert c.get(f"{BASE}/tickets/{ticket['id']}").json()["phone_on_file"] is True  # its texts will come
+        error_of(c.post(f"{BASE}/remote/held/{held['id']}/cancel"), 409, "held_number_issued")  # too late
+        assert c.get(f"{BASE}/remote/held/{held['id']}").json() == now  # and nothing changed
         assert c.get(f"{BASE}/remote/held/{bob['id']}").json()["ticket"]["position"] == 2
         arrived = c.post(f"{BASE}/tickets/{ticket['id']}/check-in", headers=KIOSK, json={"code": ticket["check_in"]})
         assert arrived.status_code == 200, arrived.text
@@ -146,3 +151,40 @@ def test_reports_and_the_monitor_give_both_waits(served: tuple[ServerProcess, Ga
         sheet = book["Giữ chỗ vắng mặt"]
         assert sheet["C2"].value == 5 and "Mục tiêu 15 phút" in str(sheet.cell(sheet.max_row - 1, 1).value)
         assert "hai cách tính thời gian chờ" in c.get("/reports?format=html").text
+
+
+def test_a_held_number_is_cancelled_by_its_holder_and_its_phone_goes_at_once(
+    served: tuple[ServerProcess, Gateway, dt.date],
+) -> None:
+    server, gateway, monday = served
+    friday = {"date": (monday + dt.timedelta(days=4)).isoformat()}
+    dave, erin, card = "0912000104", "0912000105", {"id_number": "001090000104"}
+    with remote_client(server, "127.0.0.8") as c:
+        first = take_remote(c, gateway, BASE, dave, headers={"Idempotency-Key": "dave-1"}, **card, **friday).json()
+        assert take_remote(c, gateway, BASE, dave, "cth-ban-sao", **card, **friday).status_code == 201
+        # Dave's card on another phone: his two numbers for Friday are taken (codes texted to a phone are few)
+        error_of(take_remote(c, gateway, BASE, erin, "dd-bien-dong", **card, **friday), 409, "person_daily_limit")
+        ref = first["id"]
+
+        def stored() -> tuple[int, int, int]:
+            """Rows of the number: its phone (contacts.db), its keyed hashes (remote.db), its card's hash."""
+            with closing(sqlite3.connect(server.data_dir / "contacts.db")) as contacts, \
+                    closing(sqlite3.connect(server.data_dir / "remote.db")) as remote:
+                phones = contacts.execute("SELECT COUNT(*) FROM held WHERE ref = ?", (ref,)).fetchone()[0]
+                takes = remote.execute("SELECT COUNT(*) FROM takes WHERE ref = ?", (ref,)).fetchone()[0]
+                keys = remote.execute("SELECT COUNT(*) FROM takes WHERE idem = 'dave-1'").fetchone()[0]
+            return phones, takes, keys
+
+        assert stored() == (1, 1, 1)
+        error_of(c.post(f"{BASE}/remote/held/h-{'0' * 32}/cancel"), 404, "unknown_held_number")
+        assert c.post(f"{BASE}/remote/held/not-a-ref/cancel").status_code == 422
+
+        cancelled = c.post(f"{BASE}/remote/held/{ref}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert (cancelled.json()["state"], cancelled.json()["position"]) == ("cancelled", None)
+        assert stored() == (0, 0, 0)
+        again = c.post(f"{BASE}/remote/held/{ref}/cancel")  # a retried cancel (a lost answer) is harmless
+        assert again.status_code == 200 and again.json()["state"] == "cancelled"
+        assert c.get(f"{BASE}/remote/held/{ref}").json()["state"] == "cancelled"
+        # the person's day is free again: a third number for Friday now passes
+        assert take_remote(c, gateway, BASE, erin, "dd-bien-dong", **card, **friday).status_code == 201

@@ -133,6 +133,7 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/remote/tickets"): Answers(refusals=frozenset({409, 429}),
                                                              successes=frozenset({200}), replayable=True),
     ("get", "/api/v1/sites/{site}/remote/held/{ref}"): Answers(refusals=frozenset({409, 429})),
+    ("post", "/api/v1/sites/{site}/remote/held/{ref}/cancel"): Answers(refusals=frozenset({409, 429})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/check-in"): Answers("issuer", frozenset({409})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/more-time"): Answers(refusals=frozenset({409, 429})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/rejoin"): Answers(refusals=frozenset({409, 429})),

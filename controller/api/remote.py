@@ -5,6 +5,7 @@
     POST /sites/{site}/remote/tickets           public, with the code: a number AWAY (201), or HELD for a later
                                                 day's opening; 409 at a limit; Idempotency-Key replays (200)
     GET  /sites/{site}/remote/held/{ref}        public, the held number's ref: what became of it (its ticket)
+    POST /sites/{site}/remote/held/{ref}/cancel public, the held number's ref: cancel it before its day opens
     POST /sites/{site}/tickets/{id}/check-in    kiosk (with the ticket's check-in code) or staff: in line now
     POST /sites/{site}/tickets/{id}/more-time   public, with the ticket's check-in code: back a few places, once
     POST /sites/{site}/tickets/{id}/rejoin      public, with the ticket's check-in code: expired, once, at the back
@@ -307,7 +308,8 @@ async def _held_view(runtime: SiteRuntime, desk: RemoteDesk, held: Held) -> dict
     offset = site.utc_offset_s
     procedure = site.procedures.get(held.procedure)
     agency = site.agencies.get(held.agency)
-    ahead = [h.ref for h in await desk.book.held_day(site.id, held.day) if h.agency == held.agency]
+    ahead = [h.ref for h in await desk.book.held_day(site.id, held.day)
+             if h.agency == held.agency and h.status != "cancelled"]
     ticket = None
     if held.ticket is not None and held.ticket in runtime.floor.state.tickets:
         ticket = with_code(runtime, desk, held.ticket)
@@ -328,30 +330,69 @@ async def _held_view(runtime: SiteRuntime, desk: RemoteDesk, held: Held) -> dict
         "travel_s": held.travel_s,
         "taken_at": iso(held.taken_at, offset),
         "joins_at": iso(day_start(site, held.day), offset),
-        "position": 1 + ahead.index(held.ref),
+        "position": 1 + ahead.index(held.ref) if held.ref in ahead else None,  # None: cancelled
         "ticket": ticket,
     }
 
 
-@router.get("/sites/{site}/remote/held/{ref}")
-async def held_number(
-    request: Request, site: str,
-    ref: Annotated[str, Path(description="the held number's id (its page's secret)", pattern=HELD_REF)],
-) -> dict[str, Any]:
-    """A number held for a later day, by its id (public: the id is its holder's proof); once the day has opened, its
-    ticket with its check-in code."""
+HeldRef = Annotated[str, Path(description="the held number's id (its page's secret)", pattern=HELD_REF)]
+
+
+async def _find_held(request: Request, site: str, ref: str) -> tuple[SiteRuntime, RemoteDesk, NotifyService, Held]:
+    """A held number by its ref, for its holder (a lookup's rate): 404 unknown_held_number for a wrong ref."""
     runtime = _runtime(request, site)
-    desk, _notifier = _desk(request)
+    desk, notifier = _desk(request)
     limits: RateLimits = request.app.state.rate_limits
     take_tokens(request, runtime, [("lookup", _client(request), limits.lookup_per_minute, limits.lookup_burst)])
     held = await desk.book.held(runtime.site.id, ref)
     if held is None:
         raise DomainError("unknown_held_number", "Không tìm thấy số lấy trước này / no such number taken ahead", 404)
+    return runtime, desk, notifier, held
+
+
+async def _due(runtime: SiteRuntime, desk: RemoteDesk, held: Held) -> Held:
+    """The held number once today's due numbers are issued: its day may have opened since the last pass.
+
+    The caller holds the site's remote lock."""
     if held.status == "held" and desk.held is not None and held.day == local_day(runtime.clock(),
                                                                                  runtime.site.utc_offset_s):
-        async with desk.locks[runtime.site.id]:  # opened since the last pass: the ticket at once
-            await desk.held.issue_due(runtime)
-        held = await desk.book.held(runtime.site.id, ref) or held
+        await desk.held.issue_due(runtime)
+        return await desk.book.held(runtime.site.id, held.ref) or held
+    return held
+
+
+@router.get("/sites/{site}/remote/held/{ref}")
+async def held_number(request: Request, site: str, ref: HeldRef) -> dict[str, Any]:
+    """A number held for a later day, by its id (public: the id is its holder's proof); once the day has opened, its
+    ticket with its check-in code."""
+    runtime, desk, _notifier, held = await _find_held(request, site, ref)
+    if held.status == "held":
+        async with desk.locks[runtime.site.id]:
+            held = await _due(runtime, desk, held)
+    return await _held_view(runtime, desk, held)
+
+
+@router.post("/sites/{site}/remote/held/{ref}/cancel")
+async def cancel_held_number(request: Request, site: str, ref: HeldRef) -> dict[str, Any]:
+    """Cancel a number held for a later day (public: its id is its holder's proof) before it joins the line: it no
+    longer counts against the holder's limits, and its phone and keyed hashes go at once. Cancelling twice is
+    harmless."""
+    runtime, desk, notifier, held = await _find_held(request, site, ref)
+    async with desk.locks[runtime.site.id]:  # not while its day's opening turns it into a ticket
+        held = await _due(runtime, desk, held)
+        if held.status == "issued":
+            raise DomainError("held_number_issued", "Số này đã vào hàng lúc mở cửa, không hủy được nữa; nếu không "
+                                                    "đến, số sẽ tự hết hạn / this number has joined the line at "
+                                                    "the opening and can no longer be cancelled: if you do not "
+                                                    "come, it expires by itself", 409)
+        if held.status == "refused":
+            raise DomainError("held_number_refused", "Số này đã không được cấp vào ngày của nó; không có gì để hủy "
+                                                     "/ this number was not issued on its day: there is nothing "
+                                                     "to cancel", 409)
+        await desk.book.cancel_held(runtime.site.id, held.ref)
+        # After the book: a crash in between leaves the phone for a repeated cancel (or the day's end) to delete.
+        await notifier.release(runtime.site.id, held.ref, None)
+        held = await desk.book.held(runtime.site.id, held.ref) or held
     return await _held_view(runtime, desk, held)
 
 

@@ -9,9 +9,10 @@ sees a phone, nor its hash.
 
 A number taken for a later day (or before today's opening) is held here until that day
 opens (`held`): then it becomes an away ticket that joins the line at the opening
-(controller/remote/later.py). A request's Idempotency-Key is kept with the number it took,
-with a keyed digest of the request, so a retry is recognised and a different request with
-the same key is not.
+(controller/remote/later.py). Its holder may cancel it before then: it stops counting and
+its keyed hashes go at once; the row stays, marked, holding nothing personal. A request's
+Idempotency-Key is kept with the number it took, with a keyed digest of the request, so a
+retry is recognised and a different request with the same key is not.
 
 Each remote ticket's check-in code (its QR, and what the citizen may type at the kiosk)
 is an HMAC of the site and ticket id under a key drawn once and kept here: ticket ids are
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS held (
     agency    TEXT NOT NULL,
     travel_s  REAL NOT NULL,
     taken_at  REAL NOT NULL,
-    status    TEXT NOT NULL,   -- held, issued (ticket set), refused (the core said why: reason)
+    status    TEXT NOT NULL,   -- held, issued (ticket set), refused (the core said why: reason), cancelled
     ticket    TEXT,
     reason    TEXT,
     PRIMARY KEY (site, ref)
@@ -208,17 +209,14 @@ class RemoteBook(SqliteFile):
 
         return await self._run(find)
 
-    async def hold(self, held: Held, person: str, card: str | None, idem: str | None, request: str) -> None:
-        """Count and keep a number held for a day's opening, in one transaction."""
+    async def _at_once(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        """Run the statements in one transaction: all of them, or none."""
         def write() -> None:
             db = self._db()
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(f"INSERT INTO takes ({_TAKES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (held.site, held.day, person, held.agency, held.ref, card, idem, request))
-                db.execute(f"INSERT INTO held ({_HELD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (held.site, held.ref, held.day, held.procedure, held.agency, held.travel_s, held.taken_at,
-                            held.status, held.ticket, held.reason))
+                for sql, values in statements:
+                    db.execute(sql, values)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -226,6 +224,15 @@ class RemoteBook(SqliteFile):
                 raise
 
         await self._run(write)
+
+    async def hold(self, held: Held, person: str, card: str | None, idem: str | None, request: str) -> None:
+        """Count and keep a number held for a day's opening, in one transaction."""
+        await self._at_once(
+            (f"INSERT INTO takes ({_TAKES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (held.site, held.day, person, held.agency, held.ref, card, idem, request)),
+            (f"INSERT INTO held ({_HELD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (held.site, held.ref, held.day, held.procedure, held.agency, held.travel_s, held.taken_at, held.status,
+              held.ticket, held.reason)))
 
     async def held(self, site: str, ref: str) -> Held | None:
         """A held number by its ref."""
@@ -240,9 +247,9 @@ class RemoteBook(SqliteFile):
         return [Held(*row) for row in rows]
 
     async def held_count(self, site: str, day: str, agency: str) -> int:
-        """Numbers of an agency held for a day and not refused: they take the opening's share."""
+        """Numbers of an agency held for a day, not refused nor cancelled: they take the opening's share."""
         row = await self._run(lambda: self._db().execute(
-            "SELECT COUNT(*) FROM held WHERE site = ? AND day = ? AND agency = ? AND status <> 'refused'",
+            "SELECT COUNT(*) FROM held WHERE site = ? AND day = ? AND agency = ? AND status IN ('held', 'issued')",
             (site, day, agency)).fetchone())
         return int(row[0])
 
@@ -252,6 +259,13 @@ class RemoteBook(SqliteFile):
         await self._run(lambda: self._db().execute(
             "UPDATE held SET status = ?, ticket = ?, reason = ? WHERE site = ? AND ref = ?",
             (status, ticket, reason, site, ref)))
+
+    async def cancel_held(self, site: str, ref: str) -> None:
+        """Its holder cancelled a number still held: it no longer counts, and its keyed hashes (phone, card) and
+        Idempotency-Key go, in one transaction; the row stays, marked, so a repeated cancel is recognised."""
+        await self._at_once(
+            ("UPDATE held SET status = 'cancelled' WHERE site = ? AND ref = ? AND status = 'held'", (site, ref)),
+            ("DELETE FROM takes WHERE site = ? AND ref = ?", (site, ref)))
 
     def _linked(self, site: str, number: str) -> str:
         return hmac.new(self._link, f"{site}/{number}".encode(), hashlib.sha256).hexdigest()

@@ -69,7 +69,7 @@ class HeldNumbers:
         opening = day_start(site, today)
         if now < opening:
             return 0
-        day = await self.book.held_day(site.id, today)
+        day = [h for h in await self.book.held_day(site.id, today) if h.status != "cancelled"]
         issued = 0
         for rank, held in enumerate(day):
             if held.status == "held":

@@ -4,7 +4,8 @@
    has its check-in QR: scanned at the kiosk it puts the number in line at the place it kept; "I need
    more time" moves it back a few places, once; an expired number may rejoin once. A number for a
    later day is held: it joins the line at that day's opening, and this page shows its number and QR
-   from then. One Idempotency-Key per taking, so a retried request never takes a second number. */
+   from then, and until then its holder may cancel it (asked twice: the place goes for good, and the phone
+   with it). One Idempotency-Key per taking, so a retried request never takes a second number. */
 "use strict";
 
 (() => {
@@ -46,6 +47,9 @@
       st_held_refused: "Không cấp được số này vào ngày {day}; xin lỗi vì sự bất tiện, mời lấy số tại ki-ốt.",
       procedure: "Thủ tục", agency: "Cơ quan", trip: "Đường đi", day: "Ngày", more_time_used: "Đã dùng quyền thêm thời gian.",
       network_error: "Mất kết nối. Vui lòng thử lại: bạn sẽ không bị lấy hai số.",
+      cancel_held: "Hủy số này", cancel_yes: "Có, hủy số này", cancel_no: "Không, giữ số",
+      confirm_cancel: "Hủy số lấy trước cho ngày {day} ({procedure})? Số điện thoại của bạn được xóa ngay; muốn đến thì phải lấy số mới.",
+      cancelled: "Đã hủy số cho ngày {day}. Số điện thoại của bạn đã được xóa.",
     },
     en: {
       title: "Take a number from your phone", take_title: "Take a number and wait at home",
@@ -78,11 +82,14 @@
       st_held_refused: "This number could not be issued on {day}; we are sorry: please take one at the kiosk.",
       procedure: "Procedure", agency: "Agency", trip: "Trip", day: "Day", more_time_used: "More time was already given.",
       network_error: "Connection lost. Please try again: you will not get two numbers.",
+      cancel_held: "Cancel this number", cancel_yes: "Yes, cancel it", cancel_no: "No, keep it",
+      confirm_cancel: "Cancel the number taken ahead for {day} ({procedure})? Your phone number is deleted at once; to come, you will need a new number.",
+      cancelled: "The number for {day} is cancelled. Your phone number has been deleted.",
     },
   });
 
   const state = { catalogue: null, info: null, procedure: null, day: null, travel: null, codeSent: false,
-                  busy: false, key: null, mine: [], current: null, view: null };
+                  busy: false, key: null, mine: [], current: null, view: null, confirming: false };
 
   function showError(error) {
     const box = $("error");
@@ -249,8 +256,15 @@
       $("qr").replaceChildren();
       $("check-code").textContent = "";
       for (const id of ["qr", "more-time", "rejoin"]) $(id).classList.add("hidden");
+      const cancellable = view.state === "held";
+      $("cancel-held").classList.toggle("hidden", !cancellable || state.confirming);
+      $("confirm-cancel").classList.toggle("hidden", !cancellable || !state.confirming);
+      $("confirm-question").textContent = t("confirm_cancel", { day: shortDay(view.date),
+        procedure: Motcua.language() === "en" ? view.procedure_name_en || view.procedure_name : view.procedure_name });
       return;
     }
+    state.confirming = false;
+    for (const id of ["cancel-held", "confirm-cancel"]) $(id).classList.add("hidden");
     const mine = state.current;
     $("number").textContent = view.number;
     $("status").textContent = statusText(view);
@@ -275,6 +289,7 @@
                               : `${base}/tickets/${encodeURIComponent(entry.id)}`;
       const { data } = await api("GET", path);
       showError(null);
+      if (data.state === "cancelled") { forget(entry); return; }  // cancelled from another tab
       if (state.current === entry) show(data);
     } catch (error) {
       if (error instanceof Motcua.ApiError && error.status === 404) { forget(entry); return; }  // a past day's
@@ -291,7 +306,30 @@
     } catch (error) { showError(error); }
   }
 
-  function open(entry) { state.current = entry; refresh(); }
+  /** A cancel gives the place up for good: the holder says so twice (the second button is a different one). */
+  function askCancel(asking) {
+    state.confirming = asking;
+    if (state.view) show(state.view);
+    (asking ? $("cancel-no") : $("cancel-held")).focus();
+  }
+
+  async function cancelHeld() {
+    const entry = state.current;
+    if (!entry || !entry.held) return;
+    state.confirming = false;
+    try {
+      const { data } = await api("POST", `${base}/remote/held/${encodeURIComponent(entry.held)}/cancel`);
+      showError(null);
+      forget(entry);
+      $("closed").textContent = t("cancelled", { day: shortDay(data.date) });
+      $("closed").classList.remove("hidden");
+    } catch (error) {
+      showError(error);
+      refresh();  // what became of it (e.g. its day has opened): the page says so
+    }
+  }
+
+  function open(entry) { state.current = entry; state.confirming = false; refresh(); }
 
   function forget(entry) {
     state.mine = state.mine.filter((e) => keyOf(e) !== keyOf(entry));
@@ -300,7 +338,7 @@
   }
 
   function back() {
-    state.current = null; state.view = null;
+    state.current = null; state.view = null; state.confirming = false;
     $("qr").replaceChildren();
     delete $("qr").dataset.ticket;
     $("s-ticket").classList.add("hidden");
@@ -333,6 +371,9 @@
     $("more-time").addEventListener("click", () => own("more-time"));
     $("rejoin").addEventListener("click", () => own("rejoin"));
     $("another").addEventListener("click", back);
+    $("cancel-held").addEventListener("click", () => askCancel(true));
+    $("cancel-no").addEventListener("click", () => askCancel(false));
+    $("cancel-yes").addEventListener("click", cancelHeld);
     newTaking();
     for (let attempt = 0; ; attempt++) {
       try {
