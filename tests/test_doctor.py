@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,16 +28,20 @@ from controller.ops.doctor import (
     check_disk,
     check_redis,
     check_store_probe,
+    diagnose,
     exit_status,
 )
 from controller.ops.doctor_devices import BUS_SILENT_S, device_checks
+from controller.ops.doctor_texts import check_texts
 from controller.sitefile import load_sites
 from devices.registry import DeviceSpec
+from devices.sms.address import SmsAddress, SmsChannels, parse_sms_channels
 from devices.topics import SiteTopics
 from tests.bridge_support import MqttRecorder
 from tests.conftest import SITES
 from tests.server import wait_healthy
 from tests.services import RedisServer, env_without_proxies, free_port, mosquitto_server
+from tests.sms_gateway import ZNS_IDS, ZNS_TOKEN, sms_gateway, zns_gateway
 
 
 def _config(folder: Path, port: int, *lines: str) -> Path:
@@ -240,3 +245,46 @@ class _Only:
 
     def collect(self) -> Iterator[Metric]:
         return self.collector.collect()
+
+
+def test_doctor_checks_the_zns_gateway_its_token_and_templates_and_the_sms_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = tmp_path / "zns-token"
+    token.write_text(ZNS_TOKEN + "\n")
+    monkeypatch.setenv("MOTCUA_ZNS_TOKEN_FILE", str(token))
+    monkeypatch.setenv("MOTCUA_SMS_TOKEN", "sms-gateway-token")
+    ids = ",".join(f"{kind}={template}" for kind, template in ZNS_IDS.items())
+    with zns_gateway() as zns, sms_gateway() as sms:
+        config = _config(tmp_path, free_port(), f'sms = "zns:{zns.url}"', f'sms_fallback = "webhook:{sms.url}"',
+                         f'zns_templates = "{ids}"')
+        lines = {c.what: c for c in diagnose(str(config))}
+        assert [lines[what].status for what in ("zns", "zns-token", "zns-templates", "sms-fallback")] == [OK] * 4
+        assert lines["zns"].line().startswith("[OK  ] zns: cổng ZNS (Zalo) 127.0.0.1:")
+        assert lines["zns-token"].vi.startswith(f"tệp mã truy cập {token} có mã, làm mới 0.0 giờ trước")
+        assert zns.attempts == sms.attempts == 0  # looked at, never sent to: a text would reach a citizen
+
+        channels = parse_sms_channels(f"zns:{zns.url}", f"webhook:{sms.url}", "code=1,called=2")
+        env = {"MOTCUA_ZNS_TOKEN_FILE": str(token)}
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(token, (two_days_ago, two_days_ago))  # the refresh job stopped
+        by_what = {c.what: c for c in check_texts(channels, env)}
+        assert by_what["zns-token"].status == WARN and "48 giờ" in by_what["zns-token"].vi
+        assert by_what["zns-token"].fix_en == "check that the refresh job (cron or systemd timer) runs"
+        templates = by_what["zns-templates"]  # the texts without a template go by SMS: a warning
+        assert templates.status == WARN and templates.vi.startswith("chưa có mẫu tin ZNS cho ahead, come")
+        assert by_what["sms-fallback"].status == WARN and "MOTCUA_SMS_TOKEN" in by_what["sms-fallback"].en
+        token.write_text("")
+        assert {c.what: c for c in check_texts(channels, env)}["zns-token"].status == FAIL
+        fixed = {c.what: c for c in check_texts(channels, {"MOTCUA_ZNS_TOKEN": ZNS_TOKEN})}["zns-token"]
+        assert fixed.status == WARN and "MOTCUA_ZNS_TOKEN_FILE" in fixed.fix_en  # a fixed token expires in a day
+        assert {c.what: c for c in check_texts(channels, {})}["zns-token"].status == FAIL
+
+        alone = SmsChannels(channels.first, SmsAddress("none"), channels.templates)
+        by_what = {c.what: c for c in check_texts(alone, {"MOTCUA_ZNS_TOKEN": ZNS_TOKEN})}
+        assert by_what["zns-templates"].status == FAIL  # texts without a template reach nobody
+        assert by_what["sms-fallback"].status == WARN
+        assert by_what["sms-fallback"].vi.startswith("không có kênh dự phòng: người không dùng Zalo")
+    down = {c.what: c for c in check_texts(channels, {"MOTCUA_ZNS_TOKEN": ZNS_TOKEN})}  # both gateways gone
+    assert down["zns"].status == FAIL == down["sms-fallback"].status
+    assert down["zns"].fix_vi.startswith("kiểm tra mạng/tường lửa tới 127.0.0.1:")

@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,13 +18,13 @@ import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 from controller.core.site import Site
-from controller.ops.checks import FAIL, OK, WARN, Check, exit_status
+from controller.ops.checks import FAIL, OK, WARN, Check, exit_status, reachable
 from controller.ops.doctor_devices import device_checks
+from controller.ops.doctor_texts import check_texts
 from controller.settings import Settings
 
 __all__ = [
@@ -146,19 +145,11 @@ def check_redis(url: str) -> Check:
     return Check(OK, "redis", "appendonly yes, appendfsync always", "appendonly yes, appendfsync always")
 
 
-def _reachable(host: str, port: int) -> str | None:
-    try:
-        with socket.create_connection((host, port), timeout=3):
-            return None
-    except OSError as exc:
-        return exc.strerror or str(exc)
-
-
 def check_broker(settings: Settings) -> list[Check]:
     """The broker answers, and refuses a client without a login (its ACL is in force)."""
     host, port = settings.mqtt_address
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    error = _reachable(host, port)
+    error = reachable(host, port)
     if error is not None:
         return [Check(FAIL, "broker", f"không kết nối được MQTT {host}:{port} ({error})",
                       f"cannot reach MQTT {host}:{port}: {error}",
@@ -206,23 +197,6 @@ def check_controller(settings: Settings, sites: Sequence[Site] = ()) -> list[Che
     return checks + device_checks(sites, metrics, time.time())
 
 
-def check_sms(sms: str) -> Check | None:
-    """The texts gateway answers on its port (with --sms webhook:URL)."""
-    if not sms.startswith("webhook:"):
-        return None
-    parts = urlsplit(sms.removeprefix("webhook:"))
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    error = _reachable(parts.hostname or "", port)
-    if error is not None:
-        return Check(FAIL, "sms", f"cổng SMS {parts.hostname}:{port} không trả lời ({error})",
-                     f"texts gateway {parts.hostname}:{port} unreachable: {error}",
-                     "kiểm tra mạng/tường lửa tới cổng SMS", "check the network or firewall to the gateway")
-    token = "MOTCUA_SMS_TOKEN" in os.environ
-    return Check(OK if token else WARN, "sms", f"cổng SMS {parts.hostname}:{port} trả lời"
-                 + ("" if token else ", thiếu MOTCUA_SMS_TOKEN"),
-                 f"texts gateway {parts.hostname}:{port} answers" + ("" if token else ", MOTCUA_SMS_TOKEN not set"))
-
-
 def diagnose(config: str) -> list[Check]:
     """Every check for the centre that CONFIG describes; a refused configuration ends the list."""
     from controller.app import settings_from_args
@@ -253,9 +227,7 @@ def diagnose(config: str) -> list[Check]:
     checks += check_controller(settings, sites)
     if settings.mqtt != "none":
         checks += check_broker(settings)
-    sms = check_sms(settings.sms)
-    if sms is not None:
-        checks.append(sms)
+    checks += check_texts(settings.sms_channels)
     return checks
 
 
