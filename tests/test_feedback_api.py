@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -112,6 +114,29 @@ def test_the_reply_by_text_goes_once_then_the_number_is_gone(client: httpx.Clien
     assert f"phản ánh {code} đã được trả lời, xem tại {server.url}/f/xa/{code}" in log
     assert "091*****11" in log and "0912000111" not in log
     assert b"0912000111" not in (server.data_dir / "feedback.db").read_bytes()
+
+
+def test_an_idempotency_key_returns_the_same_item_and_refuses_another_body(
+    client: httpx.Client, server: ServerProcess,
+) -> None:
+    key = {**KIOSK, "Idempotency-Key": "kiosk-k1-feedback-1"}
+    body = {"category": "waiting", "text": "Gửi lại vì mất mạng", "phone": "0912000777", "phone_consent": True}
+    first = client.post(f"{BASE}/feedback", headers=key, json=body)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = client.post(f"{BASE}/feedback", headers=key, json=body)  # the answer was lost: the same item
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = client.post(f"{BASE}/feedback", headers=key, json={**body, "text": "Một phản ánh khác"})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+    assert other.json()["error"]["message"].startswith("Khóa Idempotency-Key này đã dùng")
+    manager = login(server.url, "quanly", "demo")
+    sent = [i for i in client.get(f"{BASE}/feedback", headers=manager).json()["items"]
+            if i["text"] in (body["text"], "Một phản ánh khác")]
+    assert [i["code"] for i in sent] == [first.json()["code"]]  # one item, whatever the retries
+    with closing(sqlite3.connect(server.data_dir / "feedback.db")) as db:  # the key is kept, with no phone
+        [row] = db.execute("SELECT * FROM feedback_requests WHERE idem = ?", ("kiosk-k1-feedback-1",)).fetchall()
+    assert "0912000777" not in repr(row)
 
 
 def test_a_flood_is_limited(client: httpx.Client) -> None:

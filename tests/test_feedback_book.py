@@ -75,6 +75,22 @@ def test_a_code_in_use_is_refused_and_changes_nothing(opener: Opener) -> None:
     run(scenario())
 
 
+def test_a_request_key_seen_before_returns_its_item_and_stores_nothing(opener: Opener) -> None:
+    async def scenario() -> None:
+        book = await opener()
+        try:
+            first = item("CCCCCCC2", has_phone=True)
+            assert await book.add(first, PHONE, ("retry-1", "d1")) is None
+            again = item("CCCCCCC3", at=T0 + 5, has_phone=True)  # the retry draws another code
+            assert await book.add(again, "0987654321", ("retry-1", "d2")) == ("CCCCCCC2", "d1")
+            assert await book.get("xa", "CCCCCCC3") is None and await book.phone("xa", "CCCCCCC3") is None
+            assert await book.phone("xa", "CCCCCCC2") == PHONE
+            assert await book.add(item("CCCCCCC2", site="tinh"), None, ("retry-1", "d1")) is None  # per site
+        finally:
+            await book.close()
+    run(scenario())
+
+
 def test_since_is_the_half_open_window_oldest_first(opener: Opener) -> None:
     async def scenario() -> None:
         book = await opener()

@@ -2,7 +2,8 @@
 
     POST /sites/{site}/feedback                 the ticket page (public) or the kiosk (its key): 201 the item
                                                 with its code, the address to follow it at (/f/{site}/{code})
-                                                and that address's QR; limited per client address, or per kiosk
+                                                and that address's QR; limited per client address, or per kiosk;
+                                                Idempotency-Key replays (200)
     GET  /sites/{site}/feedback/{code}          the citizen's view: the text sent and the answer
     GET  /sites/{site}/feedback                 the managers' inbox (manager, admin, ops), ?status=...|overdue
     POST /sites/{site}/feedback/{code}/assign   {"agency"}            manager, admin
@@ -26,10 +27,10 @@ import functools
 import logging
 import secrets
 from collections import Counter
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ConfigDict, Field
 
 from controller.api.bodies import Strict
@@ -40,6 +41,7 @@ from controller.api.security import MONITOR_READERS, authenticate, require_role
 from controller.core import feedback as fb
 from controller.core.clock import iso
 from controller.core.errors import DomainError
+from controller.core.requests import REQUEST_KEY, check_replay, request_digest
 from controller.core.topic_examples import EXAMPLES
 from controller.core.topics import TopicModel, train
 from controller.runtime.controller import Controller
@@ -58,6 +60,8 @@ router = APIRouter(prefix="/api/v1")
 CODE_DRAWS = 8
 CODE_PATTERN = r"^[ -]*([2-9A-HJKMNP-Za-hjkmnp-z][ -]*){8}$"
 INBOX_LIMIT = 500
+# A request's digest needs no secret: what it covers (no phone) is kept in the item anyway.
+_DIGEST_KEY = b"motcua feedback request"
 
 
 class SendBody(Strict):
@@ -147,8 +151,15 @@ def _visit(runtime: SiteRuntime, ticket_id: str | None) -> dict[str, Any] | None
 
 
 @router.post("/sites/{site}/feedback", status_code=201)
-async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str, Any]:
-    """A citizen's feedback or complaint, from the ticket page (public) or the kiosk (its key)."""
+async def send_feedback(
+    request: Request,
+    response: Response,
+    site: str,
+    body: SendBody,
+    request_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=REQUEST_KEY)] = None,
+) -> dict[str, Any]:
+    """A citizen's feedback or complaint, from the ticket page (public) or the kiosk (its key); a retry with the
+    same Idempotency-Key returns the same item."""
     runtime = _runtime(request, site)
     book = _book(request)
     principal = authenticate(request)
@@ -168,6 +179,8 @@ async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str
                limits.feedback_burst)]
     if body.phone:
         wanted.append(("phone", body.phone, limits.phone_per_minute, limits.phone_burst))
+    # the digest tells a retry from another request with the key; it is kept, so no phone goes into it
+    digest = request_digest(_DIGEST_KEY, site, {**body.model_dump(exclude={"phone"}), "phone": bool(body.phone)})
     taken = take_tokens(request, runtime, wanted)
     try:
         now = runtime.clock()
@@ -176,7 +189,7 @@ async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str
                               category=body.category, text=body.text, channel="kiosk" if kiosk else "ticket",
                               now=now, has_phone=bool(body.phone), visit=_visit(runtime, body.ticket))
             try:
-                await book.add(item, body.phone)
+                seen = await book.add(item, body.phone, None if request_key is None else (request_key, digest))
                 break
             except CodeInUse:
                 continue
@@ -185,6 +198,12 @@ async def send_feedback(request: Request, site: str, body: SendBody) -> dict[str
     except Exception:
         refund_tokens(request, taken)
         raise
+    if seen is not None:  # a retry: the item the first request added, never a second one
+        refund_tokens(request, taken)
+        check_replay(seen[1], digest)
+        item = await _item(request, site, seen[0])
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
     url = follow_url(request, site, item.code)
     # the kiosk shows the QR beside the code: the citizen leaves with the way to read the answer
     return {**_view(runtime, item, now, public=True), "follow_url": url, "qr_svg": qr_svg(url, title=item.code)}

@@ -111,7 +111,8 @@ OPERATIONS: dict[tuple[str, str], Answers] = {
     ("post", "/api/v1/sites/{site}/ratings"): Answers("issuer", frozenset({409})),
     ("post", "/api/v1/sites/{site}/ratings/reasons"): Answers("issuer", frozenset({409})),
     ("post", "/api/v1/sites/{site}/tickets/{ticket_id}/reasons"): Answers(refusals=frozenset({409, 429})),
-    ("post", "/api/v1/sites/{site}/feedback"): Answers(refusals=frozenset({409, 429})),
+    ("post", "/api/v1/sites/{site}/feedback"): Answers(refusals=frozenset({409, 429}), successes=frozenset({200}),
+                                                       replayable=True),
     ("get", "/api/v1/sites/{site}/feedback/{code}"): Answers(refusals=frozenset({429})),
     ("get", "/api/v1/sites/{site}/feedback"): Answers("reader"),
     **{("post", f"/api/v1/sites/{{site}}/feedback/{{code}}/{action}"): Answers("staff", frozenset({409}))

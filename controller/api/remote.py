@@ -19,7 +19,6 @@ in the event log. The core decides the rest (controller/core/remote.py).
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -47,6 +46,7 @@ from controller.core.appointments import check_day, day_start, open_days
 from controller.core.clock import iso, local_day, local_half_hour
 from controller.core.errors import DomainError
 from controller.core.remote import remote_cap
+from controller.core.requests import REQUEST_KEY, check_replay
 from controller.core.site import Procedure
 from controller.remote.book import Held
 from controller.remote.codes import PhoneLocked
@@ -65,7 +65,6 @@ router = APIRouter(prefix="/api/v1")
 TRAVEL_CHOICES = (10, 20, 30, 60)
 PHONE = r"^\+?[0-9]{8,15}$"
 ID_NUMBER = r"^[0-9]{12}$"
-REQUEST_KEY = r"^[A-Za-z0-9_.:-]{1,128}$"
 HELD_REF = r"^h-[0-9a-f]{32}$"
 
 
@@ -235,9 +234,7 @@ async def take_number(
         if request_key is not None:
             made = await desk.book.request(the_site.id, request_key)
             if made is not None:  # a retry: the number it took, never a second one
-                if not hmac.compare_digest(made[1], digest):
-                    raise DomainError("idempotency_conflict", "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác / "
-                                                              "this Idempotency-Key was used for another request", 409)
+                check_replay(made[1], digest)
                 response.status_code = 200
                 response.headers["Idempotent-Replayed"] = "true"
                 return await _number_view(runtime, desk, made[0])

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.requests import request_digest
 from controller.core.scan import CHECK_CODE_ALPHABET, CHECK_CODE_LENGTH
 from controller.store.sqlite_file import SqliteFile
 
@@ -151,9 +151,8 @@ class RemoteBook(SqliteFile):
         return "".join(CHECK_CODE_ALPHABET[b % len(CHECK_CODE_ALPHABET)] for b in digest[:CHECK_CODE_LENGTH])
 
     def digest(self, site: str, request: Mapping[str, Any]) -> str:
-        """A keyed digest of a request's body: the same body, the same digest; the body cannot be read back."""
-        text = json.dumps({"site": site, **request}, sort_keys=True, separators=(",", ":"))
-        return hmac.new(self._signing, text.encode(), hashlib.sha256).hexdigest()
+        """A keyed digest of a request's body (controller/core/requests.py), under the signing key."""
+        return request_digest(self._signing, site, request)
 
     async def person(self, site: str, day: str, phone: str) -> str:
         """The phone as the day's keyed hash (the key is drawn, durably, at the day's first use)."""

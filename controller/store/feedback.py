@@ -44,8 +44,13 @@ class CodeInUse(StoreError):
 class FeedbackBook(Protocol):
     """Feedback items per site, durable before a call returns."""
 
-    async def add(self, item: Feedback, phone: str | None) -> None:
-        """Store a new item, and its phone number when one was given, together; CodeInUse when the code is taken."""
+    async def add(self, item: Feedback, phone: str | None,
+                  request: tuple[str, str] | None = None) -> tuple[str, str] | None:
+        """Store a new item, and its phone number when one was given, together; CodeInUse when the code is taken.
+
+        With `request` (its Idempotency-Key, its body's digest, controller/core/requests.py): None when the item
+        was added with them, or (code, digest) of the item that key added before, and nothing is stored.
+        """
         ...
 
     async def get(self, site: str, code: str) -> Feedback | None:

@@ -1,7 +1,8 @@
 """The feedback book in Redis (scale-out): shared by every controller process (contract: feedback.py).
 
 An item is a string of JSON, and the site's sorted set of codes by time received answers
-"the items of the month"; its phone number, when one was given, is a key of its own.
+"the items of the month"; its phone number, when one was given, is a key of its own, and
+so is the Idempotency-Key it was sent with ("CODE DIGEST": no phone in it).
 Adding an item, and saving it with its number deleted, are each one Lua script, atomic on
 the server. Keys carry the site's hash tag (redis_keys.py), so a script touches one slot
 of a cluster. Durable with `appendonly yes` and `appendfsync always`, like the log.
@@ -25,12 +26,18 @@ from controller.store.redis_keys import DEFAULT_PREFIX, SiteKeys
 
 __all__ = ["RedisFeedbackBook"]
 
-# KEYS: item, phone, times. ARGV: code, received_at, body, phone ('' for none).
+# KEYS: item, phone, times, request (its Idempotency-Key). ARGV: code, received_at, body, phone ('' for none),
+# "CODE DIGEST" of the request ('' without a key). A key seen before: what it added, and nothing is stored.
 _ADD = """
+if ARGV[5] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return seen end
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('CODE_IN_USE') end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5]) end
 return 1
 """
 
@@ -75,11 +82,18 @@ class RedisFeedbackBook:
     def _keys(self, site: str) -> SiteKeys:
         return SiteKeys(site, self.prefix)
 
-    async def add(self, item: Feedback, phone: str | None) -> None:
+    async def add(self, item: Feedback, phone: str | None,
+                  request: tuple[str, str] | None = None) -> tuple[str, str] | None:
         keys = self._keys(item.site)
-        await self._call(self._add(
-            keys=[keys.feedback(item.code), keys.feedback_phone(item.code), keys.feedback_times],
-            args=[item.code, _score(item.received_at), encode_item(item), phone or ""]))
+        seen = await self._call(self._add(
+            keys=[keys.feedback(item.code), keys.feedback_phone(item.code), keys.feedback_times,
+                  keys.feedback_request(request[0] if request else "-")],
+            args=[item.code, _score(item.received_at), encode_item(item), phone or "",
+                  f"{item.code} {request[1]}" if request else ""]))
+        if isinstance(seen, bytes):
+            code, digest = seen.decode().split(" ", 1)
+            return code, digest
+        return None
 
     async def get(self, site: str, code: str) -> Feedback | None:
         body = await self._call(self.client.get(self._keys(site).feedback(code)))

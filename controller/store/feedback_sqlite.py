@@ -28,6 +28,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (site, code)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (site, received_at);
+CREATE TABLE IF NOT EXISTS feedback_requests (
+    site   TEXT NOT NULL,
+    idem   TEXT NOT NULL,   -- an Idempotency-Key
+    code   TEXT NOT NULL,   -- the item it added
+    digest TEXT NOT NULL,   -- of the request's body (no phone in it)
+    PRIMARY KEY (site, idem)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feedback_phones (
     site  TEXT NOT NULL,
     code  TEXT NOT NULL,
@@ -66,10 +73,17 @@ class SqliteFeedbackBook(SqliteFile):
             raise
         db.execute("COMMIT")
 
-    async def add(self, item: Feedback, phone: str | None) -> None:
-        """Store a new item, and its phone number when one was given; durable when this returns."""
-        def write() -> None:
+    async def add(self, item: Feedback, phone: str | None,
+                  request: tuple[str, str] | None = None) -> tuple[str, str] | None:
+        """Store a new item, and its phone number when one was given; durable when this returns. A request's
+        Idempotency-Key seen before: (code, digest) of its item, and nothing is stored."""
+        def write() -> tuple[str, str] | None:
             with self._transaction() as db:
+                if request is not None:
+                    seen = db.execute("SELECT code, digest FROM feedback_requests WHERE site = ? AND idem = ?",
+                                      (item.site, request[0])).fetchone()
+                    if seen is not None:
+                        return str(seen[0]), str(seen[1])
                 taken = db.execute("SELECT 1 FROM feedback WHERE site = ? AND code = ?", (item.site, item.code))
                 if taken.fetchone() is not None:
                     raise CodeInUse(item.code)
@@ -77,8 +91,12 @@ class SqliteFeedbackBook(SqliteFile):
                                                                         encode_item(item)))
                 if phone:
                     db.execute("INSERT INTO feedback_phones VALUES (?, ?, ?)", (item.site, item.code, phone))
+                if request is not None:
+                    db.execute("INSERT INTO feedback_requests VALUES (?, ?, ?, ?)",
+                               (item.site, request[0], item.code, request[1]))
+                return None
 
-        await self._run(write)
+        return await self._run(write)
 
     async def get(self, site: str, code: str) -> Feedback | None:
         def read() -> Feedback | None:

@@ -68,6 +68,10 @@ class SiteKeys:
         """String: the phone number an item's answer is to be texted to, deleted once it is not needed."""
         return self._key(f"fb:phone:{code}")
 
+    def feedback_request(self, idempotency_key: str) -> str:
+        """String: "CODE DIGEST", the item a feedback request with this Idempotency-Key added, and its body's digest."""
+        return self._key(f"fb:idem:{idempotency_key}")
+
     @property
     def feedback_times(self) -> str:
         """Sorted set: the codes of the site's feedback items, scored by when each was received."""
