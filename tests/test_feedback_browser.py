@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from tests.server import KIOSK, ServerProcess, login, serve_process
 from tests.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, open_page
@@ -138,8 +138,26 @@ def test_feedback_from_the_ticket_page_answered_in_the_inbox(context: BrowserCon
     page.select_option("#feedback-category", "staff")
     markup = '<img src=x id="injected"> Cán bộ không hướng dẫn'
     page.fill("#feedback-text", markup)
+    lost: list[str] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.request.headers.get("idempotency-key", ""))
+        route.fetch()  # the server files it...
+        route.abort("connectionreset")  # ...and its answer never reaches the phone
+
+    page.route("**/api/v1/sites/xa/feedback", lose_the_first_answer)
     page.click("#feedback-send")
+    page.wait_for_selector("#feedback-error:not(.hidden)")
+    with page.expect_request("**/api/v1/sites/xa/feedback") as again:
+        page.click("#feedback-send")  # the citizen taps again: the same item, not a second one
+    assert lost[0] and again.value.headers.get("idempotency-key") == lost[0]
     page.wait_for_selector("#feedback-sent li")
+    manager = login(server.url, "quanly", "demo")
+    filed = httpx.get(f"{server.url}/api/v1/sites/xa/feedback", headers=manager, timeout=10).json()
+    assert [i["text"] for i in filed["items"]].count(markup) == 1
     assert page.locator("#feedback-sent .text").inner_text() == markup
     assert page.locator("#injected").count() == 0
     code = page.locator("#feedback-sent li").get_attribute("data-code")

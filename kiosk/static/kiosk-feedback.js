@@ -64,7 +64,8 @@
     },
   });
 
-  const flow = { category: null, busy: false, failure: null, sent: null };
+  // key: one Idempotency-Key per item written, so a retry after a lost answer never files it twice
+  const flow = { category: null, busy: false, failure: null, sent: null, key: null, body: null };
   let texts = false;  // the centre sends texts (--sms): the phone step is offered
 
   const words = (key) => ({ "data-i18n": key, text: t(key) });
@@ -160,7 +161,7 @@
   }
 
   function forget() {
-    flow.category = null; flow.busy = false; flow.failure = null; flow.sent = null;
+    flow.category = null; flow.busy = false; flow.failure = null; flow.sent = null; flow.key = null;
     text.value = ""; phone.value = ""; consent.checked = false;
     qr.removeAttribute("src");
     keys.refresh();
@@ -196,9 +197,13 @@
     render();
     const body = { category: flow.category.code, text: text.value };
     if (texts && phone.value) Object.assign(body, { phone: phone.value, phone_consent: true });
+    // a changed text is another item: a new key (the server refuses one key with two bodies)
+    const sending = JSON.stringify(body);
+    if (!flow.key || flow.body !== sending) { flow.key = Motcua.newKey(); flow.body = sending; }
     try {
       const { data } = await api("POST", `/api/v1/sites/${encodeURIComponent(kiosk.site)}/feedback`, {
-        headers: { "X-Kiosk-Key": kiosk.config.key }, body });
+        headers: { "X-Kiosk-Key": kiosk.config.key, "Idempotency-Key": flow.key }, body });
+      flow.key = null;
       flow.busy = false;
       text.value = ""; phone.value = ""; consent.checked = false;  // sent: nothing of it stays in the fields
       flow.sent = data;

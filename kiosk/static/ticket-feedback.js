@@ -118,6 +118,8 @@
       item.answer ? el("p", { class: "answer", text: item.answer }) : null)));
   }
 
+  let pending = null;  // the item being sent: its body and Idempotency-Key
+
   async function sendFeedback(event) {
     event.preventDefault();
     $("feedback-send").disabled = true;
@@ -126,8 +128,12 @@
       body.phone = $("feedback-phone").value.trim();
       body.phone_consent = $("feedback-consent").checked;
     }
+    // one Idempotency-Key per item: a retry after a lost answer never files it twice; a changed form is another
+    const sending = JSON.stringify(body);
+    if (!pending || pending.body !== sending) pending = { key: Motcua.newKey(), body: sending };
     try {
-      const { data } = await api("POST", `${base}/feedback`, { body });
+      const { data } = await api("POST", `${base}/feedback`, { headers: { "Idempotency-Key": pending.key }, body });
+      pending = null;
       localStorage.setItem(STORE, JSON.stringify([...codes(), data.code]));
       $("feedback-text").value = "";
       $("feedback-phone").value = "";
