@@ -56,14 +56,15 @@ class DeviceCounts:
     """What went over MQTT, for the report."""
 
     keypads: int = 0
-    presses: int = 0
+    presses: int = 0     # "next": each is timed to the display state it leads to, or seen to change nothing
+    starts: int = 0      # "start": the citizen is at the counter; nothing on a display answers it
     no_change: int = 0
     ratings_pressed: int = 0
     ratings_recorded: int = 0
 
     def report(self) -> dict[str, int]:
         return {
-            "keypads": self.keypads, "presses": self.presses, "no_change": self.no_change,
+            "keypads": self.keypads, "presses": self.presses, "starts": self.starts, "no_change": self.no_change,
             "ratings_pressed": self.ratings_pressed, "ratings_recorded": self.ratings_recorded,
         }
 
@@ -134,7 +135,7 @@ class Keypads:
         """Press "start": the citizen called is at the counter."""
         press = KeyPress("start", self._seq(site, "keypad", counter), at=self.stats.server_now())
         self.link.publish(SiteTopics(site).keypad_press(counter), encode_key_press(press))
-        self.counts.presses += 1
+        self.counts.starts += 1
 
     def rate(self, site: str, counter: int, score: int) -> None:
         """Press a score on the counter's rating keypad (its latency is taken from the live stream)."""

@@ -68,6 +68,7 @@ def test_load_drives_keypads_over_mqtt_and_times_them(tmp_path: Path, mosquitto:
     # every press changed a display or was seen to change nothing, but the one per keypad the run's end cut off
     answered = ops["keypad_next"]["count"] + devices["no_change"]
     assert answered <= devices["presses"] <= answered + devices["keypads"]
+    assert devices["starts"] <= ops["keypad_next"]["count"]  # a "start" follows a "next" that called someone
     assert devices["ratings_recorded"] == ops["rating"]["count"] <= devices["ratings_pressed"]
     assert report["error_count"] == 0, report["errors"]
     assert report["ticket_numbers_reused"] == 0
