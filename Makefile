@@ -33,7 +33,8 @@ run: venv
 	  --mqtt embedded --devices sim --sms log
 
 test: system-deps venv
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not timing"
+	$(BIN)/pytest -q -p no:cacheprovider -m timing
 
 bench: system-deps venv
 	$(BIN)/python -m benchmarks.run

@@ -26,7 +26,7 @@ from controller.store.redis import RedisEventStore
 from tests.partition_support import LEASE_TTL_S, Cluster, cluster, issue
 from tests.server import demo_kiosk, login
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timing]
 
 
 def _procedure(url: str, site: str) -> str:

@@ -19,7 +19,7 @@ from controller.store.lease_keeper import LeaseKeeper
 from controller.store.redis import RedisEventStore
 from tests.services import RedisServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 TTL_S = 0.5  # long enough that a loaded 2-core machine does not miss a renewal by accident
 DAY = "2026-11-02"

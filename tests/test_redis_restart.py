@@ -21,7 +21,7 @@ from controller.store.redis import RedisEventStore
 from tests.server import KIOSK, serve_process
 from tests.services import RedisServer, redis_server, wait_for_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 SITES = Path(__file__).resolve().parent.parent / "controller" / "sites"
 PROCEDURES = ["gtvt-doi-gplx", "tp-ly-lich-tu-phap", "khdt-thanh-lap-dn", "ld-giay-phep-lao-dong"]

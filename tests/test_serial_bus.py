@@ -18,7 +18,7 @@ from firmware_bridge.bus import FramedCommand, LinkStatus
 from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator, ModbusLedEmulator
 from tests.bridge_support import eventually, modbus_rig, serial_rig
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 
 def run(scenario: Coroutine[Any, Any, None]) -> None:

@@ -35,7 +35,7 @@ from firmware_bridge.emulators import KeypadEmulator, LedDisplayEmulator
 from firmware_bridge.line import BITS_PER_BYTE
 from tests.bridge_support import eventually, serial_rig
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timing]
 
 POLL_INTERVAL_S = 0.2
 TIMEOUT_S = 0.3  # SERIAL.md at 9600 baud

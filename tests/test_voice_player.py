@@ -15,6 +15,7 @@ from devices.voice.player import FakePlayer, Player, PlayRecord
 from devices.voice.pygame_player import PygamePlayer, mixer_session
 
 PlayerFactory = Callable[[], Player]
+pytestmark = pytest.mark.timing  # sounds are timed on the wall clock
 
 
 @pytest.fixture(params=["pygame", "fake"])
