@@ -48,7 +48,7 @@ from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.feedback import CodeInUse, FeedbackBook
 from devices.errors import DeviceError
-from devices.sms.contract import TextMessage
+from devices.sms.contract import PHONE_PATTERN, TextMessage
 from devices.sms.wording import answer_text
 from kiosk.qr import qr_svg
 
@@ -73,7 +73,7 @@ class SendBody(Strict):
     category: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1, max_length=4 * fb.MAX_TEXT)  # the core counts what is kept (MAX_TEXT)
     ticket: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN.pattern)
     phone_consent: bool = False
 
 

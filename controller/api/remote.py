@@ -53,6 +53,7 @@ from controller.remote.codes import PhoneLocked
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from devices.errors import DeviceError
+from devices.sms.contract import PHONE_PATTERN
 from devices.sms.wording import code_text
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ __all__ = ["TRAVEL_CHOICES", "router"]
 router = APIRouter(prefix="/api/v1")
 
 TRAVEL_CHOICES = (10, 20, 30, 60)
-PHONE = r"^\+?[0-9]{8,15}$"
+PHONE = PHONE_PATTERN.pattern  # what every text driver accepts
 ID_NUMBER = r"^[0-9]{12}$"
 HELD_REF = r"^h-[0-9a-f]{32}$"
 

@@ -33,6 +33,7 @@ from controller.core.scan import MAX_SCAN
 from controller.core.views import catalogue, counter_view
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
+from devices.sms.contract import PHONE_PATTERN
 
 if TYPE_CHECKING:
     from controller.notify.service import NotifyService
@@ -59,7 +60,7 @@ class IssueBody(Strict):
     priority: Priority | None = None
     channel: Literal["kiosk", "appointment", "online", "staff"] = "kiosk"
     kiosk: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN.pattern)
     phone_consent: bool = False
     return_later: bool = Field(default=False, description="leave and come back at the answer's return_at: the "
                                                           "number keeps its place away until checked in (offered by "
