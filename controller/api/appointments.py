@@ -39,6 +39,7 @@ from controller.core.appointments import (
 )
 from controller.core.clock import iso, local_day
 from controller.core.errors import DomainError
+from controller.core.requests import REQUEST_KEY
 from controller.runtime.controller import Controller
 from controller.runtime.site_runtime import SiteRuntime
 from controller.store.appointments import AppointmentBook, CodeTaken, SlotFull
@@ -201,7 +202,7 @@ async def book_appointment(
     response: Response,
     site: str,
     body: BookBody,
-    request_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] = None,
+    request_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=REQUEST_KEY)] = None,
 ) -> dict[str, Any]:
     """Book a slot; 201 with the code to bring. 409 slot_full when the agency's places in it are taken."""
     runtime = _runtime(request, site)

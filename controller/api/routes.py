@@ -29,6 +29,7 @@ from controller.core.clock import iso, local_day
 from controller.core.errors import DomainError
 from controller.core.id_card import read_id_card
 from controller.core.receipt import read_receipt
+from controller.core.requests import idempotency_conflict
 from controller.core.scan import MAX_SCAN
 from controller.core.views import catalogue, counter_view
 from controller.runtime.controller import Controller
@@ -208,7 +209,7 @@ async def issue_ticket(
         assert idempotency_key is not None
         ticket_id = runtime.floor.state.idempotency[idempotency_key]
         if runtime.floor.ticket(ticket_id).intake_procedure != body.procedure:
-            raise DomainError("idempotency_conflict", "this Idempotency-Key was used for another procedure", 409)
+            raise idempotency_conflict()
         response.headers["Idempotent-Replayed"] = "true"
     ticket = runtime.floor.ticket(ticket_id)
     held = desk_of(request) if ticket.return_at is not None else None

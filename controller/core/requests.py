@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from controller.core.errors import DomainError
 
-__all__ = ["REQUEST_KEY", "check_replay", "request_digest"]
+__all__ = ["REQUEST_KEY", "check_replay", "idempotency_conflict", "request_digest"]
 
 REQUEST_KEY: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 
@@ -28,8 +28,13 @@ def request_digest(key: bytes, site: str, request: Mapping[str, Any]) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
+def idempotency_conflict() -> DomainError:
+    """The same key with another request: the client's mistake, refused and nothing changed."""
+    return DomainError("idempotency_conflict", "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác / "
+                                               "this Idempotency-Key was used for another request", 409)
+
+
 def check_replay(kept: str, digest: str) -> None:
     """A retry's body must be the first request's: DomainError idempotency_conflict otherwise."""
     if not hmac.compare_digest(kept, digest):
-        raise DomainError("idempotency_conflict", "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác / "
-                                                  "this Idempotency-Key was used for another request", 409)
+        raise idempotency_conflict()
